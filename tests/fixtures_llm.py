@@ -1,0 +1,1 @@
+"""Fixtures for the fake Ollama / OpenAI-compatible servers."""
