@@ -115,6 +115,12 @@ MIGRATIONS: list[tuple[int, str]] = [
             decided_at  TEXT
         );
         CREATE INDEX suggestions_guild_status ON suggestions (guild_id, status);
+
+        -- Small process facts, e.g. the hash of the last synced slash-command tree.
+        CREATE TABLE bot_meta (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL
+        );
         """,
     ),
 ]
