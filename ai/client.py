@@ -1,0 +1,350 @@
+"""The model-server client the bot talks to, independent of the backend.
+
+``LLMClient`` owns what both backends share: the fair concurrency queue, per-phase
+timeouts, 503 retries, the memory of a down server (``Health``) and the rules about
+what counts as a valid answer. ``ai/ollama.py`` and ``ai/openai_compat.py`` only
+build requests and parse their wire formats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from ai.errors import (
+    LLMBusy,
+    LLMError,
+    LLMResponseError,
+    LLMTimeout,
+    LLMUnavailable,
+    ModelNotFound,
+)
+from ai.health import Health
+from ai.limiter import FairLimiter
+from ai.settings import LLMSettings
+
+log = logging.getLogger(__name__)
+
+ChatMessage = dict[str, str]
+OnQueued = Callable[[int], Awaitable[None]]
+
+
+@dataclass
+class ChatResult:
+    text: str
+    done_reason: str | None
+    eval_count: int | None
+    duration_s: float
+
+
+@dataclass
+class ServerStatus:
+    reachable: bool
+    version: str | None
+    model: str
+    model_available: bool
+    embed_model: str | None
+    embed_model_available: bool | None
+    models: list[str]
+    error: str | None
+    pull_hint: str | None
+    loaded_models: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamEvent:
+    """One parsed line of a streamed answer."""
+
+    text: str = ""
+    done: bool = False
+    done_reason: str | None = None
+    eval_count: int | None = None
+
+
+LineParser = Callable[[str], StreamEvent | None]
+
+
+def same_model(wanted: str, available: str) -> bool:
+    """Ollama treats a name without a tag as ``:latest`` ("llama3" == "llama3:latest")."""
+
+    def norm(name: str) -> str:
+        name = name.strip().lower()
+        return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+    return norm(wanted) == norm(available)
+
+
+def has_model(wanted: str, available: list[str]) -> bool:
+    return any(same_model(wanted, name) for name in available)
+
+
+class LLMClient(ABC):
+    """Common behaviour of both backends. Create with ``create_llm_client``."""
+
+    def __init__(self, settings: LLMSettings, session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self._session = session
+        self._limiter = FairLimiter(settings.max_concurrency)
+        self.health = Health(settings.down_retry_after, self._probe)
+
+    # -- backend hooks ---------------------------------------------------------------
+
+    @abstractmethod
+    def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
+        """URL and JSON body of a streaming chat request."""
+
+    @abstractmethod
+    def _line_parser(self) -> LineParser:
+        """A fresh parser for one streamed response; raises LLMResponseError on bad lines."""
+
+    @abstractmethod
+    def _error_for(self, status: int, body: str, model: str) -> LLMError:
+        """Map a non-200 response to the exception callers should see."""
+
+    @abstractmethod
+    async def _probe(self) -> None:
+        """Raise an LLMError unless the server is reachable and has the chat model."""
+
+    @abstractmethod
+    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+    @abstractmethod
+    async def server_status(self) -> ServerStatus: ...
+
+    def _headers(self) -> dict[str, str]:
+        return {}
+
+    # -- public API --------------------------------------------------------------------
+
+    @property
+    def queue_length(self) -> int:
+        """Requests waiting for a free slot (not counting those in flight)."""
+        return self._limiter.waiting
+
+    async def chat_stream(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None
+    ) -> AsyncIterator[str]:
+        """Yield the answer piece by piece; raises LLMError subclasses.
+
+        Pieces already yielded stay valid when an error is raised later.
+        """
+        async with aclosing(self._chat_events(messages, on_queued)) as events:
+            async for event in events:
+                if event.text:
+                    yield event.text
+
+    async def chat(self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None) -> ChatResult:
+        # Streams internally too, so a stalled generation is caught by the chunk timeout
+        # instead of waiting for the total timeout.
+        started = time.monotonic()
+        pieces: list[str] = []
+        final = StreamEvent()
+        async with aclosing(self._chat_events(messages, on_queued)) as events:
+            async for event in events:
+                pieces.append(event.text)
+                if event.done:
+                    final = event
+        return ChatResult(
+            text="".join(pieces).strip(),
+            done_reason=final.done_reason,
+            eval_count=final.eval_count,
+            duration_s=time.monotonic() - started,
+        )
+
+    async def aclose(self) -> None:
+        """Stop background work. The aiohttp session belongs to the caller."""
+        await self.health.aclose()
+
+    # -- shared machinery --------------------------------------------------------------
+
+    async def _chat_events(
+        self, messages: list[ChatMessage], on_queued: OnQueued | None
+    ) -> AsyncIterator[StreamEvent]:
+        self.health.raise_if_down()
+        async with self._limiter.slot(on_queued):
+            # The server may have gone down while we were queued.
+            self.health.raise_if_down()
+            started = time.monotonic()
+            deadline = started + self.settings.total_timeout
+            url, body = self._chat_request(messages)
+            response, first_deadline = await self._post_with_retries(url, body, deadline)
+            text_len = 0
+            try:
+                async for event in self._read_events(response, first_deadline, deadline):
+                    text_len += len(event.text.strip())
+                    if event.done and text_len == 0:
+                        raise LLMResponseError("the model returned an empty answer")
+                    yield event
+                    if event.done:
+                        log.debug(
+                            "chat done in %.1f s (%s, %s tokens)",
+                            time.monotonic() - started, event.done_reason, event.eval_count,
+                        )
+                        return
+            finally:
+                response.release()
+
+    async def _post_with_retries(
+        self, url: str, body: dict[str, Any], deadline: float
+    ) -> tuple[aiohttp.ClientResponse, float]:
+        """POST and wait for a 200, retrying 503s; returns the response and its first-token deadline."""
+        retries = self.settings.busy_retries
+        for attempt in range(retries + 1):
+            first_deadline = min(time.monotonic() + self.settings.first_token_timeout, deadline)
+            response = await self._send(url, body, first_deadline, deadline)
+            if response.status == 200:
+                self.health.mark_up()
+                return response, first_deadline
+            text = await self._read_error_body(response)
+            err = self._error_for(response.status, text, str(body.get("model", "")))
+            if isinstance(err, LLMBusy) and attempt < retries:
+                delay = self.settings.busy_backoff * 2**attempt
+                if time.monotonic() + delay >= deadline:
+                    raise LLMTimeout("total timeout while the server was busy") from err
+                log.info("LLM server busy, retry %d/%d in %.1f s", attempt + 1, retries, delay)
+                await asyncio.sleep(delay)
+                continue
+            if isinstance(err, ModelNotFound):
+                self.health.mark_down(err)
+            raise err
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, url: str, body: dict[str, Any], first_deadline: float, deadline: float
+    ) -> aiohttp.ClientResponse:
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout)
+
+        async def post() -> aiohttp.ClientResponse:
+            return await self._session.post(url, json=body, headers=self._headers(), timeout=timeout)
+
+        # No headers arrive until a cold model has loaded, so this wait is the
+        # first-token phase; cancelling it makes Ollama abort the load, hence generous.
+        wait = first_deadline - time.monotonic()
+        try:
+            return await asyncio.wait_for(post(), max(wait, 0.001))
+        except aiohttp.ServerTimeoutError as exc:
+            err = LLMUnavailable(f"cannot connect to {self.settings.base_url}: connect timeout")
+            self.health.mark_down(err)
+            raise LLMTimeout(f"connect timeout after {self.settings.connect_timeout} s") from exc
+        except TimeoutError as exc:
+            raise self._timeout("first token", first_deadline, deadline) from exc
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            err = LLMUnavailable(f"cannot reach {self.settings.base_url}: {exc}")
+            self.health.mark_down(err)
+            raise err from exc
+        except aiohttp.ClientError as exc:
+            raise LLMUnavailable(f"request to {self.settings.base_url} failed: {exc!r}") from exc
+
+    def _timeout(self, phase: str, phase_deadline: float, deadline: float) -> LLMTimeout:
+        if deadline <= phase_deadline:
+            return LLMTimeout(f"no complete answer within total_timeout={self.settings.total_timeout} s")
+        limit = self.settings.first_token_timeout if phase == "first token" else self.settings.chunk_timeout
+        return LLMTimeout(f"no {phase} within {limit} s")
+
+    async def _read_events(
+        self, response: aiohttp.ClientResponse, first_deadline: float, deadline: float
+    ) -> AsyncIterator[StreamEvent]:
+        parse = self._line_parser()
+        phase, phase_deadline = "first token", first_deadline
+        while True:
+            end = min(phase_deadline, deadline)
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                raise self._timeout(phase, phase_deadline, deadline)
+            try:
+                raw = await asyncio.wait_for(response.content.readline(), remaining)
+            except TimeoutError as exc:
+                raise self._timeout(phase, phase_deadline, deadline) from exc
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+                raise LLMResponseError(f"the answer stream broke off: {exc}") from exc
+            except ValueError as exc:  # aiohttp: line longer than its buffer
+                raise LLMResponseError(f"unreadable stream line: {exc}") from exc
+            if not raw:
+                raise LLMResponseError("the answer stream ended before the model finished")
+            event = parse(raw.decode("utf-8", errors="replace").strip())
+            if event is None:
+                continue
+            phase, phase_deadline = "chunk", time.monotonic() + self.settings.chunk_timeout
+            yield event
+            if event.done:
+                return
+
+    async def _read_error_body(self, response: aiohttp.ClientResponse) -> str:
+        try:
+            return await asyncio.wait_for(response.text(errors="replace"), self.settings.chunk_timeout)
+        except (TimeoutError, aiohttp.ClientError):
+            return ""
+        finally:
+            response.release()
+
+    async def _get_json(self, path: str, timeout: float | None = None) -> Any:
+        """GET a small JSON document; maps failures to LLMError subclasses."""
+        url = self._url(path)
+        total = timeout or (self.settings.connect_timeout + 10.0)
+        client_timeout = aiohttp.ClientTimeout(total=total, sock_connect=self.settings.connect_timeout)
+        try:
+            async with self._session.get(url, headers=self._headers(), timeout=client_timeout) as resp:
+                text = await resp.text(errors="replace")
+                if resp.status != 200:
+                    raise self._error_for(resp.status, text, self.settings.model)
+                return _loads(text)
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise LLMUnavailable(f"cannot reach {self.settings.base_url}: {exc}") from exc
+        except TimeoutError as exc:
+            raise LLMTimeout(f"GET {path} timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise LLMUnavailable(f"GET {path} failed: {exc!r}") from exc
+
+    async def _post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """POST a non-streaming request (embeddings) under the total timeout."""
+        url = self._url(path)
+        timeout = aiohttp.ClientTimeout(
+            total=self.settings.total_timeout, sock_connect=self.settings.connect_timeout
+        )
+        try:
+            async with self._session.post(url, json=body, headers=self._headers(), timeout=timeout) as resp:
+                text = await resp.text(errors="replace")
+                if resp.status != 200:
+                    raise self._error_for(resp.status, text, str(body.get("model", "")))
+                return _loads(text)
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            err = LLMUnavailable(f"cannot reach {self.settings.base_url}: {exc}")
+            self.health.mark_down(err)
+            raise err from exc
+        except TimeoutError as exc:
+            raise LLMTimeout(f"POST {path} timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise LLMUnavailable(f"POST {path} failed: {exc!r}") from exc
+
+    def _url(self, path: str) -> str:
+        return self.settings.base_url.rstrip("/") + path
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise LLMResponseError(f"the server sent invalid JSON: {text[:200]!r}") from exc
+
+
+def create_llm_client(settings: LLMSettings, session: aiohttp.ClientSession) -> LLMClient:
+    """The client for ``settings.backend``; the caller owns and closes ``session``."""
+    # Imported here because both backends subclass LLMClient from this module.
+    if settings.backend == "ollama":
+        from ai.ollama import OllamaClient
+
+        return OllamaClient(settings, session)
+    if settings.backend == "openai":
+        from ai.openai_compat import OpenAIClient
+
+        return OpenAIClient(settings, session)
+    raise ValueError(f"unknown LLM backend {settings.backend!r}")

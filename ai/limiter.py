@@ -1,0 +1,64 @@
+"""A fair (FIFO) concurrency limit for model requests.
+
+``asyncio.Semaphore`` does not promise FIFO wake-up order and cannot report a queue
+position, and users waiting on a busy model want to know "you are #3".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+log = logging.getLogger(__name__)
+
+OnQueued = Callable[[int], Awaitable[None]]
+
+
+class FairLimiter:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for fut in self._waiters if not fut.done())
+
+    @asynccontextmanager
+    async def slot(self, on_queued: OnQueued | None = None) -> AsyncIterator[None]:
+        await self._acquire(on_queued)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, on_queued: OnQueued | None) -> None:
+        if self.active < self.limit and not self._waiters:
+            self.active += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            if on_queued is not None:
+                await on_queued(len(self._waiters))
+            await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                # The slot was handed over just as we were cancelled: pass it on.
+                self._release()
+            else:
+                fut.cancel()
+                self._waiters.remove(fut)
+            raise
+
+    def _release(self) -> None:
+        # Hand the slot straight to the oldest waiter so late arrivals cannot overtake.
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.active -= 1

@@ -1,0 +1,156 @@
+"""Ollama's native API: ``/api/chat`` (NDJSON stream), ``/api/embed``, ``/api/tags``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from ai.client import (
+    ChatMessage,
+    LineParser,
+    LLMClient,
+    ServerStatus,
+    StreamEvent,
+    has_model,
+)
+from ai.errors import LLMBusy, LLMError, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+
+
+def pull_hint(model: str) -> str:
+    return f"ollama pull {model}"
+
+
+def error_message(body: str) -> str:
+    """The ``error`` text of an Ollama error body, or the raw body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.strip()[:300]
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"]
+    return body.strip()[:300]
+
+
+def parse_ndjson_line(line: str) -> StreamEvent | None:
+    if not line:
+        return None
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise LLMResponseError(f"the server sent a line that is not JSON: {line[:200]!r}") from exc
+    if not isinstance(data, dict):
+        raise LLMResponseError(f"unexpected stream line: {line[:200]!r}")
+    if "error" in data:
+        raise LLMResponseError(f"the model failed mid-answer: {data['error']}")
+    message = data.get("message") or {}
+    # /api/generate streams "response" instead of "message".
+    text = message.get("content", "") if isinstance(message, dict) else ""
+    text = text or data.get("response", "") or ""
+    done = bool(data.get("done", False))
+    return StreamEvent(
+        text=text,
+        done=done,
+        done_reason=data.get("done_reason") if done else None,
+        eval_count=data.get("eval_count") if done else None,
+    )
+
+
+class OllamaClient(LLMClient):
+    def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
+        s = self.settings
+        body = {
+            "model": s.model,
+            "messages": messages,
+            "stream": True,
+            "keep_alive": s.keep_alive,
+            # Always sent: Ollama's default num_ctx (2048) silently drops the oldest messages.
+            "options": {"num_ctx": s.num_ctx, "temperature": s.temperature, "num_predict": s.num_predict},
+        }
+        return self._url("/api/chat"), body
+
+    def _line_parser(self) -> LineParser:
+        return parse_ndjson_line
+
+    def _error_for(self, status: int, body: str, model: str) -> LLMError:
+        message = error_message(body)
+        if status == 404 and "not found" in message.lower() and "model" in message.lower():
+            return ModelNotFound(model, pull_hint(model), message)
+        if status == 503:
+            return LLMBusy(f"server busy: {message}")
+        return LLMResponseError(f"HTTP {status} from Ollama: {message or '(empty body)'}")
+
+    async def _list_models(self) -> list[str]:
+        data = await self._get_json("/api/tags")
+        models = data.get("models") if isinstance(data, dict) else None
+        if not isinstance(models, list):
+            raise LLMResponseError("/api/tags did not return a model list")
+        return [str(m.get("name") or m.get("model")) for m in models if isinstance(m, dict)]
+
+    async def _probe(self) -> None:
+        # /api/tags proves the server is up *and* tells whether the model is there.
+        names = await self._list_models()
+        if not has_model(self.settings.model, names):
+            raise ModelNotFound(self.settings.model, pull_hint(self.settings.model))
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        model = self.settings.embed_model
+        if model is None:
+            raise LLMError("no embed_model is configured")
+        if not texts:
+            return []
+        self.health.raise_if_down()
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            data = await self._post_json(
+                "/api/embed", {"model": model, "input": batch, "keep_alive": self.settings.keep_alive}
+            )
+            got = data.get("embeddings") if isinstance(data, dict) else None
+            if not isinstance(got, list) or len(got) != len(batch):
+                raise LLMResponseError(f"/api/embed returned {len(got or [])} vectors for {len(batch)} texts")
+            vectors.extend([float(x) for x in vec] for vec in got)
+        return vectors
+
+    async def server_status(self) -> ServerStatus:
+        s = self.settings
+        try:
+            version_data, names = await asyncio.gather(self._get_json("/api/version"), self._list_models())
+            loaded = await self._loaded_models()
+        except LLMError as err:
+            if isinstance(err, LLMUnavailable | LLMTimeout):
+                self.health.mark_down(LLMUnavailable(str(err)))
+            return ServerStatus(
+                reachable=False, version=None, model=s.model, model_available=False,
+                embed_model=s.embed_model, embed_model_available=None, models=[],
+                error=str(err), pull_hint=None,
+            )
+        version = version_data.get("version") if isinstance(version_data, dict) else None
+        model_ok = has_model(s.model, names)
+        embed_ok = has_model(s.embed_model, names) if s.embed_model else None
+        hints = [pull_hint(m) for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
+        if model_ok:
+            self.health.mark_up()
+        else:
+            self.health.mark_down(ModelNotFound(s.model, pull_hint(s.model)))
+        missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
+        return ServerStatus(
+            reachable=True, version=version, model=s.model, model_available=model_ok,
+            embed_model=s.embed_model, embed_model_available=embed_ok, models=names,
+            error=f"model not installed: {', '.join(missing)}" if missing else None,
+            pull_hint=" && ".join(hints) or None, loaded_models=loaded,
+        )
+
+    async def _loaded_models(self) -> list[str]:
+        # /api/ps is informative only (is the model warm?); older servers lack it.
+        try:
+            data = await self._get_json("/api/ps")
+        except LLMError:
+            return []
+        models = data.get("models") if isinstance(data, dict) else None
+        return [str(m.get("name")) for m in models or [] if isinstance(m, dict)]

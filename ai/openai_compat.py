@@ -1,0 +1,170 @@
+"""OpenAI-compatible servers (llama.cpp, vLLM, LM Studio, Ollama's /v1): SSE chat streams."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ai.client import (
+    ChatMessage,
+    LineParser,
+    LLMClient,
+    ServerStatus,
+    StreamEvent,
+    has_model,
+)
+from ai.errors import (
+    LLMBusy,
+    LLMError,
+    LLMResponseError,
+    LLMTimeout,
+    LLMUnavailable,
+    ModelNotFound,
+)
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+
+
+def error_message(body: str) -> str:
+    """``error.message`` of an OpenAI-style error body, or the raw body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.strip()[:300]
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or err)
+    if isinstance(err, str):
+        return err
+    return body.strip()[:300]
+
+
+class SSEParser:
+    """Turns ``data:`` lines of a chat-completions stream into StreamEvents."""
+
+    def __init__(self) -> None:
+        self.finish_reason: str | None = None
+        self.completion_tokens: int | None = None
+
+    def __call__(self, line: str) -> StreamEvent | None:
+        if not line or line.startswith(":"):
+            return None  # event separator or comment (keep-alive)
+        if line.startswith("data:"):
+            payload = line[5:].strip()
+        elif line.startswith("{"):
+            payload = line  # some servers send a bare JSON error instead of an event
+        else:
+            return None  # "event:", "id:", "retry:" carry nothing we need
+        if payload == "[DONE]":
+            return StreamEvent(done=True, done_reason=self.finish_reason, eval_count=self.completion_tokens)
+        try:
+            data = json.loads(payload)
+        except ValueError as exc:
+            raise LLMResponseError(f"the server sent an event that is not JSON: {payload[:200]!r}") from exc
+        if not isinstance(data, dict):
+            raise LLMResponseError(f"unexpected event: {payload[:200]!r}")
+        if "error" in data:
+            raise LLMResponseError(f"the model failed mid-answer: {error_message(payload)}")
+        usage = data.get("usage")
+        if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+            self.completion_tokens = usage["completion_tokens"]
+        text = ""
+        for choice in data.get("choices") or []:
+            delta = choice.get("delta") or {}
+            text += delta.get("content") or ""
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        return StreamEvent(text=text)
+
+
+class OpenAIClient(LLMClient):
+    def _url(self, path: str) -> str:
+        # Accept base_url with or without the /v1 suffix.
+        base = self.settings.base_url.rstrip("/")
+        base = base.removesuffix("/v1")
+        return f"{base}/v1{path}"
+
+    def _headers(self) -> dict[str, str]:
+        if self.settings.api_key:
+            return {"Authorization": f"Bearer {self.settings.api_key}"}
+        return {}
+
+    def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
+        s = self.settings
+        body = {
+            "model": s.model,
+            "messages": messages,
+            "stream": True,
+            "temperature": s.temperature,
+            "max_tokens": s.num_predict,
+        }
+        return self._url("/chat/completions"), body
+
+    def _line_parser(self) -> LineParser:
+        return SSEParser()
+
+    def _error_for(self, status: int, body: str, model: str) -> LLMError:
+        message = error_message(body)
+        lowered = message.lower()
+        if status == 404 and "model" in lowered:
+            return ModelNotFound(model, None, message)
+        if status in (429, 503):
+            return LLMBusy(f"server busy: {message}")
+        if status in (401, 403):
+            return LLMResponseError(f"HTTP {status}: authentication failed (check api_key): {message}")
+        return LLMResponseError(f"HTTP {status}: {message or '(empty body)'}")
+
+    async def _list_models(self) -> list[str]:
+        data = await self._get_json("/models")
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise LLMResponseError("/v1/models did not return a model list")
+        return [str(item.get("id")) for item in items if isinstance(item, dict)]
+
+    async def _probe(self) -> None:
+        # Single-model servers (llama.cpp) ignore the model name, so reachability is enough.
+        await self._list_models()
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        model = self.settings.embed_model
+        if model is None:
+            raise LLMError("no embed_model is configured")
+        if not texts:
+            return []
+        self.health.raise_if_down()
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            data = await self._post_json("/embeddings", {"model": model, "input": batch})
+            items = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(items, list) or len(items) != len(batch):
+                raise LLMResponseError(f"/v1/embeddings returned {len(items or [])} vectors for {len(batch)}")
+            items = sorted(items, key=lambda item: item.get("index", 0))
+            vectors.extend([float(x) for x in item["embedding"]] for item in items)
+        return vectors
+
+    async def server_status(self) -> ServerStatus:
+        s = self.settings
+        try:
+            names = await self._list_models()
+        except LLMError as err:
+            if isinstance(err, LLMUnavailable | LLMTimeout):
+                self.health.mark_down(LLMUnavailable(str(err)))
+            return ServerStatus(
+                reachable=False, version=None, model=s.model, model_available=False,
+                embed_model=s.embed_model, embed_model_available=None, models=[],
+                error=str(err), pull_hint=None,
+            )
+        self.health.mark_up()
+        model_ok = has_model(s.model, names)
+        embed_ok = has_model(s.embed_model, names) if s.embed_model else None
+        missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
+        return ServerStatus(
+            reachable=True, version=None, model=s.model, model_available=model_ok,
+            embed_model=s.embed_model, embed_model_available=embed_ok, models=names,
+            error=f"model not listed by the server: {', '.join(missing)}" if missing else None,
+            pull_hint=None,
+        )

@@ -1,0 +1,45 @@
+"""Typed configuration of the LLM connection; defaults are safe for a local Ollama."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("ollama", "openai")
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    backend: str = "ollama"
+    base_url: str = "http://127.0.0.1:11434"
+    model: str = "llama3"
+    embed_model: str | None = None
+    # repr=False: the key must never end up in logs or tracebacks.
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 5.0
+    # Generous: cold loads take tens of seconds, and giving up makes Ollama abort the load.
+    first_token_timeout: float = 120.0
+    chunk_timeout: float = 30.0
+    total_timeout: float = 300.0
+    keep_alive: str = "30m"
+    num_ctx: int = 4096
+    temperature: float = 0.3
+    num_predict: int = 512
+    max_concurrency: int = 2
+    down_retry_after: float = 30.0
+    busy_retries: int = 3
+    # First wait before retrying a 503; doubles on each retry. Tests shrink it.
+    busy_backoff: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {self.backend!r}")
+        if self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        for name in ("connect_timeout", "first_token_timeout", "chunk_timeout", "total_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.busy_retries < 0:
+            raise ValueError("busy_retries must not be negative")
