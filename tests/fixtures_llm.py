@@ -1,1 +1,40 @@
 """Fixtures for the fake Ollama / OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+
+from tests.fake_ollama import FakeOllama
+from tests.fake_openai import FakeOpenAI
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A running FakeOllama (own thread, real clock); ``fake_ollama.url`` for LLMSettings."""
+    with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """http://127.0.0.1:<port> with nothing listening (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
