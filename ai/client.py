@@ -166,9 +166,7 @@ class LLMClient(ABC):
 
     # -- shared machinery --------------------------------------------------------------
 
-    async def _chat_events(
-        self, messages: list[ChatMessage], on_queued: OnQueued | None
-    ) -> AsyncIterator[StreamEvent]:
+    async def _chat_events(self, messages: list[ChatMessage], on_queued: OnQueued | None) -> AsyncIterator[StreamEvent]:
         self.health.raise_if_down()
         async with self._limiter.slot(on_queued):
             # The server may have gone down while we were queued.
@@ -187,7 +185,9 @@ class LLMClient(ABC):
                     if event.done:
                         log.debug(
                             "chat done in %.1f s (%s, %s tokens)",
-                            time.monotonic() - started, event.done_reason, event.eval_count,
+                            time.monotonic() - started,
+                            event.done_reason,
+                            event.eval_count,
                         )
                         return
             finally:
@@ -307,9 +307,7 @@ class LLMClient(ABC):
     async def _post_json(self, path: str, body: dict[str, Any]) -> Any:
         """POST a non-streaming request (embeddings) under the total timeout."""
         url = self._url(path)
-        timeout = aiohttp.ClientTimeout(
-            total=self.settings.total_timeout, sock_connect=self.settings.connect_timeout
-        )
+        timeout = aiohttp.ClientTimeout(total=self.settings.total_timeout, sock_connect=self.settings.connect_timeout)
         try:
             async with self._session.post(url, json=body, headers=self._headers(), timeout=timeout) as resp:
                 text = await resp.text(errors="replace")

@@ -126,9 +126,15 @@ class OllamaClient(LLMClient):
             if isinstance(err, LLMUnavailable | LLMTimeout):
                 self.health.mark_down(LLMUnavailable(str(err)))
             return ServerStatus(
-                reachable=False, version=None, model=s.model, model_available=False,
-                embed_model=s.embed_model, embed_model_available=None, models=[],
-                error=str(err), pull_hint=None,
+                reachable=False,
+                version=None,
+                model=s.model,
+                model_available=False,
+                embed_model=s.embed_model,
+                embed_model_available=None,
+                models=[],
+                error=str(err),
+                pull_hint=None,
             )
         version = version_data.get("version") if isinstance(version_data, dict) else None
         model_ok = has_model(s.model, names)
@@ -140,10 +146,16 @@ class OllamaClient(LLMClient):
             self.health.mark_down(ModelNotFound(s.model, pull_hint(s.model)))
         missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
         return ServerStatus(
-            reachable=True, version=version, model=s.model, model_available=model_ok,
-            embed_model=s.embed_model, embed_model_available=embed_ok, models=names,
+            reachable=True,
+            version=version,
+            model=s.model,
+            model_available=model_ok,
+            embed_model=s.embed_model,
+            embed_model_available=embed_ok,
+            models=names,
             error=f"model not installed: {', '.join(missing)}" if missing else None,
-            pull_hint=" && ".join(hints) or None, loaded_models=loaded,
+            pull_hint=" && ".join(hints) or None,
+            loaded_models=loaded,
         )
 
     async def _loaded_models(self) -> list[str]:

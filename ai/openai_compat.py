@@ -154,17 +154,28 @@ class OpenAIClient(LLMClient):
             if isinstance(err, LLMUnavailable | LLMTimeout):
                 self.health.mark_down(LLMUnavailable(str(err)))
             return ServerStatus(
-                reachable=False, version=None, model=s.model, model_available=False,
-                embed_model=s.embed_model, embed_model_available=None, models=[],
-                error=str(err), pull_hint=None,
+                reachable=False,
+                version=None,
+                model=s.model,
+                model_available=False,
+                embed_model=s.embed_model,
+                embed_model_available=None,
+                models=[],
+                error=str(err),
+                pull_hint=None,
             )
         self.health.mark_up()
         model_ok = has_model(s.model, names)
         embed_ok = has_model(s.embed_model, names) if s.embed_model else None
         missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
         return ServerStatus(
-            reachable=True, version=None, model=s.model, model_available=model_ok,
-            embed_model=s.embed_model, embed_model_available=embed_ok, models=names,
+            reachable=True,
+            version=None,
+            model=s.model,
+            model_available=model_ok,
+            embed_model=s.embed_model,
+            embed_model_available=embed_ok,
+            models=names,
             error=f"model not listed by the server: {', '.join(missing)}" if missing else None,
             pull_hint=None,
         )

@@ -147,9 +147,7 @@ class ThreadedFakeServer:
         ready = threading.Event()
         failure: list[BaseException] = []
         self._loop = RealClockLoop()
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready, failure), name=self.name, daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, args=(ready, failure), name=self.name, daemon=True)
         self._thread.start()
         if not ready.wait(10):
             raise RuntimeError(f"{self.name} did not start")
@@ -197,9 +195,7 @@ class ThreadedFakeServer:
 
     async def _startup(self) -> None:
         # handler_cancellation: like Ollama, stop work when the client goes away.
-        self._runner = web.AppRunner(
-            self.make_app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None
-        )
+        self._runner = web.AppRunner(self.make_app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
@@ -399,7 +395,7 @@ class FakeOllama(ThreadedFakeServer):
                 await send({"error": reply.error})
                 return response
             if index == reply.truncate_after_chunks:
-                return self._drop_connection(request, response)
+                return await self._drop_connection(request, response)
             if index:
                 await asyncio.sleep(reply.chunk_delay)
             await send(self._piece(model, chat, chunk))
@@ -410,15 +406,17 @@ class FakeOllama(ThreadedFakeServer):
             await send({"error": reply.error})
             return response
         if reply.truncate_after_chunks is not None and reply.truncate_after_chunks >= count:
-            return self._drop_connection(request, response)
+            return await self._drop_connection(request, response)
         await asyncio.sleep(reply.chunk_delay)
         await send(self._final(model, chat, reply, ""))
         await response.write_eof()
         return response
 
     @staticmethod
-    def _drop_connection(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-        # Like a crashed runner: no terminating chunk, the socket just closes.
+    async def _drop_connection(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        # Like a crashed runner: no terminating chunk, the socket just closes. The pause
+        # lets the client read what was sent first (aiohttp drops buffered data on error).
+        await asyncio.sleep(0.05)
         if request.transport is not None:
             request.transport.close()
         return response

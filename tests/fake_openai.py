@@ -84,9 +84,7 @@ class FakeOpenAI(ThreadedFakeServer):
         return web.json_response({"status": "ok"})
 
     async def list_models(self, request: web.Request) -> web.Response:
-        data = [
-            {"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for m in self.models
-        ]
+        data = [{"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
@@ -150,6 +148,7 @@ class FakeOpenAI(ThreadedFakeServer):
                 await event(error_body(500, reply.error))
                 return response
             if index == reply.truncate_after_chunks:
+                await asyncio.sleep(0.05)  # let the client read what came before (see FakeOllama)
                 if request.transport is not None:
                     request.transport.close()
                 return response

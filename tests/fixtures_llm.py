@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import pytest
 
+from ai.settings import LLMSettings
 from tests.fake_ollama import FakeOllama
 from tests.fake_openai import FakeOpenAI
 
@@ -38,3 +39,18 @@ def closed_port_url() -> str:
 async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+def fast_settings(base_url: str, **overrides: object) -> LLMSettings:
+    """LLMSettings with timeouts small enough for tests (correctness bounds, not benchmarks)."""
+    values: dict[str, object] = {
+        "base_url": base_url,
+        "connect_timeout": 1.0,
+        "first_token_timeout": 1.0,
+        "chunk_timeout": 0.5,
+        "total_timeout": 5.0,
+        "busy_backoff": 0.01,
+        "down_retry_after": 0.3,
+    }
+    values.update(overrides)
+    return LLMSettings(**values)  # type: ignore[arg-type]
