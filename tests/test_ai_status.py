@@ -1,0 +1,52 @@
+"""server_status: up, model missing (with a pull hint), down; it never raises."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from ai.client import create_llm_client, same_model
+from tests.fake_ollama import FakeOllama
+from tests.fixtures_llm import fast_settings
+
+
+def test_model_names_match_latest_tag() -> None:
+    assert same_model("llama3", "llama3:latest")
+    assert same_model("llama3:latest", "llama3")
+    assert not same_model("llama3", "llama3:8b")
+    assert same_model("library/llama3", "library/llama3:latest")
+
+
+async def test_status_up(fake_ollama: FakeOllama, http_session: aiohttp.ClientSession) -> None:
+    client = create_llm_client(fast_settings(fake_ollama.url, embed_model="all-minilm"), http_session)
+    await client.chat([{"role": "user", "content": "warm up"}])
+    status = await client.server_status()
+    assert status.reachable
+    assert status.version == "0.6.2"
+    assert status.model_available
+    assert status.embed_model_available is True
+    assert status.models == ["llama3:latest", "all-minilm:latest"]
+    assert status.loaded_models == ["llama3:latest"]
+    assert status.error is None and status.pull_hint is None
+
+
+async def test_status_model_missing(http_session: aiohttp.ClientSession) -> None:
+    with FakeOllama(models=["all-minilm:latest"]) as fake:
+        client = create_llm_client(fast_settings(fake.url, embed_model="nomic-embed-text"), http_session)
+        status = await client.server_status()
+        await client.aclose()
+    assert status.reachable
+    assert not status.model_available
+    assert status.embed_model_available is False
+    assert status.pull_hint == "ollama pull llama3 && ollama pull nomic-embed-text"
+    assert "llama3" in (status.error or "")
+    assert not client.health.available  # chat now fails fast with ModelNotFound
+
+
+async def test_status_down(closed_port_url: str, http_session: aiohttp.ClientSession) -> None:
+    client = create_llm_client(fast_settings(closed_port_url), http_session)
+    status = await client.server_status()
+    await client.aclose()
+    assert not status.reachable
+    assert status.error
+    assert status.version is None and status.models == []
+    assert not client.health.available
