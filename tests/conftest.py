@@ -1,3 +1,43 @@
-"""Shared fixtures. LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py."""
+"""Shared fixtures: the bot under SimCord on a real SQLite file and a fake Ollama on 127.0.0.1.
+
+LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
+`@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import TicketBot, create_bot
+from tests.fake_ollama import FakeOllama
+from tickets.settings import load_settings
 
 pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "bot_env(**env): environment variables for the bot under test")
+
+
+@pytest.fixture
+def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -> dict[str, str]:
+    env = {
+        "DISCORD_TOKEN": "test-token-never-used",
+        "DB_PATH": str(tmp_path / "bot.db"),
+        "OLLAMA_URL": fake_ollama.url,
+        "OLLAMA_MODEL": "llama3",
+        "OLLAMA_EMBED_MODEL": "all-minilm",
+        "LLM_FIRST_TOKEN_TIMEOUT": "2",
+        "LLM_CHUNK_TIMEOUT": "1",
+        "LLM_TOTAL_TIMEOUT": "4",
+        "LLM_CONNECT_TIMEOUT": "1",
+    }
+    marker = request.node.get_closest_marker("bot_env")
+    if marker:
+        env.update({k: str(v) for k, v in marker.kwargs.items()})
+    return env
+
+
+@pytest.fixture
+def simcord_bot(bot_env: dict[str, str]) -> TicketBot:
+    return create_bot(load_settings(bot_env))

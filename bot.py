@@ -1,0 +1,107 @@
+"""Self-hosted Discord support-ticket bot: forum tickets answered from trained memory or a local LLM.
+
+`python bot.py` runs the bot; `python bot.py check|ask|search|train …` are admin tools (see README).
+Tests and tools build the bot with `create_bot()`, which never connects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import sys
+
+import discord
+from discord.ext import commands
+
+from tickets.runtime import Core, open_core
+from tickets.settings import Settings, load_settings
+
+log = logging.getLogger("bot")
+
+EXTENSIONS = (
+    "cogs.errors",
+    "cogs.setup",
+    "cogs.panel",
+    "cogs.ticket_events",
+    "cogs.ticket_buttons",
+    "cogs.close",
+    "cogs.train",
+    "cogs.memory_admin",
+    "cogs.status",
+    "cogs.autoclose",
+)
+
+
+class TicketBot(commands.Bot):
+    """Owns the shared resources (`self.core`: one DB connection, one HTTP session, one LLM client)."""
+
+    def __init__(self, settings: Settings) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # needed to answer what users write in tickets
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),  # every ping must be opted into per send
+            help_command=None,
+        )
+        self.settings = settings
+
+    async def setup_hook(self) -> None:
+        self.core: Core = await open_core(self.settings)
+        for ext in EXTENSIONS:
+            try:
+                await self.load_extension(ext)
+            except Exception:
+                log.exception("Failed to load extension %s", ext)
+        await self.sync_commands_if_changed()
+        if self.settings.llm.embed_model:
+            # Entries embedded with another model (or while Ollama was down) catch up in the background.
+            self._reembed_task = asyncio.create_task(self._reembed(), name="reembed-stale")
+
+    async def _reembed(self) -> None:
+        try:
+            count = await self.core.memory.reembed_stale()
+            if count:
+                log.info("Re-embedded %d trained phrasings with %s", count, self.settings.llm.embed_model)
+        except Exception:
+            log.exception("Background re-embedding failed")
+
+    async def sync_commands_if_changed(self) -> None:
+        """Sync the slash-command tree only when it differs from the last synced one."""
+        payload = json.dumps([c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        if await self.core.store.get_meta("commands_hash") == digest:
+            return
+        await self.tree.sync()
+        await self.core.store.set_meta("commands_hash", digest)
+        log.info("Slash commands synced")
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            task = getattr(self, "_reembed_task", None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if hasattr(self, "core"):
+                await self.core.close()
+
+
+def create_bot(settings: Settings | None = None) -> TicketBot:
+    """Build the bot from the environment / `.env` without connecting to Discord."""
+    return TicketBot(settings or load_settings())
+
+
+def main(argv: list[str]) -> int:
+    from tickets.cli import run_cli
+
+    return run_cli(argv, create_bot)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,97 @@
+"""Closing a ticket in Discord: closing embed, transcript to the log channel, archive + lock."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from ai.prompt import Turn
+from ai.summary import summarize_ticket
+
+from cogs._discord import NO_PINGS, tags_for
+from tickets.models import GuildConfig, Ticket, TicketStatus
+from tickets.transcript import render_markdown
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+
+class CloseError(Exception):
+    """A user-facing reason the ticket could not be closed."""
+
+
+async def close_ticket(
+    bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,
+    reason: str,
+) -> Ticket:  # fmt: skip
+    """Close in Discord first, then record it, so a refused edit leaves the ticket open everywhere."""
+    core = bot.core
+    stored = await core.store.messages(ticket.id)
+    turns = [Turn(m.role, m.author_name, m.content) for m in stored]
+    summary, _used_llm = await summarize_ticket(core.llm, ticket.subject, turns)
+    embed = closing_embed(ticket, closer, reason, summary)
+    forum = thread.parent
+    try:
+        await thread.send(embed=embed, allowed_mentions=NO_PINGS)
+        tags = (
+            tags_for(forum, config, TicketStatus.CLOSED, ticket.category)
+            if isinstance(forum, discord.ForumChannel)
+            else []
+        )
+        await thread.edit(archived=True, locked=True, applied_tags=tags)
+    except discord.Forbidden as exc:
+        raise CloseError("I don't have permission to archive and lock this post (Manage Threads).") from exc
+    except discord.HTTPException as exc:
+        log.exception("Closing ticket %d failed in Discord", ticket.id)
+        raise CloseError("Discord refused to close this post right now. Please try again.") from exc
+    was_resolved = ticket.status is TicketStatus.RESOLVED
+    closed = await core.tickets.closed(
+        ticket, by=closer.id if closer else None, reason=reason, summary=summary, now=discord.utils.utcnow()
+    )
+    if was_resolved:
+        await _suggest_from_staff_answer(bot, ticket, stored)
+    await send_to_log(bot, thread, config, closed, embed)
+    return closed
+
+
+def closing_embed(ticket: Ticket, closer: discord.abc.User | None, reason: str, summary: str) -> discord.Embed:
+    embed = discord.Embed(title=f"🔒 Ticket closed: {ticket.subject}"[:256], colour=discord.Colour.dark_grey())
+    embed.add_field(name="Closed by", value=closer.mention if closer else "automatically", inline=True)
+    embed.add_field(name="Reason", value=(reason or "—")[:1024], inline=True)
+    embed.add_field(name="Summary", value=(summary or "—")[:1024], inline=False)
+    embed.set_footer(text=f"Ticket {ticket.id} · {ticket.category}")
+    return embed
+
+
+async def send_to_log(
+    bot: TicketBot, thread: discord.Thread, config: GuildConfig, ticket: Ticket, embed: discord.Embed
+) -> None:
+    if not config.log_channel_id:
+        return
+    channel = thread.guild.get_channel(config.log_channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        log.warning("Log channel %s of guild %d is gone", config.log_channel_id, config.guild_id)
+        return
+    messages = await bot.core.store.messages(ticket.id)
+    text = render_markdown(ticket, messages, guild_name=thread.guild.name)
+    file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ticket-{ticket.id}.md")
+    log_embed = embed.copy()
+    log_embed.description = f"Post: {thread.mention}"
+    try:
+        await channel.send(embed=log_embed, file=file, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not send the transcript of ticket %d to the log channel", ticket.id, exc_info=True)
+
+
+async def _suggest_from_staff_answer(bot: TicketBot, ticket: Ticket, stored: list) -> None:
+    """A solved ticket that staff answered becomes a *pending* Q&A suggestion for staff to review."""
+    question = next((m.content for m in stored if m.role == "user"), None)
+    answer = next((m.content for m in reversed(stored) if m.role == "staff"), None)
+    if question and answer:
+        await bot.core.memory.suggest_qa(
+            ticket.guild_id, question[:300], answer[:1900], ticket_id=ticket.id, category=ticket.category
+        )

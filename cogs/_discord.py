@@ -1,0 +1,94 @@
+"""Small Discord helpers shared by the cogs: who is staff, safe sends, tags, the reply sink."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from tickets.models import GuildConfig, Ticket, TicketStatus
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def is_staff(member: discord.abc.User, config: GuildConfig | None) -> bool:
+    if not isinstance(member, discord.Member):
+        return False
+    perms = member.guild_permissions
+    if perms.administrator or perms.manage_guild or perms.manage_threads:
+        return True
+    return config is not None and any(role.id == config.staff_role_id for role in member.roles)
+
+
+def ping_users(*users: discord.abc.Snowflake) -> discord.AllowedMentions:
+    return discord.AllowedMentions(everyone=False, users=list(users), roles=False, replied_user=False)
+
+
+def ping_role(role_id: int) -> discord.AllowedMentions:
+    return discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
+
+
+def tags_for(
+    forum: discord.ForumChannel, config: GuildConfig, status: TicketStatus, category: str
+) -> list[discord.ForumTag]:
+    wanted = [config.status_tag(status), config.category_tag(category)]
+    tags = [forum.get_tag(tag_id) for tag_id in wanted if tag_id]
+    return [t for t in tags if t is not None]
+
+
+async def set_status_tag(thread: discord.Thread, config: GuildConfig, ticket: Ticket, status: TicketStatus) -> None:
+    """Tags carry the ticket state (renames are rate-limited to ~2 per 10 min; tags are not)."""
+    forum = thread.parent
+    if not isinstance(forum, discord.ForumChannel):
+        return
+    tags = tags_for(forum, config, status, ticket.category)
+    try:
+        await thread.edit(applied_tags=tags)
+    except discord.HTTPException:
+        log.warning("Could not update tags on ticket %d", ticket.id, exc_info=True)
+
+
+def bot_of(interaction: discord.Interaction) -> TicketBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def reply_error(interaction: discord.Interaction, text: str) -> None:
+    """A short ephemeral message, whether or not the interaction was already acknowledged."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+class ThreadSink:
+    """Posts an answer into a ticket thread; the first message may replace a 'you're in line' notice."""
+
+    def __init__(self, thread: discord.Thread) -> None:
+        self.thread = thread
+        self.queue_notice: discord.Message | None = None
+        self.messages: list[discord.Message] = []
+
+    async def send(self, text: str) -> discord.Message:
+        if self.queue_notice is not None:
+            message, self.queue_notice = self.queue_notice, None
+            message = await message.edit(content=text, allowed_mentions=NO_PINGS)
+        else:
+            message = await self.thread.send(text, allowed_mentions=NO_PINGS)
+        self.messages.append(message)
+        return message
+
+    async def edit(self, handle: discord.Message, text: str) -> None:
+        await handle.edit(content=text, allowed_mentions=NO_PINGS)
+
+    async def queued(self, position: int) -> None:
+        text = f"⏳ The assistant is busy with other tickets — you're #{position} in line."
+        if self.queue_notice is None:
+            self.queue_notice = await self.thread.send(text, allowed_mentions=NO_PINGS)
+        else:
+            self.queue_notice = await self.queue_notice.edit(content=text, allowed_mentions=NO_PINGS)

@@ -1,0 +1,192 @@
+"""Discord side of the ticket lifecycle: open, answer, hand to staff, resolve.
+
+Cogs and buttons call these; they call the core (`bot.core`) and talk to Discord.
+No SQL or HTTP here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import discord
+from ai.prompt import Turn
+from memory.decision import Route
+
+from cogs._buttons import answer_view
+from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
+from tickets.answering import AnswerRequest
+from tickets.models import GuildConfig, Ticket, TicketStatus
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+# One answer at a time per ticket, so replies come in the order the questions were asked.
+_ticket_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+_open_locks: defaultdict[tuple[int, int], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+
+class TicketOpenError(Exception):
+    """A user-facing reason a ticket could not be created."""
+
+
+async def open_ticket(
+    bot: TicketBot, guild: discord.Guild, user: discord.Member, config: GuildConfig, category: str,
+    subject: str, description: str,
+) -> tuple[discord.Thread, Ticket]:  # fmt: skip
+    """Create the forum post and record it; raises TicketOpenError with a message for the user."""
+    core = bot.core
+    forum = guild.get_channel(config.forum_id)
+    if not isinstance(forum, discord.ForumChannel):
+        raise TicketOpenError("The ticket forum is gone. Ask an admin to run /setup again.")
+    async with _open_locks[(guild.id, user.id)]:
+        reason = await core.tickets.why_cannot_open(guild.id, user.id, discord.utils.utcnow())
+        if reason:
+            raise TicketOpenError(reason)
+        quoted = description.strip() or "_(no description)_"
+        try:
+            created = await forum.create_thread(
+                name=subject[:100],
+                content=f"🎫 {user.mention} opened a **{category}** ticket.\n\n>>> {quoted}"[:2000],
+                applied_tags=tags_for(forum, config, TicketStatus.OPEN, category),
+                allowed_mentions=ping_users(user),
+            )
+        except discord.Forbidden as exc:
+            log.warning("Missing permissions creating a ticket in %s: %s", forum.id, exc)
+            raise TicketOpenError(
+                f"I don't have permission to create posts in {forum.mention}. "
+                "An admin can run /setup again to see which permissions are missing."
+            ) from exc
+        except discord.HTTPException as exc:
+            log.exception("Discord refused to create a ticket in %s", forum.id)
+            raise TicketOpenError("Discord refused to create the ticket right now. Please try again.") from exc
+        ticket = await core.tickets.ticket_opened(
+            ticket_id=created.thread.id, guild_id=guild.id, opener_id=user.id, opener_name=user.display_name,
+            category=category, subject=subject, description=description, now=discord.utils.utcnow(),
+        )  # fmt: skip
+    await notify_staff(
+        bot, created.thread, config, f"🎫 New **{category}** ticket {created.thread.mention} from {user.mention}."
+    )
+    return created.thread, ticket
+
+
+async def notify_staff(bot: TicketBot, thread: discord.Thread, config: GuildConfig, text: str) -> None:
+    """Ping the staff role in the log channel if there is one, else in the ticket itself."""
+    target: discord.abc.Messageable = thread
+    if config.log_channel_id:
+        log_channel = thread.guild.get_channel(config.log_channel_id)
+        if isinstance(log_channel, discord.TextChannel):
+            target = log_channel
+    try:
+        await target.send(f"<@&{config.staff_role_id}> {text}", allowed_mentions=ping_role(config.staff_role_id))
+    except discord.HTTPException:
+        log.warning("Could not notify staff about ticket %d", thread.id, exc_info=True)
+
+
+async def answer_in_ticket(
+    bot: TicketBot, thread: discord.Thread, ticket_id: int, question: str, user_name: str
+) -> None:
+    """Run the answer pipeline for one user message and post the result. Never raises."""
+    core = bot.core
+    async with _ticket_locks[ticket_id]:
+        ticket = await core.store.get_ticket(ticket_id)
+        config = await core.tickets.config(thread.guild.id)
+        if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
+            return
+        history = [
+            Turn(m.role, m.author_name, m.content)
+            for m in await core.store.messages(ticket.id, last=core.settings.history_messages + 1)
+        ][:-1]  # the last stored message is the question itself
+        sink = ThreadSink(thread)
+        request = AnswerRequest(thread.guild.id, question, history, user_name, ticket.category, thread.guild.name)
+        try:
+            async with thread.typing():
+                outcome = await core.pipeline.answer(request, sink, on_queued=sink.queued)
+        except Exception:
+            log.exception("Answering in ticket %d failed", ticket.id)
+            await _safe_send(thread, "Sorry, something went wrong while I was answering. Staff will take a look.")
+            await hand_to_staff(bot, thread, ticket, config, "the bot hit an error", pause_ai=False)
+            return
+        now = discord.utils.utcnow()
+        detail = json.dumps({"reason": outcome.decision.reason, "question": question[:500]})
+        top = outcome.decision.match
+        await core.store.record_route(
+            guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=sink.messages[-1].id if sink.messages else None,
+            route=outcome.route.value, entry_id=outcome.entry_id, score=top.score if top else None,
+            detail=detail, now=now,
+        )  # fmt: skip
+        if outcome.text:
+            await core.tickets.message_posted(
+                ticket, message_id=sink.messages[0].id if sink.messages else None, author_id=bot.user.id,
+                author_name=bot.user.display_name, role="bot", content=outcome.text, now=now,
+            )  # fmt: skip
+        if outcome.route is Route.STAFF:
+            why = "the AI assistant is unavailable" if outcome.llm_error else "no reliable answer was found"
+            await hand_to_staff(bot, thread, ticket, config, why, pause_ai=False)
+            return
+        if sink.messages:
+            try:
+                await sink.messages[-1].edit(view=answer_view(ticket.id))
+            except discord.HTTPException:
+                log.warning("Could not add buttons to the answer in ticket %d", ticket.id, exc_info=True)
+        if ticket.status in (TicketStatus.OPEN, TicketStatus.RESOLVED):
+            ticket = await core.tickets.set_status(ticket, TicketStatus.ANSWERED, now)
+            await set_status_tag(thread, config, ticket, TicketStatus.ANSWERED)
+
+
+async def hand_to_staff(
+    bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig, why: str, *, pause_ai: bool
+) -> None:
+    ticket, should_ping = await bot.core.tickets.handed_to_staff(ticket, discord.utils.utcnow(), pause_ai=pause_ai)
+    await set_status_tag(thread, config, ticket, TicketStatus.WAITING_STAFF)
+    if should_ping:
+        await notify_staff(bot, thread, config, f"Ticket {thread.mention} needs a human ({why}).")
+
+
+async def mark_solved(bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
+    core = bot.core
+    ticket = await core.tickets.resolved(ticket, discord.utils.utcnow())
+    await set_status_tag(thread, config, ticket, TicketStatus.RESOLVED)
+    await _feedback(bot, ticket, solved=True)
+    delay = core.settings.solved_close_delay_s
+    when = f" This ticket will close automatically in {_human(delay)}." if delay else ""
+    return f"🎉 Glad that helped!{when} Just write here if you need anything else."
+
+
+async def request_staff(bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
+    await _feedback(bot, ticket, solved=False)
+    await hand_to_staff(bot, thread, ticket, config, "the user asked for staff", pause_ai=True)
+    return "🙋 A member of staff has been asked to help. The assistant will stay quiet in this ticket meanwhile."
+
+
+async def _feedback(bot: TicketBot, ticket: Ticket, *, solved: bool) -> None:
+    """Teach the memory from the user's reaction to the latest trained answer."""
+    last = await bot.core.store.last_route(ticket.id)
+    if last is None:
+        return
+    interaction_id, route, entry_id, detail = last
+    await bot.core.store.set_feedback(interaction_id, "solved" if solved else "staff")
+    if entry_id is not None and route in (Route.ANSWER.value, Route.FALLBACK.value):
+        question = json.loads(detail or "{}").get("question")
+        await bot.core.memory.record_feedback(
+            ticket.guild_id, entry_id, solved=solved, phrasing=question, ticket_id=ticket.id
+        )
+
+
+async def _safe_send(thread: discord.Thread, text: str) -> None:
+    try:
+        await thread.send(text, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not post in ticket %d", thread.id, exc_info=True)
+
+
+def _human(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    return f"{max(1, seconds // 60)} minutes"

@@ -1,0 +1,58 @@
+"""One place that turns command errors into short ephemeral replies and full log tracebacks."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._discord import reply_error
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+
+def user_message(error: app_commands.AppCommandError) -> str | None:
+    """The reply for an expected error, or None for a bug that must be logged."""
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.MissingPermissions):
+        return f"You need {', '.join(error.missing_permissions)} to do that."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return f"I need {', '.join(error.missing_permissions)} here to do that."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down — try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError | app_commands.RangeError):
+        return str(error)
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    original = getattr(error, "original", None)
+    if isinstance(original, discord.Forbidden):
+        return "Discord refused: I'm missing a permission for that. An admin can run /setup to check."
+    return None
+
+
+class ErrorHandler(commands.Cog):
+    def __init__(self, bot: TicketBot) -> None:
+        self.bot = bot
+        bot.tree.on_error = self.on_app_command_error
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        text = user_message(error)
+        if text is None:
+            name = interaction.command.qualified_name if interaction.command else "?"
+            log.error("Command /%s failed", name, exc_info=error)
+            text = "Something went wrong on my side. It has been logged; please try again."
+        try:
+            await reply_error(interaction, text)
+        except discord.HTTPException:
+            log.warning("Could not tell the user about an error", exc_info=True)
+
+
+async def setup(bot: TicketBot) -> None:
+    await bot.add_cog(ErrorHandler(bot))

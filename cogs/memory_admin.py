@@ -1,0 +1,180 @@
+"""/memory …: staff browse, edit, delete, import and review what the assistant has been taught."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from memory.io import import_bytes
+
+from cogs._discord import NO_PINGS, reply_error
+from cogs.train import CATEGORY_CHOICES, staff_only, validate_pair
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+PAGE = 10
+MAX_IMPORT_BYTES = 2_000_000
+
+
+def _short(text: str, n: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class MemoryGroup(
+    app_commands.Group,
+    name="memory",
+    description="Manage the assistant's trained answers",
+    guild_only=True,
+    default_permissions=discord.Permissions(manage_threads=True),
+):
+    def __init__(self, bot: TicketBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await staff_only(interaction)
+
+    @app_commands.command(name="list")
+    @app_commands.describe(page="Page number (10 entries a page)")
+    async def list_entries(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 10_000] = 1
+    ) -> None:
+        """List trained entries."""
+        memory, guild = self.bot.core.memory, interaction.guild_id or 0
+        total = await memory.count(guild)
+        pages = max(1, -(-total // PAGE))
+        if page > pages:
+            await reply_error(interaction, f"There are only {pages} page(s).")
+            return
+        entries = await memory.list(guild, offset=(page - 1) * PAGE, limit=PAGE)
+        lines = [f"**#{e.id}** [{e.category}] {_short(e.query)} — used {e.usage_count}×" for e in entries]
+        embed = discord.Embed(
+            title=f"Trained answers ({total})", description="\n".join(lines) or "Nothing trained yet. Use /train."
+        )
+        embed.set_footer(text=f"Page {page}/{pages}")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="show")
+    async def show(self, interaction: discord.Interaction, entry_id: int) -> None:
+        """Show one trained entry in full."""
+        entry = await self.bot.core.memory.get(interaction.guild_id or 0, entry_id)
+        if entry is None:
+            await reply_error(interaction, f"There is no entry #{entry_id}.")
+            return
+        embed = discord.Embed(title=f"Entry #{entry.id} · {entry.category}", description=entry.response[:4096])
+        embed.add_field(name="Question", value=entry.query[:1024], inline=False)
+        if entry.alternates:
+            embed.add_field(
+                name="Other phrasings", value="\n".join(_short(a) for a in entry.alternates)[:1024], inline=False
+            )
+        embed.set_footer(
+            text=f"Used {entry.usage_count}× · confidence {entry.confidence:.2f} · updated {entry.updated_at}"
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="edit")
+    @app_commands.choices(category=CATEGORY_CHOICES)
+    async def edit(
+        self, interaction: discord.Interaction, entry_id: int, question: str | None = None, answer: str | None = None,
+        category: app_commands.Choice[str] | None = None,
+    ) -> None:  # fmt: skip
+        """Change the question, answer or category of an entry."""
+        memory, guild = self.bot.core.memory, interaction.guild_id or 0
+        current = await memory.get(guild, entry_id)
+        if current is None:
+            await reply_error(interaction, f"There is no entry #{entry_id}.")
+            return
+        problem = validate_pair(
+            question if question is not None else current.query, answer if answer is not None else current.response
+        )
+        if problem:
+            await reply_error(interaction, problem)
+            return
+        await memory.update(
+            guild, entry_id, query=question, response=answer, category=category.value if category else None
+        )
+        await interaction.response.send_message(f"✏️ Entry #{entry_id} updated.", ephemeral=True)
+
+    @app_commands.command(name="delete")
+    async def delete(self, interaction: discord.Interaction, entry_id: int) -> None:
+        """Delete an entry."""
+        if await self.bot.core.memory.delete(interaction.guild_id or 0, entry_id):
+            await interaction.response.send_message(f"🗑️ Entry #{entry_id} deleted.", ephemeral=True)
+        else:
+            await reply_error(interaction, f"There is no entry #{entry_id}.")
+
+    @app_commands.command(name="import")
+    @app_commands.describe(file="CSV or JSONL with query, response, category (optional alternates)")
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        """Import Q&A pairs from a CSV or JSONL file."""
+        if not file.filename.lower().endswith((".csv", ".jsonl")):
+            await reply_error(interaction, "Attach a .csv or .jsonl file.")
+            return
+        if file.size > MAX_IMPORT_BYTES:
+            await reply_error(interaction, f"The file is too large ({file.size} bytes; limit {MAX_IMPORT_BYTES}).")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        report = await import_bytes(
+            self.bot.core.memory, interaction.guild_id or 0, data, file.filename, created_by=interaction.user.id
+        )
+        text = f"Imported: {report.added} added, {report.updated} updated, {report.skipped} unchanged."
+        if report.errors:
+            text += f"\n{len(report.errors)} row(s) skipped:\n" + "\n".join(report.errors[:15])
+        await interaction.followup.send(text[:2000], ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="suggestions")
+    async def suggestions(self, interaction: discord.Interaction) -> None:
+        """Pending Q&A pairs proposed from solved tickets."""
+        pending = await self.bot.core.memory.list_suggestions(interaction.guild_id or 0, limit=PAGE)
+        lines = [f"**S{s.id}** ({s.kind}) {_short(s.query)} → {_short(s.response or '', 60)}" for s in pending]
+        text = "\n".join(lines) or "No pending suggestions."
+        await interaction.response.send_message(
+            text + "\nApprove with `/memory approve`, reject with `/memory reject`.", ephemeral=True
+        )
+
+    @app_commands.command(name="approve")
+    @app_commands.describe(
+        suggestion_id="The S-number", question="Edit the question first", answer="Edit the answer first"
+    )
+    async def approve(
+        self,
+        interaction: discord.Interaction,
+        suggestion_id: int,
+        question: str | None = None,
+        answer: str | None = None,
+    ) -> None:
+        """Approve a pending suggestion (optionally edited) into the trained memory."""
+        if question is not None or answer is not None:
+            problem = validate_pair(question or "x", answer or "x")
+            if problem:
+                await reply_error(interaction, problem)
+                return
+        entry = await self.bot.core.memory.approve_suggestion(
+            interaction.guild_id or 0, suggestion_id, by=interaction.user.id, query=question, response=answer
+        )
+        if entry is None:
+            await reply_error(interaction, f"There is no pending suggestion S{suggestion_id}.")
+            return
+        await interaction.response.send_message(
+            f"✅ Suggestion S{suggestion_id} saved as entry #{entry.id}.", ephemeral=True
+        )
+
+    @app_commands.command(name="reject")
+    async def reject(self, interaction: discord.Interaction, suggestion_id: int) -> None:
+        """Reject a pending suggestion."""
+        if await self.bot.core.memory.reject_suggestion(
+            interaction.guild_id or 0, suggestion_id, by=interaction.user.id
+        ):
+            await interaction.response.send_message(f"Suggestion S{suggestion_id} rejected.", ephemeral=True)
+        else:
+            await reply_error(interaction, f"There is no pending suggestion S{suggestion_id}.")
+
+
+async def setup(bot: TicketBot) -> None:
+    bot.tree.add_command(MemoryGroup(bot))

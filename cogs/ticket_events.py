@@ -1,0 +1,94 @@
+"""Listens to messages in ticket posts and hands them to the lifecycle functions in `_flow`."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from cogs import _flow
+from cogs._discord import NO_PINGS, is_staff, tags_for
+from tickets.models import TicketStatus
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+
+class TicketEvents(commands.Cog):
+    def __init__(self, bot: TicketBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.guild is None or not isinstance(message.channel, discord.Thread):
+            return
+        try:
+            await self._ticket_message(message, message.channel)
+        except Exception:
+            log.exception("Handling message %d in thread %d failed", message.id, message.channel.id)
+            with _suppress_http():
+                await message.channel.send(
+                    "Sorry, something went wrong on my side. Staff can still help here.", allowed_mentions=NO_PINGS
+                )
+
+    async def _ticket_message(self, message: discord.Message, thread: discord.Thread) -> None:
+        core = self.bot.core
+        config = await core.tickets.config(thread.guild.id)
+        if config is None or thread.parent_id != config.forum_id:
+            return
+        ticket = await core.store.get_ticket(thread.id)
+        if ticket is None:
+            if message.id == thread.id:  # the starter message of a post made directly in the forum
+                await self._direct_post(message, thread, config)
+            return
+        if ticket.is_closed:
+            return
+        staff = is_staff(message.author, config) and message.author.id != ticket.opener_id
+        ticket = await core.tickets.message_posted(
+            ticket, message_id=message.id, author_id=message.author.id, author_name=message.author.display_name,
+            role="staff" if staff else "user", content=message.content, now=discord.utils.utcnow(),
+        )  # fmt: skip
+        if staff or ticket.ai_paused or not message.content.strip():
+            return
+        await _flow.answer_in_ticket(self.bot, thread, ticket.id, message.content, message.author.display_name)
+
+    async def _direct_post(self, message: discord.Message, thread: discord.Thread, config) -> None:
+        core = self.bot.core
+        assert isinstance(message.author, discord.Member)
+        reason = await core.tickets.why_cannot_open(thread.guild.id, message.author.id, discord.utils.utcnow())
+        if reason:
+            await thread.send(f"{reason}\nThis post has been closed.", allowed_mentions=NO_PINGS)
+            await thread.edit(archived=True, locked=True)
+            return
+        category = next(
+            (c for c in config.categories if config.category_tag(c) in {t.id for t in thread.applied_tags}), "general"
+        )
+        ticket = await core.tickets.ticket_opened(
+            ticket_id=thread.id, guild_id=thread.guild.id, opener_id=message.author.id,
+            opener_name=message.author.display_name, category=category, subject=thread.name,
+            description=message.content, now=discord.utils.utcnow(),
+        )  # fmt: skip
+        forum = thread.parent
+        if isinstance(forum, discord.ForumChannel):
+            with _suppress_http():
+                await thread.edit(applied_tags=tags_for(forum, config, TicketStatus.OPEN, category))
+        await _flow.notify_staff(
+            self.bot, thread, config, f"🎫 New **{category}** ticket {thread.mention} from {message.author.mention}."
+        )
+        await _flow.answer_in_ticket(
+            self.bot, thread, ticket.id, f"{thread.name}\n{message.content}", message.author.display_name
+        )
+
+
+def _suppress_http():
+    import contextlib
+
+    return contextlib.suppress(discord.HTTPException)
+
+
+async def setup(bot: TicketBot) -> None:
+    await bot.add_cog(TicketEvents(bot))

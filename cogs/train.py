@@ -1,0 +1,116 @@
+"""/train and the 'Train from this message' context menu: staff teach the memory."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
+from tickets.models import DEFAULT_CATEGORIES
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION, MAX_ANSWER = 300, 1900
+CATEGORY_CHOICES = [app_commands.Choice(name=c.capitalize(), value=c) for c in DEFAULT_CATEGORIES]
+
+
+def validate_pair(question: str, answer: str) -> str | None:
+    """A user-facing problem with a Q&A pair, or None when it is fine."""
+    if not question.strip():
+        return "The question is empty."
+    if not answer.strip():
+        return "The answer is empty."
+    if len(question) > MAX_QUESTION:
+        return f"The question is {len(question)} characters; the limit is {MAX_QUESTION}."
+    if len(answer) > MAX_ANSWER:
+        return f"The answer is {len(answer)} characters; the limit is {MAX_ANSWER}."
+    return None
+
+
+async def staff_only(interaction: discord.Interaction) -> bool:
+    config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
+    if is_staff(interaction.user, config):
+        return True
+    await reply_error(interaction, "Only staff can teach the assistant.")
+    return False
+
+
+class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
+    question: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(label="Question", max_length=MAX_QUESTION)
+    answer: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(
+        label="Answer", style=discord.TextStyle.paragraph, max_length=MAX_ANSWER
+    )
+
+    def __init__(self, question: str, answer: str) -> None:
+        super().__init__()
+        self.question.default = question[:MAX_QUESTION]
+        self.answer.default = answer[:MAX_ANSWER]
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await save_pair(interaction, self.question.value, self.answer.value, "general")
+
+
+async def save_pair(interaction: discord.Interaction, question: str, answer: str, category: str) -> None:
+    problem = validate_pair(question, answer)
+    if problem:
+        await reply_error(interaction, problem)
+        return
+    entry = await bot_of(interaction).core.memory.add(
+        interaction.guild_id or 0, question.strip(), answer.strip(), category, created_by=interaction.user.id
+    )
+    await interaction.response.send_message(
+        f"✅ Saved as entry **#{entry.id}** ({entry.category}). Similar questions will get this answer.",
+        ephemeral=True,
+        allowed_mentions=NO_PINGS,
+    )
+
+
+class TrainCog(commands.Cog):
+    def __init__(self, bot: TicketBot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name="Train from this message", callback=self.train_from_message)
+        self.menu.guild_only = True
+        self.menu.default_permissions = discord.Permissions(manage_threads=True)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    @app_commands.command(name="train")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_threads=True)
+    @app_commands.describe(question="What users ask", answer="The answer to send", category="Ticket category")
+    @app_commands.choices(category=CATEGORY_CHOICES)
+    async def train(
+        self, interaction: discord.Interaction, question: str, answer: str,
+        category: app_commands.Choice[str] | None = None,
+    ) -> None:  # fmt: skip
+        """Teach the assistant a question and its answer (staff only)."""
+        if await staff_only(interaction):
+            await save_pair(interaction, question, answer, category.value if category else "general")
+
+    async def train_from_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Turn a staff reply (and the question before it) into a trained Q&A pair."""
+        if not await staff_only(interaction):
+            return
+        question = ""
+        if isinstance(message.channel, discord.Thread):
+            stored = await self.bot.core.store.messages(message.channel.id)
+            before = [
+                m for m in stored if m.role == "user" and (message.id is None or (m.message_id or 0) < message.id)
+            ]
+            question = before[-1].content if before else ""
+        await interaction.response.send_modal(TrainFromMessage(question, message.content))
+
+
+async def setup(bot: TicketBot) -> None:
+    await bot.add_cog(TrainCog(bot))

@@ -1,0 +1,144 @@
+"""The one answer pipeline for a user's message: trained answer, LLM, fallback, or staff.
+
+Used by the Discord side (through a `MessageSink` that posts into the ticket) and by
+`python bot.py ask` (a sink that prints), so both take exactly the same route.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ai.delivery import DeliveryResult, MessageSink, deliver_stream
+from ai.prompt import KnowledgeItem, Turn, build_prompt
+from ai.split import neutralize_mentions, split_message
+from memory.decision import Decision, Route, Thresholds, decide
+from memory.store import TrainedMemory
+
+from ai.client import LLMClient
+from ai.errors import LLMError
+from memory.models import Match
+
+log = logging.getLogger(__name__)
+
+SAVED_NOTE = "-# 💾 Saved answer from the support team."
+FALLBACK_NOTE = "-# ⚠️ The AI assistant is unavailable right now, so this is the closest saved answer. Staff can help if it doesn't fit."
+STAFF_TEXT = (
+    "I couldn't find a reliable answer to this{why}. A member of staff has been notified and will be with you soon."
+)
+
+
+@dataclass
+class AnswerRequest:
+    guild_id: int
+    question: str
+    history: list[Turn]
+    user_name: str
+    category: str
+    server_name: str
+
+
+@dataclass
+class AnswerOutcome:
+    route: Route
+    decision: Decision
+    matches: list[Match]
+    handles: list[object] = field(default_factory=list)  # messages posted, last one gets the buttons
+    text: str = ""
+    llm_error: LLMError | None = None
+
+    @property
+    def entry_id(self) -> int | None:
+        return self.decision.match.entry.id if self.decision.match else None
+
+    @property
+    def needs_staff(self) -> bool:
+        return self.route is Route.STAFF
+
+
+@dataclass
+class AnswerPipeline:
+    memory: TrainedMemory
+    llm: LLMClient
+    thresholds: Thresholds
+    max_context_length: int
+    history_messages: int
+    system_prompt: str | None = None
+    knowledge_k: int = 5
+
+    async def answer(
+        self,
+        request: AnswerRequest,
+        sink: MessageSink,
+        *,
+        on_queued: Callable[[int], Awaitable[None]] | None = None,
+    ) -> AnswerOutcome:
+        matches = await self.memory.find_similar(request.guild_id, request.question, k=self.knowledge_k)
+        decision = decide(matches, llm_available=self.llm.health.available, thresholds=self.thresholds)
+        log.debug("Decision for guild %d: %s (%s)", request.guild_id, decision.route, decision.reason)
+        if decision.route is Route.ANSWER:
+            return await self._send_trained(decision, matches, sink, SAVED_NOTE)
+        if decision.route is Route.LLM:
+            outcome, llm_error = await self._ask_llm(request, decision, matches, sink, on_queued)
+            if outcome is not None:
+                return outcome
+            # Nothing reached the user: decide again as if the model were down.
+            decision = decide(matches, llm_available=False, thresholds=self.thresholds)
+        else:
+            llm_error = None
+        if decision.route is Route.FALLBACK:
+            outcome = await self._send_trained(decision, matches, sink, FALLBACK_NOTE)
+        else:
+            why = " and the AI assistant is unavailable right now" if not self.llm.health.available else ""
+            text = STAFF_TEXT.format(why=why)
+            handle = await sink.send(text)
+            outcome = AnswerOutcome(Route.STAFF, decision, matches, [handle], text)
+        outcome.llm_error = llm_error
+        return outcome
+
+    async def _send_trained(
+        self, decision: Decision, matches: list[Match], sink: MessageSink, note: str
+    ) -> AnswerOutcome:
+        assert decision.match is not None
+        text = f"{neutralize_mentions(decision.match.entry.response)}\n{note}"
+        handles = [await sink.send(part) for part in split_message(text)]
+        return AnswerOutcome(decision.route, decision, matches, handles, text)
+
+    async def _ask_llm(
+        self,
+        request: AnswerRequest,
+        decision: Decision,
+        matches: list[Match],
+        sink: MessageSink,
+        on_queued: Callable[[int], Awaitable[None]] | None,
+    ) -> tuple[AnswerOutcome | None, LLMError | None]:
+        messages = build_prompt(
+            question=request.question,
+            history=request.history,
+            knowledge=[KnowledgeItem(m.entry.id, m.entry.query, m.entry.response, m.entry.category) for m in matches],
+            server_name=request.server_name,
+            user_name=request.user_name,
+            category=request.category,
+            system_prompt=self.system_prompt,
+            max_chars=self.max_context_length,
+            max_history=self.history_messages,
+            num_ctx=self.llm.settings.num_ctx,
+        )
+        try:
+            result: DeliveryResult = await deliver_stream(
+                self.llm.chat_stream(messages, on_queued=on_queued),
+                sink,
+                error_note="\n\n-# ⚠️ The AI assistant stopped before finishing this answer.",
+            )
+        except LLMError as exc:  # raised before anything was shown
+            log.warning("LLM failed before answering: %s", exc)
+            return None, exc
+        if not result.handles:
+            log.warning("LLM gave no usable answer: %s", result.error)
+            return None, result.error
+        if result.error is not None:
+            log.warning("LLM stopped mid-answer: %s", result.error)
+        outcome = AnswerOutcome(Route.LLM, decision, matches, list(result.handles), "".join(result.parts))
+        outcome.llm_error = result.error
+        return outcome, None

@@ -1,0 +1,84 @@
+"""Typed rows of the ticket side of the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    WAITING_STAFF = "waiting_staff"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# Forum tag names; at most 20 chars each (Discord limit).
+STATUS_TAG_NAMES: dict[TicketStatus, str] = {
+    TicketStatus.OPEN: "Open",
+    TicketStatus.ANSWERED: "Answered",
+    TicketStatus.WAITING_STAFF: "Waiting for staff",
+    TicketStatus.RESOLVED: "Resolved",
+    TicketStatus.CLOSED: "Closed",
+}
+DEFAULT_CATEGORIES: tuple[str, ...] = ("billing", "technical", "general")
+
+
+class CloseReason(StrEnum):
+    BY_USER = "closed by user"
+    BY_STAFF = "closed by staff"
+    SOLVED_TIMEOUT = "solved, closed automatically"
+    IDLE = "no activity"
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    guild_id: int
+    forum_id: int
+    staff_role_id: int
+    log_channel_id: int | None
+    tag_ids: dict[str, int] = field(default_factory=dict)  # status value or category -> tag id
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+
+    def status_tag(self, status: TicketStatus) -> int | None:
+        return self.tag_ids.get(status.value)
+
+    def category_tag(self, category: str) -> int | None:
+        return self.tag_ids.get(f"category:{category}")
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    guild_id: int
+    opener_id: int
+    category: str
+    subject: str
+    status: TicketStatus
+    ai_paused: bool
+    staff_pinged: bool
+    created_at: str
+    updated_at: str
+    last_activity_at: str
+    resolved_at: str | None
+    idle_warned_at: str | None
+    closed_at: str | None
+    closed_by: int | None
+    close_reason: str | None
+    summary: str | None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is TicketStatus.CLOSED
+
+
+@dataclass(frozen=True)
+class TicketMessage:
+    ticket_id: int
+    message_id: int | None
+    author_id: int
+    author_name: str
+    role: str  # user|staff|bot
+    content: str
+    created_at: str

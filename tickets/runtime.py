@@ -1,0 +1,62 @@
+"""Wiring of the core resources, shared by the bot and the command-line tools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+import aiosqlite
+from memory.store import TrainedMemory
+
+from ai.client import LLMClient, create_llm_client
+from memory.db import open_database
+from tickets.answering import AnswerPipeline
+from tickets.embedder import LLMEmbedder
+from tickets.service import OpenPolicy, TicketService
+from tickets.settings import Settings
+from tickets.store import TicketStore
+from tickets.thresholds import thresholds_for
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: aiosqlite.Connection
+    http_session: aiohttp.ClientSession
+    llm: LLMClient
+    memory: TrainedMemory
+    store: TicketStore
+    tickets: TicketService
+    pipeline: AnswerPipeline
+
+    async def close(self) -> None:
+        try:
+            await self.llm.aclose()
+            await self.http_session.close()
+        finally:
+            await self.db.close()
+
+
+async def open_core(settings: Settings) -> Core:
+    db = await open_database(settings.db_path)
+    session = aiohttp.ClientSession()
+    llm = create_llm_client(settings.llm, session)
+    memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
+    store = TicketStore(db)
+    return Core(
+        settings=settings,
+        db=db,
+        http_session=session,
+        llm=llm,
+        memory=memory,
+        store=store,
+        tickets=TicketService(store, OpenPolicy(settings.max_open_tickets, settings.ticket_cooldown_s)),
+        pipeline=AnswerPipeline(
+            memory=memory,
+            llm=llm,
+            thresholds=thresholds_for(settings.similarity_threshold),
+            max_context_length=settings.max_context_length,
+            history_messages=settings.history_messages,
+            system_prompt=settings.system_prompt,
+        ),
+    )

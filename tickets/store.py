@@ -1,0 +1,222 @@
+"""SQL for guild configuration, tickets, their messages and the answer routes taken."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import aiosqlite
+
+from memory.db import utc_iso
+from tickets.models import DEFAULT_CATEGORIES, GuildConfig, Ticket, TicketMessage, TicketStatus
+
+
+class TicketStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    # --- process facts ------------------------------------------------------------
+    async def get_meta(self, key: str) -> str | None:
+        async with self.db.execute("SELECT value FROM bot_meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO bot_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # --- guild configuration -------------------------------------------------
+    async def get_config(self, guild_id: int) -> GuildConfig | None:
+        async with self.db.execute("SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return GuildConfig(
+            guild_id=row["guild_id"],
+            forum_id=row["forum_id"],
+            staff_role_id=row["staff_role_id"],
+            log_channel_id=row["log_channel_id"],
+            tag_ids={k: int(v) for k, v in json.loads(row["tag_ids"]).items()},
+            categories=tuple(json.loads(row["categories"])) or DEFAULT_CATEGORIES,
+        )
+
+    async def save_config(self, config: GuildConfig, now: datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO guild_config (guild_id, forum_id, staff_role_id, log_channel_id, tag_ids,
+                                         categories, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (guild_id) DO UPDATE SET
+                 forum_id = excluded.forum_id, staff_role_id = excluded.staff_role_id,
+                 log_channel_id = excluded.log_channel_id, tag_ids = excluded.tag_ids,
+                 categories = excluded.categories, updated_at = excluded.updated_at""",
+            (
+                config.guild_id,
+                config.forum_id,
+                config.staff_role_id,
+                config.log_channel_id,
+                json.dumps(config.tag_ids),
+                json.dumps(list(config.categories)),
+                utc_iso(now),
+            ),
+        )
+
+    # --- tickets ----------------------------------------------------------------
+    async def create_ticket(
+        self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime
+    ) -> Ticket:
+        ts = utc_iso(now)
+        await self.db.execute(
+            """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
+                                    updated_at, last_activity_at)
+               VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)""",
+            (ticket_id, guild_id, opener_id, category, subject, ts, ts, ts),
+        )
+        ticket = await self.get_ticket(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None:
+        async with self.db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)) as cur:
+            row = await cur.fetchone()
+        return _ticket(row) if row else None
+
+    async def open_tickets_of(self, guild_id: int, user_id: int) -> int:
+        async with self.db.execute(
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND opener_id = ? AND status != 'closed'",
+            (guild_id, user_id),
+        ) as cur:
+            (n,) = await cur.fetchone()
+        return n
+
+    async def last_opened_at(self, guild_id: int, user_id: int) -> str | None:
+        async with self.db.execute(
+            "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
+        ) as cur:
+            (ts,) = await cur.fetchone()
+        return ts
+
+    async def unclosed_tickets(self) -> list[Ticket]:
+        async with self.db.execute("SELECT * FROM tickets WHERE status != 'closed' ORDER BY id") as cur:
+            return [_ticket(row) for row in await cur.fetchall()]
+
+    async def update_ticket(self, ticket_id: int, now: datetime, **fields: object) -> Ticket | None:
+        """Set the given columns (validated names only) and bump `updated_at`."""
+        allowed = {
+            "status", "ai_paused", "staff_pinged", "resolved_at", "idle_warned_at", "closed_at",
+            "closed_by", "close_reason", "summary", "last_activity_at", "category",
+        }  # fmt: skip
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
+        fields["updated_at"] = utc_iso(now)
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = [v.value if isinstance(v, TicketStatus) else v for v in fields.values()]
+        await self.db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", (*values, ticket_id))
+        return await self.get_ticket(ticket_id)
+
+    async def count_open(self, guild_id: int) -> int:
+        async with self.db.execute(
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
+        ) as cur:
+            (n,) = await cur.fetchone()
+        return n
+
+    # --- messages ---------------------------------------------------------------
+    async def add_message(self, message: TicketMessage) -> None:
+        await self.db.execute(
+            """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content,
+                                            created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (
+                message.ticket_id,
+                message.message_id,
+                message.author_id,
+                message.author_name,
+                message.role,
+                message.content,
+                message.created_at,
+            ),
+        )
+
+    async def messages(self, ticket_id: int, *, last: int | None = None) -> list[TicketMessage]:
+        sql = "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id"
+        params: tuple[object, ...] = (ticket_id,)
+        if last is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
+            params = (ticket_id, last)
+        async with self.db.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [
+            TicketMessage(
+                ticket_id=r["ticket_id"],
+                message_id=r["message_id"],
+                author_id=r["author_id"],
+                author_name=r["author_name"],
+                role=r["role"],
+                content=r["content"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    # --- interactions (answer routes and feedback) ----------------------------------
+    async def record_route(
+        self,
+        *,
+        guild_id: int,
+        ticket_id: int | None,
+        message_id: int | None,
+        route: str,
+        entry_id: int | None,
+        score: float | None,
+        detail: str,
+        now: datetime,
+    ) -> int:
+        cur = await self.db.execute(
+            """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
+                                         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (guild_id, ticket_id, message_id, route, entry_id, score, detail, utc_iso(now)),
+        )
+        return cur.lastrowid or 0
+
+    async def last_route(self, ticket_id: int) -> tuple[int, str, int | None, str | None] | None:
+        """The latest answer given in a ticket: (interaction id, route, entry id, detail JSON)."""
+        async with self.db.execute(
+            "SELECT id, route, entry_id, detail FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
+            (ticket_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    async def set_feedback(self, interaction_id: int, feedback: str) -> None:
+        await self.db.execute("UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
+
+    async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
+        async with self.db.execute(
+            "SELECT route, COUNT(*) FROM interactions WHERE guild_id = ? AND created_at >= ? GROUP BY route",
+            (guild_id, utc_iso(since)),
+        ) as cur:
+            return {route: n for route, n in await cur.fetchall()}
+
+
+def _ticket(row: aiosqlite.Row) -> Ticket:
+    return Ticket(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        opener_id=row["opener_id"],
+        category=row["category"],
+        subject=row["subject"],
+        status=TicketStatus(row["status"]),
+        ai_paused=bool(row["ai_paused"]),
+        staff_pinged=bool(row["staff_pinged"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_activity_at=row["last_activity_at"],
+        resolved_at=row["resolved_at"],
+        idle_warned_at=row["idle_warned_at"],
+        closed_at=row["closed_at"],
+        closed_by=row["closed_by"],
+        close_reason=row["close_reason"],
+        summary=row["summary"],
+    )

@@ -1,0 +1,32 @@
+"""Readable Markdown transcripts of a ticket, built from the stored messages."""
+
+from __future__ import annotations
+
+from tickets.models import Ticket, TicketMessage
+
+_ROLE_LABEL = {"user": "", "staff": " (staff)", "bot": " (bot)"}
+
+
+def render_markdown(ticket: Ticket, messages: list[TicketMessage], *, guild_name: str = "") -> str:
+    lines = [
+        f"# Ticket {ticket.id}: {ticket.subject}",
+        "",
+        f"- Server: {guild_name or ticket.guild_id}",
+        f"- Category: {ticket.category}",
+        f"- Opened: {ticket.created_at} by user {ticket.opener_id}",
+        f"- Closed: {ticket.closed_at or 'not closed'}"
+        + (f" by {ticket.closed_by}" if ticket.closed_by else "")
+        + (f" ({ticket.close_reason})" if ticket.close_reason else ""),
+        "",
+    ]
+    if ticket.summary:
+        lines += ["## Summary", "", ticket.summary, ""]
+    lines += ["## Conversation", ""]
+    if not messages:
+        lines.append("_No messages._")
+    for m in messages:
+        lines.append(f"**{m.author_name}{_ROLE_LABEL.get(m.role, '')}** — {m.created_at}")
+        # Quote every line so Markdown in the content cannot break the transcript's own structure.
+        lines += [f"> {line}" if line else ">" for line in m.content.splitlines() or [""]]
+        lines.append("")
+    return "\n".join(lines)
