@@ -1,0 +1,114 @@
+"""Show a streamed answer in chat messages, Discord-agnostic.
+
+The sink posts and edits messages; this module decides when (first text at once,
+then at most one edit per ``edit_interval`` to stay clear of edit rate limits), rolls
+over into new messages past the length limit without breaking code fences, and keeps
+what was shown when the stream fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ai.errors import LLMError, LLMResponseError
+from ai.split import FENCE, neutralize_mentions, open_fence, split_message
+
+log = logging.getLogger(__name__)
+
+TYPING_MARKER = " ▌"
+DEFAULT_ERROR_NOTE = "\n\n⚠️ *The answer was interrupted.*"
+
+
+class MessageSink(Protocol):
+    async def send(self, text: str) -> Any:
+        """Post a new message and return a handle for later edits."""
+
+    async def edit(self, handle: Any, text: str) -> None:
+        """Replace the content of a message posted by ``send``."""
+
+
+@dataclass
+class DeliveryResult:
+    parts: list[str]
+    handles: list[Any]
+    complete: bool
+    error: LLMError | None
+    edits: int = 0
+
+
+@dataclass
+class _Shown:
+    """What each posted message currently shows, so unchanged parts are not re-edited."""
+
+    sink: MessageSink
+    handles: list[Any] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    edits: int = 0
+
+    async def show(self, parts: list[str]) -> None:
+        for index, text in enumerate(parts):
+            if index < len(self.handles):
+                if self.texts[index] != text:
+                    await self.sink.edit(self.handles[index], text)
+                    self.texts[index] = text
+                    self.edits += 1
+            else:
+                self.handles.append(await self.sink.send(text))
+                self.texts.append(text)
+
+
+def _render(text: str, limit: int, streaming: bool) -> list[str]:
+    # Split for the marker's room even in the final render, so part boundaries stay put
+    # between the last streaming edit and the final one.
+    parts = split_message(neutralize_mentions(text), limit - len(TYPING_MARKER))
+    if streaming and parts:
+        parts[-1] += TYPING_MARKER
+    return parts
+
+
+def _with_note(text: str, note: str) -> str:
+    text = text.rstrip()
+    if open_fence(text, None) is not None:
+        text += "\n" + FENCE  # do not let the note land inside an unclosed code block
+    return text + (note if note[:1].isspace() else "\n" + note)
+
+
+async def deliver_stream(
+    chunks: AsyncIterator[str],
+    sink: MessageSink,
+    *,
+    edit_interval: float = 1.0,
+    limit: int = 2000,
+    error_note: str = DEFAULT_ERROR_NOTE,
+) -> DeliveryResult:
+    """Stream ``chunks`` into messages; never raises LLMError (it is returned instead).
+
+    An empty or whitespace-only answer sends nothing and returns an error.
+    """
+    shown = _Shown(sink)
+    text = ""
+    error: LLMError | None = None
+    last_update = 0.0
+    try:
+        async for piece in chunks:
+            text += piece
+            if not text.strip():
+                continue
+            now = time.monotonic()
+            if not shown.handles or now - last_update >= edit_interval:
+                await shown.show(_render(text, limit, streaming=True))
+                last_update = time.monotonic()
+    except LLMError as exc:
+        error = exc
+    if not text.strip():
+        return DeliveryResult([], [], False, error or LLMResponseError("empty answer"), shown.edits)
+    final = _with_note(text, error_note) if error is not None else text
+    parts = _render(final, limit, streaming=False)
+    await shown.show(parts)
+    if error is not None:
+        log.info("answer interrupted after %d characters: %s", len(text), error)
+    return DeliveryResult(parts, list(shown.handles), error is None, error, shown.edits)
