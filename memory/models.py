@@ -1,0 +1,79 @@
+"""Typed results of the trained memory, and the embedder it depends on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+MAX_QUERY_CHARS = 300
+MAX_RESPONSE_CHARS = 1900
+
+
+@dataclass
+class Entry:
+    id: int
+    guild_id: int
+    query: str
+    response: str
+    category: str
+    alternates: list[str]
+    created_by: int | None
+    created_at: str
+    updated_at: str
+    usage_count: int
+    confidence: float
+
+
+@dataclass
+class Match:
+    """One trained entry found for a question, ranked by its best phrasing.
+
+    `score` (0..1) is what ranking and the decision use; `lexical`/`semantic` are the
+    separate signals of that phrasing (`semantic` is None when no vectors were usable).
+    """
+
+    entry: Entry
+    score: float
+    lexical: float | None
+    semantic: float | None
+    phrasing: str
+
+
+@dataclass
+class Suggestion:
+    id: int
+    guild_id: int
+    kind: str  # "qa" (a new pair) or "alternate" (another phrasing of entry_id)
+    entry_id: int | None
+    ticket_id: int | None
+    query: str
+    response: str | None
+    category: str | None
+    status: str
+    created_at: str
+    decided_by: int | None = None
+    decided_at: str | None = None
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into vectors; raises ai.errors.LLMError (any subclass) when unavailable."""
+
+    model: str
+
+    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+
+def validate_pair(query: str | None, response: str | None) -> None:
+    """Raise ValueError naming the field when a question or answer is empty or too long."""
+    if query is not None:
+        _check_length("question", query, MAX_QUERY_CHARS)
+    if response is not None:
+        _check_length("answer", response, MAX_RESPONSE_CHARS)
+
+
+def _check_length(what: str, text: str, limit: int) -> None:
+    if not text.strip():
+        raise ValueError(f"{what} is empty")
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text)} characters long; the limit is {limit}")

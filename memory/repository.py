@@ -1,0 +1,157 @@
+"""SQL for trained entries, their phrasings and embeddings. No caching, no search: plain rows in and out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiosqlite
+
+from memory.db import utc_iso
+from memory.models import Entry
+from memory.text import normalise
+from memory.vectors import to_blob
+
+log = logging.getLogger(__name__)
+
+ENTRY_COLUMNS = "id, guild_id, query, response, category, created_by, created_at, updated_at, usage_count, confidence"
+
+
+@dataclass
+class PhrasingRow:
+    id: int
+    entry_id: int
+    text: str
+    is_primary: bool
+    model: str | None
+    vector: bytes | None
+
+
+@asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
+    # The connection runs in autocommit mode (see memory/db.py), so multi-row writes
+    # are wrapped explicitly to land together or not at all.
+    await db.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+
+
+def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
+    return Entry(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        query=row["query"],
+        response=row["response"],
+        category=row["category"],
+        alternates=alternates,
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        usage_count=row["usage_count"],
+        confidence=row["confidence"],
+    )
+
+
+async def fetch_entries(db: aiosqlite.Connection, guild_id: int, where: str = "", params: tuple = ()) -> list[Entry]:
+    sql = f"SELECT {ENTRY_COLUMNS} FROM trained_entries WHERE guild_id = ? {where}"
+    async with db.execute(sql, (guild_id, *params)) as cursor:
+        rows = await cursor.fetchall()
+    alternates = await _alternates(db, [row["id"] for row in rows])
+    return [entry_from_row(row, alternates.get(row["id"], [])) for row in rows]
+
+
+async def _alternates(db: aiosqlite.Connection, entry_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    # SQLite limits bound parameters per statement; chunk the id list.
+    for start in range(0, len(entry_ids), 500):
+        chunk = entry_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT entry_id, text FROM entry_phrasings WHERE is_primary = 0 AND entry_id IN ({marks}) ORDER BY id"
+        async with db.execute(sql, chunk) as cursor:
+            for row in await cursor.fetchall():
+                found.setdefault(row["entry_id"], []).append(row["text"])
+    return found
+
+
+async def fetch_phrasings(db: aiosqlite.Connection, guild_id: int, entry_id: int | None = None) -> list[PhrasingRow]:
+    sql = (
+        "SELECT p.id, p.entry_id, p.text, p.is_primary, e.model, e.vector FROM entry_phrasings p "
+        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.guild_id = ?"
+    )
+    params: tuple = (guild_id,)
+    if entry_id is not None:
+        sql += " AND p.entry_id = ?"
+        params += (entry_id,)
+    async with db.execute(sql + " ORDER BY p.id", params) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        PhrasingRow(r["id"], r["entry_id"], r["text"], bool(r["is_primary"]), r["model"], r["vector"]) for r in rows
+    ]
+
+
+async def insert_entry(
+    db: aiosqlite.Connection, guild_id: int, query: str, response: str, category: str, created_by: int | None
+) -> int:
+    now = utc_iso()
+    cursor = await db.execute(
+        "INSERT INTO trained_entries (guild_id, query, response, category, created_by, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, query, response, category, created_by, now, now),
+    )
+    return int(cursor.lastrowid)
+
+
+async def insert_phrasing(db: aiosqlite.Connection, guild_id: int, entry_id: int, text: str, primary: bool) -> int:
+    cursor = await db.execute(
+        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?)",
+        (entry_id, guild_id, text, normalise(text), int(primary)),
+    )
+    return int(cursor.lastrowid)
+
+
+async def delete_phrasings(db: aiosqlite.Connection, phrasing_ids: Iterable[int]) -> None:
+    # Explicit, not only ON DELETE CASCADE: stays correct even if foreign keys are off.
+    for pid in phrasing_ids:
+        await db.execute("DELETE FROM embeddings WHERE phrasing_id = ?", (pid,))
+        await db.execute("DELETE FROM entry_phrasings WHERE id = ?", (pid,))
+
+
+async def store_vectors(db: aiosqlite.Connection, model: str, vectors: dict[int, list[float]]) -> None:
+    for pid, vector in vectors.items():
+        await db.execute(
+            "INSERT OR REPLACE INTO embeddings (phrasing_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+            (pid, model, len(vector), to_blob(vector)),
+        )
+
+
+async def entry_id_for_query(db: aiosqlite.Connection, guild_id: int, query: str) -> int | None:
+    """The entry whose primary question normalises like `query` (imports use it to stay idempotent)."""
+    async with db.execute(
+        "SELECT entry_id FROM entry_phrasings WHERE guild_id = ? AND norm = ? AND is_primary = 1 "
+        "ORDER BY entry_id LIMIT 1",
+        (guild_id, normalise(query)),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else int(row["entry_id"])
+
+
+async def stale_phrasings(
+    db: aiosqlite.Connection, model: str, guild_id: int | None, limit: int
+) -> list[tuple[int, int, int, str]]:
+    """(phrasing id, entry id, guild id, text) of phrasings not embedded with `model`."""
+    sql = (
+        "SELECT p.id, p.entry_id, p.guild_id, p.text FROM entry_phrasings p "
+        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE (e.model IS NULL OR e.model != ?)"
+    )
+    params: tuple = (model,)
+    if guild_id is not None:
+        sql += " AND p.guild_id = ?"
+        params += (guild_id,)
+    async with db.execute(sql + " ORDER BY p.id LIMIT ?", (*params, limit)) as cursor:
+        return [(r[0], r[1], r[2], r[3]) for r in await cursor.fetchall()]

@@ -1,0 +1,358 @@
+"""The trained memory: staff-approved Q&A entries per guild, searchable by meaning and wording.
+
+SQLite is the truth; per-guild in-memory indexes are built lazily on first use and kept in
+step on every add/update/delete made through this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+
+import aiosqlite
+
+from ai.errors import LLMError
+from memory import repository as repo
+from memory import suggestions as sugg
+from memory.db import utc_iso
+from memory.guild_index import GuildIndex
+from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
+from memory.query_vectors import QueryVectors
+from memory.text import normalise
+from memory.vectors import from_blob
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 64
+# A question can be a whole ticket; the head of it carries the question.
+MAX_SEARCH_CHARS = 1000
+# Feedback moves confidence towards 1 on "solved" and shrinks it on "talk to staff".
+CONFIDENCE_GAIN = 0.25
+CONFIDENCE_LOSS = 0.7
+
+
+class TrainedMemory:
+    def __init__(self, db: aiosqlite.Connection, embedder: Embedder | None = None) -> None:
+        self.db = db
+        self.embedder = embedder
+        self._indexes: dict[int, GuildIndex] = {}
+        self._loading: dict[int, asyncio.Lock] = {}
+        self._write = asyncio.Lock()
+        self._query_vectors = QueryVectors(embedder) if embedder else None
+
+    # -- entries ---------------------------------------------------------------------------
+
+    async def add(
+        self,
+        guild_id: int,
+        query: str,
+        response: str,
+        category: str = "general",
+        alternates: Iterable[str] = (),
+        created_by: int | None = None,
+        *,
+        embed: bool = True,
+    ) -> Entry:
+        """Save a new entry. `embed=False` (bulk imports) leaves its vectors to `reembed_stale`,
+        which embeds in large batches."""
+        validate_pair(query, response)
+        query, response = query.strip(), response.strip()
+        phrasings = _phrasing_list(query, alternates)
+        index = await self._index(guild_id)
+        async with self._write, repo.transaction(self.db):
+            entry_id = await repo.insert_entry(self.db, guild_id, query, response, category, created_by)
+            ids = [await repo.insert_phrasing(self.db, guild_id, entry_id, t, i == 0) for i, t in enumerate(phrasings)]
+        entry = await self.get(guild_id, entry_id)
+        assert entry is not None
+        index.put_entry(entry)
+        index.add_phrasings([(pid, entry_id, text) for pid, text in zip(ids, phrasings, strict=True)])
+        if embed:
+            await self._embed(index, list(zip(ids, phrasings, strict=True)))
+        return entry
+
+    async def update(
+        self,
+        guild_id: int,
+        entry_id: int,
+        *,
+        query: str | None = None,
+        response: str | None = None,
+        category: str | None = None,
+        alternates: Iterable[str] | None = None,
+        embed: bool = True,
+    ) -> Entry | None:
+        validate_pair(query, response)
+        current = await self.get(guild_id, entry_id)
+        if current is None:
+            return None
+        new_query = query.strip() if query is not None else current.query
+        new_alternates = list(alternates) if alternates is not None else current.alternates
+        wanted = _phrasing_list(new_query, new_alternates)
+        index = await self._index(guild_id)
+        existing = await repo.fetch_phrasings(self.db, guild_id, entry_id)
+        # Keep unchanged phrasings (and their vectors); replace the rest.
+        keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
+        dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
+        added: list[tuple[int, str]] = []
+        async with self._write, repo.transaction(self.db):
+            await self.db.execute(
+                "UPDATE trained_entries SET query = ?, response = ?, category = ?, updated_at = ? WHERE id = ?",
+                (
+                    new_query,
+                    response.strip() if response is not None else current.response,
+                    category if category is not None else current.category,
+                    utc_iso(),
+                    entry_id,
+                ),
+            )
+            await repo.delete_phrasings(self.db, dropped)
+            for text in wanted:
+                if text not in keep:
+                    pid = await repo.insert_phrasing(self.db, guild_id, entry_id, text, text == new_query)
+                    added.append((pid, text))
+        for pid in dropped:
+            index.remove_phrasing(pid)
+        for pid, text in added:
+            index.add_phrasing(pid, entry_id, text)
+        entry = await self.get(guild_id, entry_id)
+        assert entry is not None
+        index.put_entry(entry)
+        if embed:
+            await self._embed(index, added)
+        return entry
+
+    async def delete(self, guild_id: int, entry_id: int) -> bool:
+        index = await self._index(guild_id)
+        async with self._write, repo.transaction(self.db):
+            pids = [p.id for p in await repo.fetch_phrasings(self.db, guild_id, entry_id)]
+            await repo.delete_phrasings(self.db, pids)
+            cursor = await self.db.execute(
+                "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
+            )
+        index.remove_entry(entry_id)
+        return cursor.rowcount > 0
+
+    async def get(self, guild_id: int, entry_id: int) -> Entry | None:
+        found = await repo.fetch_entries(self.db, guild_id, "AND id = ?", (entry_id,))
+        return found[0] if found else None
+
+    async def get_by_query(self, guild_id: int, query: str) -> Entry | None:
+        """The entry whose primary question equals `query` once normalised (case, punctuation)."""
+        entry_id = await repo.entry_id_for_query(self.db, guild_id, query)
+        return None if entry_id is None else await self.get(guild_id, entry_id)
+
+    async def list(self, guild_id: int, *, offset: int = 0, limit: int = 10) -> list[Entry]:
+        return await repo.fetch_entries(self.db, guild_id, "ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+
+    async def count(self, guild_id: int) -> int:
+        async with self.db.execute("SELECT COUNT(*) FROM trained_entries WHERE guild_id = ?", (guild_id,)) as cur:
+            (total,) = await cur.fetchone()
+        return int(total)
+
+    # -- search ----------------------------------------------------------------------------
+
+    async def find_similar(self, guild_id: int, text: str, k: int = 5) -> list[Match]:
+        """Best `k` entries for `text`, best first; lexical only when embeddings are unavailable."""
+        text = text.strip()[:MAX_SEARCH_CHARS]
+        if not text or k <= 0:
+            return []
+        index = await self._index(guild_id)
+        if not index.entries:
+            return []
+        vector = None
+        if self._query_vectors is not None and len(index.vectors):
+            vector = await self._query_vectors.get(text)
+        return index.rank(text, vector, k)
+
+    async def warm(self, guild_id: int) -> None:
+        """Build the guild's index now instead of on its first question."""
+        await self._index(guild_id)
+
+    # -- feedback and suggestions ----------------------------------------------------------
+
+    async def record_feedback(
+        self, guild_id: int, entry_id: int, *, solved: bool, phrasing: str | None = None, ticket_id: int | None = None
+    ) -> None:
+        """Solved raises the entry's confidence and usage and proposes the user's wording as an
+        alternate (pending staff approval); talk-to-staff lowers confidence."""
+        entry = await self.get(guild_id, entry_id)
+        if entry is None:
+            return
+        if solved:
+            confidence = entry.confidence + (1.0 - entry.confidence) * CONFIDENCE_GAIN
+            usage = entry.usage_count + 1
+        else:
+            confidence, usage = entry.confidence * CONFIDENCE_LOSS, entry.usage_count
+        async with self._write:
+            await self.db.execute(
+                "UPDATE trained_entries SET confidence = ?, usage_count = ? WHERE id = ?",
+                (confidence, usage, entry_id),
+            )
+            if solved and phrasing and phrasing.strip():
+                await sugg.propose_alternate(self.db, entry, phrasing.strip(), ticket_id)
+        index = self._indexes.get(guild_id)
+        if index is not None and entry_id in index.entries:
+            index.entries[entry_id].confidence = confidence
+            index.entries[entry_id].usage_count = usage
+
+    async def suggest_qa(
+        self, guild_id: int, query: str, response: str, *, ticket_id: int | None = None, category: str = "general"
+    ) -> int:
+        validate_pair(query, response)
+        async with self._write:
+            return await sugg.insert(
+                self.db, guild_id, "qa", None, ticket_id, query.strip(), response.strip(), category
+            )
+
+    async def list_suggestions(
+        self, guild_id: int, *, status: str = "pending", offset: int = 0, limit: int = 10
+    ) -> list[Suggestion]:
+        return await sugg.fetch(self.db, guild_id, status, offset, limit)
+
+    async def approve_suggestion(
+        self,
+        guild_id: int,
+        suggestion_id: int,
+        *,
+        by: int,
+        query: str | None = None,
+        response: str | None = None,
+        category: str | None = None,
+    ) -> Entry | None:
+        """Turn a pending suggestion (optionally edited) into a trained entry or alternate."""
+        suggestion = await sugg.get(self.db, guild_id, suggestion_id)
+        if suggestion is None or suggestion.status != "pending":
+            return None
+        text = query if query is not None else suggestion.query
+        if suggestion.kind == "alternate":
+            target = await self.get(guild_id, suggestion.entry_id or 0)
+            if target is None:
+                await sugg.decide(self.db, suggestion_id, "rejected", by)
+                return None
+            validate_pair(text, response)
+            entry = await self.update(
+                guild_id,
+                target.id,
+                alternates=[*target.alternates, text.strip()],
+                response=response,
+                category=category,
+            )
+        else:
+            entry = await self.add(
+                guild_id,
+                text,
+                response if response is not None else suggestion.response or "",
+                category or suggestion.category or "general",
+                created_by=by,
+            )
+        await sugg.decide(self.db, suggestion_id, "approved", by)
+        return entry
+
+    async def reject_suggestion(self, guild_id: int, suggestion_id: int, *, by: int) -> bool:
+        suggestion = await sugg.get(self.db, guild_id, suggestion_id)
+        if suggestion is None or suggestion.status != "pending":
+            return False
+        await sugg.decide(self.db, suggestion_id, "rejected", by)
+        return True
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    async def reembed_stale(self, guild_id: int | None = None) -> int:
+        """Embed phrasings stored without a vector of the current model; returns entries touched.
+
+        Stops quietly (keeping what it did) when the embedder is unavailable; the next run
+        continues from there.
+        """
+        if self.embedder is None:
+            return 0
+        touched: set[int] = set()
+        failed: set[int] = set()
+        while True:
+            rows = await repo.stale_phrasings(self.db, self.embedder.model, guild_id, EMBED_BATCH + len(failed))
+            rows = [row for row in rows if row[0] not in failed]
+            if not rows:
+                break
+            try:
+                vectors = await self.embedder.embed([row[3] for row in rows])
+            except LLMError as exc:
+                log.info("Re-embedding paused, embedder unavailable: %s", exc)
+                break
+            if len(vectors) != len(rows):
+                log.warning("Embedder returned %d vectors for %d texts", len(vectors), len(rows))
+                failed.update(row[0] for row in rows)
+                continue
+            async with self._write, repo.transaction(self.db):
+                await repo.store_vectors(
+                    self.db, self.embedder.model, {r[0]: v for r, v in zip(rows, vectors, strict=True)}
+                )
+            for (pid, entry_id, gid, _), vector in zip(rows, vectors, strict=True):
+                touched.add(entry_id)
+                if gid in self._indexes:
+                    self._indexes[gid].set_vector(pid, vector)
+        if touched:
+            log.info("Re-embedded %d trained entries with %s", len(touched), self.embedder.model)
+        return len(touched)
+
+    async def _embed(self, index: GuildIndex, phrasings: Sequence[tuple[int, str]]) -> None:
+        """Embed new phrasings in batches; on failure the entry stays lexical until reembed_stale."""
+        if self.embedder is None or not phrasings:
+            return
+        for start in range(0, len(phrasings), EMBED_BATCH):
+            batch = phrasings[start : start + EMBED_BATCH]
+            try:
+                vectors = await self.embedder.embed([text for _, text in batch])
+            except LLMError as exc:
+                log.info("Embedding skipped, embedder unavailable (will retry later): %s", exc)
+                return
+            if len(vectors) != len(batch):
+                log.warning("Embedder returned %d vectors for %d texts", len(vectors), len(batch))
+                return
+            async with self._write, repo.transaction(self.db):
+                await repo.store_vectors(
+                    self.db, self.embedder.model, {pid: v for (pid, _), v in zip(batch, vectors, strict=True)}
+                )
+            for (pid, _), vector in zip(batch, vectors, strict=True):
+                index.set_vector(pid, vector)
+
+    # -- index loading ---------------------------------------------------------------------
+
+    async def _index(self, guild_id: int) -> GuildIndex:
+        index = self._indexes.get(guild_id)
+        if index is not None:
+            return index
+        async with self._loading.setdefault(guild_id, asyncio.Lock()):
+            index = self._indexes.get(guild_id)
+            if index is None:
+                index = await self._load(guild_id)
+                self._indexes[guild_id] = index
+        return index
+
+    async def _load(self, guild_id: int) -> GuildIndex:
+        index = GuildIndex()
+        for entry in await repo.fetch_entries(self.db, guild_id):
+            index.put_entry(entry)
+        rows = await repo.fetch_phrasings(self.db, guild_id)
+        index.add_phrasings([(row.id, row.entry_id, row.text) for row in rows])
+        model = self.embedder.model if self.embedder else None
+        for row in rows:
+            # Vectors of another model live in another space: ignored until re-embedded.
+            if model and row.model == model and row.vector:
+                index.set_vector(row.id, from_blob(row.vector))
+        log.debug("Loaded trained memory of guild %d: %d entries", guild_id, len(index.entries))
+        return index
+
+
+def _phrasing_list(query: str, alternates: Iterable[str]) -> list[str]:
+    """Primary question first, then distinct alternates (validated like questions)."""
+    texts, seen = [query], {normalise(query)}
+    for alternate in alternates:
+        alternate = alternate.strip()
+        if not alternate:
+            continue
+        validate_pair(alternate, None)
+        norm = normalise(alternate)
+        if norm and norm not in seen:
+            seen.add(norm)
+            texts.append(alternate)
+    return texts

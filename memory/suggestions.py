@@ -1,0 +1,75 @@
+"""SQL for suggestions: Q&A pairs and alternate phrasings proposed from tickets, awaiting staff."""
+
+from __future__ import annotations
+
+import logging
+
+import aiosqlite
+
+from memory.db import utc_iso
+from memory.models import Entry, Suggestion
+from memory.text import normalise
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "id, guild_id, kind, entry_id, ticket_id, query, response, category, status, created_at, decided_by, decided_at"
+)
+
+
+async def insert(
+    db: aiosqlite.Connection,
+    guild_id: int,
+    kind: str,
+    entry_id: int | None,
+    ticket_id: int | None,
+    query: str,
+    response: str | None,
+    category: str | None,
+) -> int:
+    cursor = await db.execute(
+        "INSERT INTO suggestions (guild_id, kind, entry_id, ticket_id, query, response, category, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, kind, entry_id, ticket_id, query, response, category, utc_iso()),
+    )
+    return int(cursor.lastrowid)
+
+
+async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: str, ticket_id: int | None) -> int | None:
+    """A pending alternate for `entry`, unless the wording is already known or already pending."""
+    phrasing = phrasing[:300]
+    norm = normalise(phrasing)
+    known = {normalise(text) for text in (entry.query, *entry.alternates)}
+    if not norm or norm in known:
+        return None
+    async with db.execute(
+        "SELECT query FROM suggestions "
+        "WHERE guild_id = ? AND kind = 'alternate' AND entry_id = ? AND status = 'pending'",
+        (entry.guild_id, entry.id),
+    ) as cursor:
+        if any(normalise(row["query"]) == norm for row in await cursor.fetchall()):
+            return None
+    return await insert(db, entry.guild_id, "alternate", entry.id, ticket_id, phrasing, None, entry.category)
+
+
+async def get(db: aiosqlite.Connection, guild_id: int, suggestion_id: int) -> Suggestion | None:
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND id = ?", (guild_id, suggestion_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else Suggestion(**dict(row))
+
+
+async def fetch(db: aiosqlite.Connection, guild_id: int, status: str, offset: int, limit: int) -> list[Suggestion]:
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?",
+        (guild_id, status, limit, offset),
+    ) as cursor:
+        return [Suggestion(**dict(row)) for row in await cursor.fetchall()]
+
+
+async def decide(db: aiosqlite.Connection, suggestion_id: int, status: str, by: int) -> None:
+    await db.execute(
+        "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+        (status, by, utc_iso(), suggestion_id),
+    )

@@ -1,0 +1,112 @@
+"""In-memory vector index: cosine similarity of a query vector against every stored phrasing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def to_blob(vector: Sequence[float]) -> bytes:
+    """Vectors are stored as little-endian float32, the schema's documented format."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4")
+
+
+def unit(vector: Sequence[float] | np.ndarray) -> np.ndarray | None:
+    array = np.asarray(vector, dtype=np.float32)
+    length = float(np.linalg.norm(array))
+    return array / length if length > 0 else None
+
+
+class VectorIndex:
+    """Unit vectors in one growing matrix; removed rows are zeroed and reused after compaction."""
+
+    def __init__(self) -> None:
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._keys: list[int] = []
+        self._slot_of: dict[int, int] = {}
+        self.dim: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._slot_of
+
+    def add(self, key: int, vector: Sequence[float] | np.ndarray) -> None:
+        vec = unit(vector)
+        if vec is None:
+            return
+        if self.dim is None or not self._slot_of:
+            self.dim = len(vec)
+            self._matrix = np.zeros((0, self.dim), dtype=np.float32)
+            self._keys, self._slot_of = [], {}
+        if len(vec) != self.dim:
+            # A vector of another size comes from another model; it cannot be compared.
+            log.warning("Ignoring %d-dimensional vector for phrasing %d (index is %d)", len(vec), key, self.dim)
+            return
+        self.remove(key)
+        slot = len(self._keys)
+        if slot >= len(self._matrix):
+            grown = np.zeros((max(64, 2 * len(self._matrix)), self.dim), dtype=np.float32)
+            grown[: len(self._matrix)] = self._matrix
+            self._matrix = grown
+        self._matrix[slot] = vec
+        self._keys.append(key)
+        self._slot_of[key] = slot
+
+    def remove(self, key: int) -> None:
+        slot = self._slot_of.pop(key, None)
+        if slot is None:
+            return
+        self._matrix[slot] = 0.0
+        if len(self._keys) > 64 and len(self._slot_of) < len(self._keys) // 2:
+            self._compact()
+
+    def vector(self, key: int) -> np.ndarray | None:
+        slot = self._slot_of.get(key)
+        return None if slot is None else self._matrix[slot]
+
+    def search(
+        self, query: Sequence[float] | np.ndarray, limit: int = 10, also: Sequence[int] = ()
+    ) -> dict[int, float]:
+        """Best `limit` keys by cosine (clipped to 0..1); keys in `also` are scored too if present."""
+        vec = unit(query)
+        if vec is None or not self._slot_of or len(vec) != self.dim:
+            return {}
+        size = len(self._keys)
+        sims = self._matrix[:size] @ vec
+        depth = max(0, min(limit, size))
+        if depth == 0:
+            top = np.arange(0)
+        elif depth < size:
+            top = np.argpartition(-sims, depth - 1)[:depth]
+        else:
+            top = np.arange(size)
+        result = {}
+        for slot in sorted(top, key=lambda s: -sims[s]):
+            key = self._keys[slot]
+            if self._slot_of.get(key) == slot:
+                result[key] = max(0.0, float(sims[slot]))
+        for key in also:
+            slot = self._slot_of.get(key)
+            if slot is not None and key not in result:
+                result[key] = max(0.0, float(sims[slot]))
+        return result
+
+    def _compact(self) -> None:
+        live = [(key, self._matrix[slot].copy()) for key, slot in self._slot_of.items()]
+        self._keys, self._slot_of = [], {}
+        self._matrix = np.zeros((max(64, len(live)), self.dim or 0), dtype=np.float32)
+        for key, vec in live:
+            slot = len(self._keys)
+            self._matrix[slot] = vec
+            self._keys.append(key)
+            self._slot_of[key] = slot
