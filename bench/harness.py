@@ -57,7 +57,8 @@ async def ask_all(
             intents = {}
             async with _fast_writes(db):
                 for text, intent, answer in bench.stored:
-                    entry = await memory.add(GUILD, text[:300], answer[:1900] or intent, category="general", embed=False)
+                    answer = answer[:1900] or intent
+                    entry = await memory.add(GUILD, text[:300], answer, embed=False)
                     intents[entry.id] = intent
             await memory.reembed_stale(GUILD)
             if mode == "semantic":
@@ -106,4 +107,3 @@ def score(asked: list[Asked], intents: dict[int, str], thresholds: Thresholds) -
         coverage=right / max(1, len(in_scope)),
         answered=answered,
     )
-
