@@ -1,1 +1,55 @@
-"""Fixtures for the trained memory."""
+"""Fixtures for the trained memory: a real SQLite file per test and deterministic embedders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiosqlite
+import pytest
+
+from ai.errors import LLMUnavailable
+from memory.db import open_database
+from memory.hashed_embedder import HashedEmbedder
+from memory.store import TrainedMemory
+
+log = logging.getLogger(__name__)
+
+
+class DownEmbedder:
+    """An embedder whose server is unreachable; counts how often it was asked."""
+
+    def __init__(self, model: str = "hashed-trigrams") -> None:
+        self.model = model
+        self.calls = 0
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        raise LLMUnavailable("connection refused")
+
+
+@pytest.fixture
+async def memory_db(tmp_path) -> AsyncIterator[aiosqlite.Connection]:
+    db = await open_database(tmp_path / "memory.db")
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def hashed_embedder() -> HashedEmbedder:
+    return HashedEmbedder()
+
+
+@pytest.fixture
+def down_embedder() -> DownEmbedder:
+    return DownEmbedder()
+
+
+@pytest.fixture
+def memory(memory_db, hashed_embedder) -> TrainedMemory:
+    return TrainedMemory(memory_db, hashed_embedder)
+
+
+@pytest.fixture
+def lexical_memory(memory_db) -> TrainedMemory:
+    return TrainedMemory(memory_db)

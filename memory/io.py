@@ -1,0 +1,205 @@
+"""Bulk import/export of trained entries (CSV or JSONL) and batch search for the offline CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memory.decision import Route, Thresholds, decide
+from memory.store import TrainedMemory
+
+log = logging.getLogger(__name__)
+
+FORMATS = (".csv", ".jsonl")
+ALTERNATE_SEPARATOR = "|"
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def import_file(
+    memory: TrainedMemory,
+    guild_id: int,
+    path: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    created_by: int | None = None,
+) -> ImportReport:
+    path = Path(path)
+    # A file read off the event loop: imports can be megabytes and the bot keeps serving.
+    data = await asyncio.to_thread(path.read_bytes)
+    return await import_bytes(memory, guild_id, data, path.name, created_by=created_by, progress=progress)
+
+
+async def import_bytes(
+    memory: TrainedMemory,
+    guild_id: int,
+    data: bytes,
+    filename: str,
+    *,
+    created_by: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Rows whose question is already trained update that entry (or are skipped when nothing
+    changed), so importing the same file twice creates no duplicates."""
+    report = ImportReport()
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FORMATS:
+        report.errors.append(f"{filename}: unsupported file type (use .csv or .jsonl)")
+        return report
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        report.errors.append(f"{filename}: not UTF-8 text")
+        return report
+    rows = list(_csv_rows(text, report) if suffix == ".csv" else _jsonl_rows(text, report))
+    for done, (line, row) in enumerate(rows, start=1):
+        try:
+            await _import_row(memory, guild_id, row, created_by, report)
+        except ValueError as exc:
+            report.errors.append(f"line {line}: {exc}")
+        if progress is not None:
+            progress(done, len(rows))
+    # Rows were saved without vectors; embed them all now in large batches.
+    await memory.reembed_stale(guild_id)
+    log.info(
+        "Imported %s into guild %d: %d added, %d updated, %d skipped, %d errors",
+        filename, guild_id, report.added, report.updated, report.skipped, len(report.errors),
+    )  # fmt: skip
+    return report
+
+
+async def _import_row(
+    memory: TrainedMemory, guild_id: int, row: dict[str, Any], created_by: int | None, report: ImportReport
+) -> None:
+    query = str(row.get("query") or "").strip()
+    response = str(row.get("response") or "").strip()
+    category = str(row.get("category") or "").strip() or "general"
+    alternates = _alternates(row.get("alternates"))
+    if not query:
+        raise ValueError("question is empty")
+    if not response:
+        raise ValueError("answer is empty")
+    existing = await memory.get_by_query(guild_id, query)
+    if existing is None:
+        await memory.add(guild_id, query, response, category, alternates, created_by, embed=False)
+        report.added += 1
+        return
+    merged = [*existing.alternates, *(a for a in alternates if a not in existing.alternates)]
+    if existing.response == response and existing.category == category and merged == existing.alternates:
+        report.skipped += 1
+        return
+    await memory.update(guild_id, existing.id, response=response, category=category, alternates=merged, embed=False)
+    report.updated += 1
+
+
+def _alternates(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(ALTERNATE_SEPARATOR) if part.strip()]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [item.strip() for item in value if item.strip()]
+    raise ValueError("alternates must be a list of strings")
+
+
+def _csv_rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {name.strip().lower() for name in reader.fieldnames or []}
+    missing = {"query", "response"} - fields
+    if missing:
+        report.errors.append(f"line 1: missing column(s) {', '.join(sorted(missing))}")
+        return
+    for row in reader:
+        # line_num is the physical line the row ended on, which is what a user sees in an editor.
+        cleaned = {(k or "").strip().lower(): v for k, v in row.items()}
+        if not any((v or "").strip() for v in cleaned.values() if isinstance(v, str)):
+            continue
+        yield reader.line_num, cleaned
+
+
+def _jsonl_rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.errors.append(f"line {number}: invalid JSON ({exc.msg})")
+            continue
+        if not isinstance(row, dict):
+            report.errors.append(f"line {number}: expected a JSON object")
+            continue
+        yield number, row
+
+
+async def export_file(memory: TrainedMemory, guild_id: int, path: Path) -> int:
+    """Write every entry (.csv or .jsonl by suffix) in a form import_file reads back; returns the count."""
+    path = Path(path)
+    entries = []
+    offset = 0
+    while batch := await memory.list(guild_id, offset=offset, limit=500):
+        entries.extend(batch)
+        offset += len(batch)
+    if path.suffix.lower() == ".csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["query", "response", "category", "alternates"])
+        for e in entries:
+            writer.writerow([e.query, e.response, e.category, ALTERNATE_SEPARATOR.join(e.alternates)])
+        await asyncio.to_thread(path.write_text, buffer.getvalue(), encoding="utf-8")
+    elif path.suffix.lower() == ".jsonl":
+        lines = [
+            json.dumps({"query": e.query, "response": e.response, "category": e.category, "alternates": e.alternates})
+            for e in entries
+        ]
+        await asyncio.to_thread(path.write_text, "".join(line + "\n" for line in lines), encoding="utf-8")
+    else:
+        raise ValueError(f"unsupported export format {path.suffix!r} (use .csv or .jsonl)")
+    return len(entries)
+
+
+async def search_batch(
+    memory: TrainedMemory,
+    guild_id: int,
+    queries: list[str],
+    *,
+    llm_available: bool,
+    thresholds: Thresholds,
+    k: int = 5,
+) -> list[dict[str, Any]]:
+    """What the bot would do with each question: its decision and the ranked matches."""
+    results = []
+    for query in queries:
+        matches = await memory.find_similar(guild_id, query, k=max(k, 5))
+        decision = decide(matches, llm_available=llm_available, thresholds=thresholds)
+        route = {Route.ANSWER: "answer", Route.LLM: "llm"}.get(decision.route, "staff")
+        results.append(
+            {
+                "query": query,
+                "decision": route,
+                "matches": [
+                    {
+                        "id": m.entry.id,
+                        "query": m.entry.query,
+                        "response": m.entry.response,
+                        "category": m.entry.category,
+                        "score": round(m.score, 4),
+                    }
+                    for m in matches
+                ],
+            }
+        )
+    return results
