@@ -73,7 +73,7 @@ class GuildIndex:
             semantic = self.vectors.search(query_vector, depth)
         lexical = self.lexical.search(text, depth, also=tuple(semantic))
         if semantic:
-            semantic.update(self.vectors.search(query_vector, 0, also=tuple(k for k in lexical if k not in semantic)))
+            semantic.update(self.vectors.scores(query_vector, [k for k in lexical if k not in semantic]))
         best: dict[int, Match] = {}
         for pid in set(lexical) | set(semantic):
             phrasing = self._phrasings.get(pid)

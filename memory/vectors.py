@@ -101,6 +101,15 @@ class VectorIndex:
                 result[key] = max(0.0, float(sims[slot]))
         return result
 
+    def scores(self, query: Sequence[float] | np.ndarray, keys: Sequence[int]) -> dict[int, float]:
+        """Cosine for just these keys: a few row products instead of a pass over the matrix."""
+        vec = unit(query)
+        present = [k for k in keys if k in self._slot_of]
+        if vec is None or not present or len(vec) != self.dim:
+            return {}
+        sims = self._matrix[[self._slot_of[k] for k in present]] @ vec
+        return {k: max(0.0, float(s)) for k, s in zip(present, sims, strict=True)}
+
     def _compact(self) -> None:
         live = [(key, self._matrix[slot].copy()) for key, slot in self._slot_of.items()]
         self._keys, self._slot_of = [], {}
