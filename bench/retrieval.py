@@ -1,0 +1,194 @@
+"""Retrieval quality and speed of the trained memory on the public benchmarks.
+
+    python -m bench.retrieval                 # real all-MiniLM-L6-v2 through a fake Ollama (bench/requirements.txt)
+    python -m bench.retrieval --offline       # hashed n-gram embedder, no model: quick smoke run
+    python -m bench.retrieval --sizes 1000    # fewer/other speed sizes; --data DIR for the datasets
+
+Quality: stored questions imported into a real TrainedMemory (SQLite file), test questions asked
+through find_similar() and decide() at the shipped default thresholds. Semantic vectors travel
+over HTTP from tests/fake_ollama.py through the bot's own ai/ client, as in production.
+Speed: queries/second of the in-memory search against a rapidfuzz token_set_ratio scan over
+the same texts, measured in the same run (median of repeats; the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bench import datasets
+from bench.embedders import CachedMiniLM, hashed
+from bench.harness import MODES, FunctionEmbedder, ask_all, score
+from memory.decision import Thresholds
+from memory.guild_index import GuildIndex
+from memory.models import Entry
+from memory.text import normalise
+
+log = logging.getLogger(__name__)
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SPEED_QUERIES = 200
+REPEATS = 3
+
+
+async def quality(data_dir: Path, offline: bool) -> list[str]:
+    fn = hashed if offline else CachedMiniLM()
+    model = "hashed-trigrams" if offline else "all-minilm"
+    rows = ["| benchmark | mode | top-1 | recall@5 | direct precision | direct coverage | direct answers |"]
+    rows.append("|---|---|---|---|---|---|---|")
+    try:
+        async with _embedder(fn, model) as embedder:
+            for name in datasets.NAMES:
+                bench = datasets.load(name, data_dir)
+                for mode in MODES:
+                    asked, intents = await ask_all(bench, "test", embedder, mode)
+                    m = score(asked, intents, Thresholds())
+                    rows.append(
+                        f"| {name} | {mode} | {m.top1:.1%} | {m.recall5:.1%} | {m.precision:.1%} | "
+                        f"{m.coverage:.1%} | {m.answered} |"
+                    )
+                    print(rows[-1], flush=True)
+    finally:
+        if isinstance(fn, CachedMiniLM):
+            fn.save()
+    return rows
+
+
+class _embedder:
+    """The bot's own Ollama client against tests/fake_ollama.py serving `fn`; a direct call if
+    those modules are missing (e.g. running the bench from a partial checkout)."""
+
+    def __init__(self, fn, model: str) -> None:  # type: ignore[no-untyped-def]
+        self.fn, self.model = fn, model
+        self.fake = self.session = None
+
+    async def __aenter__(self) -> object:
+        try:
+            from ai.client import create_llm_client
+            from ai.settings import LLMSettings
+            from tests.fake_ollama import FakeOllama
+        except ImportError as exc:
+            print(f"(embedding directly, not over HTTP: {exc})")
+            return FunctionEmbedder(self.model, self.fn)
+        self.fake = FakeOllama(models=("llama3:latest", f"{self.model}:latest"), embed_fn=self.fn).start()
+        self.session = aiohttp.ClientSession()
+        client = create_llm_client(
+            LLMSettings(base_url=self.fake.url, model="llama3", embed_model=self.model), self.session
+        )
+        return _ClientEmbedder(client, self.model)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.fake is not None:
+            self.fake.stop()
+
+
+class _ClientEmbedder:
+    def __init__(self, client, model: str) -> None:  # type: ignore[no-untyped-def]
+        self.client, self.model = client, model
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        return await self.client.embed(texts)
+
+
+def speed(data_dir: Path, sizes: list[int]) -> list[str]:
+    """Search speed of the in-memory indexes (what find_similar runs after the query embedding)."""
+    bench = datasets.load("clinc150", data_dir)
+    pool = [row[0] for row in bench.pool]
+    queries = [row[0] for row in bench.test[:SPEED_QUERIES]]
+    rows = [
+        "| stored questions | lexical q/s | hybrid q/s | rapidfuzz scan q/s | lexical/rapidfuzz | hybrid/rapidfuzz |"
+    ]
+    rows.append("|---|---|---|---|---|---|")
+    for size in sizes:
+        lexical, hybrid, scan = _speed_at(_texts(pool, size), queries)
+        ratios = f"{lexical / scan:.1f}x | {hybrid / scan:.1f}x"
+        rows.append(f"| {size:,} | {lexical:,.0f} | {hybrid:,.0f} | {scan:,.0f} | {ratios} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _speed_at(texts: list[str], queries: list[str]) -> tuple[float, float, float]:
+    rng = np.random.default_rng(0)
+    index = GuildIndex()
+    for i, text in enumerate(texts):
+        index.put_entry(Entry(i, 1, text, "a", "general", [], None, "", "", 0, 1.0))
+    index.add_phrasings([(i, i, text) for i, text in enumerate(texts)])
+    # Speed does not depend on the vector values: random vectors of MiniLM's size.
+    for i, vector in enumerate(rng.standard_normal((len(texts), 384)).astype(np.float32)):
+        index.set_vector(i, vector)
+    query_vectors = rng.standard_normal((len(queries), 384)).astype(np.float32)
+    choices = [normalise(t) for t in texts]
+    # The scan is slow at 100k; fewer queries keep the run short, the rate stays comparable.
+    scan_queries = queries[: max(20, min(len(queries), 200_000 // len(texts)))]
+    lexical = _median_rate(lambda: [index.rank(q, None, 5) for q in queries], len(queries))
+    hybrid = _median_rate(
+        lambda: [index.rank(q, v, 5) for q, v in zip(queries, query_vectors, strict=True)], len(queries)
+    )
+    scan = _median_rate(
+        lambda: [process.extract(normalise(q), choices, scorer=fuzz.token_set_ratio, limit=5) for q in scan_queries],
+        len(scan_queries),
+    )
+    return lexical, hybrid, scan
+
+
+def _texts(pool: list[str], size: int) -> list[str]:
+    """`size` questions: the pool, then perturbed copies (a dropped word) so they are not duplicates."""
+    rng = random.Random(0)
+    texts = list(pool[:size])
+    while len(texts) < size:
+        words = rng.choice(pool).split()
+        if len(words) > 2:
+            del words[rng.randrange(len(words))]
+        texts.append(" ".join(words) + f" {rng.choice(pool).split()[-1]}")
+    return texts
+
+
+def _median_rate(work, count: int) -> float:  # type: ignore[no-untyped-def]
+    rates = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        work()
+        rates.append(count / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=datasets.DEFAULT_DATA, help="folder holding benchmarks/")
+    parser.add_argument("--offline", action="store_true", help="hashed n-gram embedder instead of MiniLM")
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10_000, 100_000])
+    parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--write", action="store_true", help=f"also write the tables to {RESULTS.name}")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    t = Thresholds()
+    header = [
+        "## Quality (test splits, 3 stored questions per intent)",
+        "",
+        f"Embeddings: {'hashed n-grams (offline smoke run)' if args.offline else 'all-MiniLM-L6-v2 via fake Ollama'}."
+        f" Default thresholds: direct {t.direct}, margin {t.margin}, lexical direct {t.lexical_direct}.",
+        "",
+    ]
+    print("\n".join(header))
+    tables = header + asyncio.run(quality(args.data, args.offline))
+    if not args.no_speed:
+        speed_header = ["", "## Speed (2-core shared machine, median of 3 runs, CLINC150 pool texts)", ""]
+        print("\n".join(speed_header))
+        tables += speed_header + speed(args.data, args.sizes)
+    if args.write:
+        RESULTS.write_text("# Retrieval benchmark\n\n" + "\n".join(tables) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
