@@ -45,6 +45,7 @@ async def quality(data_dir: Path, offline: bool) -> list[str]:
     model = "hashed-trigrams" if offline else "all-minilm"
     rows = ["| benchmark | mode | top-1 | recall@5 | direct precision | direct coverage | direct answers |"]
     rows.append("|---|---|---|---|---|---|---|")
+    print("\n".join(rows), flush=True)
     try:
         async with _embedder(fn, model) as embedder:
             for name in datasets.NAMES:
@@ -110,6 +111,7 @@ def speed(data_dir: Path, sizes: list[int]) -> list[str]:
         "| stored questions | lexical q/s | hybrid q/s | rapidfuzz scan q/s | lexical/rapidfuzz | hybrid/rapidfuzz |"
     ]
     rows.append("|---|---|---|---|---|---|")
+    print("\n".join(rows), flush=True)
     for size in sizes:
         lexical, hybrid, scan = _speed_at(_texts(pool, size), queries)
         ratios = f"{lexical / scan:.1f}x | {hybrid / scan:.1f}x"
