@@ -19,10 +19,11 @@ log = logging.getLogger(__name__)
 
 class TicketModal(discord.ui.Modal):
     subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
-        label="Subject", placeholder="A short title for your question", min_length=3, max_length=100
+        label="Subject", custom_id="subject", placeholder="A short title for your question", min_length=3, max_length=100
     )
     description: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
         label="Describe the problem",
+        custom_id="description",
         style=discord.TextStyle.paragraph,
         placeholder="What happened, what did you expect, what have you tried?",
         min_length=1,
@@ -97,11 +98,13 @@ async def _open_modal(interaction: discord.Interaction, category: str) -> None:
     await interaction.response.send_modal(TicketModal(category))
 
 
-class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]]):
+class _TicketButton:
+    """Shared behaviour of the per-ticket buttons (mixed into DynamicItem subclasses)."""
+
     action = ""
 
     def __init__(self, ticket_id: int, label: str, emoji: str, style: discord.ButtonStyle) -> None:
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]  # DynamicItem.__init__ via the MRO
             discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"ticket:{self.action}:{ticket_id}")
         )
         self.ticket_id = ticket_id
@@ -135,7 +138,7 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]]):
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
 
-class SolvedButton(_TicketButton, template=r"ticket:solved:(?P<id>\d+)"):
+class SolvedButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:solved:(?P<id>\d+)"):
     action = "solved"
 
     def __init__(self, ticket_id: int) -> None:
@@ -148,7 +151,7 @@ class SolvedButton(_TicketButton, template=r"ticket:solved:(?P<id>\d+)"):
         return cls(int(match["id"]))
 
 
-class StaffButton(_TicketButton, template=r"ticket:staff:(?P<id>\d+)"):
+class StaffButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:staff:(?P<id>\d+)"):
     action = "staff"
 
     def __init__(self, ticket_id: int) -> None:

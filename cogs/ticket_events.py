@@ -42,7 +42,8 @@ class TicketEvents(commands.Cog):
             return
         ticket = await core.store.get_ticket(thread.id)
         if ticket is None:
-            if message.id == thread.id:  # the starter message of a post made directly in the forum
+            # A post made directly in the forum: its creator's first message (normally the starter) opens it.
+            if thread.owner_id == message.author.id:
                 await self._direct_post(message, thread, config)
             return
         if ticket.is_closed:

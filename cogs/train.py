@@ -43,9 +43,11 @@ async def staff_only(interaction: discord.Interaction) -> bool:
 
 
 class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
-    question: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(label="Question", max_length=MAX_QUESTION)
+    question: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(
+        label="Question", custom_id="question", max_length=MAX_QUESTION
+    )
     answer: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(
-        label="Answer", style=discord.TextStyle.paragraph, max_length=MAX_ANSWER
+        label="Answer", custom_id="answer", style=discord.TextStyle.paragraph, max_length=MAX_ANSWER
     )
 
     def __init__(self, question: str, answer: str) -> None:

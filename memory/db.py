@@ -30,33 +30,39 @@ async def open_database(path: str | Path) -> aiosqlite.Connection:
     # version record land together or not at all.
     db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA foreign_keys=ON")
-    await db.execute("PRAGMA busy_timeout=5000")
+    for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"):
+        await run(db, pragma)
     await apply_migrations(db)
     return db
 
 
+async def run(db: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()) -> int:
+    """Execute one statement and close its cursor at once; returns lastrowid.
+
+    A cursor left open (e.g. an unread PRAGMA result) keeps a statement "in progress",
+    and SQLite then refuses to COMMIT an explicit transaction.
+    """
+    async with db.execute(sql, params) as cur:
+        await cur.fetchall()
+        return cur.lastrowid or 0
+
+
 async def apply_migrations(db: aiosqlite.Connection) -> int:
     """Apply pending migrations; returns the schema version afterwards."""
-    await db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
+    await run(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
     async with db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
         (current,) = await cur.fetchone()
     for version, sql in MIGRATIONS:
         if version <= current:
             continue
-        await db.execute("BEGIN")
+        await run(db, "BEGIN")
         try:
             for statement in _split_sql(sql):
-                await db.execute(statement)
-            await db.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, utc_iso())
-            )
-            await db.execute("COMMIT")
+                await run(db, statement)
+            await run(db, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, utc_iso()))
+            await run(db, "COMMIT")
         except Exception:
-            await db.execute("ROLLBACK")
+            await run(db, "ROLLBACK")
             raise
         log.info("Applied database migration %d", version)
         current = version

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import aiosqlite
+from memory.decision import Thresholds
 from memory.store import TrainedMemory
 
 from ai.client import LLMClient, create_llm_client
@@ -15,7 +16,6 @@ from tickets.embedder import LLMEmbedder
 from tickets.service import OpenPolicy, TicketService
 from tickets.settings import Settings
 from tickets.store import TicketStore
-from tickets.thresholds import thresholds_for
 
 
 @dataclass
@@ -54,7 +54,7 @@ async def open_core(settings: Settings) -> Core:
         pipeline=AnswerPipeline(
             memory=memory,
             llm=llm,
-            thresholds=thresholds_for(settings.similarity_threshold),
+            thresholds=Thresholds.from_similarity(settings.similarity_threshold),
             max_context_length=settings.max_context_length,
             history_messages=settings.history_messages,
             system_prompt=settings.system_prompt,

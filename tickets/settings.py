@@ -14,9 +14,6 @@ from urllib.parse import urlparse
 
 from ai.settings import LLMSettings
 
-# Calibrated on the public benchmarks' val splits (see README, bench/retrieval.py).
-DEFAULT_SIMILARITY_THRESHOLD = 0.8
-
 
 class ConfigError(Exception):
     """Raised with one human-readable line per configuration problem."""
@@ -44,7 +41,7 @@ class Settings:
     token: Secret = field(repr=False)
     db_path: Path
     llm: LLMSettings
-    similarity_threshold: float
+    similarity_threshold: float | None  # None: the calibrated default (memory.decision.Thresholds)
     max_context_length: int
     history_messages: int
     system_prompt: str | None
@@ -87,6 +84,11 @@ class _Reader:
             self.problems.append(f"{name}={raw} is outside the allowed range {lo:g}–{hi:g}.")
             return default
         return value
+
+    def optional_number(self, name: str, *, lo: float, hi: float) -> float | None:
+        if not self.env.get(name, "").strip():
+            return None
+        return self.number(name, 0.0, lo=lo, hi=hi)
 
     def integer(self, name: str, default: int, *, lo: int, hi: int) -> int:
         return int(self.number(name, default, lo=lo, hi=hi, integer=True))
@@ -146,7 +148,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         token=Secret(r.text("DISCORD_TOKEN", "")),
         db_path=Path(r.text("DB_PATH", "data/bot.db")),
         llm=llm,
-        similarity_threshold=r.number("SIMILARITY_THRESHOLD", DEFAULT_SIMILARITY_THRESHOLD, lo=0, hi=1),
+        similarity_threshold=r.optional_number("SIMILARITY_THRESHOLD", lo=0, hi=1),
         max_context_length=r.integer("MAX_CONTEXT_LENGTH", 6000, lo=500, hi=500_000),
         history_messages=r.integer("HISTORY_MESSAGES", 16, lo=1, hi=100),
         system_prompt=system_prompt,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from memory.db import utc_iso
+from memory.db import run, utc_iso
 from tickets.models import DEFAULT_CATEGORIES, GuildConfig, Ticket, TicketMessage, TicketStatus
 
 
@@ -22,7 +22,8 @@ class TicketStore:
         return row[0] if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.db.execute(
+        await run(
+            self.db,
             "INSERT INTO bot_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
@@ -43,7 +44,8 @@ class TicketStore:
         )
 
     async def save_config(self, config: GuildConfig, now: datetime) -> None:
-        await self.db.execute(
+        await run(
+            self.db,
             """INSERT INTO guild_config (guild_id, forum_id, staff_role_id, log_channel_id, tag_ids,
                                          categories, updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -67,7 +69,8 @@ class TicketStore:
         self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime
     ) -> Ticket:
         ts = utc_iso(now)
-        await self.db.execute(
+        await run(
+            self.db,
             """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
                                     updated_at, last_activity_at)
                VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)""",
@@ -113,7 +116,7 @@ class TicketStore:
         fields["updated_at"] = utc_iso(now)
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [v.value if isinstance(v, TicketStatus) else v for v in fields.values()]
-        await self.db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", (*values, ticket_id))
+        await run(self.db, f"UPDATE tickets SET {assignments} WHERE id = ?", (*values, ticket_id))
         return await self.get_ticket(ticket_id)
 
     async def count_open(self, guild_id: int) -> int:
@@ -125,7 +128,8 @@ class TicketStore:
 
     # --- messages ---------------------------------------------------------------
     async def add_message(self, message: TicketMessage) -> None:
-        await self.db.execute(
+        await run(
+            self.db,
             """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content,
                                             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
             (
@@ -173,12 +177,12 @@ class TicketStore:
         detail: str,
         now: datetime,
     ) -> int:
-        cur = await self.db.execute(
+        return await run(
+            self.db,
             """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
                                          created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (guild_id, ticket_id, message_id, route, entry_id, score, detail, utc_iso(now)),
         )
-        return cur.lastrowid or 0
 
     async def last_route(self, ticket_id: int) -> tuple[int, str, int | None, str | None] | None:
         """The latest answer given in a ticket: (interaction id, route, entry id, detail JSON)."""
@@ -190,7 +194,7 @@ class TicketStore:
         return (row[0], row[1], row[2], row[3]) if row else None
 
     async def set_feedback(self, interaction_id: int, feedback: str) -> None:
-        await self.db.execute("UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
+        await run(self.db, "UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
 
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
         async with self.db.execute(

@@ -1,0 +1,76 @@
+"""/status and /train through SimCord."""
+
+from __future__ import annotations
+
+from tests.sim import make_world, text_of
+
+
+def _embed_fields(result) -> dict[str, str]:
+    [followup] = result.followups
+    return {f.name: f.value for f in followup.embeds[0].fields}
+
+
+async def test_status_with_ollama_up(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    await world.staff.slash(world.panel_channel, "train", question="Where is my invoice?", answer="Billing → Invoices.")
+    result = await world.staff.slash(world.panel_channel, "status")
+    assert result.ephemeral
+    fields = _embed_fields(result)
+    assert "reachable" in fields["Model server"] and "version 0.6.2" in fields["Model server"]
+    assert "`llama3` ✅ pulled" in fields["Model server"]
+    assert "1 trained entries" in fields["Database"] and "0 open tickets" in fields["Database"]
+
+
+async def test_status_with_ollama_down_and_model_missing(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    fake_ollama.stop()
+    fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    assert "unreachable" in fields["Model server"]
+
+
+async def test_status_names_the_pull_command_for_a_missing_model(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    fake_ollama.models = ["all-minilm:latest"]
+    fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    assert "ollama pull llama3" in fields["Model server"]
+
+
+async def test_status_is_staff_only(simcord_env):
+    world = await make_world(simcord_env)
+    world.guild.set_command_permissions  # noqa: B018 - the command is hidden by default permissions
+    try:
+        result = await world.alice.slash(world.panel_channel, "status")
+    except Exception as exc:  # SimCord refuses commands a member cannot see
+        assert "not visible" in str(exc)
+    else:
+        assert "Only staff" in text_of(result)
+
+
+async def test_train_validation_errors(simcord_env):
+    world = await make_world(simcord_env)
+    cases = [
+        ({"question": "   ", "answer": "fine"}, "question is empty"),
+        ({"question": "fine?", "answer": "  "}, "answer is empty"),
+        ({"question": "q" * 301, "answer": "a"}, "limit is 300"),
+        ({"question": "q?", "answer": "a" * 1901}, "limit is 1900"),
+    ]
+    for options, expected in cases:
+        result = await world.staff.slash(world.panel_channel, "train", **options)
+        assert result.ephemeral and expected in text_of(result), (options, text_of(result))
+    assert await world.core.memory.count(world.guild.id) == 0
+    ok = await world.staff.slash(world.panel_channel, "train", question="Where is my invoice?", answer="Billing page.")
+    assert "entry **#1**" in text_of(ok)
+
+
+async def test_memory_list_edit_delete(simcord_env):
+    world = await make_world(simcord_env)
+    await world.staff.slash(world.panel_channel, "train", question="Where is my invoice?", answer="Billing page.")
+    listed = await world.staff.slash(world.panel_channel, "memory list")
+    assert "Where is my invoice?" in listed.response.embeds[0].description
+    edited = await world.staff.slash(world.panel_channel, "memory edit", entry_id=1, answer="Billing → Invoices.")
+    assert "updated" in text_of(edited)
+    assert (await world.core.memory.get(world.guild.id, 1)).response == "Billing → Invoices."
+    missing = await world.staff.slash(world.panel_channel, "memory delete", entry_id=99)
+    assert "no entry #99" in text_of(missing)
+    await world.staff.slash(world.panel_channel, "memory delete", entry_id=1)
+    assert await world.core.memory.count(world.guild.id) == 0
