@@ -19,7 +19,11 @@ log = logging.getLogger(__name__)
 
 class TicketModal(discord.ui.Modal):
     subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
-        label="Subject", custom_id="subject", placeholder="A short title for your question", min_length=3, max_length=100
+        label="Subject",
+        custom_id="subject",
+        placeholder="A short title for your question",
+        min_length=3,
+        max_length=100,
     )
     description: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
         label="Describe the problem",
@@ -56,8 +60,10 @@ class TicketModal(discord.ui.Modal):
         await interaction.followup.send(
             f"✅ Your ticket is open: {thread.mention}", ephemeral=True, allowed_mentions=NO_PINGS
         )
-        question = f"{self.subject.value.strip()}\n{self.description.value.strip()}"
-        await _flow.answer_in_ticket(bot, thread, ticket.id, question, interaction.user.display_name)
+        subject, description = self.subject.value.strip(), self.description.value.strip()
+        await _flow.answer_in_ticket(
+            bot, thread, ticket.id, f"{subject}\n{description}", interaction.user.display_name, (subject, description)
+        )
 
 
 class PanelView(discord.ui.View):
@@ -138,7 +144,9 @@ class _TicketButton:
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
 
-class SolvedButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:solved:(?P<id>\d+)"):
+class SolvedButton(
+    _TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:solved:(?P<id>\d+)"
+):
     action = "solved"
 
     def __init__(self, ticket_id: int) -> None:

@@ -13,11 +13,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import discord
-from ai.prompt import Turn
-from memory.decision import Route
 
+from ai.prompt import Turn
 from cogs._buttons import answer_view
 from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
+from memory.decision import Route
 from tickets.answering import AnswerRequest
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
@@ -89,7 +89,12 @@ async def notify_staff(bot: TicketBot, thread: discord.Thread, config: GuildConf
 
 
 async def answer_in_ticket(
-    bot: TicketBot, thread: discord.Thread, ticket_id: int, question: str, user_name: str
+    bot: TicketBot,
+    thread: discord.Thread,
+    ticket_id: int,
+    question: str,
+    user_name: str,
+    search_texts: tuple[str, ...] = (),
 ) -> None:
     """Run the answer pipeline for one user message and post the result. Never raises."""
     core = bot.core
@@ -103,7 +108,9 @@ async def answer_in_ticket(
             for m in await core.store.messages(ticket.id, last=core.settings.history_messages + 1)
         ][:-1]  # the last stored message is the question itself
         sink = ThreadSink(thread)
-        request = AnswerRequest(thread.guild.id, question, history, user_name, ticket.category, thread.guild.name)
+        request = AnswerRequest(
+            thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
+        )
         try:
             async with thread.typing():
                 outcome = await core.pipeline.answer(request, sink, on_queued=sink.queued)

@@ -88,7 +88,7 @@ class SetupCog(commands.Cog):
             f"✅ Tickets are set up: posts go to {forum.mention}, {staff_role.mention} handles them"
             + (f", notices and transcripts go to {log_channel.mention}" if log_channel else "")
             + (f".\nCreated tags: {', '.join(to_create)}." if to_create else ".")
-            + "\nNext: run `/ticket_panel` in the channel where users should open tickets, and teach answers with `/train`.",
+            + "\nNext: run `/ticket_panel` where users should open tickets, and teach answers with `/train`.",
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )

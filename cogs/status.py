@@ -50,9 +50,10 @@ class StatusCog(commands.Cog):
         else:
             embed.add_field(
                 name="Model server",
-                value=f"❌ unreachable at `{core.settings.llm.base_url}` — answering from trained answers only\n{server.error or ''}"[
-                    :1024
-                ],
+                value=(
+                    f"❌ unreachable at `{core.settings.llm.base_url}` — answering from trained answers only\n"
+                    f"{server.error or ''}"
+                )[:1024],
                 inline=False,
             )
         if server.embed_model:
@@ -61,7 +62,8 @@ class StatusCog(commands.Cog):
         embed.add_field(name="Queue", value=f"{core.llm.queue_length} waiting", inline=True)
         embed.add_field(
             name="Database",
-            value=f"{database_size(core.settings.db_path) / 1024:.0f} KiB · {await core.memory.count(guild_id)} trained entries"
+            value=f"{database_size(core.settings.db_path) / 1024:.0f} KiB"
+            f" · {await core.memory.count(guild_id)} trained entries"
             f" · {await core.store.count_open(guild_id)} open tickets",
             inline=False,
         )

@@ -73,14 +73,14 @@ async def test_ollama_down_sends_closest_trained_answer_as_fallback(simcord_env,
     world = await make_world(simcord_env)
     await _train(world)
     fake_ollama.stop()
-    await world.open_ticket(world.alice, "Login trouble", "I forgot my password, how can I reset it from the app?")
+    # close to the trained question, but not close enough for a direct answer
+    await world.open_ticket(world.alice, "Login trouble", "How to reset password?")
     [thread] = world.forum.threads
     [reply] = world.bot_messages(thread)[1:]
     assert PASSWORD_A in reply.content
     routes = await world.core.store.routes_since(world.guild.id, simcord_env.now().replace(year=2000))
-    assert set(routes) <= {"answer", "fallback"} and sum(routes.values()) == 1
-    if "fallback" in routes:
-        assert "unavailable" in reply.content
+    assert routes == {"fallback": 1}
+    assert "unavailable" in reply.content
 
 
 async def test_solved_button_resolves_and_teaches(simcord_env):
@@ -140,8 +140,10 @@ async def test_staff_reply_pauses_ai_until_reenabled(simcord_env, fake_ollama):
 
 async def test_user_mentions_never_ping_through_the_bot(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    fake_ollama.script(Reply("Sure @everyone, ask <@&%d> or <@%d>." % (world.staff_role.id, world.bob.id)))
+    fake_ollama.script(Reply(f"Sure @everyone, ask <@&{world.staff_role.id}> or <@{world.bob.id}>."))
     await world.open_ticket(world.alice, "Ping test", "hello @everyone")
     [thread] = world.forum.threads
     reply = world.bot_messages(thread)[-1]
-    assert not reply.mention_everyone and reply.role_mentions == [] and reply.mentions == []
+    stored = simcord_env.backend.messages[thread.id][reply.id]
+    assert stored.ping_user_ids == [] and not stored.mention_everyone
+    assert reply.role_mentions == []

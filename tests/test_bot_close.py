@@ -28,7 +28,8 @@ async def test_opener_closes_with_embed_transcript_and_lock(simcord_env):
     assert fields["Reason"] == "fixed it myself" and world.alice.mention in fields["Closed by"]
     assert fields["Summary"].strip()
     assert any(e.get("archived") and e.get("locked") for e in _thread_edits(simcord_env, thread.id))
-    assert "Closed" in {t.name for t in simcord_env.bot.get_channel(thread.id).applied_tags}
+    closed_tag = next(t.id for t in simcord_env.bot.get_channel(world.forum.id).available_tags if t.name == "Closed")
+    assert any(str(closed_tag) in map(str, e.get("applied_tags", [])) for e in _thread_edits(simcord_env, thread.id))
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "closed" and ticket.close_reason == "fixed it myself" and ticket.closed_by == world.alice.id
     log_msg = world.log_channel.last_message
@@ -105,7 +106,7 @@ async def test_user_reply_after_warning_keeps_ticket_open(simcord_env):
     assert (await world.core.store.get_ticket(thread.id)).status != "closed"
 
 
-@pytest.mark.bot_env(SOLVED_CLOSE_DELAY_HOURS="0", IDLE_WARN_HOURS="0", AUTOCLOSE_CHECK_SECONDS="300")
+@pytest.mark.bot_env(SOLVED_CLOSE_DELAY_HOURS="0", IDLE_WARN_HOURS="0", AUTOCLOSE_CHECK_SECONDS="1800")
 async def test_zero_delays_disable_auto_close(simcord_env):
     world = await make_world(simcord_env)
     thread = await _open(world)

@@ -6,8 +6,8 @@ from tests.sim import make_world, text_of
 
 
 def _embed_fields(result) -> dict[str, str]:
-    [followup] = result.followups
-    return {f.name: f.value for f in followup.embeds[0].fields}
+    message = result.followups[-1] if result.followups else result.response
+    return {f.name: f.value for f in message.embeds[0].fields}
 
 
 async def test_status_with_ollama_up(simcord_env, fake_ollama):

@@ -10,20 +10,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
+from ai.errors import LLMError
 from ai.prompt import KnowledgeItem, Turn, build_prompt
 from ai.split import neutralize_mentions, split_message
 from memory.decision import Decision, Route, Thresholds, decide
-from memory.store import TrainedMemory
-
-from ai.client import LLMClient
-from ai.errors import LLMError
 from memory.models import Match
+from memory.store import TrainedMemory
 
 log = logging.getLogger(__name__)
 
 SAVED_NOTE = "-# 💾 Saved answer from the support team."
-FALLBACK_NOTE = "-# ⚠️ The AI assistant is unavailable right now, so this is the closest saved answer. Staff can help if it doesn't fit."
+FALLBACK_NOTE = (
+    "-# ⚠️ The AI assistant is unavailable right now, so this is the closest saved answer."
+    " Staff can help if it doesn't fit."
+)
 STAFF_TEXT = (
     "I couldn't find a reliable answer to this{why}. A member of staff has been notified and will be with you soon."
 )
@@ -37,6 +39,9 @@ class AnswerRequest:
     user_name: str
     category: str
     server_name: str
+    # Extra texts to search the memory with, e.g. a ticket's subject and description on their own:
+    # mixing both into one query dilutes the match for either.
+    search_texts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,7 +79,7 @@ class AnswerPipeline:
         *,
         on_queued: Callable[[int], Awaitable[None]] | None = None,
     ) -> AnswerOutcome:
-        matches = await self.memory.find_similar(request.guild_id, request.question, k=self.knowledge_k)
+        matches = await self.retrieve(request.guild_id, [request.question, *request.search_texts])
         decision = decide(matches, llm_available=self.llm.health.available, thresholds=self.thresholds)
         log.debug("Decision for guild %d: %s (%s)", request.guild_id, decision.route, decision.reason)
         if decision.route is Route.ANSWER:
@@ -96,6 +101,16 @@ class AnswerPipeline:
             outcome = AnswerOutcome(Route.STAFF, decision, matches, [handle], text)
         outcome.llm_error = llm_error
         return outcome
+
+    async def retrieve(self, guild_id: int, texts: list[str]) -> list[Match]:
+        """Best matches over several phrasings of the same request, each entry once, best first."""
+        best: dict[int, Match] = {}
+        for text in dict.fromkeys(t.strip() for t in texts if t.strip()):
+            for match in await self.memory.find_similar(guild_id, text, k=self.knowledge_k):
+                current = best.get(match.entry.id)
+                if current is None or match.score > current.score:
+                    best[match.entry.id] = match
+        return sorted(best.values(), key=lambda m: m.score, reverse=True)[: self.knowledge_k]
 
     async def _send_trained(
         self, decision: Decision, matches: list[Match], sink: MessageSink, note: str

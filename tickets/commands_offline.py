@@ -136,7 +136,9 @@ async def train(settings: Settings, args: argparse.Namespace) -> int:
         print(file=sys.stderr)
         for error in report.errors:
             print(f"{args.file}: {error}", file=sys.stderr)
-        print(f"added {report.added}, updated {report.updated}, unchanged {report.skipped}, errors {len(report.errors)}")
+        print(
+            f"added {report.added}, updated {report.updated}, unchanged {report.skipped}, errors {len(report.errors)}"
+        )
         return 0 if not report.errors else 1
     finally:
         await core.close()

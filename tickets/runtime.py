@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import aiohttp
 import aiosqlite
-from memory.decision import Thresholds
-from memory.store import TrainedMemory
 
 from ai.client import LLMClient, create_llm_client
 from memory.db import open_database
+from memory.decision import Thresholds
+from memory.store import TrainedMemory
 from tickets.answering import AnswerPipeline
 from tickets.embedder import LLMEmbedder
 from tickets.service import OpenPolicy, TicketService
