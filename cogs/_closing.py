@@ -7,9 +7,9 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
+
 from ai.prompt import Turn
 from ai.summary import summarize_ticket
-
 from cogs._discord import NO_PINGS, tags_for
 from tickets.models import GuildConfig, Ticket, TicketStatus
 from tickets.transcript import render_markdown

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from memory.io import import_bytes
 
 from cogs._discord import NO_PINGS, reply_error
 from cogs.train import CATEGORY_CHOICES, staff_only, validate_pair
+from memory.io import import_bytes
 
 if TYPE_CHECKING:
     from bot import TicketBot
