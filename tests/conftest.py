@@ -6,6 +6,8 @@ LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from bot import TicketBot, create_bot
@@ -39,5 +41,10 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
 
 
 @pytest.fixture
-def simcord_bot(bot_env: dict[str, str]) -> TicketBot:
-    return create_bot(load_settings(bot_env))
+async def simcord_bot(bot_env: dict[str, str]) -> AsyncIterator[TicketBot]:
+    bot = create_bot(load_settings(bot_env))
+    yield bot
+    # SimCord detaches the bot without closing it; release the DB thread and HTTP session.
+    core = getattr(bot, "core", None)
+    if core is not None:
+        await core.close()

@@ -65,9 +65,11 @@ async def test_panel_requires_setup_and_staff(simcord_env):
 
 async def test_panel_survives_restart(simcord_env, bot_env):
     world = await make_world(simcord_env)
-    await simcord_env.restart_bot(create_bot(load_settings(bot_env)))
+    restarted = create_bot(load_settings(bot_env))
+    await simcord_env.restart_bot(restarted)
     shown = await world.alice.click(world.panel_channel.last_message, label="Open ticket")
     assert shown.modal is not None
     result = await world.alice.submit_modal(shown, {"subject": "Still works", "description": "after a restart"})
     assert "ticket is open" in text_of(result)
     assert len(world.forum.threads) == 1
+    await restarted.core.close()  # the fixture closes only the first bot
