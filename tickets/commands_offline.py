@@ -101,15 +101,27 @@ async def ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def search(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        text = args.batch.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{args.batch}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print(f"{args.batch}: not UTF-8 text", file=sys.stderr)
+        return 1
     queries = []
-    for number, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            queries.append(str(json.loads(line)["query"]))
+            query = json.loads(line)["query"]
         except (ValueError, KeyError, TypeError):
-            print(f"{args.batch}:{number}: expected a JSON object with a 'query' field", file=sys.stderr)
+            query = None
+        if not isinstance(query, str) or not query.strip():
+            # A null, number or blank query would silently be searched as "None", "5" or nothing.
+            print(f"{args.batch}:{number}: expected a JSON object with a non-empty 'query' string", file=sys.stderr)
             return 1
+        queries.append(query)
     core = await open_core(settings)
     try:
         llm_up = (await core.llm.server_status()).reachable
@@ -126,14 +138,17 @@ async def train(settings: Settings, args: argparse.Namespace) -> int:
     core = await open_core(settings)
     try:
         if args.train_command == "export":
-            count = await export_file(core.memory, args.guild, args.file)
+            try:
+                count = await export_file(core.memory, args.guild, args.file)
+            except (ValueError, OSError) as exc:  # unknown suffix, missing directory, no permission
+                print(f"{args.file}: {exc}", file=sys.stderr)
+                return 1
             print(f"exported {count} entries to {args.file}")
             return 0
         if not args.file.exists():
             print(f"{args.file}: no such file", file=sys.stderr)
             return 1
         report = await import_file(core.memory, args.guild, args.file, progress=_progress)
-        print(file=sys.stderr)
         for error in report.errors:
             print(f"{args.file}: {error}", file=sys.stderr)
         print(
@@ -147,7 +162,9 @@ async def train(settings: Settings, args: argparse.Namespace) -> int:
 def _progress(done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+    # The last update ends the line, so log lines and errors that follow start on their own.
+    end = "\n" if done >= total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
 __all__ = ["Route", "ask", "check", "search", "train"]
