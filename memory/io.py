@@ -72,6 +72,8 @@ async def import_bytes(
             report.errors.append(f"line {line}: {exc}")
         if progress is not None:
             progress(done, len(rows))
+    # Parse errors were found before the rows were imported; report everything in file order.
+    report.errors.sort(key=_error_line)
     # Rows were saved without vectors; embed them all now in large batches.
     await memory.reembed_stale(guild_id)
     log.info(
@@ -103,6 +105,12 @@ async def _import_row(
         return
     await memory.update(guild_id, existing.id, response=response, category=category, alternates=merged, embed=False)
     report.updated += 1
+
+
+def _error_line(error: str) -> int:
+    """The line number of a "line N: …" error (file-level errors, without one, come first)."""
+    head = error.split(":", 1)[0]
+    return int(head.removeprefix("line ")) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
 def _alternates(value: Any) -> list[str]:
