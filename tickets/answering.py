@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
-from ai.errors import LLMError
+from ai.errors import LLMError, LLMUnavailable
 from ai.prompt import KnowledgeItem, Turn, build_prompt
 from ai.split import neutralize_mentions, split_message
 from memory.decision import Decision, Route, Thresholds, decide
@@ -91,11 +91,13 @@ class AnswerPipeline:
             # Nothing reached the user: decide again as if the model were down.
             decision = decide(matches, llm_available=False, thresholds=self.thresholds)
         else:
-            llm_error = None
+            # Not asked because a failure is remembered: say so, so the hand-off names the cause.
+            llm_error = LLMUnavailable(f"LLM server unavailable ({self.llm.health.last_error})")
         if decision.route is Route.FALLBACK:
             outcome = await self._send_trained(decision, matches, sink, FALLBACK_NOTE)
         else:
-            why = " and the AI assistant is unavailable right now" if not self.llm.health.available else ""
+            # Staff is only ever chosen after the model failed or while it is known to be down.
+            why = " and the AI assistant is unavailable right now" if llm_error is not None else ""
             text = STAFF_TEXT.format(why=why)
             handle = await sink.send(text)
             outcome = AnswerOutcome(Route.STAFF, decision, matches, [handle], text)
