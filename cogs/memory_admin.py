@@ -95,6 +95,12 @@ class MemoryGroup(
         if problem:
             await reply_error(interaction, problem)
             return
+        if question is not None:
+            # Two entries with one question would compete and neither would be answered directly.
+            other = await memory.get_by_query(guild, question.strip())
+            if other is not None and other.id != entry_id:
+                await reply_error(interaction, f"Entry #{other.id} already has that question; edit that one instead.")
+                return
         await memory.update(
             guild, entry_id, query=question, response=answer, category=category.value if category else None
         )

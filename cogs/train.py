@@ -56,22 +56,28 @@ class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
         self.answer.default = answer[:MAX_ANSWER]
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await save_pair(interaction, self.question.value, self.answer.value, "general")
+        await save_pair(interaction, self.question.value, self.answer.value, None)
 
 
-async def save_pair(interaction: discord.Interaction, question: str, answer: str, category: str) -> None:
+async def save_pair(interaction: discord.Interaction, question: str, answer: str, category: str | None) -> None:
+    """Save a Q&A pair; a question that is already trained (same wording once normalised) gets the
+    new answer instead of a second entry, which would compete with it and block direct answers."""
     problem = validate_pair(question, answer)
     if problem:
         await reply_error(interaction, problem)
         return
-    entry = await bot_of(interaction).core.memory.add(
-        interaction.guild_id or 0, question.strip(), answer.strip(), category, created_by=interaction.user.id
-    )
-    await interaction.response.send_message(
-        f"✅ Saved as entry **#{entry.id}** ({entry.category}). Similar questions will get this answer.",
-        ephemeral=True,
-        allowed_mentions=NO_PINGS,
-    )
+    memory, guild_id = bot_of(interaction).core.memory, interaction.guild_id or 0
+    existing = await memory.get_by_query(guild_id, question.strip())
+    if existing is not None:
+        entry = await memory.update(guild_id, existing.id, response=answer, category=category)
+        assert entry is not None
+        text = f"✏️ Updated entry **#{entry.id}** ({entry.category}): that question was already trained."
+    else:
+        entry = await memory.add(
+            guild_id, question.strip(), answer.strip(), category or "general", created_by=interaction.user.id
+        )
+        text = f"✅ Saved as entry **#{entry.id}** ({entry.category}). Similar questions will get this answer."
+    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 class TrainCog(commands.Cog):
@@ -98,7 +104,7 @@ class TrainCog(commands.Cog):
     ) -> None:  # fmt: skip
         """Teach the assistant a question and its answer (staff only)."""
         if await staff_only(interaction):
-            await save_pair(interaction, question, answer, category.value if category else "general")
+            await save_pair(interaction, question, answer, category.value if category else None)
 
     async def train_from_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Turn a staff reply (and the question before it) into a trained Q&A pair."""

@@ -95,13 +95,19 @@ class TrainedMemory:
         keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
         dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
         added: list[tuple[int, str]] = []
+        new_response = response.strip() if response is not None else current.response
+        # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted again,
+        # otherwise an entry that fell below the direct-answer bar could never be answered directly.
+        confidence = 1.0 if normalise(new_response) != normalise(current.response) else current.confidence
         async with self._write, repo.transaction(self.db):
             await self.db.execute(
-                "UPDATE trained_entries SET query = ?, response = ?, category = ?, updated_at = ? WHERE id = ?",
+                "UPDATE trained_entries SET query = ?, response = ?, category = ?, confidence = ?, updated_at = ? "
+                "WHERE id = ?",
                 (
                     new_query,
-                    response.strip() if response is not None else current.response,
+                    new_response,
                     category if category is not None else current.category,
+                    confidence,
                     utc_iso(),
                     entry_id,
                 ),
@@ -239,13 +245,17 @@ class TrainedMemory:
                 category=category,
             )
         else:
-            entry = await self.add(
-                guild_id,
-                text,
-                response if response is not None else suggestion.response or "",
-                category or suggestion.category or "general",
-                created_by=by,
-            )
+            answer = response if response is not None else suggestion.response or ""
+            # A question that is already trained gets the approved answer; a second entry with the
+            # same question would compete with the first and block direct answers for both.
+            existing = await self.get_by_query(guild_id, text)
+            if existing is not None:
+                validate_pair(text, answer)
+                entry = await self.update(guild_id, existing.id, response=answer, category=category)
+            else:
+                entry = await self.add(
+                    guild_id, text, answer, category or suggestion.category or "general", created_by=by
+                )
         await sugg.decide(self.db, suggestion_id, "approved", by)
         return entry
 
