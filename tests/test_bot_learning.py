@@ -303,3 +303,68 @@ async def test_memory_list_when_empty(simcord_env):
     assert "Nothing trained yet" in embed.description and embed.footer.text == "Page 1/1"
     beyond = await world.staff.slash(world.panel_channel, "memory list", page=2)
     assert "only 1 page(s)" in text_of(beyond)
+
+
+# -- teaching a question that is already trained ----------------------------------------------
+
+
+async def test_training_a_known_question_again_updates_it_instead_of_duplicating(simcord_env, fake_ollama):
+    """Two entries with the same question and different answers would be 'too close' to each
+    other, so neither could be answered directly any more."""
+    world = await make_world(simcord_env)
+    entry_id = await _train(world)
+    corrected = "Go to Settings → Security → Reset password; the link is valid for one hour."
+    result = await world.staff.slash(
+        world.panel_channel, "train", question="how do I reset my password", answer=corrected
+    )
+    assert f"#{entry_id}" in text_of(result) and "updated" in text_of(result).lower(), text_of(result)
+    assert await world.core.memory.count(world.guild.id) == 1
+    assert (await world.core.memory.get(world.guild.id, entry_id)).response == corrected
+    await world.open_ticket(world.alice, "Password", "how do i reset my password")
+    reply = world.bot_messages(world.forum.threads[-1])[-1]
+    assert corrected in reply.content and "Saved answer" in reply.content
+
+
+async def test_approving_a_suggestion_for_a_known_question_updates_the_entry(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    entry_id = await _train(world, "How do I change my billing e-mail?", "Write to billing@example.com.")
+    await _staff_answered_and_solved(world)
+    await world.alice.slash(world.forum.threads[-1], "close")
+    [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
+    approved = await world.staff.slash(
+        world.panel_channel, "memory approve", suggestion_id=suggestion.id, question="how do I change my billing e-mail"
+    )
+    assert f"saved as entry #{entry_id}" in text_of(approved), text_of(approved)
+    assert await world.core.memory.count(world.guild.id) == 1
+    assert (await world.core.memory.get(world.guild.id, entry_id)).response == STAFF_ANSWER
+
+
+async def test_editing_an_answer_restores_trust_lost_to_talk_to_staff(simcord_env, fake_ollama):
+    """Feedback was about the old answer: after staff fix it, it is answered directly again."""
+    world = await make_world(simcord_env)
+    entry_id = await _train(world)
+    for user in (world.alice, world.bob):
+        await world.open_ticket(user, "Password", "how do i reset my password")
+        await user.click(world.bot_messages(world.forum.threads[-1])[-1], label="Talk to staff")
+    assert (await world.core.memory.get(world.guild.id, entry_id)).confidence < 0.5
+    # Editing only the category keeps the feedback.
+    await world.staff.slash(world.panel_channel, "memory edit", entry_id=entry_id, category="technical")
+    assert (await world.core.memory.get(world.guild.id, entry_id)).confidence < 0.5
+    fixed = "Use Settings → Security → Reset password; check your spam folder for the e-mail."
+    await world.staff.slash(world.panel_channel, "memory edit", entry_id=entry_id, answer=fixed)
+    assert (await world.core.memory.get(world.guild.id, entry_id)).confidence == 1.0
+    carol = world.guild.add_member(simcord_env.create_user("carol"))
+    await world.open_ticket(carol, "Password", "how do i reset my password")
+    reply = world.bot_messages(world.forum.threads[-1])[-1]
+    assert fixed in reply.content and "Saved answer" in reply.content
+
+
+async def test_editing_a_question_into_another_entrys_question_is_refused(simcord_env):
+    world = await make_world(simcord_env)
+    await _train(world)
+    other = await _train(world, "Where is my invoice?", "Billing → Invoices.")
+    result = await world.staff.slash(world.panel_channel, "memory edit", entry_id=other, question=PASSWORD_Q.lower())
+    assert result.ephemeral and "Entry #1 already has that question" in text_of(result)
+    assert (await world.core.memory.get(world.guild.id, other)).query == "Where is my invoice?"
+    ok = await world.staff.slash(world.panel_channel, "memory edit", entry_id=other, question="Where are my invoices?")
+    assert "updated" in text_of(ok)
