@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from memory.io import import_bytes
 from tests.fake_ollama import Reply
+from tickets.runtime import open_core
+from tickets.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD, OTHER_GUILD = 111, 222
@@ -44,9 +47,9 @@ FAQ_JSONL_ROWS: list[object] = [
 ]
 
 
-def cli(tmp_path: Path, *args: str, ollama_url: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA", "DISCORD", "LLM_", "DB_PATH"))}
-    base.update(
+def cli_env(tmp_path: Path, ollama_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA", "DISCORD", "LLM_", "DB_PATH"))}
+    env.update(
         {
             "DB_PATH": str(tmp_path / "cli.db"),
             "OLLAMA_URL": ollama_url,
@@ -57,6 +60,11 @@ def cli(tmp_path: Path, *args: str, ollama_url: str) -> subprocess.CompletedProc
             "LLM_TOTAL_TIMEOUT": "5",
         }
     )
+    return env
+
+
+def cli(tmp_path: Path, *args: str, ollama_url: str) -> subprocess.CompletedProcess[str]:
+    base = cli_env(tmp_path, ollama_url)
     # cwd=tmp_path so a developer's own .env is not picked up
     return subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), *args], cwd=tmp_path, env=base, capture_output=True, text=True,
@@ -87,14 +95,17 @@ def export_rows(tmp_path: Path, url: str, guild: int, name: str = "export.jsonl"
     return rows
 
 
-def import_good_faq(tmp_path: Path, url: str, guild: int = GUILD) -> None:
+async def seed(tmp_path: Path, url: str, guild: int = GUILD) -> None:
+    """Put the FAQ into the CLI's database in-process, through the same core the CLI opens (the
+    import command itself is tested as a subprocess below); ids 1-5 from the JSONL, then 6-8."""
     good = [r for r in FAQ_JSONL_ROWS if isinstance(r, dict) and not isinstance(r.get("alternates", []), int)]
-    path = write_jsonl(tmp_path, f"good-{guild}.jsonl", good)
-    proc = ok(cli(tmp_path, "train", "import", str(path), "--guild", str(guild), ollama_url=url))
-    assert f"added {len(good)}," in proc.stdout
-    csv_path = write(tmp_path, "faq.csv", FAQ_CSV)  # two bad rows: exit 1, good rows still imported
-    proc = cli(tmp_path, "train", "import", str(csv_path), "--guild", str(guild), ollama_url=url)
-    assert "added 3," in proc.stdout, proc.stdout + proc.stderr
+    core = await open_core(load_settings(cli_env(tmp_path, url)))
+    try:
+        jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in good).encode()
+        assert (await import_bytes(core.memory, guild, jsonl, "faq.jsonl")).added == len(good)
+        assert (await import_bytes(core.memory, guild, FAQ_CSV.encode(), "faq.csv")).added == 3
+    finally:
+        await core.close()
 
 
 # -- train import / export -------------------------------------------------------------------
@@ -150,8 +161,8 @@ def test_import_of_a_missing_file_is_a_clear_error(tmp_path, fake_ollama):
     assert "Traceback" not in proc.stderr
 
 
-def test_export_round_trip_into_another_guild(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_export_round_trip_into_another_guild(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url)
     original = export_rows(tmp_path, fake_ollama.url, GUILD, "a.jsonl")
     assert len(original) == 8
     for suffix in (".csv", ".jsonl"):
@@ -176,8 +187,8 @@ def test_export_to_an_unknown_format_is_a_clear_error(tmp_path, fake_ollama):
 # -- ask -------------------------------------------------------------------------------------
 
 
-def test_ask_exact_trained_question_is_answered_from_memory(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_ask_exact_trained_question_is_answered_from_memory(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url)
     calls = len(fake_ollama.chat_requests())
     proc = ok(cli(tmp_path, "ask", "--guild", str(GUILD), "--json", PASSWORD_Q, ollama_url=fake_ollama.url))
     result = json.loads(proc.stdout)
@@ -187,8 +198,8 @@ def test_ask_exact_trained_question_is_answered_from_memory(tmp_path, fake_ollam
     assert len(fake_ollama.chat_requests()) == calls, "a confident trained answer must not call the LLM"
 
 
-def test_ask_unrelated_question_goes_to_the_llm(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_ask_unrelated_question_goes_to_the_llm(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url)
     fake_ollama.script(Reply("Mars is cold today, about -60 °C."))
     question = "What is the weather like on Mars?"
     proc = ok(cli(tmp_path, "ask", "--guild", str(GUILD), "--json", question, ollama_url=fake_ollama.url))
@@ -202,8 +213,8 @@ def test_ask_unrelated_question_goes_to_the_llm(tmp_path, fake_ollama):
     assert scores and scores == sorted(scores, reverse=True)
 
 
-def test_ask_with_the_server_down_is_honest(tmp_path, fake_ollama, closed_port_url):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_ask_with_the_server_down_is_honest(tmp_path, fake_ollama, closed_port_url):
+    await seed(tmp_path, fake_ollama.url)
     fake_ollama.stop()
     # Unrelated: nothing close enough, so staff are promised, and the reply says the AI is down.
     proc = ok(
@@ -223,8 +234,8 @@ def test_ask_with_the_server_down_is_honest(tmp_path, fake_ollama, closed_port_u
     assert result["matches"][0]["query"] == PASSWORD_Q
 
 
-def test_ask_plain_text_prints_route_reply_and_matches(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_ask_plain_text_prints_route_reply_and_matches(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url)
     proc = ok(cli(tmp_path, "ask", "--guild", str(GUILD), "Where is my invoice?", ollama_url=fake_ollama.url))
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("route: answer (")
@@ -238,8 +249,8 @@ def test_ask_plain_text_prints_route_reply_and_matches(tmp_path, fake_ollama):
 # -- search ----------------------------------------------------------------------------------
 
 
-def test_search_batch_prints_one_json_line_per_query(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_search_batch_prints_one_json_line_per_query(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url)
     queries = [PASSWORD_Q, "What is the weather like on Mars?", "close account"]
     batch = write(tmp_path, "q.jsonl", "\n".join(json.dumps({"query": q}) for q in queries[:2]) + "\n\n")
     batch.write_text(batch.read_text() + json.dumps({"query": queries[2], "extra": 1}) + "\n")
@@ -260,8 +271,8 @@ def test_search_batch_prints_one_json_line_per_query(tmp_path, fake_ollama):
     assert fake_ollama.chat_requests() == [], "search decides, it never asks the LLM"
 
 
-def test_search_with_the_server_down_decides_staff_not_llm(tmp_path, fake_ollama, closed_port_url):
-    import_good_faq(tmp_path, fake_ollama.url)
+async def test_search_with_the_server_down_decides_staff_not_llm(tmp_path, fake_ollama, closed_port_url):
+    await seed(tmp_path, fake_ollama.url)
     fake_ollama.stop()
     batch = write_jsonl(tmp_path, "q.jsonl", [{"query": "What is the weather like on Mars?"}])
     proc = ok(cli(tmp_path, "search", "--guild", str(GUILD), "--batch", str(batch), ollama_url=closed_port_url))
@@ -270,7 +281,6 @@ def test_search_with_the_server_down_decides_staff_not_llm(tmp_path, fake_ollama
 
 
 def test_search_rejects_malformed_lines_clearly(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url)
     for bad in ("{not json", '["a list"]', '{"question": "wrong key"}', '{"query": null}', '{"query": "  "}'):
         batch = write(tmp_path, "bad.jsonl", json.dumps({"query": "fine"}) + "\n" + bad + "\n")
         proc = cli(tmp_path, "search", "--guild", str(GUILD), "--batch", str(batch), ollama_url=fake_ollama.url)
@@ -281,8 +291,8 @@ def test_search_rejects_malformed_lines_clearly(tmp_path, fake_ollama):
     assert proc.returncode == 1 and "missing.jsonl" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_guilds_are_isolated(tmp_path, fake_ollama):
-    import_good_faq(tmp_path, fake_ollama.url, guild=GUILD)
+async def test_guilds_are_isolated(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url, guild=GUILD)
     batch = write_jsonl(tmp_path, "q.jsonl", [{"query": PASSWORD_Q}])
     proc = ok(cli(tmp_path, "search", "--guild", str(OTHER_GUILD), "--batch", str(batch), ollama_url=fake_ollama.url))
     [row] = [json.loads(line) for line in proc.stdout.splitlines()]
