@@ -1,7 +1,9 @@
 """Shared fixtures: the bot under SimCord on a real SQLite file and a fake Ollama on 127.0.0.1.
 
 LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
-`@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test.
+`@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test;
+`OLLAMA_URL="fake_openai"` points the bot at the `fake_openai` fixture's server instead
+(with `LLM_BACKEND="openai"`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "bot_env(**env): environment variables for the bot under test")
+    config.addinivalue_line(
+        "markers", 'bot_env(**env): environment variables for the bot under test (OLLAMA_URL="fake_openai")'
+    )
 
 
 @pytest.fixture
@@ -37,6 +41,8 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
     marker = request.node.get_closest_marker("bot_env")
     if marker:
         env.update({k: str(v) for k, v in marker.kwargs.items()})
+    if env["OLLAMA_URL"] == "fake_openai":
+        env["OLLAMA_URL"] = request.getfixturevalue("fake_openai").url
     return env
 
 
