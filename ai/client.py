@@ -145,7 +145,7 @@ class LLMClient(ABC):
     async def chat(self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None) -> ChatResult:
         # Streams internally too, so a stalled generation is caught by the chunk timeout
         # instead of waiting for the total timeout.
-        started = time.monotonic()
+        started = _now()
         pieces: list[str] = []
         final = StreamEvent()
         async with aclosing(self._chat_events(messages, on_queued)) as events:
@@ -157,7 +157,7 @@ class LLMClient(ABC):
             text="".join(pieces).strip(),
             done_reason=final.done_reason,
             eval_count=final.eval_count,
-            duration_s=time.monotonic() - started,
+            duration_s=_now() - started,
         )
 
     async def aclose(self) -> None:
@@ -171,7 +171,7 @@ class LLMClient(ABC):
         async with self._limiter.slot(on_queued):
             # The server may have gone down while we were queued.
             self.health.raise_if_down()
-            started = time.monotonic()
+            started = _now()
             deadline = started + self.settings.total_timeout
             url, body = self._chat_request(messages)
             response, first_deadline = await self._post_with_retries(url, body, deadline)
@@ -185,7 +185,7 @@ class LLMClient(ABC):
                     if event.done:
                         log.debug(
                             "chat done in %.1f s (%s, %s tokens)",
-                            time.monotonic() - started,
+                            _now() - started,
                             event.done_reason,
                             event.eval_count,
                         )
@@ -199,7 +199,7 @@ class LLMClient(ABC):
         """POST and wait for a 200, retrying 503s; returns the response and its first-token deadline."""
         retries = self.settings.busy_retries
         for attempt in range(retries + 1):
-            first_deadline = min(time.monotonic() + self.settings.first_token_timeout, deadline)
+            first_deadline = min(_now() + self.settings.first_token_timeout, deadline)
             response = await self._send(url, body, first_deadline, deadline)
             if response.status == 200:
                 self.health.mark_up()
@@ -208,7 +208,7 @@ class LLMClient(ABC):
             err = self._error_for(response.status, text, str(body.get("model", "")))
             if isinstance(err, LLMBusy) and attempt < retries:
                 delay = self.settings.busy_backoff * 2**attempt
-                if time.monotonic() + delay >= deadline:
+                if _now() + delay >= deadline:
                     raise LLMTimeout("total timeout while the server was busy") from err
                 log.info("LLM server busy, retry %d/%d in %.1f s", attempt + 1, retries, delay)
                 await asyncio.sleep(delay)
@@ -228,7 +228,7 @@ class LLMClient(ABC):
 
         # No headers arrive until a cold model has loaded, so this wait is the
         # first-token phase; cancelling it makes Ollama abort the load, hence generous.
-        wait = first_deadline - time.monotonic()
+        wait = first_deadline - _now()
         try:
             return await asyncio.wait_for(post(), max(wait, 0.001))
         except aiohttp.ServerTimeoutError as exc:
@@ -257,7 +257,7 @@ class LLMClient(ABC):
         phase, phase_deadline = "first token", first_deadline
         while True:
             end = min(phase_deadline, deadline)
-            remaining = end - time.monotonic()
+            remaining = end - _now()
             if remaining <= 0:
                 raise self._timeout(phase, phase_deadline, deadline)
             try:
@@ -273,7 +273,7 @@ class LLMClient(ABC):
             event = parse(raw.decode("utf-8", errors="replace").strip())
             if event is None:
                 continue
-            phase, phase_deadline = "chunk", time.monotonic() + self.settings.chunk_timeout
+            phase, phase_deadline = "chunk", _now() + self.settings.chunk_timeout
             yield event
             if event.done:
                 return
@@ -325,6 +325,17 @@ class LLMClient(ABC):
 
     def _url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + path
+
+
+def _now() -> float:
+    """A real monotonic clock for request deadlines (``perf_counter``: system-wide, monotonic).
+
+    Not ``time.monotonic``/``loop.time()``: a harness that virtualises those (SimCord
+    does, inside the bot's tasks) would freeze every deadline while the model server keeps
+    streaming in real time, so the total timeout would never fire there. The server is a
+    real process on a real clock; its deadlines must be on one too.
+    """
+    return time.perf_counter()
 
 
 def _loads(text: str) -> Any:

@@ -92,16 +92,20 @@ async def deliver_stream(
     shown = _Shown(sink)
     text = ""
     error: LLMError | None = None
+    # A real clock, not time.monotonic/loop.time(): the edit rate limit and the stream are
+    # both in real time, and a harness that virtualises those clocks (SimCord, inside the
+    # bot's tasks) would freeze the throttle: no edit at all until the final one.
+    clock = time.perf_counter
     last_update = 0.0
     try:
         async for piece in chunks:
             text += piece
             if not text.strip():
                 continue
-            now = time.monotonic()
+            now = clock()
             if not shown.handles or now - last_update >= edit_interval:
                 await shown.show(_render(text, limit, streaming=True))
-                last_update = time.monotonic()
+                last_update = clock()
     except LLMError as exc:
         error = exc
     if not text.strip():
