@@ -22,6 +22,8 @@ class FairLimiter:
         self.limit = limit
         self.active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        # Set (and replaced) whenever the queue moves, so waiters can report their new place.
+        self._moved = asyncio.Event()
 
     @property
     def waiting(self) -> int:
@@ -42,9 +44,7 @@ class FairLimiter:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            if on_queued is not None:
-                await on_queued(len(self._waiters))
-            await fut
+            await self._wait_turn(fut, on_queued)
         except BaseException:
             if fut.done() and not fut.cancelled():
                 # The slot was handed over just as we were cancelled: pass it on.
@@ -52,7 +52,27 @@ class FairLimiter:
             else:
                 fut.cancel()
                 self._waiters.remove(fut)
+                self._announce_move()
             raise
+
+    async def _wait_turn(self, fut: asyncio.Future[None], on_queued: OnQueued | None) -> None:
+        """Wait for the slot, telling the caller its place in line whenever it changes."""
+        shown = None
+        while not fut.done():
+            position = self._waiters.index(fut) + 1  # still queued while not done
+            if on_queued is not None and position != shown:
+                shown = position
+                await on_queued(position)
+                continue  # the queue may have moved while we were reporting
+            moved = asyncio.ensure_future(self._moved.wait())
+            try:
+                await asyncio.wait({fut, moved}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                moved.cancel()
+
+    def _announce_move(self) -> None:
+        self._moved.set()
+        self._moved = asyncio.Event()
 
     def _release(self) -> None:
         # Hand the slot straight to the oldest waiter so late arrivals cannot overtake.
@@ -60,5 +80,6 @@ class FairLimiter:
             fut = self._waiters.popleft()
             if not fut.done():
                 fut.set_result(None)
+                self._announce_move()
                 return
         self.active -= 1
