@@ -55,6 +55,8 @@ async def open_ticket(
                 content=f"🎫 {user.mention} opened a **{category}** ticket.\n\n>>> {quoted}"[:2000],
                 applied_tags=tags_for(forum, config, TicketStatus.OPEN, category),
                 allowed_mentions=ping_users(user),
+                # Discord's default (24 h) would archive a quiet ticket before our idle warning at 48 h.
+                auto_archive_duration=10080,
             )
         except discord.Forbidden as exc:
             log.warning("Missing permissions creating a ticket in %s: %s", forum.id, exc)
@@ -120,7 +122,10 @@ async def answer_in_ticket(
             await hand_to_staff(bot, thread, ticket, config, "the bot hit an error", pause_ai=False)
             return
         now = discord.utils.utcnow()
-        detail = json.dumps({"reason": outcome.decision.reason, "question": question[:500]})
+        # The user's own wording (a ticket's description rather than "subject + description") is what
+        # becomes a candidate alternate phrasing if they mark a trained answer as solved.
+        phrasing = search_texts[-1] if search_texts else question
+        detail = json.dumps({"reason": outcome.decision.reason, "question": phrasing[:500]})
         top = outcome.decision.match
         await core.store.record_route(
             guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=sink.messages[-1].id if sink.messages else None,

@@ -96,6 +96,9 @@ async def test_solved_button_resolves_and_teaches(simcord_env):
     assert ticket.status == "resolved"
     entry = await world.core.memory.get(world.guild.id, 1)
     assert entry.usage_count == 1
+    # the user's own wording (the description, not "subject + description") is proposed as an alternate
+    [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
+    assert suggestion.kind == "alternate" and suggestion.query == "how do i reset my password"
 
 
 async def test_buttons_refused_for_other_members(simcord_env):

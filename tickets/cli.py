@@ -60,9 +60,7 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
             for problem in problems:
                 print(f"config: {problem}", file=sys.stderr)
             return EXIT_CONFIG
-        bot = create_bot(settings)
-        bot.run(settings.token.reveal(), log_handler=None)
-        return 0
+        return run_bot(settings, create_bot)
     from tickets import commands_offline
 
     handler = {
@@ -72,6 +70,25 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
         "train": commands_offline.train,
     }[command]
     return asyncio.run(handler(settings, args))
+
+
+def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
+    """Connect and serve until stopped; the two usual portal mistakes get a one-line fix."""
+    import discord
+
+    bot = create_bot(settings)
+    try:
+        bot.run(settings.token.reveal(), log_handler=None)
+    except discord.LoginFailure:
+        print("Discord rejected DISCORD_TOKEN: reset it in the developer portal (Bot → Reset Token).", file=sys.stderr)
+        return EXIT_CONFIG
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "Enable the Message Content Intent: developer portal → your app → Bot → Privileged Gateway Intents.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return 0
 
 
 def print_json(obj: Any) -> None:
