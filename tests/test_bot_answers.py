@@ -86,7 +86,7 @@ async def test_ollama_down_sends_closest_trained_answer_as_fallback(simcord_env,
 async def test_solved_button_resolves_and_teaches(simcord_env):
     world = await make_world(simcord_env)
     await _train(world)
-    await world.open_ticket(world.alice, "Password", "how do i reset my password")
+    await world.open_ticket(world.alice, "Password", "how do I reset my password now")
     [thread] = world.forum.threads
     answer = world.bot_messages(thread)[-1]
     result = await world.alice.click(answer, label="Solved")
@@ -98,7 +98,7 @@ async def test_solved_button_resolves_and_teaches(simcord_env):
     assert entry.usage_count == 1
     # the user's own wording (the description, not "subject + description") is proposed as an alternate
     [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
-    assert suggestion.kind == "alternate" and suggestion.query == "how do i reset my password"
+    assert suggestion.kind == "alternate" and suggestion.query == "how do I reset my password now"
 
 
 async def test_buttons_refused_for_other_members(simcord_env):
