@@ -59,6 +59,20 @@ class ServerStatus:
     pull_hint: str | None
     loaded_models: list[str] = field(default_factory=list)
 
+    @classmethod
+    def unreachable(cls, settings: LLMSettings, error: str) -> ServerStatus:
+        return cls(
+            reachable=False,
+            version=None,
+            model=settings.model,
+            model_available=False,
+            embed_model=settings.embed_model,
+            embed_model_available=None,
+            models=[],
+            error=error,
+            pull_hint=None,
+        )
+
 
 @dataclass
 class StreamEvent:

@@ -125,17 +125,7 @@ class OllamaClient(LLMClient):
         except LLMError as err:
             if isinstance(err, LLMUnavailable | LLMTimeout):
                 self.health.mark_down(LLMUnavailable(str(err)))
-            return ServerStatus(
-                reachable=False,
-                version=None,
-                model=s.model,
-                model_available=False,
-                embed_model=s.embed_model,
-                embed_model_available=None,
-                models=[],
-                error=str(err),
-                pull_hint=None,
-            )
+            return ServerStatus.unreachable(s, str(err))
         version = version_data.get("version") if isinstance(version_data, dict) else None
         model_ok = has_model(s.model, names)
         embed_ok = has_model(s.embed_model, names) if s.embed_model else None

@@ -153,17 +153,7 @@ class OpenAIClient(LLMClient):
         except LLMError as err:
             if isinstance(err, LLMUnavailable | LLMTimeout):
                 self.health.mark_down(LLMUnavailable(str(err)))
-            return ServerStatus(
-                reachable=False,
-                version=None,
-                model=s.model,
-                model_available=False,
-                embed_model=s.embed_model,
-                embed_model_available=None,
-                models=[],
-                error=str(err),
-                pull_hint=None,
-            )
+            return ServerStatus.unreachable(s, str(err))
         self.health.mark_up()
         model_ok = has_model(s.model, names)
         embed_ok = has_model(s.embed_model, names) if s.embed_model else None
