@@ -11,7 +11,7 @@ from discord.ext import commands, tasks
 
 from cogs._closing import CloseError, close_ticket
 from cogs._discord import NO_PINGS, ping_users
-from tickets.service import due_autoclose_actions
+from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -47,22 +47,42 @@ class AutoClose(commands.Cog):
     async def _ready(self) -> None:
         await self.bot.wait_until_ready()
 
-    async def _apply(self, action) -> None:
-        ticket, core = action.ticket, self.bot.core
+    async def _apply(self, action: AutoCloseAction) -> None:
+        core, s = self.bot.core, self.bot.settings
+        # Re-check against the ticket as it is now: closing takes a while (summary), and the user
+        # may have written since the sweep read its list.
+        ticket = await core.store.get_ticket(action.ticket.id)
+        if ticket is None:
+            return
+        fresh = due_autoclose_actions(
+            [ticket], discord.utils.utcnow(),
+            solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
+        )  # fmt: skip
+        if not fresh or fresh[0].action != action.action:
+            return
         config = await core.tickets.config(ticket.guild_id)
         thread = self.bot.get_channel(ticket.id)
         if thread is None:
-            with contextlib.suppress(discord.NotFound, discord.Forbidden):
+            try:
                 thread = await self.bot.fetch_channel(ticket.id)
+            except discord.NotFound:
+                thread = None
+            except discord.HTTPException:
+                # Forbidden or a Discord hiccup is not "deleted": try again on the next sweep.
+                log.warning("Cannot reach ticket %d for auto-close", ticket.id, exc_info=True)
+                return
         if config is None or not isinstance(thread, discord.Thread):
             # The post was deleted: record the ticket as closed so we stop trying.
             await core.tickets.closed(ticket, by=None, reason="post deleted", summary="", now=discord.utils.utcnow())
             return
         if action.action == "warn_idle":
-            hours = self.bot.settings.idle_close_s // 3600
+            then = (
+                f" It will close in {human_duration(s.idle_close_s)} unless someone writes here."
+                if s.idle_close_s
+                else ""
+            )
             await thread.send(
-                f"<@{ticket.opener_id}> This ticket has been quiet for a while. It will close in {hours} hour(s) "
-                "unless someone writes here.",
+                f"<@{ticket.opener_id}> This ticket has been quiet for a while.{then}",
                 allowed_mentions=ping_users(discord.Object(ticket.opener_id)),
             )
             await core.tickets.idle_warned(ticket, discord.utils.utcnow())

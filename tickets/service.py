@@ -134,6 +134,15 @@ class AutoCloseAction:
     reason: str
 
 
+def human_duration(seconds: int) -> str:
+    """'1 hour', '3 hours', '45 minutes' — for messages that announce a delay."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")
+
+
 def due_autoclose_actions(
     tickets: list[Ticket], now: datetime, *, solved_delay_s: int, idle_warn_s: int, idle_close_s: int
 ) -> list[AutoCloseAction]:
@@ -149,8 +158,8 @@ def due_autoclose_actions(
             if solved_delay_s and now - datetime.fromisoformat(t.resolved_at) >= timedelta(seconds=solved_delay_s):
                 actions.append(AutoCloseAction(t, "close_solved", CloseReason.SOLVED_TIMEOUT.value))
             continue
-        if not idle_warn_s:
-            continue
+        if not idle_warn_s or t.status is TicketStatus.WAITING_STAFF:
+            continue  # a ticket waiting for staff is idle through no fault of the user
         idle_for = now - datetime.fromisoformat(t.last_activity_at)
         if t.idle_warned_at is None:
             if idle_for >= timedelta(seconds=idle_warn_s):
