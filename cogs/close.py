@@ -64,7 +64,6 @@ class CloseCog(commands.Cog):
 
     @app_commands.command(name="ticket_ai")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     @app_commands.describe(enabled="Let the assistant answer in this ticket again (true) or keep it quiet (false)")
     async def ticket_ai(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Turn the AI assistant on or off in this ticket (staff only)."""

@@ -30,7 +30,6 @@ class MemoryGroup(
     name="memory",
     description="Manage the assistant's trained answers",
     guild_only=True,
-    default_permissions=discord.Permissions(manage_threads=True),
 ):
     def __init__(self, bot: TicketBot) -> None:
         super().__init__()

@@ -20,7 +20,6 @@ class PanelCog(commands.Cog):
 
     @app_commands.command(name="ticket_panel")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     @app_commands.describe(channel="Where to post the panel (default: this channel)")
     async def ticket_panel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
         """Post a panel with an 'Open ticket' button (staff only)."""

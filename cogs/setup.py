@@ -51,6 +51,13 @@ class SetupCog(commands.Cog):
                 "Only members with **Manage Server** can run /setup.", ephemeral=True
             )
             return
+        if staff_role.is_default() or staff_role.managed:
+            await interaction.response.send_message(
+                f"{staff_role.mention} can't be the staff role: pick a role that only your support team has.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
         me = interaction.guild.me
         problems = [f"{forum.mention}: {', '.join(m)}" for m in [missing_permissions(forum, me, FORUM_PERMS)] if m]
         if log_channel is not None:

@@ -22,7 +22,6 @@ class StatusCog(commands.Cog):
 
     @app_commands.command(name="status")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def status(self, interaction: discord.Interaction) -> None:
         """Bot, model server and database health (staff only)."""
         core = self.bot.core

@@ -85,7 +85,6 @@ class TrainCog(commands.Cog):
         self.bot = bot
         self.menu = app_commands.ContextMenu(name="Train from this message", callback=self.train_from_message)
         self.menu.guild_only = True
-        self.menu.default_permissions = discord.Permissions(manage_threads=True)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -95,7 +94,6 @@ class TrainCog(commands.Cog):
 
     @app_commands.command(name="train")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     @app_commands.describe(question="What users ask", answer="The answer to send", category="Ticket category")
     @app_commands.choices(category=CATEGORY_CHOICES)
     async def train(

@@ -52,7 +52,8 @@ async def make_world(env: Any, *, with_log: bool = True, setup: bool = True) -> 
     forum = guild.create_forum_channel("tickets")
     panel_channel = guild.create_text_channel("help")
     log_channel = guild.create_text_channel("ticket-log")
-    staff_role = guild.create_role("Support", permissions=discord.Permissions(manage_threads=True))
+    # No special permissions: being in the configured staff role is what makes someone staff.
+    staff_role = guild.create_role("Support")
     admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True, manage_threads=True))
     admin = guild.add_member(env.create_user("admin"), roles=[admin_role])
     staff = guild.add_member(env.create_user("sam_staff"), roles=[staff_role])

@@ -35,15 +35,23 @@ async def test_status_names_the_pull_command_for_a_missing_model(simcord_env, fa
     assert "ollama pull llama3" in fields["Model server"]
 
 
-async def test_status_is_staff_only(simcord_env):
+async def test_staff_commands_refuse_members_and_work_for_the_staff_role(simcord_env):
     world = await make_world(simcord_env)
-    world.guild.set_command_permissions  # noqa: B018 - the command is hidden by default permissions
-    try:
-        result = await world.alice.slash(world.panel_channel, "status")
-    except Exception as exc:  # SimCord refuses commands a member cannot see
-        assert "not visible" in str(exc)
-    else:
-        assert "Only staff" in text_of(result)
+    for command, options in (("status", {}), ("train", {"question": "q?", "answer": "a"}), ("ticket_panel", {})):
+        refused = await world.alice.slash(world.panel_channel, command, **options)
+        assert refused.ephemeral and "Only staff" in text_of(refused), command
+    # the staff role has no Discord permissions at all: membership alone makes staff
+    ok = await world.staff.slash(world.panel_channel, "status")
+    assert ok.ephemeral and _embed_fields(ok)
+
+
+async def test_setup_refuses_everyone_as_staff_role(simcord_env):
+    world = await make_world(simcord_env, setup=False)
+    result = await world.admin.slash(
+        world.panel_channel, "setup", forum=world.forum, staff_role=world.guild.default_role
+    )
+    assert result.ephemeral and "can't be the staff role" in text_of(result)
+    assert await world.core.tickets.config(world.guild.id) is None
 
 
 async def test_train_validation_errors(simcord_env):
