@@ -88,9 +88,7 @@ class MemoryGroup(
         if current is None:
             await reply_error(interaction, f"There is no entry #{entry_id}.")
             return
-        problem = validate_pair(
-            question if question is not None else current.query, answer if answer is not None else current.response
-        )
+        problem = validate_pair(question, answer)
         if problem:
             await reply_error(interaction, problem)
             return
@@ -100,10 +98,11 @@ class MemoryGroup(
             if other is not None and other.id != entry_id:
                 await reply_error(interaction, f"Entry #{other.id} already has that question; edit that one instead.")
                 return
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a new question is re-embedded
         await memory.update(
             guild, entry_id, query=question, response=answer, category=category.value if category else None
         )
-        await interaction.response.send_message(f"✏️ Entry #{entry_id} updated.", ephemeral=True)
+        await interaction.followup.send(f"✏️ Entry #{entry_id} updated.", ephemeral=True)
 
     @app_commands.command(name="delete")
     async def delete(self, interaction: discord.Interaction, entry_id: int) -> None:
@@ -155,20 +154,18 @@ class MemoryGroup(
         answer: str | None = None,
     ) -> None:
         """Approve a pending suggestion (optionally edited) into the trained memory."""
-        if question is not None or answer is not None:
-            problem = validate_pair(question or "x", answer or "x")
-            if problem:
-                await reply_error(interaction, problem)
-                return
+        problem = validate_pair(question, answer)
+        if problem:
+            await reply_error(interaction, problem)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)  # approving embeds the question
         entry = await self.bot.core.memory.approve_suggestion(
             interaction.guild_id or 0, suggestion_id, by=interaction.user.id, query=question, response=answer
         )
         if entry is None:
             await reply_error(interaction, f"There is no pending suggestion S{suggestion_id}.")
             return
-        await interaction.response.send_message(
-            f"✅ Suggestion S{suggestion_id} saved as entry #{entry.id}.", ephemeral=True
-        )
+        await interaction.followup.send(f"✅ Suggestion S{suggestion_id} saved as entry #{entry.id}.", ephemeral=True)
 
     @app_commands.command(name="reject")
     async def reject(self, interaction: discord.Interaction, suggestion_id: int) -> None:

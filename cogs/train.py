@@ -10,6 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
+from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
+from memory.models import validate_pair as check_pair
 from tickets.models import DEFAULT_CATEGORIES
 
 if TYPE_CHECKING:
@@ -17,20 +19,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION, MAX_ANSWER = 300, 1900
 CATEGORY_CHOICES = [app_commands.Choice(name=c.capitalize(), value=c) for c in DEFAULT_CATEGORIES]
 
 
-def validate_pair(question: str, answer: str) -> str | None:
-    """A user-facing problem with a Q&A pair, or None when it is fine."""
-    if not question.strip():
-        return "The question is empty."
-    if not answer.strip():
-        return "The answer is empty."
-    if len(question) > MAX_QUESTION:
-        return f"The question is {len(question)} characters; the limit is {MAX_QUESTION}."
-    if len(answer) > MAX_ANSWER:
-        return f"The answer is {len(answer)} characters; the limit is {MAX_ANSWER}."
+def validate_pair(question: str | None, answer: str | None) -> str | None:
+    """A user-facing problem with a Q&A pair (None = keep that part), or None when it is fine."""
+    try:
+        check_pair(question, answer)
+    except ValueError as exc:
+        return f"The {exc}."
     return None
 
 
@@ -44,16 +41,16 @@ async def staff_only(interaction: discord.Interaction) -> bool:
 
 class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
     question: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(
-        label="Question", custom_id="question", max_length=MAX_QUESTION
+        label="Question", custom_id="question", max_length=MAX_QUERY_CHARS
     )
     answer: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(
-        label="Answer", custom_id="answer", style=discord.TextStyle.paragraph, max_length=MAX_ANSWER
+        label="Answer", custom_id="answer", style=discord.TextStyle.paragraph, max_length=MAX_RESPONSE_CHARS
     )
 
     def __init__(self, question: str, answer: str) -> None:
         super().__init__()
-        self.question.default = question[:MAX_QUESTION]
-        self.answer.default = answer[:MAX_ANSWER]
+        self.question.default = question[:MAX_QUERY_CHARS]
+        self.answer.default = answer[:MAX_RESPONSE_CHARS]
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await save_pair(interaction, self.question.value, self.answer.value, None)
@@ -66,6 +63,9 @@ async def save_pair(interaction: discord.Interaction, question: str, answer: str
     if problem:
         await reply_error(interaction, problem)
         return
+    # Saving embeds the question through the model server, which can take longer than Discord's
+    # 3-second limit for a first response (cold embedding model, busy server).
+    await interaction.response.defer(ephemeral=True, thinking=True)
     memory, guild_id = bot_of(interaction).core.memory, interaction.guild_id or 0
     existing = await memory.get_by_query(guild_id, question.strip())
     if existing is not None:
@@ -77,7 +77,7 @@ async def save_pair(interaction: discord.Interaction, question: str, answer: str
             guild_id, question.strip(), answer.strip(), category or "general", created_by=interaction.user.id
         )
         text = f"✅ Saved as entry **#{entry.id}** ({entry.category}). Similar questions will get this answer."
-    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+    await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 class TrainCog(commands.Cog):
