@@ -73,10 +73,12 @@ class TicketBot(commands.Bot):
         """Sync the slash-command tree only when it differs from the last synced one."""
         payload = json.dumps([c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True)
         digest = hashlib.sha256(payload.encode()).hexdigest()
-        if await self.core.store.get_meta("commands_hash") == digest:
+        # Keyed by application: the same database used with another bot token must sync again.
+        key = f"commands_hash:{self.application_id}"
+        if await self.core.store.get_meta(key) == digest:
             return
         await self.tree.sync()
-        await self.core.store.set_meta("commands_hash", digest)
+        await self.core.store.set_meta(key, digest)
         log.info("Slash commands synced")
 
     async def close(self) -> None:

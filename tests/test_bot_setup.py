@@ -73,3 +73,18 @@ async def test_panel_survives_restart(simcord_env, bot_env):
     assert "ticket is open" in text_of(result)
     assert len(world.forum.threads) == 1
     await restarted.core.close()  # the fixture closes only the first bot
+
+
+async def test_answer_buttons_survive_restart(simcord_env, bot_env):
+    world = await make_world(simcord_env)
+    await world.open_ticket(world.alice, "Billing question", "Why was I charged twice this month?")
+    [thread] = world.forum.threads
+    answer = world.bot_messages(thread)[-1]
+    restarted = create_bot(load_settings(bot_env))
+    await simcord_env.restart_bot(restarted)
+    syncs = [r for r in simcord_env.http_requests if r.method == "PUT" and "/commands" in r.path]
+    assert len(syncs) == 1, "an unchanged command tree is not synced again on restart"
+    result = await world.alice.click(answer, label="Solved")
+    assert "Glad" in text_of(result)
+    assert (await restarted.core.store.get_ticket(thread.id)).status == "resolved"
+    await restarted.core.close()
