@@ -1,10 +1,21 @@
-"""Opening the SQLite database (WAL) and applying the numbered migrations."""
+"""Opening the SQLite database (WAL), the connection-wide lock, and the numbered migrations.
+
+The bot shares ONE connection in autocommit mode. An explicit transaction on it
+(``transaction()``) includes every statement sent while it is open, whichever
+coroutine sent it, so every access goes through the helpers below (``run``,
+``fetchone``, ``fetchall``, ``transaction``), which take the connection's
+``DbLock``: other coroutines wait until the transaction commits or rolls back.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -21,6 +32,41 @@ def utc_iso(moment: datetime | None = None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+class DbLock:
+    """An asyncio.Lock that the task holding it may take again (a transaction's own statements).
+
+    Re-entrant per task only: work handed to another task while the lock is held would wait.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if self._owner is not None and self._owner is task:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+def lock_of(db: aiosqlite.Connection) -> DbLock:
+    """The connection's lock (created on first use for connections not opened by open_database)."""
+    lock = getattr(db, "_db_lock", None)
+    if lock is None:
+        lock = DbLock()
+        db._db_lock = lock  # type: ignore[attr-defined]
+    return lock
+
+
 async def open_database(path: str | Path) -> aiosqlite.Connection:
     """Open (creating if needed) the database file and bring its schema up to date."""
     path = Path(path)
@@ -30,40 +76,74 @@ async def open_database(path: str | Path) -> aiosqlite.Connection:
     # version record land together or not at all.
     db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row
+    lock_of(db)
     for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"):
         await run(db, pragma)
     await apply_migrations(db)
     return db
 
 
-async def run(db: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()) -> int:
-    """Execute one statement and close its cursor at once; returns lastrowid.
+Params = tuple[object, ...] | list[object]
+
+
+async def run(db: aiosqlite.Connection, sql: str, params: Params = ()) -> int:
+    """Execute one statement under the lock and close its cursor at once; returns lastrowid.
 
     A cursor left open (e.g. an unread PRAGMA result) keeps a statement "in progress",
     and SQLite then refuses to COMMIT an explicit transaction.
     """
-    async with db.execute(sql, params) as cur:
+    async with lock_of(db), db.execute(sql, params) as cur:
         await cur.fetchall()
         return cur.lastrowid or 0
+
+
+async def run_rowcount(db: aiosqlite.Connection, sql: str, params: Params = ()) -> int:
+    """Like `run`, but returns how many rows the statement changed."""
+    async with lock_of(db), db.execute(sql, params) as cur:
+        await cur.fetchall()
+        return cur.rowcount
+
+
+async def fetchone(db: aiosqlite.Connection, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+    async with lock_of(db), db.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    return rows[0] if rows else None
+
+
+async def fetchall(db: aiosqlite.Connection, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+    async with lock_of(db), db.execute(sql, params) as cur:
+        return list(await cur.fetchall())
+
+
+@asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
+    """BEGIN … COMMIT (ROLLBACK on any exception, cancellation included), holding the lock throughout.
+
+    The connection runs in autocommit mode, so multi-row writes are wrapped explicitly to
+    land together or not at all; holding the lock keeps other coroutines' statements out.
+    """
+    async with lock_of(db):
+        await run(db, "BEGIN")
+        try:
+            yield
+        except BaseException:
+            await run(db, "ROLLBACK")
+            raise
+        await run(db, "COMMIT")
 
 
 async def apply_migrations(db: aiosqlite.Connection) -> int:
     """Apply pending migrations; returns the schema version afterwards."""
     await run(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    async with db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
-        (current,) = await cur.fetchone()
+    row = await fetchone(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version")
+    current = row[0] if row else 0
     for version, sql in MIGRATIONS:
         if version <= current:
             continue
-        await run(db, "BEGIN")
-        try:
+        async with transaction(db):
             for statement in _split_sql(sql):
                 await run(db, statement)
             await run(db, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, utc_iso()))
-            await run(db, "COMMIT")
-        except Exception:
-            await run(db, "ROLLBACK")
-            raise
         log.info("Applied database migration %d", version)
         current = version
     return current

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
 
-from memory.db import utc_iso
+from memory.db import fetchall, fetchone, run, transaction, utc_iso
 from memory.models import Entry
 from memory.text import normalise
 from memory.vectors import to_blob
@@ -29,17 +28,7 @@ class PhrasingRow:
     vector: bytes | None
 
 
-@asynccontextmanager
-async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
-    # The connection runs in autocommit mode (see memory/db.py), so multi-row writes
-    # are wrapped explicitly to land together or not at all.
-    await db.execute("BEGIN")
-    try:
-        yield
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-    await db.execute("COMMIT")
+__all__ = ["transaction"]  # re-exported: memory code writes `repo.transaction(db)`
 
 
 def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
@@ -60,8 +49,7 @@ def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
 
 async def fetch_entries(db: aiosqlite.Connection, guild_id: int, where: str = "", params: tuple = ()) -> list[Entry]:
     sql = f"SELECT {ENTRY_COLUMNS} FROM trained_entries WHERE guild_id = ? {where}"
-    async with db.execute(sql, (guild_id, *params)) as cursor:
-        rows = await cursor.fetchall()
+    rows = await fetchall(db, sql, (guild_id, *params))
     alternates = await _alternates(db, [row["id"] for row in rows])
     return [entry_from_row(row, alternates.get(row["id"], [])) for row in rows]
 
@@ -73,9 +61,8 @@ async def _alternates(db: aiosqlite.Connection, entry_ids: list[int]) -> dict[in
         chunk = entry_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT entry_id, text FROM entry_phrasings WHERE is_primary = 0 AND entry_id IN ({marks}) ORDER BY id"
-        async with db.execute(sql, chunk) as cursor:
-            for row in await cursor.fetchall():
-                found.setdefault(row["entry_id"], []).append(row["text"])
+        for row in await fetchall(db, sql, chunk):
+            found.setdefault(row["entry_id"], []).append(row["text"])
     return found
 
 
@@ -88,8 +75,7 @@ async def fetch_phrasings(db: aiosqlite.Connection, guild_id: int, entry_id: int
     if entry_id is not None:
         sql += " AND p.entry_id = ?"
         params += (entry_id,)
-    async with db.execute(sql + " ORDER BY p.id", params) as cursor:
-        rows = await cursor.fetchall()
+    rows = await fetchall(db, sql + " ORDER BY p.id", params)
     return [
         PhrasingRow(r["id"], r["entry_id"], r["text"], bool(r["is_primary"]), r["model"], r["vector"]) for r in rows
     ]
@@ -99,32 +85,33 @@ async def insert_entry(
     db: aiosqlite.Connection, guild_id: int, query: str, response: str, category: str, created_by: int | None
 ) -> int:
     now = utc_iso()
-    cursor = await db.execute(
+    return await run(
+        db,
         "INSERT INTO trained_entries (guild_id, query, response, category, created_by, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (guild_id, query, response, category, created_by, now, now),
     )
-    return int(cursor.lastrowid)
 
 
 async def insert_phrasing(db: aiosqlite.Connection, guild_id: int, entry_id: int, text: str, primary: bool) -> int:
-    cursor = await db.execute(
+    return await run(
+        db,
         "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?)",
         (entry_id, guild_id, text, normalise(text), int(primary)),
     )
-    return int(cursor.lastrowid)
 
 
 async def delete_phrasings(db: aiosqlite.Connection, phrasing_ids: Iterable[int]) -> None:
     # Explicit, not only ON DELETE CASCADE: stays correct even if foreign keys are off.
     for pid in phrasing_ids:
-        await db.execute("DELETE FROM embeddings WHERE phrasing_id = ?", (pid,))
-        await db.execute("DELETE FROM entry_phrasings WHERE id = ?", (pid,))
+        await run(db, "DELETE FROM embeddings WHERE phrasing_id = ?", (pid,))
+        await run(db, "DELETE FROM entry_phrasings WHERE id = ?", (pid,))
 
 
 async def store_vectors(db: aiosqlite.Connection, model: str, vectors: dict[int, list[float]]) -> None:
     for pid, vector in vectors.items():
-        await db.execute(
+        await run(
+            db,
             "INSERT OR REPLACE INTO embeddings (phrasing_id, model, dim, vector) VALUES (?, ?, ?, ?)",
             (pid, model, len(vector), to_blob(vector)),
         )
@@ -132,12 +119,12 @@ async def store_vectors(db: aiosqlite.Connection, model: str, vectors: dict[int,
 
 async def entry_id_for_query(db: aiosqlite.Connection, guild_id: int, query: str) -> int | None:
     """The entry whose primary question normalises like `query` (imports use it to stay idempotent)."""
-    async with db.execute(
+    row = await fetchone(
+        db,
         "SELECT entry_id FROM entry_phrasings WHERE guild_id = ? AND norm = ? AND is_primary = 1 "
         "ORDER BY entry_id LIMIT 1",
         (guild_id, normalise(query)),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return None if row is None else int(row["entry_id"])
 
 
@@ -153,5 +140,5 @@ async def stale_phrasings(
     if guild_id is not None:
         sql += " AND p.guild_id = ?"
         params += (guild_id,)
-    async with db.execute(sql + " ORDER BY p.id LIMIT ?", (*params, limit)) as cursor:
-        return [(r[0], r[1], r[2], r[3]) for r in await cursor.fetchall()]
+    rows = await fetchall(db, sql + " ORDER BY p.id LIMIT ?", (*params, limit))
+    return [(r[0], r[1], r[2], r[3]) for r in rows]

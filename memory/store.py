@@ -15,7 +15,7 @@ import aiosqlite
 from ai.errors import LLMError
 from memory import repository as repo
 from memory import suggestions as sugg
-from memory.db import utc_iso
+from memory.db import fetchone, run, run_rowcount, utc_iso
 from memory.guild_index import GuildIndex
 from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
@@ -100,7 +100,8 @@ class TrainedMemory:
         # otherwise an entry that fell below the direct-answer bar could never be answered directly.
         confidence = 1.0 if normalise(new_response) != normalise(current.response) else current.confidence
         async with self._write, repo.transaction(self.db):
-            await self.db.execute(
+            await run(
+                self.db,
                 "UPDATE trained_entries SET query = ?, response = ?, category = ?, confidence = ?, updated_at = ? "
                 "WHERE id = ?",
                 (
@@ -133,11 +134,11 @@ class TrainedMemory:
         async with self._write, repo.transaction(self.db):
             pids = [p.id for p in await repo.fetch_phrasings(self.db, guild_id, entry_id)]
             await repo.delete_phrasings(self.db, pids)
-            cursor = await self.db.execute(
-                "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
+            deleted = await run_rowcount(
+                self.db, "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
             )
         index.remove_entry(entry_id)
-        return cursor.rowcount > 0
+        return deleted > 0
 
     async def get(self, guild_id: int, entry_id: int) -> Entry | None:
         found = await repo.fetch_entries(self.db, guild_id, "AND id = ?", (entry_id,))
@@ -152,9 +153,8 @@ class TrainedMemory:
         return await repo.fetch_entries(self.db, guild_id, "ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
 
     async def count(self, guild_id: int) -> int:
-        async with self.db.execute("SELECT COUNT(*) FROM trained_entries WHERE guild_id = ?", (guild_id,)) as cur:
-            (total,) = await cur.fetchone()
-        return int(total)
+        row = await fetchone(self.db, "SELECT COUNT(*) FROM trained_entries WHERE guild_id = ?", (guild_id,))
+        return int(row[0]) if row else 0
 
     # -- search ----------------------------------------------------------------------------
 
@@ -191,7 +191,8 @@ class TrainedMemory:
         else:
             confidence, usage = entry.confidence * CONFIDENCE_LOSS, entry.usage_count
         async with self._write:
-            await self.db.execute(
+            await run(
+                self.db,
                 "UPDATE trained_entries SET confidence = ?, usage_count = ? WHERE id = ?",
                 (confidence, usage, entry_id),
             )

@@ -6,7 +6,7 @@ import logging
 
 import aiosqlite
 
-from memory.db import utc_iso
+from memory.db import fetchall, fetchone, run, utc_iso
 from memory.models import Entry, Suggestion
 from memory.text import normalise
 
@@ -27,12 +27,12 @@ async def insert(
     response: str | None,
     category: str | None,
 ) -> int:
-    cursor = await db.execute(
+    return await run(
+        db,
         "INSERT INTO suggestions (guild_id, kind, entry_id, ticket_id, query, response, category, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (guild_id, kind, entry_id, ticket_id, query, response, category, utc_iso()),
     )
-    return int(cursor.lastrowid)
 
 
 async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: str, ticket_id: int | None) -> int | None:
@@ -42,34 +42,36 @@ async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: st
     known = {normalise(text) for text in (entry.query, *entry.alternates)}
     if not norm or norm in known:
         return None
-    async with db.execute(
+    pending = await fetchall(
+        db,
         "SELECT query FROM suggestions "
         "WHERE guild_id = ? AND kind = 'alternate' AND entry_id = ? AND status = 'pending'",
         (entry.guild_id, entry.id),
-    ) as cursor:
-        if any(normalise(row["query"]) == norm for row in await cursor.fetchall()):
-            return None
+    )
+    if any(normalise(row["query"]) == norm for row in pending):
+        return None
     return await insert(db, entry.guild_id, "alternate", entry.id, ticket_id, phrasing, None, entry.category)
 
 
 async def get(db: aiosqlite.Connection, guild_id: int, suggestion_id: int) -> Suggestion | None:
-    async with db.execute(
-        f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND id = ?", (guild_id, suggestion_id)
-    ) as cursor:
-        row = await cursor.fetchone()
+    row = await fetchone(
+        db, f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND id = ?", (guild_id, suggestion_id)
+    )
     return None if row is None else Suggestion(**dict(row))
 
 
 async def fetch(db: aiosqlite.Connection, guild_id: int, status: str, offset: int, limit: int) -> list[Suggestion]:
-    async with db.execute(
+    rows = await fetchall(
+        db,
         f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?",
         (guild_id, status, limit, offset),
-    ) as cursor:
-        return [Suggestion(**dict(row)) for row in await cursor.fetchall()]
+    )
+    return [Suggestion(**dict(row)) for row in rows]
 
 
 async def decide(db: aiosqlite.Connection, suggestion_id: int, status: str, by: int) -> None:
-    await db.execute(
+    await run(
+        db,
         "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
         (status, by, utc_iso(), suggestion_id),
     )

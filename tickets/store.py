@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from memory.db import run, utc_iso
+from memory.db import fetchall, fetchone, run, utc_iso
 from tickets.models import DEFAULT_CATEGORIES, GuildConfig, Ticket, TicketMessage, TicketStatus
 
 
@@ -17,8 +17,7 @@ class TicketStore:
 
     # --- process facts ------------------------------------------------------------
     async def get_meta(self, key: str) -> str | None:
-        async with self.db.execute("SELECT value FROM bot_meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
+        row = await fetchone(self.db, "SELECT value FROM bot_meta WHERE key = ?", (key,))
         return row[0] if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
@@ -30,8 +29,7 @@ class TicketStore:
 
     # --- guild configuration -------------------------------------------------
     async def get_config(self, guild_id: int) -> GuildConfig | None:
-        async with self.db.execute("SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,)) as cur:
-            row = await cur.fetchone()
+        row = await fetchone(self.db, "SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
         if row is None:
             return None
         return GuildConfig(
@@ -81,28 +79,28 @@ class TicketStore:
         return ticket
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        async with self.db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)) as cur:
-            row = await cur.fetchone()
+        row = await fetchone(self.db, "SELECT * FROM tickets WHERE id = ?", (ticket_id,))
         return _ticket(row) if row else None
 
     async def open_tickets_of(self, guild_id: int, user_id: int) -> int:
-        async with self.db.execute(
+        row = await fetchone(
+            self.db,
             "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND opener_id = ? AND status != 'closed'",
             (guild_id, user_id),
-        ) as cur:
-            (n,) = await cur.fetchone()
-        return n
+        )
+        return row[0] if row else 0
 
     async def last_opened_at(self, guild_id: int, user_id: int) -> str | None:
-        async with self.db.execute(
-            "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
-        ) as cur:
-            (ts,) = await cur.fetchone()
-        return ts
+        row = await fetchone(
+            self.db, "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
+        )
+        return row[0] if row else None
 
     async def unclosed_tickets(self) -> list[Ticket]:
-        async with self.db.execute("SELECT * FROM tickets WHERE status != 'closed' ORDER BY id") as cur:
-            return [_ticket(row) for row in await cur.fetchall()]
+        return [
+            _ticket(row)
+            for row in await fetchall(self.db, "SELECT * FROM tickets WHERE status != 'closed' ORDER BY id")
+        ]
 
     async def update_ticket(self, ticket_id: int, now: datetime, **fields: object) -> Ticket | None:
         """Set the given columns (validated names only) and bump `updated_at`."""
@@ -120,11 +118,10 @@ class TicketStore:
         return await self.get_ticket(ticket_id)
 
     async def count_open(self, guild_id: int) -> int:
-        async with self.db.execute(
-            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
-        ) as cur:
-            (n,) = await cur.fetchone()
-        return n
+        row = await fetchone(
+            self.db, "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
+        )
+        return row[0] if row else 0
 
     # --- messages ---------------------------------------------------------------
     async def add_message(self, message: TicketMessage) -> None:
@@ -149,8 +146,7 @@ class TicketStore:
         if last is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
             params = (ticket_id, last)
-        async with self.db.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await fetchall(self.db, sql, params)
         return [
             TicketMessage(
                 ticket_id=r["ticket_id"],
@@ -186,22 +182,23 @@ class TicketStore:
 
     async def last_route(self, ticket_id: int) -> tuple[int, str, int | None, str | None] | None:
         """The latest answer given in a ticket: (interaction id, route, entry id, detail JSON)."""
-        async with self.db.execute(
+        row = await fetchone(
+            self.db,
             "SELECT id, route, entry_id, detail FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
             (ticket_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return (row[0], row[1], row[2], row[3]) if row else None
 
     async def set_feedback(self, interaction_id: int, feedback: str) -> None:
         await run(self.db, "UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
 
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
-        async with self.db.execute(
+        rows = await fetchall(
+            self.db,
             "SELECT route, COUNT(*) FROM interactions WHERE guild_id = ? AND created_at >= ? GROUP BY route",
             (guild_id, utc_iso(since)),
-        ) as cur:
-            return {route: n for route, n in await cur.fetchall()}
+        )
+        return {route: n for route, n in rows}
 
 
 def _ticket(row: aiosqlite.Row) -> Ticket:

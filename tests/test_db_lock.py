@@ -1,0 +1,107 @@
+"""The shared connection's lock: a memory transaction never takes other coroutines' writes with it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from memory import repository as repo
+from memory.db import lock_of, run, transaction
+from memory.store import TrainedMemory
+from tickets.models import TicketMessage, TicketStatus
+from tickets.store import TicketStore
+
+GUILD = 1
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+async def _ticket(store: TicketStore, ticket_id: int = 10):
+    return await store.create_ticket(
+        ticket_id=ticket_id, guild_id=GUILD, opener_id=5, category="general", subject="help", now=NOW
+    )
+
+
+async def test_ticket_write_survives_a_rolled_back_memory_transaction(memory_db):
+    store = TicketStore(memory_db)
+    await _ticket(store)
+    inside = asyncio.Event()
+
+    async def failing_memory_write() -> None:
+        async with repo.transaction(memory_db):
+            await repo.insert_entry(memory_db, GUILD, "q", "a", "general", None)
+            inside.set()
+            await asyncio.sleep(0.05)  # other coroutines run here
+            raise RuntimeError("embedder said no")
+
+    memory_task = asyncio.create_task(failing_memory_write())
+    await inside.wait()
+    message = TicketMessage(10, 99, 5, "user", "user", "still broken", "2024-05-01T12:00:00+00:00")
+    ticket_writes = asyncio.gather(
+        store.add_message(message),
+        store.record_route(
+            guild_id=GUILD, ticket_id=10, message_id=99, route="llm", entry_id=None, score=None, detail="", now=NOW
+        ),
+    )
+    with pytest.raises(RuntimeError):
+        await memory_task
+    await ticket_writes
+    assert [m.content for m in await store.messages(10)] == ["still broken"]
+    assert await store.last_route(10) is not None
+    assert await store.count_open(GUILD) == 1
+
+
+async def test_cancelled_memory_transaction_keeps_other_writes(memory_db):
+    store = TicketStore(memory_db)
+    await _ticket(store)
+    inside = asyncio.Event()
+
+    async def slow_memory_write() -> None:
+        async with repo.transaction(memory_db):
+            await repo.insert_entry(memory_db, GUILD, "q", "a", "general", None)
+            inside.set()
+            await asyncio.sleep(10)
+
+    memory_task = asyncio.create_task(slow_memory_write())
+    await inside.wait()
+    update = asyncio.create_task(store.update_ticket(10, NOW, status=TicketStatus.ANSWERED))
+    await asyncio.sleep(0.02)
+    memory_task.cancel()  # e.g. shutdown
+    with pytest.raises(asyncio.CancelledError):
+        await memory_task
+    assert (await update).status is TicketStatus.ANSWERED
+    assert (await store.get_ticket(10)).status is TicketStatus.ANSWERED
+
+
+async def test_reads_during_memory_commits_do_not_fail(memory_db, hashed_embedder):
+    memory = TrainedMemory(memory_db, hashed_embedder)
+    store = TicketStore(memory_db)
+    await _ticket(store)
+    for i in range(30):
+        message = TicketMessage(10, 1000 + i, 5, "user", "user", f"message {i}", "2024-05-01T12:00:00+00:00")
+        await store.add_message(message)
+
+    async def writes() -> None:
+        for i in range(20):
+            await memory.add(GUILD, f"Question number {i}?", f"Answer {i}.", alternates=[f"alt {i}", f"other {i}"])
+
+    async def reads() -> None:
+        for _ in range(60):
+            assert len(await store.messages(10)) == 30
+            await memory.list(GUILD, limit=50)
+
+    await asyncio.gather(writes(), reads(), reads())
+    assert await memory.count(GUILD) == 20
+
+
+async def test_lock_is_reentrant_in_the_holding_task_only(memory_db):
+    # Same task: the transaction's own statements and a nested lock pass straight through.
+    async with transaction(memory_db), lock_of(memory_db):
+        await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('a', '1')")
+    other = asyncio.create_task(run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('b', '2')"))
+    async with lock_of(memory_db):
+        await asyncio.sleep(0.02)
+        assert not other.done()  # another task waits for the lock
+    await other
+    assert await TicketStore(memory_db).get_meta("b") == "2"
