@@ -105,3 +105,18 @@ async def test_lock_is_reentrant_in_the_holding_task_only(memory_db):
         assert not other.done()  # another task waits for the lock
     await other
     assert await TicketStore(memory_db).get_meta("b") == "2"
+
+
+async def test_late_status_write_does_not_reopen_a_closed_ticket(memory_db):
+    store = TicketStore(memory_db)
+    await _ticket(store)
+    closed = await store.update_ticket(10, NOW, status=TicketStatus.CLOSED, closed_by=7, close_reason="solved")
+    assert closed.status is TicketStatus.CLOSED
+    # e.g. a message handled while the ticket was being closed
+    late = await store.update_ticket(10, NOW, status=TicketStatus.OPEN, resolved_at=None, last_activity_at="x")
+    assert late is not None and late.status is TicketStatus.CLOSED and late.last_activity_at != "x"
+    assert (await store.get_ticket(10)).closed_by == 7
+    assert await store.count_open(GUILD) == 0
+    # Closing again still applies (it is the closing update itself).
+    again = await store.update_ticket(10, NOW, status=TicketStatus.CLOSED, close_reason="staff")
+    assert again.close_reason == "staff"

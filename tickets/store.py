@@ -103,7 +103,12 @@ class TicketStore:
         ]
 
     async def update_ticket(self, ticket_id: int, now: datetime, **fields: object) -> Ticket | None:
-        """Set the given columns (validated names only) and bump `updated_at`."""
+        """Set the given columns (validated names only) and bump `updated_at`; returns the fresh row.
+
+        A closed ticket stays closed: only an update that itself closes the ticket applies to a
+        row already closed, so a late status write (e.g. a message handled while the ticket was
+        being closed) cannot reopen it.
+        """
         allowed = {
             "status", "ai_paused", "staff_pinged", "resolved_at", "idle_warned_at", "closed_at",
             "closed_by", "close_reason", "summary", "last_activity_at", "category",
@@ -114,7 +119,9 @@ class TicketStore:
         fields["updated_at"] = utc_iso(now)
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [v.value if isinstance(v, TicketStatus) else v for v in fields.values()]
-        await run(self.db, f"UPDATE tickets SET {assignments} WHERE id = ?", (*values, ticket_id))
+        closing = fields.get("status") == TicketStatus.CLOSED
+        guard = "" if closing else " AND status != 'closed'"
+        await run(self.db, f"UPDATE tickets SET {assignments} WHERE id = ?{guard}", (*values, ticket_id))
         return await self.get_ticket(ticket_id)
 
     async def count_open(self, guild_id: int) -> int:
