@@ -1,9 +1,10 @@
 """The model-server client the bot talks to, independent of the backend.
 
 ``LLMClient`` owns what both backends share: the fair concurrency queue, per-phase
-timeouts, 503 retries, the memory of a down server (``Health``) and the rules about
-what counts as a valid answer. ``ai/ollama.py`` and ``ai/openai_compat.py`` only
-build requests and parse their wire formats.
+timeouts, 503 retries, embedding batches, the memory of a down server (``health``) or
+embedding model (``embed_health``) and the rules about what counts as a valid answer.
+``ai/ollama.py`` and ``ai/openai_compat.py`` only build requests and parse their wire
+formats.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 
 ChatMessage = dict[str, str]
 OnQueued = Callable[[int], Awaitable[None]]
+
+# Texts per embedding request.
+EMBED_BATCH = 32
+# Up to this many texts a call is a question being searched (the ticket waits for it);
+# larger calls are bulk (re-)embedding of trained entries.
+QUERY_EMBED_TEXTS = 8
 
 
 @dataclass
@@ -104,11 +111,21 @@ def has_model(wanted: str, available: list[str]) -> bool:
 class LLMClient(ABC):
     """Common behaviour of both backends. Create with ``create_llm_client``."""
 
+    # Embedding timeouts, in seconds after connecting. A question's embedding is on the
+    # path of every ticket message, so it gets little time: when it runs out, search is
+    # lexical and the failure is remembered (``embed_health``) for ``down_retry_after``.
+    # A bulk batch (imports, re-embedding, the background probe that also loads a cold
+    # embedding model) may take longer; nobody waits for it in a conversation.
+    embed_query_timeout: float = 5.0
+    embed_bulk_timeout: float = 120.0
+
     def __init__(self, settings: LLMSettings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
         self._session = session
         self._limiter = FairLimiter(settings.max_concurrency)
         self.health = Health(settings.down_retry_after, self._probe)
+        # Separate from chat: a missing or slow embedding model must not stop the chat model.
+        self.embed_health = Health(settings.down_retry_after, self._probe_embed, name="embedding model")
 
     # -- backend hooks ---------------------------------------------------------------
 
@@ -129,7 +146,8 @@ class LLMClient(ABC):
         """Raise an LLMError unless the server is reachable and has the chat model."""
 
     @abstractmethod
-    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+    async def _embed_batch(self, model: str, texts: list[str], timeout: float) -> list[list[float]]:
+        """Vectors of one batch, in order, within `timeout` seconds; raises LLMError subclasses."""
 
     @abstractmethod
     async def server_status(self) -> ServerStatus: ...
@@ -174,9 +192,37 @@ class LLMClient(ABC):
             duration_s=_now() - started,
         )
 
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for `texts`, in order, requested in batches of EMBED_BATCH.
+
+        Unreachable server, timeout or missing model are remembered by ``embed_health``:
+        until it re-checks, further calls fail at once with LLMUnavailable/ModelNotFound.
+        """
+        model = self.settings.embed_model
+        if model is None:
+            raise LLMError("no embed_model is configured")
+        if not texts:
+            return []
+        self.embed_health.raise_if_down()
+        wait = self.embed_query_timeout if len(texts) <= QUERY_EMBED_TEXTS else self.embed_bulk_timeout
+        vectors: list[list[float]] = []
+        try:
+            for start in range(0, len(texts), EMBED_BATCH):
+                batch = texts[start : start + EMBED_BATCH]
+                got = await self._embed_batch(model, batch, self.settings.connect_timeout + wait)
+                if len(got) != len(batch):
+                    raise LLMResponseError(f"the server returned {len(got)} vectors for {len(batch)} texts")
+                vectors.extend(got)
+        except (LLMUnavailable, LLMTimeout, ModelNotFound) as err:
+            self.embed_health.mark_down(err)
+            raise
+        self.embed_health.mark_up()
+        return vectors
+
     async def aclose(self) -> None:
         """Stop background work. The aiohttp session belongs to the caller."""
         await self.health.aclose()
+        await self.embed_health.aclose()
 
     # -- shared machinery --------------------------------------------------------------
 
@@ -258,6 +304,13 @@ class LLMClient(ABC):
         except aiohttp.ClientError as exc:
             raise LLMUnavailable(f"request to {self.settings.base_url} failed: {exc!r}") from exc
 
+    async def _probe_embed(self) -> None:
+        # Bulk timeout: this probe runs in the background and may be what loads a cold model.
+        if self.settings.embed_model:
+            await self._embed_batch(
+                self.settings.embed_model, ["ping"], self.settings.connect_timeout + self.embed_bulk_timeout
+            )
+
     def _timeout(self, phase: str, phase_deadline: float, deadline: float) -> LLMTimeout:
         if deadline <= phase_deadline:
             return LLMTimeout(f"no complete answer within total_timeout={self.settings.total_timeout} s")
@@ -318,10 +371,10 @@ class LLMClient(ABC):
         except aiohttp.ClientError as exc:
             raise LLMUnavailable(f"GET {path} failed: {exc!r}") from exc
 
-    async def _post_json(self, path: str, body: dict[str, Any]) -> Any:
-        """POST a non-streaming request (embeddings) under the total timeout."""
+    async def _post_json(self, path: str, body: dict[str, Any], timeout_s: float) -> Any:
+        """POST a non-streaming request (embeddings) that must complete within `timeout_s`."""
         url = self._url(path)
-        timeout = aiohttp.ClientTimeout(total=self.settings.total_timeout, sock_connect=self.settings.connect_timeout)
+        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=self.settings.connect_timeout)
         try:
             async with self._session.post(url, json=body, headers=self._headers(), timeout=timeout) as resp:
                 text = await resp.text(errors="replace")
@@ -333,7 +386,7 @@ class LLMClient(ABC):
             self.health.mark_down(err)
             raise err from exc
         except TimeoutError as exc:
-            raise LLMTimeout(f"POST {path} timed out") from exc
+            raise LLMTimeout(f"POST {path} got no answer within {timeout_s:g} s") from exc
         except aiohttp.ClientError as exc:
             raise LLMUnavailable(f"POST {path} failed: {exc!r}") from exc
 

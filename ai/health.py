@@ -25,7 +25,8 @@ class Health:
     normally when it is fine again.
     """
 
-    def __init__(self, retry_after: float, probe: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, retry_after: float, probe: Callable[[], Awaitable[None]], name: str = "LLM server") -> None:
+        self.name = name
         self.retry_after = retry_after
         self.available: bool = True
         self.last_error: str | None = None
@@ -51,11 +52,11 @@ class Health:
         err = self._error
         if isinstance(err, ModelNotFound):
             raise ModelNotFound(err.model, err.pull_hint)
-        raise LLMUnavailable(f"LLM server unavailable ({self.last_error}); retrying in {self.retry_in:.0f} s")
+        raise LLMUnavailable(f"{self.name} unavailable ({self.last_error}); retrying in {self.retry_in:.0f} s")
 
     def mark_up(self) -> None:
         if not self.available:
-            log.info("LLM server available again")
+            log.info("%s available again", self.name)
         self.available = True
         self.last_error = None
         self._error = None
@@ -63,7 +64,7 @@ class Health:
 
     def mark_down(self, error: LLMError) -> None:
         if self.available:
-            log.warning("LLM server marked unavailable for %.0f s: %s", self.retry_after, error)
+            log.warning("%s marked unavailable for %.0f s: %s", self.name, self.retry_after, error)
         self.available = False
         self.last_error = str(error)
         self._error = error
@@ -77,7 +78,7 @@ class Health:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (sync caller): the next request after expiry probes instead
-        self._task = loop.create_task(self._reprobe_loop(), name="llm-health-probe")
+        self._task = loop.create_task(self._reprobe_loop(), name=f"health-probe: {self.name}")
 
     async def _reprobe_loop(self) -> None:
         while not self.available:

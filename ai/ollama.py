@@ -19,8 +19,6 @@ from ai.errors import LLMBusy, LLMError, LLMResponseError, LLMTimeout, LLMUnavai
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 32
-
 
 def pull_hint(model: str) -> str:
     return f"ollama pull {model}"
@@ -98,24 +96,13 @@ class OllamaClient(LLMClient):
         if not has_model(self.settings.model, names):
             raise ModelNotFound(self.settings.model, pull_hint(self.settings.model))
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        model = self.settings.embed_model
-        if model is None:
-            raise LLMError("no embed_model is configured")
-        if not texts:
-            return []
-        self.health.raise_if_down()
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), EMBED_BATCH):
-            batch = texts[start : start + EMBED_BATCH]
-            data = await self._post_json(
-                "/api/embed", {"model": model, "input": batch, "keep_alive": self.settings.keep_alive}
-            )
-            got = data.get("embeddings") if isinstance(data, dict) else None
-            if not isinstance(got, list) or len(got) != len(batch):
-                raise LLMResponseError(f"/api/embed returned {len(got or [])} vectors for {len(batch)} texts")
-            vectors.extend([float(x) for x in vec] for vec in got)
-        return vectors
+    async def _embed_batch(self, model: str, texts: list[str], timeout: float) -> list[list[float]]:
+        body = {"model": model, "input": texts, "keep_alive": self.settings.keep_alive}
+        data = await self._post_json("/api/embed", body, timeout)
+        got = data.get("embeddings") if isinstance(data, dict) else None
+        if not isinstance(got, list):
+            raise LLMResponseError("/api/embed returned no embeddings")
+        return [[float(x) for x in vec] for vec in got]
 
     async def server_status(self) -> ServerStatus:
         s = self.settings
@@ -134,6 +121,8 @@ class OllamaClient(LLMClient):
             self.health.mark_up()
         else:
             self.health.mark_down(ModelNotFound(s.model, pull_hint(s.model)))
+        if s.embed_model and not embed_ok:
+            self.embed_health.mark_down(ModelNotFound(s.embed_model, pull_hint(s.embed_model)))
         missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
         return ServerStatus(
             reachable=True,

@@ -25,8 +25,6 @@ from ai.errors import (
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 32
-
 
 def error_message(body: str) -> str:
     """``error.message`` of an OpenAI-style error body, or the raw body."""
@@ -128,23 +126,13 @@ class OpenAIClient(LLMClient):
         # Single-model servers (llama.cpp) ignore the model name, so reachability is enough.
         await self._list_models()
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        model = self.settings.embed_model
-        if model is None:
-            raise LLMError("no embed_model is configured")
-        if not texts:
-            return []
-        self.health.raise_if_down()
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), EMBED_BATCH):
-            batch = texts[start : start + EMBED_BATCH]
-            data = await self._post_json("/embeddings", {"model": model, "input": batch})
-            items = data.get("data") if isinstance(data, dict) else None
-            if not isinstance(items, list) or len(items) != len(batch):
-                raise LLMResponseError(f"/v1/embeddings returned {len(items or [])} vectors for {len(batch)}")
-            items = sorted(items, key=lambda item: item.get("index", 0))
-            vectors.extend([float(x) for x in item["embedding"]] for item in items)
-        return vectors
+    async def _embed_batch(self, model: str, texts: list[str], timeout: float) -> list[list[float]]:
+        data = await self._post_json("/embeddings", {"model": model, "input": texts}, timeout)
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise LLMResponseError("/v1/embeddings returned no embedding list")
+        items = sorted(items, key=lambda item: item.get("index", 0))
+        return [[float(x) for x in item.get("embedding") or []] for item in items]
 
     async def server_status(self) -> ServerStatus:
         s = self.settings

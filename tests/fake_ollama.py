@@ -257,6 +257,9 @@ class FakeOllama(ThreadedFakeServer):
         self.embed_fn = embed_fn or default_embed_fn
         self.default_reply = default_reply
         self.loaded: set[str] = set()
+        # /api/embed behaviour (not scripted per call): a slow model, or an HTTP error.
+        self.embed_delay: float = 0.0
+        self.embed_failure: Fail | None = None
 
     def chat_requests(self) -> list[dict[str, Any]]:
         """JSON bodies of the /api/chat calls, in arrival order."""
@@ -423,6 +426,10 @@ class FakeOllama(ThreadedFakeServer):
 
     async def api_embed(self, request: web.Request) -> web.Response:
         body = await request.json()
+        await asyncio.sleep(self.embed_delay)
+        if self.embed_failure is not None:
+            await asyncio.sleep(self.embed_failure.delay)
+            return self.error(self.embed_failure.status, self.embed_failure.error)
         model = self.find_model(str(body.get("model", "")))
         if model is None:
             return self.error(404, f'model "{body.get("model")}" not found, try pulling it first')

@@ -96,6 +96,14 @@ async def test_embeddings(fake_openai: FakeOpenAI, http_session: aiohttp.ClientS
     assert same > other
 
 
+async def test_embeddings_are_batched_in_order(fake_openai: FakeOpenAI, http_session: aiohttp.ClientSession) -> None:
+    client = create_llm_client(settings(fake_openai.url, embed_model="all-minilm"), http_session)
+    texts = [f"question number {i}" for i in range(40)]
+    vectors = await client.embed(texts)
+    assert len(fake_openai.requests_to("/v1/embeddings")) == 2  # batches of 32, shared with Ollama
+    assert vectors == await client.embed(texts[:5]) + await client.embed(texts[5:])
+
+
 async def test_server_status(
     fake_openai: FakeOpenAI, closed_port_url: str, http_session: aiohttp.ClientSession
 ) -> None:
