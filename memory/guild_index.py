@@ -10,6 +10,7 @@ import numpy as np
 
 from memory.lexical import LexicalIndex
 from memory.models import Entry, Match
+from memory.text import normalise
 from memory.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ SEMANTIC_WEIGHT = 0.75
 # Phrasings pulled from each signal before grouping by entry.
 CANDIDATES_PER_RESULT = 8
 MIN_CANDIDATES = 40
+# Nearest phrasings (over all entries) counted for Match.support.
+SUPPORT_PHRASINGS = 5
 
 
 @dataclass
@@ -75,6 +78,7 @@ class GuildIndex:
         if semantic:
             semantic.update(self.vectors.scores(query_vector, [k for k in lexical if k not in semantic]))
         best: dict[int, Match] = {}
+        scored: list[tuple[float, int]] = []
         for pid in set(lexical) | set(semantic):
             phrasing = self._phrasings.get(pid)
             entry = phrasing and self.entries.get(phrasing.entry_id)
@@ -83,7 +87,27 @@ class GuildIndex:
             lex = lexical.get(pid, 0.0)
             sem = semantic.get(pid) if semantic else None
             score = lex if sem is None else SEMANTIC_WEIGHT * sem + (1 - SEMANTIC_WEIGHT) * lex
+            scored.append((score, entry.id))
             current = best.get(entry.id)
             if current is None or score > current.score:
                 best[entry.id] = Match(entry, min(1.0, score), lex, sem, phrasing.text)
-        return sorted(best.values(), key=lambda m: (-m.score, m.entry.id))[:k]
+        ranked = sorted(best.values(), key=lambda m: (-m.score, m.entry.id))[:k]
+        self._count_support(ranked, scored)
+        return ranked
+
+    def _count_support(self, ranked: list[Match], scored: list[tuple[float, int]]) -> None:
+        """Set each match's `support`: how many of the SUPPORT_PHRASINGS best-scored phrasings
+        belong to an entry with the same answer (the same entry or another with an equal answer)."""
+        if not ranked:
+            return
+        nearest = sorted(scored, key=lambda s: (-s[0], s[1]))[:SUPPORT_PHRASINGS]
+        answers: dict[int, str] = {}
+
+        def answer(entry_id: int) -> str:
+            if entry_id not in answers:
+                answers[entry_id] = normalise(self.entries[entry_id].response)
+            return answers[entry_id]
+
+        for match in ranked:
+            own = answer(match.entry.id)
+            match.support = sum(1 for _, entry_id in nearest if answer(entry_id) == own)

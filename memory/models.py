@@ -30,6 +30,9 @@ class Match:
 
     `score` (0..1) is what ranking and the decision use; `lexical`/`semantic` are the
     separate signals of that phrasing (`semantic` is None when no vectors were usable).
+    `support` is how many of the nearest trained phrasings (the few best-scored ones over
+    all entries, see guild_index.SUPPORT_PHRASINGS) carry this entry's answer: several
+    phrasings of one answer closest to a question is strong evidence for that answer.
     """
 
     entry: Entry
@@ -37,6 +40,7 @@ class Match:
     lexical: float | None
     semantic: float | None
     phrasing: str
+    support: int = 1
 
 
 @dataclass
