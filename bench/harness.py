@@ -35,6 +35,7 @@ class FunctionEmbedder:
 class Asked:
     intent: str | None
     matches: list[Match]
+    text: str = ""
 
 
 @dataclass
@@ -68,7 +69,7 @@ async def ask_all(
                 weight, guild_index.SEMANTIC_WEIGHT = guild_index.SEMANTIC_WEIGHT, 1.0
             try:
                 questions = bench.val if split == "val" else bench.test
-                asked = [Asked(intent, await memory.find_similar(GUILD, text, k=5)) for text, intent in questions]
+                asked = [Asked(intent, await memory.find_similar(GUILD, text, k=5), text) for text, intent in questions]
             finally:
                 if mode == "semantic":
                     guild_index.SEMANTIC_WEIGHT = weight

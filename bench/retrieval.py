@@ -179,7 +179,9 @@ def main() -> None:
         "## Quality (test splits, 3 stored questions per intent)",
         "",
         f"Embeddings: {'hashed n-grams (offline smoke run)' if args.offline else 'all-MiniLM-L6-v2 via fake Ollama'}."
-        f" Default thresholds: direct {t.direct}, margin {t.margin}, lexical direct {t.lexical_direct}.",
+        f" Default thresholds: direct {t.direct}, margin {t.margin} (one phrasing, both signals agree);"
+        f" supported direct {t.supported_direct}, margin {t.supported_margin} (>= {t.min_support} of the"
+        f" nearest phrasings carry the answer); lexical direct {t.lexical_direct} (> 1 = never).",
         "",
     ]
     print("\n".join(header))
