@@ -20,23 +20,36 @@ class QueryVectors:
         self._cache: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
 
     async def get(self, text: str) -> list[float] | None:
+        return (await self.get_many([text]))[0]
+
+    async def get_many(self, texts: list[str]) -> list[list[float] | None]:
+        """Vectors for `texts` in order; the uncached ones are embedded in one request."""
         # Keyed by model too: after a model switch old vectors would be from another space.
-        key = (self._embedder.model, text)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
+        model = self._embedder.model
+        found: dict[str, list[float]] = {}
+        for text in texts:
+            cached = self._cache.get((model, text))
+            if cached is not None:
+                self._cache.move_to_end((model, text))
+                found[text] = cached
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            found.update(await self._embed(model, missing))
+        return [found.get(text) for text in texts]
+
+    async def _embed(self, model: str, texts: list[str]) -> dict[str, list[float]]:
         try:
-            vectors = await self._embedder.embed([text])
+            vectors = await self._embedder.embed(texts)
         except LLMError as exc:
-            # The embedder (the LLM client's Health) remembers it is down and fails fast,
-            # so asking again on the next question costs nothing.
+            # The embedder (the LLM client's embed_health) remembers a failure and fails
+            # fast, so asking again on the next question costs nothing.
             log.debug("Query embedding unavailable, searching lexically: %s", exc)
-            return None
-        if len(vectors) != 1 or not vectors[0]:
-            log.warning("Embedder returned %d vectors for one query", len(vectors))
-            return None
-        self._cache[key] = vectors[0]
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
-        return vectors[0]
+            return {}
+        if len(vectors) != len(texts) or not all(vectors):
+            log.warning("Embedder returned %d vectors for %d queries", len(vectors), len(texts))
+            return {}
+        for text, vector in zip(texts, vectors, strict=True):
+            self._cache[(model, text)] = vector
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return dict(zip(texts, vectors, strict=True))

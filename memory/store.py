@@ -160,16 +160,27 @@ class TrainedMemory:
 
     async def find_similar(self, guild_id: int, text: str, k: int = 5) -> list[Match]:
         """Best `k` entries for `text`, best first; lexical only when embeddings are unavailable."""
-        text = text.strip()[:MAX_SEARCH_CHARS]
-        if not text or k <= 0:
+        return await self.find_similar_many(guild_id, [text], k)
+
+    async def find_similar_many(self, guild_id: int, texts: Sequence[str], k: int = 5) -> list[Match]:
+        """Best `k` entries over several phrasings of one request, each entry once with its best
+        match, best first. All texts are embedded in one request (lexical only when unavailable)."""
+        texts = list(dict.fromkeys(t.strip()[:MAX_SEARCH_CHARS] for t in texts if t.strip()))
+        if not texts or k <= 0:
             return []
         index = await self._index(guild_id)
         if not index.entries:
             return []
-        vector = None
+        vectors: list[list[float] | None] = [None] * len(texts)
         if self._query_vectors is not None and len(index.vectors):
-            vector = await self._query_vectors.get(text)
-        return index.rank(text, vector, k)
+            vectors = await self._query_vectors.get_many(texts)
+        best: dict[int, Match] = {}
+        for text, vector in zip(texts, vectors, strict=True):
+            for match in index.rank(text, vector, k):
+                current = best.get(match.entry.id)
+                if current is None or match.score > current.score:
+                    best[match.entry.id] = match
+        return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
 
     async def warm(self, guild_id: int) -> None:
         """Build the guild's index now instead of on its first question."""

@@ -190,3 +190,29 @@ async def test_survives_reopen(tmp_path, hashed_embedder):
         assert (await TrainedMemory(db).find_similar(GUILD, "reset my password"))[0].score > 0.5
     finally:
         await db.close()
+
+
+async def test_find_similar_many_embeds_once_and_keeps_each_entrys_best_match(memory_db):
+    embedder = HashedEmbedder()
+    memory = TrainedMemory(memory_db, embedder)
+    await memory.add(GUILD, "How do I reset my password?", "Use the reset link.")
+    await memory.add(GUILD, "Where is my invoice?", "Billing page.")
+    await memory.add(GUILD, "Opening hours", "9 to 5.")
+    embedder.calls.clear()
+    texts = ["I forgot my password", "  ", "where can I find my invoice", "I forgot my password"]
+    matches = await memory.find_similar_many(GUILD, texts, k=2)
+    assert embedder.calls == [["I forgot my password", "where can I find my invoice"]]
+    expected: dict[int, float] = {}
+    for text in ("I forgot my password", "where can I find my invoice"):
+        for match in await memory.find_similar(GUILD, text, k=2):
+            expected[match.entry.id] = max(expected.get(match.entry.id, 0.0), match.score)
+    best = sorted(expected.items(), key=lambda item: item[1], reverse=True)[:2]
+    assert [m.entry.id for m in matches] == [entry_id for entry_id, _ in best]
+    assert [m.score for m in matches] == pytest.approx([score for _, score in best])
+    assert {m.entry.query for m in matches} == {"How do I reset my password?", "Where is my invoice?"}
+    assert all(m.semantic is not None for m in matches)
+    assert await memory.find_similar_many(GUILD, ["", " "]) == []
+    # Cached query vectors are not asked for again.
+    embedder.calls.clear()
+    await memory.find_similar_many(GUILD, ["I forgot my password", "opening hours?"])
+    assert embedder.calls == [["opening hours?"]]
