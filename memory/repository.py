@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from memory.db import fetchall, fetchone, run, transaction, utc_iso
+from memory.db import fetchall, fetchone, run, utc_iso
+from memory.db import transaction as transaction  # re-exported: memory code writes `repo.transaction(db)`
 from memory.models import Entry
 from memory.text import normalise
 from memory.vectors import to_blob
@@ -26,9 +27,6 @@ class PhrasingRow:
     is_primary: bool
     model: str | None
     vector: bytes | None
-
-
-__all__ = ["transaction"]  # re-exported: memory code writes `repo.transaction(db)`
 
 
 def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
