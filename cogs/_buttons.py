@@ -1,5 +1,5 @@
 """Persistent components: the panel (category select + Open ticket), the ticket modal,
-and the Solved / Talk to staff buttons that carry their ticket id in `custom_id`."""
+and the Solved / Talk to staff buttons that carry their ticket and answer ids in `custom_id`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
+from cogs.errors import on_ui_error
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -34,6 +35,8 @@ class TicketModal(discord.ui.Modal):
         max_length=1500,
     )
 
+    on_error = on_ui_error
+
     def __init__(self, category: str) -> None:
         super().__init__(title=f"New {category} ticket"[:45], custom_id=f"ticket:modal:{category}"[:100])
         self.category = category
@@ -44,6 +47,10 @@ class TicketModal(discord.ui.Modal):
 
         bot = bot_of(interaction)
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        subject, description = self.subject.value.strip(), self.description.value.strip()
+        if len(subject) < (self.subject.min_length or 1):
+            await reply_error(interaction, "The subject needs at least 3 characters besides spaces.")
+            return
         config = await bot.core.tickets.config(interaction.guild.id)
         if config is None:
             await reply_error(interaction, "Tickets are not set up on this server yet. Ask an admin to run /setup.")
@@ -51,23 +58,25 @@ class TicketModal(discord.ui.Modal):
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             thread, ticket = await _flow.open_ticket(
-                bot, interaction.guild, interaction.user, config, self.category,
-                self.subject.value.strip(), self.description.value.strip(),
-            )  # fmt: skip
+                bot, interaction.guild, interaction.user, config, self.category, subject, description
+            )
         except _flow.TicketOpenError as exc:
             await reply_error(interaction, str(exc))
             return
         await interaction.followup.send(
             f"✅ Your ticket is open: {thread.mention}", ephemeral=True, allowed_mentions=NO_PINGS
         )
-        subject, description = self.subject.value.strip(), self.description.value.strip()
+        # The starter message's id is the thread's id.
         await _flow.answer_in_ticket(
-            bot, thread, ticket.id, f"{subject}\n{description}", interaction.user.display_name, (subject, description)
-        )
+            bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user.display_name,
+            (subject, description),
+        )  # fmt: skip
 
 
 class PanelView(discord.ui.View):
     """Registered once at start (timeout=None, fixed custom_ids) so old panels keep working."""
+
+    on_error = on_ui_error
 
     def __init__(self, categories: tuple[str, ...] = ("billing", "technical", "general")) -> None:
         super().__init__(timeout=None)
@@ -105,17 +114,38 @@ async def _open_modal(interaction: discord.Interaction, category: str) -> None:
 
 
 class _TicketButton:
-    """Shared behaviour of the per-ticket buttons (mixed into DynamicItem subclasses)."""
+    """Shared behaviour of the per-ticket buttons (mixed into DynamicItem subclasses).
+
+    custom_id `ticket:<action>:<ticket id>:<answer id>`; buttons posted before answers carried their
+    id (`ticket:<action>:<ticket id>`) still work and rate the latest answer.
+    """
 
     action = ""
+    label, emoji, style = "", "", discord.ButtonStyle.secondary
 
-    def __init__(self, ticket_id: int, label: str, emoji: str, style: discord.ButtonStyle) -> None:
+    def __init__(self, ticket_id: int, route_id: int | None = None) -> None:
+        custom_id = f"ticket:{self.action}:{ticket_id}" + (f":{route_id}" if route_id is not None else "")
         super().__init__(  # type: ignore[call-arg]  # DynamicItem.__init__ via the MRO
-            discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=f"ticket:{self.action}:{ticket_id}")
+            discord.ui.Button(label=self.label, emoji=self.emoji, style=self.style, custom_id=custom_id)
         )
         self.ticket_id = ticket_id
+        self.route_id = route_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+    ) -> _TicketButton:
+        return cls(int(match["id"]), int(match["route"]) if match["route"] else None)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # discord.py swallows errors of dynamic items silently: report them here.
+        try:
+            return await self._allowed(interaction)
+        except Exception as exc:
+            await on_ui_error(self, interaction, exc, self)
+            return False
+
+    async def _allowed(self, interaction: discord.Interaction) -> bool:
         bot = bot_of(interaction)
         ticket = await bot.core.store.get_ticket(self.ticket_id)
         config = await bot.core.tickets.config(interaction.guild_id or 0)
@@ -128,54 +158,58 @@ class _TicketButton:
         return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._pressed(interaction)
+        except Exception as exc:
+            await on_ui_error(self, interaction, exc, self)
+
+    async def _pressed(self, interaction: discord.Interaction) -> None:
         from cogs import _flow
 
-        bot = bot_of(interaction)
-        ticket = await bot.core.store.get_ticket(self.ticket_id)
-        config = await bot.core.tickets.config(interaction.guild_id or 0)
         thread = interaction.channel
-        if ticket is None or config is None or not isinstance(thread, discord.Thread):
+        if not isinstance(thread, discord.Thread):
             await reply_error(interaction, "This ticket is no longer available.")
             return
-        # Acknowledge first: the hand-off/feedback work touches the DB and Discord several times.
-        await interaction.response.edit_message(view=None)
-        action = _flow.mark_solved if self.action == "solved" else _flow.request_staff
-        text = await action(bot, thread, ticket, config)
+        # Acknowledge first: an answer still being written in this ticket is waited for.
+        await interaction.response.defer()
+        try:
+            text = await _flow.answer_rated(
+                bot_of(interaction), thread, self.ticket_id, self.route_id, solved=self.action == "solved",
+                by=interaction.user,
+            )  # fmt: skip
+        except _flow.ActionRefused as exc:
+            await _drop_buttons(interaction)
+            await reply_error(interaction, str(exc))
+            return
+        # Only now: if the action failed, the buttons stay so it can be tried again.
+        await _drop_buttons(interaction)
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
 
-class SolvedButton(
-    _TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:solved:(?P<id>\d+)"
-):
+async def _drop_buttons(interaction: discord.Interaction) -> None:
+    try:
+        await interaction.edit_original_response(view=None)
+    except discord.HTTPException:
+        log.warning("Could not remove the buttons from message %s", interaction.message, exc_info=True)
+
+
+_ID = r"(?P<id>\d+)(?::(?P<route>\d+))?"
+
+
+class SolvedButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:solved:{_ID}"):
     action = "solved"
-
-    def __init__(self, ticket_id: int) -> None:
-        super().__init__(ticket_id, "Solved", "✅", discord.ButtonStyle.success)
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
-    ) -> SolvedButton:
-        return cls(int(match["id"]))
+    label, emoji, style = "Solved", "✅", discord.ButtonStyle.success
 
 
-class StaffButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:staff:(?P<id>\d+)"):
+class StaffButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:staff:{_ID}"):
     action = "staff"
-
-    def __init__(self, ticket_id: int) -> None:
-        super().__init__(ticket_id, "Talk to staff", "🙋", discord.ButtonStyle.secondary)
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
-    ) -> StaffButton:
-        return cls(int(match["id"]))
+    label, emoji, style = "Talk to staff", "🙋", discord.ButtonStyle.secondary
 
 
-def answer_view(ticket_id: int) -> discord.ui.View:
+def answer_view(ticket_id: int, route_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(SolvedButton(ticket_id))
-    view.add_item(StaffButton(ticket_id))
+    view.add_item(SolvedButton(ticket_id, route_id))
+    view.add_item(StaffButton(ticket_id, route_id))
     return view
 
 

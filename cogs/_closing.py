@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from typing import TYPE_CHECKING
@@ -11,7 +12,8 @@ import discord
 from ai.prompt import Turn
 from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS, tags_for
-from tickets.models import GuildConfig, Ticket, TicketStatus
+from cogs._locks import ticket_lock
+from tickets.models import GuildConfig, Ticket, TicketMessage, TicketStatus
 from tickets.transcript import render_markdown
 
 if TYPE_CHECKING:
@@ -24,28 +26,50 @@ class CloseError(Exception):
     """A user-facing reason the ticket could not be closed."""
 
 
+class TicketAlreadyClosed(CloseError):
+    """Someone else closed the ticket first (e.g. /close and the auto-close sweep at once)."""
+
+    def __init__(self) -> None:
+        super().__init__("This ticket is already closed.")
+
+
 async def close_ticket(
     bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,
     reason: str,
 ) -> Ticket:  # fmt: skip
-    """Close in Discord first, then record it, so a refused edit leaves the ticket open everywhere."""
+    """Close in Discord first, then record it, so a refused edit leaves the ticket open everywhere.
+
+    Holds the ticket's lock: an answer being written finishes first, and of two closes at once
+    the second raises TicketAlreadyClosed. `ticket` only names the ticket; it is read again.
+    """
+    async with ticket_lock(ticket.id):
+        current = await bot.core.store.get_ticket(ticket.id)
+        if current is None or current.is_closed:
+            raise TicketAlreadyClosed()
+        return await _close(bot, thread, current, config, closer=closer, reason=reason)
+
+
+async def _close(
+    bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,
+    reason: str,
+) -> Ticket:  # fmt: skip
     core = bot.core
     stored = await core.store.messages(ticket.id)
     turns = [Turn(m.role, m.author_name, m.content) for m in stored]
     summary, _used_llm = await summarize_ticket(core.llm, ticket.subject, turns)
     embed = closing_embed(ticket, closer, reason, summary)
-    forum = thread.parent
+    forum = thread.parent if isinstance(thread.parent, discord.ForumChannel) else None
+    closed_tags = tags_for(forum, config, TicketStatus.CLOSED, ticket.category) if forum is not None else []
+    notice: discord.Message | None = None
     try:
-        await thread.send(embed=embed, allowed_mentions=NO_PINGS)
-        tags = (
-            tags_for(forum, config, TicketStatus.CLOSED, ticket.category)
-            if isinstance(forum, discord.ForumChannel)
-            else []
-        )
-        await thread.edit(archived=True, locked=True, applied_tags=tags)
-    except discord.Forbidden as exc:
-        raise CloseError("I don't have permission to archive and lock this post (Manage Threads).") from exc
+        notice = await thread.send(embed=embed, allowed_mentions=NO_PINGS)
+        await thread.edit(archived=True, locked=True, applied_tags=closed_tags)
     except discord.HTTPException as exc:
+        if notice is not None:  # no "Ticket closed" may stay in a ticket that is still open
+            with contextlib.suppress(discord.HTTPException):
+                await notice.delete()
+        if isinstance(exc, discord.Forbidden):
+            raise CloseError("I don't have permission to archive and lock this post (Manage Threads).") from exc
         log.exception("Closing ticket %d failed in Discord", ticket.id)
         raise CloseError("Discord refused to close this post right now. Please try again.") from exc
     was_resolved = ticket.status is TicketStatus.RESOLVED
@@ -54,7 +78,7 @@ async def close_ticket(
     )
     if was_resolved:
         await _suggest_from_staff_answer(bot, ticket, stored)
-    await send_to_log(bot, thread, config, closed, embed)
+    await send_to_log(bot, thread, config, closed, embed, stored)
     return closed
 
 
@@ -68,15 +92,15 @@ def closing_embed(ticket: Ticket, closer: discord.abc.User | None, reason: str, 
 
 
 async def send_to_log(
-    bot: TicketBot, thread: discord.Thread, config: GuildConfig, ticket: Ticket, embed: discord.Embed
-) -> None:
+    bot: TicketBot, thread: discord.Thread, config: GuildConfig, ticket: Ticket, embed: discord.Embed,
+    messages: list[TicketMessage],
+) -> None:  # fmt: skip
     if not config.log_channel_id:
         return
     channel = thread.guild.get_channel(config.log_channel_id)
     if not isinstance(channel, discord.TextChannel):
         log.warning("Log channel %s of guild %d is gone", config.log_channel_id, config.guild_id)
         return
-    messages = await bot.core.store.messages(ticket.id)
     text = render_markdown(ticket, messages, guild_name=thread.guild.name)
     file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ticket-{ticket.id}.md")
     log_embed = embed.copy()
@@ -87,11 +111,18 @@ async def send_to_log(
         log.warning("Could not send the transcript of ticket %d to the log channel", ticket.id, exc_info=True)
 
 
-async def _suggest_from_staff_answer(bot: TicketBot, ticket: Ticket, stored: list) -> None:
-    """A solved ticket that staff answered becomes a *pending* Q&A suggestion for staff to review."""
+async def _suggest_from_staff_answer(bot: TicketBot, ticket: Ticket, stored: list[TicketMessage]) -> None:
+    """A solved ticket that staff answered becomes a *pending* Q&A suggestion for staff to review.
+
+    The ticket is closed already: a refused suggestion must not keep the transcript from the log.
+    """
     question = next((m.content for m in stored if m.role == "user"), None)
     answer = next((m.content for m in reversed(stored) if m.role == "staff"), None)
-    if question and answer:
+    if not (question and answer):
+        return
+    try:
         await bot.core.memory.suggest_qa(
             ticket.guild_id, question[:300], answer[:1900], ticket_id=ticket.id, category=ticket.category
         )
+    except ValueError:
+        log.warning("Could not suggest a Q&A pair from ticket %d", ticket.id, exc_info=True)

@@ -75,10 +75,14 @@ class ThreadSink:
         self.messages: list[discord.Message] = []
 
     async def send(self, text: str) -> discord.Message:
+        message: discord.Message | None = None
         if self.queue_notice is not None:
-            message, self.queue_notice = self.queue_notice, None
-            message = await message.edit(content=text, allowed_mentions=NO_PINGS)
-        else:
+            notice, self.queue_notice = self.queue_notice, None
+            try:
+                message = await notice.edit(content=text, allowed_mentions=NO_PINGS)
+            except discord.NotFound:  # someone deleted the notice: post the answer afresh
+                message = None
+        if message is None:
             message = await self.thread.send(text, allowed_mentions=NO_PINGS)
         self.messages.append(message)
         return message
@@ -87,8 +91,14 @@ class ThreadSink:
         await handle.edit(content=text, allowed_mentions=NO_PINGS)
 
     async def queued(self, position: int) -> None:
+        """Show or update the place in line; a notice Discord refuses must not cost the answer."""
         text = f"⏳ The assistant is busy with other tickets — you're #{position} in line."
-        if self.queue_notice is None:
-            self.queue_notice = await self.thread.send(text, allowed_mentions=NO_PINGS)
-        else:
-            self.queue_notice = await self.queue_notice.edit(content=text, allowed_mentions=NO_PINGS)
+        try:
+            if self.queue_notice is None:
+                self.queue_notice = await self.thread.send(text, allowed_mentions=NO_PINGS)
+            else:
+                self.queue_notice = await self.queue_notice.edit(content=text, allowed_mentions=NO_PINGS)
+        except discord.NotFound:
+            self.queue_notice = None
+        except discord.HTTPException:
+            log.warning("Could not show the queue position in ticket %d", self.thread.id, exc_info=True)

@@ -6,19 +6,18 @@ No SQL or HTTP here.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import logging
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import discord
 
-from ai.prompt import Turn
 from cogs._buttons import answer_view
 from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
+from cogs._locks import open_lock, ticket_lock
 from memory.decision import Route
-from tickets.answering import AnswerRequest
+from tickets.answering import AnswerOutcome, AnswerRequest, RecordedRoute, conversation_before, recorded_route
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
@@ -26,9 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# One answer at a time per ticket, so replies come in the order the questions were asked.
-_ticket_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-_open_locks: defaultdict[tuple[int, int], asyncio.Lock] = defaultdict(asyncio.Lock)
+# Routes whose answer carries the Solved / Talk to staff buttons.
+_BUTTON_ROUTES = frozenset({Route.ANSWER.value, Route.LLM.value, Route.FALLBACK.value})
 
 
 class TicketOpenError(Exception):
@@ -44,7 +42,7 @@ async def open_ticket(
     forum = guild.get_channel(config.forum_id)
     if not isinstance(forum, discord.ForumChannel):
         raise TicketOpenError("The ticket forum is gone. Ask an admin to run /setup again.")
-    async with _open_locks[(guild.id, user.id)]:
+    async with open_lock(guild.id, user.id):
         reason = await core.tickets.why_cannot_open(guild.id, user.id, discord.utils.utcnow())
         if reason:
             raise TicketOpenError(reason)
@@ -67,10 +65,17 @@ async def open_ticket(
         except discord.HTTPException as exc:
             log.exception("Discord refused to create a ticket in %s", forum.id)
             raise TicketOpenError("Discord refused to create the ticket right now. Please try again.") from exc
-        ticket = await core.tickets.ticket_opened(
-            ticket_id=created.thread.id, guild_id=guild.id, opener_id=user.id, opener_name=user.display_name,
-            category=category, subject=subject, description=description, now=discord.utils.utcnow(),
-        )  # fmt: skip
+        try:
+            ticket = await core.tickets.ticket_opened(
+                ticket_id=created.thread.id, guild_id=guild.id, opener_id=user.id, opener_name=user.display_name,
+                category=category, subject=subject, description=description, now=discord.utils.utcnow(),
+            )  # fmt: skip
+        except Exception as exc:
+            # A post without a ticket row would never be answered, closed or counted: take it back.
+            log.exception("Recording ticket %d failed; deleting its post", created.thread.id)
+            with contextlib.suppress(discord.HTTPException):
+                await created.thread.delete()
+            raise TicketOpenError("Something went wrong while opening your ticket. Please try again.") from exc
     await notify_staff(
         bot, created.thread, config, f"🎫 New **{category}** ticket {created.thread.mention} from {user.mention}."
     )
@@ -94,61 +99,103 @@ async def answer_in_ticket(
     bot: TicketBot,
     thread: discord.Thread,
     ticket_id: int,
+    message_id: int,
     question: str,
     user_name: str,
     search_texts: tuple[str, ...] = (),
 ) -> None:
-    """Run the answer pipeline for one user message and post the result. Never raises."""
+    """Run the answer pipeline for one user message (Discord id `message_id`) and post the result.
+
+    Never raises. One answer at a time per ticket (the ticket lock), so replies come in the order
+    the questions were asked and a close waits until the answer is complete.
+    """
+    try:
+        async with ticket_lock(ticket_id):
+            await _answer(bot, thread, ticket_id, message_id, question, user_name, search_texts)
+    except Exception:
+        log.exception("Answering in ticket %d failed after the answer was posted", ticket_id)
+
+
+async def _answer(
+    bot: TicketBot, thread: discord.Thread, ticket_id: int, message_id: int, question: str, user_name: str,
+    search_texts: tuple[str, ...],
+) -> None:  # fmt: skip
     core = bot.core
-    async with _ticket_locks[ticket_id]:
-        ticket = await core.store.get_ticket(ticket_id)
-        config = await core.tickets.config(thread.guild.id)
-        if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
-            return
-        history = [
-            Turn(m.role, m.author_name, m.content)
-            for m in await core.store.messages(ticket.id, last=core.settings.history_messages + 1)
-        ][:-1]  # the last stored message is the question itself
-        sink = ThreadSink(thread)
-        request = AnswerRequest(
-            thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
-        )
-        try:
-            async with thread.typing():
-                outcome = await core.pipeline.answer(request, sink, on_queued=sink.queued)
-        except Exception:
-            log.exception("Answering in ticket %d failed", ticket.id)
-            await _safe_send(thread, "Sorry, something went wrong while I was answering. Staff will take a look.")
+    ticket = await core.store.get_ticket(ticket_id)
+    config = await core.tickets.config(thread.guild.id)
+    if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
+        return
+    n = core.settings.history_messages
+    history = conversation_before(await core.store.messages(ticket.id, last=2 * n + 1), message_id, n)
+    sink = ThreadSink(thread)
+    request = AnswerRequest(
+        thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
+    )
+    try:
+        async with thread.typing():
+            outcome = await core.pipeline.answer(request, sink, on_queued=sink.queued)
+    except Exception:
+        log.exception("Answering in ticket %d failed", ticket.id)
+        await _safe_send(thread, "Sorry, something went wrong while I was answering. Staff will take a look.")
+        ticket = await core.store.get_ticket(ticket.id)
+        if ticket is not None and not ticket.is_closed:
             await hand_to_staff(bot, thread, ticket, config, "the bot hit an error", pause_ai=False)
-            return
-        now = discord.utils.utcnow()
-        # The user's own wording (a ticket's description rather than "subject + description") is what
-        # becomes a candidate alternate phrasing if they mark a trained answer as solved.
-        phrasing = search_texts[-1] if search_texts else question
-        detail = json.dumps({"reason": outcome.decision.reason, "question": phrasing[:500]})
-        top = outcome.decision.match
-        await core.store.record_route(
-            guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=sink.messages[-1].id if sink.messages else None,
-            route=outcome.route.value, entry_id=outcome.entry_id, score=top.score if top else None,
-            detail=detail, now=now,
+        return
+    route_id = await _record_answer(bot, thread, ticket, outcome, sink, search_texts[-1] if search_texts else question)
+    # Streaming takes a while: act on the ticket as it is now (it may have been closed meanwhile).
+    ticket = await core.store.get_ticket(ticket.id)
+    if ticket is None or ticket.is_closed:
+        return
+    if outcome.route is Route.STAFF:
+        why = "the AI assistant is unavailable" if outcome.llm_error else "no reliable answer was found"
+        await hand_to_staff(bot, thread, ticket, config, why, pause_ai=False)
+        return
+    if sink.messages:
+        try:
+            await sink.messages[-1].edit(view=answer_view(ticket.id, route_id))
+        except discord.HTTPException:
+            log.warning("Could not add buttons to the answer in ticket %d", ticket.id, exc_info=True)
+    if ticket.status in (TicketStatus.OPEN, TicketStatus.RESOLVED):
+        ticket = await core.tickets.set_status(ticket, TicketStatus.ANSWERED, discord.utils.utcnow())
+        await set_status_tag(thread, config, ticket, TicketStatus.ANSWERED)
+
+
+async def _record_answer(
+    bot: TicketBot, thread: discord.Thread, ticket: Ticket, outcome: AnswerOutcome, sink: ThreadSink, phrasing: str
+) -> int:
+    """Store the route and the bot's reply; the previous answer's buttons go (only the newest keeps them).
+
+    `phrasing` is the user's own wording (a ticket's description rather than "subject + description"):
+    it becomes a candidate alternate phrasing if they mark a trained answer as solved.
+    """
+    core, now = bot.core, discord.utils.utcnow()
+    previous = await core.store.last_route(ticket.id)
+    detail = json.dumps({"reason": outcome.decision.reason, "question": phrasing[:500]})
+    top = outcome.decision.match
+    route_id = await core.store.record_route(
+        guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=sink.messages[-1].id if sink.messages else None,
+        route=outcome.route.value, entry_id=outcome.entry_id, score=top.score if top else None,
+        detail=detail, now=now,
+    )  # fmt: skip
+    if outcome.text:
+        await core.tickets.message_posted(
+            ticket, message_id=sink.messages[0].id if sink.messages else None, author_id=bot.user.id,
+            author_name=bot.user.display_name, role="bot", content=outcome.text, now=now,
         )  # fmt: skip
-        if outcome.text:
-            await core.tickets.message_posted(
-                ticket, message_id=sink.messages[0].id if sink.messages else None, author_id=bot.user.id,
-                author_name=bot.user.display_name, role="bot", content=outcome.text, now=now,
-            )  # fmt: skip
-        if outcome.route is Route.STAFF:
-            why = "the AI assistant is unavailable" if outcome.llm_error else "no reliable answer was found"
-            await hand_to_staff(bot, thread, ticket, config, why, pause_ai=False)
-            return
-        if sink.messages:
-            try:
-                await sink.messages[-1].edit(view=answer_view(ticket.id))
-            except discord.HTTPException:
-                log.warning("Could not add buttons to the answer in ticket %d", ticket.id, exc_info=True)
-        if ticket.status in (TicketStatus.OPEN, TicketStatus.RESOLVED):
-            ticket = await core.tickets.set_status(ticket, TicketStatus.ANSWERED, now)
-            await set_status_tag(thread, config, ticket, TicketStatus.ANSWERED)
+    if previous is not None and previous[1] in _BUTTON_ROUTES:
+        await _remove_buttons(bot, thread, ticket.id, previous[0])
+    return route_id
+
+
+async def _remove_buttons(bot: TicketBot, thread: discord.Thread, ticket_id: int, route_id: int) -> None:
+    """Best effort: take the Solved / Talk to staff buttons off an earlier answer."""
+    route = await recorded_route(bot.core.db, route_id)
+    if route is None or route.message_id is None:
+        return
+    try:
+        await thread.get_partial_message(route.message_id).edit(view=None)
+    except discord.HTTPException:
+        log.info("Could not remove the buttons of an earlier answer in ticket %d", ticket_id, exc_info=True)
 
 
 async def hand_to_staff(
@@ -160,33 +207,66 @@ async def hand_to_staff(
         await notify_staff(bot, thread, config, f"Ticket {thread.mention} needs a human ({why}).")
 
 
+class ActionRefused(Exception):
+    """A user-facing reason a Solved / Talk to staff press was not acted on (the buttons are stale)."""
+
+
+async def answer_rated(
+    bot: TicketBot, thread: discord.Thread, ticket_id: int, route_id: int | None, *, solved: bool,
+    by: discord.abc.User,
+) -> str:  # fmt: skip
+    """Solved / Talk to staff pressed on the answer recorded as `route_id`; returns the public reply.
+
+    `route_id` is None for buttons posted before answers carried it: they rate the latest answer.
+    Each answer is rated once, by the ticket's opener; staff pressing a button only act on the ticket.
+    Raises ActionRefused when there is nothing to do.
+    """
+    core = bot.core
+    config = await core.tickets.config(thread.guild.id)
+    async with ticket_lock(ticket_id):
+        ticket = await core.store.get_ticket(ticket_id)
+        if ticket is None or config is None or ticket.is_closed:
+            raise ActionRefused("This ticket is closed.")
+        route = await _pressed_route(bot, ticket.id, route_id)
+        if route is not None and route.feedback is not None:
+            done = "marked as solved" if route.feedback == "solved" else "passed to staff"
+            raise ActionRefused(f"This answer was already {done}.")
+        if route is not None and by.id == ticket.opener_id:
+            await _feedback(bot, ticket, route, solved=solved)
+        if solved:
+            return await mark_solved(bot, thread, ticket, config)
+        return await request_staff(bot, thread, ticket, config)
+
+
 async def mark_solved(bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
     core = bot.core
     ticket = await core.tickets.resolved(ticket, discord.utils.utcnow())
     await set_status_tag(thread, config, ticket, TicketStatus.RESOLVED)
-    await _feedback(bot, ticket, solved=True)
     delay = core.settings.solved_close_delay_s
     when = f" This ticket will close automatically in {_human(delay)}." if delay else ""
     return f"🎉 Glad that helped!{when} Just write here if you need anything else."
 
 
 async def request_staff(bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
-    await _feedback(bot, ticket, solved=False)
     await hand_to_staff(bot, thread, ticket, config, "the user asked for staff", pause_ai=True)
     return "🙋 A member of staff has been asked to help. The assistant will stay quiet in this ticket meanwhile."
 
 
-async def _feedback(bot: TicketBot, ticket: Ticket, *, solved: bool) -> None:
-    """Teach the memory from the user's reaction to the latest trained answer."""
-    last = await bot.core.store.last_route(ticket.id)
-    if last is None:
-        return
-    interaction_id, route, entry_id, detail = last
-    await bot.core.store.set_feedback(interaction_id, "solved" if solved else "staff")
-    if entry_id is not None and route in (Route.ANSWER.value, Route.FALLBACK.value):
-        question = json.loads(detail or "{}").get("question")
+async def _pressed_route(bot: TicketBot, ticket_id: int, route_id: int | None) -> RecordedRoute | None:
+    if route_id is None:
+        last = await bot.core.store.last_route(ticket_id)
+        route_id = last[0] if last else None
+    route = await recorded_route(bot.core.db, route_id) if route_id is not None else None
+    return route if route is not None and route.ticket_id == ticket_id else None
+
+
+async def _feedback(bot: TicketBot, ticket: Ticket, route: RecordedRoute, *, solved: bool) -> None:
+    """Record the opener's reaction to one answer; a trained answer teaches the memory."""
+    await bot.core.store.set_feedback(route.id, "solved" if solved else "staff")
+    if route.entry_id is not None and route.route in (Route.ANSWER.value, Route.FALLBACK.value):
+        question = json.loads(route.detail or "{}").get("question")
         await bot.core.memory.record_feedback(
-            ticket.guild_id, entry_id, solved=solved, phrasing=question, ticket_id=ticket.id
+            ticket.guild_id, route.entry_id, solved=solved, phrasing=question, ticket_id=ticket.id
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -31,10 +31,33 @@ def user_message(error: app_commands.AppCommandError) -> str | None:
         return str(error)
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
-    original = getattr(error, "original", None)
-    if isinstance(original, discord.Forbidden):
+    return _forbidden_message(getattr(error, "original", None))
+
+
+GENERIC_ERROR = "Something went wrong on my side. It has been logged; please try again."
+
+
+def _forbidden_message(error: BaseException | None) -> str | None:
+    if isinstance(error, discord.Forbidden):
         return "Discord refused: I'm missing a permission for that. An admin can run /setup to check."
     return None
+
+
+async def on_ui_error(_owner: Any, interaction: discord.Interaction, error: Exception, item: Any = None, /) -> None:
+    """`on_error` for modals, views and buttons: log the traceback, tell the user briefly.
+
+    Usable as a method as it is: `on_error = on_ui_error` in a Modal or View class body.
+    """
+    where = type(item).__name__ if item is not None else type(_owner).__name__
+    log.error("Interaction with %s failed", where, exc_info=error)
+    await _tell(interaction, _forbidden_message(error) or GENERIC_ERROR)
+
+
+async def _tell(interaction: discord.Interaction, text: str) -> None:
+    try:
+        await reply_error(interaction, text)
+    except discord.HTTPException:
+        log.warning("Could not tell the user about an error", exc_info=True)
 
 
 class ErrorHandler(commands.Cog):
@@ -47,11 +70,8 @@ class ErrorHandler(commands.Cog):
         if text is None:
             name = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command /%s failed", name, exc_info=error)
-            text = "Something went wrong on my side. It has been logged; please try again."
-        try:
-            await reply_error(interaction, text)
-        except discord.HTTPException:
-            log.warning("Could not tell the user about an error", exc_info=True)
+            text = GENERIC_ERROR
+        await _tell(interaction, text)
 
 
 async def setup(bot: TicketBot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,8 @@ from discord.ext import commands
 
 from cogs import _flow
 from cogs._discord import NO_PINGS, is_staff, tags_for
-from tickets.models import TicketStatus
+from cogs._locks import open_lock
+from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -30,7 +32,7 @@ class TicketEvents(commands.Cog):
             await self._ticket_message(message, message.channel)
         except Exception:
             log.exception("Handling message %d in thread %d failed", message.id, message.channel.id)
-            with _suppress_http():
+            with contextlib.suppress(discord.HTTPException):
                 await message.channel.send(
                     "Sorry, something went wrong on my side. Staff can still help here.", allowed_mentions=NO_PINGS
                 )
@@ -44,8 +46,9 @@ class TicketEvents(commands.Cog):
         if ticket is None:
             # A post made directly in the forum: its creator's first message (normally the starter) opens it.
             if thread.owner_id == message.author.id:
-                await self._direct_post(message, thread, config)
-            return
+                ticket = await self._direct_post(message, thread, config)
+            if ticket is None:
+                return
         if ticket.is_closed:
             return
         staff = is_staff(message.author, config) and message.author.id != ticket.opener_id
@@ -55,16 +58,42 @@ class TicketEvents(commands.Cog):
         )  # fmt: skip
         if staff or ticket.ai_paused or not message.content.strip():
             return
-        await _flow.answer_in_ticket(self.bot, thread, ticket.id, message.content, message.author.display_name)
+        await _flow.answer_in_ticket(
+            self.bot, thread, ticket.id, message.id, message.content, message.author.display_name
+        )
 
-    async def _direct_post(self, message: discord.Message, thread: discord.Thread, config) -> None:
+    async def _direct_post(
+        self, message: discord.Message, thread: discord.Thread, config: GuildConfig
+    ) -> Ticket | None:
+        """Open (or refuse) a ticket for a post made directly in the forum and answer it; returns None.
+
+        If a message that arrived just before opened it meanwhile, returns that ticket instead: this
+        message is then an ordinary message in it.
+        """
+        async with open_lock(thread.guild.id, message.author.id):
+            existing = await self.bot.core.store.get_ticket(thread.id)
+            if existing is not None:
+                return existing
+            ticket = await self._record_direct_post(message, thread, config)
+        if ticket is not None:
+            # The starter message's id is the thread's id; the ticket's first stored message has it.
+            await _flow.answer_in_ticket(
+                self.bot, thread, ticket.id, ticket.id, f"{thread.name}\n{message.content}",
+                message.author.display_name,
+            )  # fmt: skip
+        return None
+
+    async def _record_direct_post(
+        self, message: discord.Message, thread: discord.Thread, config: GuildConfig
+    ) -> Ticket | None:
         core = self.bot.core
         assert isinstance(message.author, discord.Member)
         reason = await core.tickets.why_cannot_open(thread.guild.id, message.author.id, discord.utils.utcnow())
         if reason:
-            await thread.send(f"{reason}\nThis post has been closed.", allowed_mentions=NO_PINGS)
-            await thread.edit(archived=True, locked=True)
-            return
+            with contextlib.suppress(discord.HTTPException):
+                await thread.send(f"{reason}\nThis post has been closed.", allowed_mentions=NO_PINGS)
+                await thread.edit(archived=True, locked=True)
+            return None
         category = next(
             (c for c in config.categories if config.category_tag(c) in {t.id for t in thread.applied_tags}), "general"
         )
@@ -75,20 +104,15 @@ class TicketEvents(commands.Cog):
         )  # fmt: skip
         forum = thread.parent
         if isinstance(forum, discord.ForumChannel):
-            with _suppress_http():
-                await thread.edit(applied_tags=tags_for(forum, config, TicketStatus.OPEN, category))
+            with contextlib.suppress(discord.HTTPException):
+                # Discord's default (24 h) would archive a quiet ticket before our idle warning at 48 h.
+                await thread.edit(
+                    applied_tags=tags_for(forum, config, TicketStatus.OPEN, category), auto_archive_duration=10080
+                )
         await _flow.notify_staff(
             self.bot, thread, config, f"🎫 New **{category}** ticket {thread.mention} from {message.author.mention}."
         )
-        await _flow.answer_in_ticket(
-            self.bot, thread, ticket.id, f"{thread.name}\n{message.content}", message.author.display_name
-        )
-
-
-def _suppress_http():
-    import contextlib
-
-    return contextlib.suppress(discord.HTTPException)
+        return ticket
 
 
 async def setup(bot: TicketBot) -> None:

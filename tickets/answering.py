@@ -10,6 +10,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiosqlite
+
 from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
 from ai.errors import LLMError, LLMUnavailable
@@ -18,6 +20,7 @@ from ai.split import neutralize_mentions, split_message
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
 from memory.store import TrainedMemory
+from tickets.models import TicketMessage
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +59,6 @@ class AnswerOutcome:
     @property
     def entry_id(self) -> int | None:
         return self.decision.match.entry.id if self.decision.match else None
-
-    @property
-    def needs_staff(self) -> bool:
-        return self.route is Route.STAFF
 
 
 @dataclass
@@ -159,3 +158,41 @@ class AnswerPipeline:
         outcome = AnswerOutcome(Route.LLM, decision, matches, list(result.handles), "".join(result.parts))
         outcome.llm_error = result.error
         return outcome, None
+
+
+def conversation_before(messages: list[TicketMessage], message_id: int, limit: int) -> list[Turn]:
+    """The conversation an answer to `message_id` should see: what was written before it, plus the
+    bot's answers stored since (to earlier questions, finished while this one waited).
+
+    Messages that arrived after it are left out: they get their own answer. Discord ids grow with
+    time; rows stored without an id (older bot rows) count as before.
+    """
+    turns = [
+        Turn(m.role, m.author_name, m.content)
+        for m in messages
+        if m.role == "bot" or m.message_id is None or m.message_id < message_id
+    ]
+    return turns[-limit:] if limit > 0 else []
+
+
+@dataclass(frozen=True)
+class RecordedRoute:
+    """One answer given in a ticket, as recorded in `interactions`."""
+
+    id: int
+    ticket_id: int | None
+    message_id: int | None  # the message that carries the buttons
+    route: str
+    entry_id: int | None
+    detail: str | None
+    feedback: str | None
+
+
+async def recorded_route(db: aiosqlite.Connection, interaction_id: int) -> RecordedRoute | None:
+    """Read one recorded answer (read-only), e.g. to credit the very answer a button was pressed on."""
+    async with db.execute(
+        "SELECT id, ticket_id, message_id, route, entry_id, detail, feedback FROM interactions WHERE id = ?",
+        (interaction_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return RecordedRoute(*row) if row else None
