@@ -56,7 +56,12 @@ class StatusCog(commands.Cog):
                 inline=False,
             )
         if server.embed_model:
-            state = {True: "✅", False: "❌ missing", None: "?"}[server.embed_model_available]
+            state = {True: "✅", False: f"❌ missing — `ollama pull {server.embed_model}`", None: "?"}[
+                server.embed_model_available
+            ]
+            health = core.llm.embed_health
+            if server.embed_model_available and not health.available:
+                state = f"⚠️ failing, keyword search only for now ({health.last_error or 'unknown error'})"[:900]
             embed.add_field(name="Embeddings", value=f"`{server.embed_model}` {state}", inline=True)
         embed.add_field(name="Queue", value=f"{core.llm.queue_length} waiting", inline=True)
         embed.add_field(

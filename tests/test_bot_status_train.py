@@ -28,6 +28,13 @@ async def test_status_with_ollama_down_and_model_missing(simcord_env, fake_ollam
     assert "unreachable" in fields["Model server"]
 
 
+async def test_status_shows_missing_embed_model(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    fake_ollama.models = ["llama3:latest"]
+    fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    assert "ollama pull all-minilm" in fields["Embeddings"]
+
+
 async def test_status_names_the_pull_command_for_a_missing_model(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
     fake_ollama.models = ["all-minilm:latest"]
