@@ -231,11 +231,15 @@ async def answer_rated(
         if route is not None and route.feedback is not None:
             done = "marked as solved" if route.feedback == "solved" else "passed to staff"
             raise ActionRefused(f"This answer was already {done}.")
+        # The ticket changes first (doing them twice is harmless); the rating last, so a failure
+        # leaves the answer unrated and the press can simply be tried again.
+        if solved:
+            text = await mark_solved(bot, thread, ticket, config)
+        else:
+            text = await request_staff(bot, thread, ticket, config)
         if route is not None and by.id == ticket.opener_id:
             await _feedback(bot, ticket, route, solved=solved)
-        if solved:
-            return await mark_solved(bot, thread, ticket, config)
-        return await request_staff(bot, thread, ticket, config)
+        return text
 
 
 async def mark_solved(bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
@@ -262,12 +266,12 @@ async def _pressed_route(bot: TicketBot, ticket_id: int, route_id: int | None) -
 
 async def _feedback(bot: TicketBot, ticket: Ticket, route: RecordedRoute, *, solved: bool) -> None:
     """Record the opener's reaction to one answer; a trained answer teaches the memory."""
-    await bot.core.store.set_feedback(route.id, "solved" if solved else "staff")
     if route.entry_id is not None and route.route in (Route.ANSWER.value, Route.FALLBACK.value):
         question = json.loads(route.detail or "{}").get("question")
         await bot.core.memory.record_feedback(
             ticket.guild_id, route.entry_id, solved=solved, phrasing=question, ticket_id=ticket.id
         )
+    await bot.core.store.set_feedback(route.id, "solved" if solved else "staff")
 
 
 async def _safe_send(thread: discord.Thread, text: str) -> None:
