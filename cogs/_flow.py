@@ -113,7 +113,7 @@ async def answer_in_ticket(
         async with ticket_lock(ticket_id):
             await _answer(bot, thread, ticket_id, message_id, question, user_name, search_texts)
     except Exception:
-        log.exception("Answering in ticket %d failed after the answer was posted", ticket_id)
+        log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
 
 
 async def _answer(

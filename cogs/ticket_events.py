@@ -92,6 +92,7 @@ class TicketEvents(commands.Cog):
         if reason:
             with contextlib.suppress(discord.HTTPException):
                 await thread.send(f"{reason}\nThis post has been closed.", allowed_mentions=NO_PINGS)
+            with contextlib.suppress(discord.HTTPException):
                 await thread.edit(archived=True, locked=True)
             return None
         category = next(
