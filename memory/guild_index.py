@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,9 +39,13 @@ class GuildIndex:
         self.lexical = LexicalIndex()
         self.vectors = VectorIndex()
         self._phrasings: dict[int, _Phrasing] = {}
+        # Hash of the normalised answer per entry, for Match.support (normalising answers per
+        # query would cost more than the search; a hash keeps memory small).
+        self._answers: dict[int, int] = {}
 
     def put_entry(self, entry: Entry) -> None:
         self.entries[entry.id] = entry
+        self._answers[entry.id] = hash(normalise(entry.response))
 
     def add_phrasing(self, phrasing_id: int, entry_id: int, text: str) -> None:
         self._phrasings[phrasing_id] = _Phrasing(entry_id, text)
@@ -62,6 +67,7 @@ class GuildIndex:
 
     def remove_entry(self, entry_id: int) -> None:
         self.entries.pop(entry_id, None)
+        self._answers.pop(entry_id, None)
         for pid in [pid for pid, p in self._phrasings.items() if p.entry_id == entry_id]:
             self.remove_phrasing(pid)
 
@@ -100,14 +106,17 @@ class GuildIndex:
         belong to an entry with the same answer (the same entry or another with an equal answer)."""
         if not ranked:
             return
-        nearest = sorted(scored, key=lambda s: (-s[0], s[1]))[:SUPPORT_PHRASINGS]
-        answers: dict[int, str] = {}
-
-        def answer(entry_id: int) -> str:
-            if entry_id not in answers:
-                answers[entry_id] = normalise(self.entries[entry_id].response)
-            return answers[entry_id]
-
+        nearest = [self._answer(entry_id) for _, entry_id in heapq.nsmallest(SUPPORT_PHRASINGS, scored, key=_best)]
         for match in ranked:
-            own = answer(match.entry.id)
-            match.support = sum(1 for _, entry_id in nearest if answer(entry_id) == own)
+            own = self._answer(match.entry.id)
+            match.support = sum(1 for answer in nearest if answer == own)
+
+    def _answer(self, entry_id: int) -> int:
+        answer = self._answers.get(entry_id)
+        if answer is None:
+            answer = self._answers[entry_id] = hash(normalise(self.entries[entry_id].response))
+        return answer
+
+
+def _best(scored: tuple[float, int]) -> tuple[float, int]:
+    return -scored[0], scored[1]
