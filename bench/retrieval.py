@@ -190,6 +190,11 @@ def main() -> None:
         speed_header = ["", "## Speed (2-core shared machine, median of 3 runs, CLINC150 pool texts)", ""]
         print("\n".join(speed_header))
         tables += speed_header + speed(args.data, args.sizes)
+    elif args.write and RESULTS.exists():
+        # Keep the last measured speed table: --no-speed only refreshes quality.
+        previous = RESULTS.read_text(encoding="utf-8")
+        if "\n## Speed" in previous:
+            tables += ["", "## Speed" + previous.split("\n## Speed", 1)[1].rstrip("\n")]
     if args.write:
         RESULTS.write_text("# Retrieval benchmark\n\n" + "\n".join(tables) + "\n", encoding="utf-8")
 
