@@ -17,8 +17,9 @@ from cogs._buttons import answer_view
 from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
 from cogs._locks import open_lock, ticket_lock
 from memory.decision import Route
-from tickets.answering import AnswerOutcome, AnswerRequest, RecordedRoute, conversation_before, recorded_route
-from tickets.models import GuildConfig, Ticket, TicketStatus
+from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
+from tickets.models import GuildConfig, RecordedRoute, Ticket, TicketStatus
+from tickets.service import human_duration
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -189,7 +190,7 @@ async def _record_answer(
 
 async def _remove_buttons(bot: TicketBot, thread: discord.Thread, ticket_id: int, route_id: int) -> None:
     """Best effort: take the Solved / Talk to staff buttons off an earlier answer."""
-    route = await recorded_route(bot.core.db, route_id)
+    route = await bot.core.store.get_route(route_id)
     if route is None or route.message_id is None:
         return
     try:
@@ -247,7 +248,7 @@ async def mark_solved(bot: TicketBot, thread: discord.Thread, ticket: Ticket, co
     ticket = await core.tickets.resolved(ticket, discord.utils.utcnow())
     await set_status_tag(thread, config, ticket, TicketStatus.RESOLVED)
     delay = core.settings.solved_close_delay_s
-    when = f" This ticket will close automatically in {_human(delay)}." if delay else ""
+    when = f" This ticket will close automatically in {human_duration(delay)}." if delay else ""
     return f"🎉 Glad that helped!{when} Just write here if you need anything else."
 
 
@@ -260,7 +261,7 @@ async def _pressed_route(bot: TicketBot, ticket_id: int, route_id: int | None) -
     if route_id is None:
         last = await bot.core.store.last_route(ticket_id)
         route_id = last[0] if last else None
-    route = await recorded_route(bot.core.db, route_id) if route_id is not None else None
+    route = await bot.core.store.get_route(route_id) if route_id is not None else None
     return route if route is not None and route.ticket_id == ticket_id else None
 
 
@@ -279,10 +280,3 @@ async def _safe_send(thread: discord.Thread, text: str) -> None:
         await thread.send(text, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         log.warning("Could not post in ticket %d", thread.id, exc_info=True)
-
-
-def _human(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return f"{hours} hour" + ("s" if hours != 1 else "")
-    return f"{max(1, seconds // 60)} minutes"

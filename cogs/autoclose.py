@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands, tasks
 
-from cogs._closing import CloseError, close_ticket
+from cogs._closing import CloseError, TicketAlreadyClosed, close_ticket
 from cogs._discord import NO_PINGS, ping_users
 from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
 
@@ -89,6 +89,8 @@ class AutoClose(commands.Cog):
             return
         try:
             await close_ticket(self.bot, thread, ticket, config, closer=None, reason=action.reason)
+        except TicketAlreadyClosed:
+            return  # closed by hand while the sweep was running
         except CloseError as exc:
             log.warning("Auto-close of ticket %d failed: %s", ticket.id, exc)
             with contextlib.suppress(discord.HTTPException):

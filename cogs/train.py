@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
+from cogs.errors import on_ui_error
 from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
 from memory.models import validate_pair as check_pair
 from tickets.models import DEFAULT_CATEGORIES
@@ -46,6 +47,8 @@ class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
     answer: discord.ui.TextInput[TrainFromMessage] = discord.ui.TextInput(
         label="Answer", custom_id="answer", style=discord.TextStyle.paragraph, max_length=MAX_RESPONSE_CHARS
     )
+
+    on_error = on_ui_error
 
     def __init__(self, question: str, answer: str) -> None:
         super().__init__()

@@ -80,4 +80,3 @@ async def test_ticket_waiting_for_staff_is_not_idle_closed(simcord_env):
     await simcord_env.advance_time(3 * H)
     assert not any("quiet for a while" in m.content for m in world.bot_messages(thread))
     assert (await world.core.store.get_ticket(thread.id)).status == "waiting_staff"
-

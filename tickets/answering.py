@@ -10,8 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
 from ai.errors import LLMError, LLMUnavailable
@@ -105,13 +103,7 @@ class AnswerPipeline:
 
     async def retrieve(self, guild_id: int, texts: list[str]) -> list[Match]:
         """Best matches over several phrasings of the same request, each entry once, best first."""
-        best: dict[int, Match] = {}
-        for text in dict.fromkeys(t.strip() for t in texts if t.strip()):
-            for match in await self.memory.find_similar(guild_id, text, k=self.knowledge_k):
-                current = best.get(match.entry.id)
-                if current is None or match.score > current.score:
-                    best[match.entry.id] = match
-        return sorted(best.values(), key=lambda m: m.score, reverse=True)[: self.knowledge_k]
+        return await self.memory.find_similar_many(guild_id, texts, k=self.knowledge_k)
 
     async def _send_trained(
         self, decision: Decision, matches: list[Match], sink: MessageSink, note: str
@@ -173,26 +165,3 @@ def conversation_before(messages: list[TicketMessage], message_id: int, limit: i
         if m.role == "bot" or m.message_id is None or m.message_id < message_id
     ]
     return turns[-limit:] if limit > 0 else []
-
-
-@dataclass(frozen=True)
-class RecordedRoute:
-    """One answer given in a ticket, as recorded in `interactions`."""
-
-    id: int
-    ticket_id: int | None
-    message_id: int | None  # the message that carries the buttons
-    route: str
-    entry_id: int | None
-    detail: str | None
-    feedback: str | None
-
-
-async def recorded_route(db: aiosqlite.Connection, interaction_id: int) -> RecordedRoute | None:
-    """Read one recorded answer (read-only), e.g. to credit the very answer a button was pressed on."""
-    async with db.execute(
-        "SELECT id, ticket_id, message_id, route, entry_id, detail, feedback FROM interactions WHERE id = ?",
-        (interaction_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    return RecordedRoute(*row) if row else None

@@ -82,3 +82,16 @@ class TicketMessage:
     role: str  # user|staff|bot
     content: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class RecordedRoute:
+    """One answer given in a ticket, as recorded in `interactions`."""
+
+    id: int
+    ticket_id: int | None
+    message_id: int | None  # the message that carries the buttons
+    route: str
+    entry_id: int | None
+    detail: str | None
+    feedback: str | None

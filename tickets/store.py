@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from memory.db import fetchall, fetchone, run, utc_iso
-from tickets.models import DEFAULT_CATEGORIES, GuildConfig, Ticket, TicketMessage, TicketStatus
+from tickets.models import DEFAULT_CATEGORIES, GuildConfig, RecordedRoute, Ticket, TicketMessage, TicketStatus
 
 
 class TicketStore:
@@ -195,6 +195,15 @@ class TicketStore:
             (ticket_id,),
         )
         return (row[0], row[1], row[2], row[3]) if row else None
+
+    async def get_route(self, interaction_id: int) -> RecordedRoute | None:
+        """One recorded answer, e.g. to credit the very answer whose button was pressed."""
+        row = await fetchone(
+            self.db,
+            "SELECT id, ticket_id, message_id, route, entry_id, detail, feedback FROM interactions WHERE id = ?",
+            (interaction_id,),
+        )
+        return RecordedRoute(*row) if row else None
 
     async def set_feedback(self, interaction_id: int, feedback: str) -> None:
         await run(self.db, "UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
