@@ -89,7 +89,7 @@ class SetupCog(commands.Cog):
         config = GuildConfig(
             interaction.guild.id, forum.id, staff_role.id, log_channel.id if log_channel else None, tag_ids
         )
-        await self.bot.core.store.save_config(config, discord.utils.utcnow())
+        await self.bot.core.tickets.save_config(config, discord.utils.utcnow())
         log.info("Guild %d configured: forum %d, staff role %d", interaction.guild.id, forum.id, staff_role.id)
         await interaction.followup.send(
             f"✅ Tickets are set up: posts go to {forum.mention}, {staff_role.mention} handles them"

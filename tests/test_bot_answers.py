@@ -148,5 +148,8 @@ async def test_user_mentions_never_ping_through_the_bot(simcord_env, fake_ollama
     [thread] = world.forum.threads
     reply = world.bot_messages(thread)[-1]
     stored = simcord_env.backend.messages[thread.id][reply.id]
-    assert stored.ping_user_ids == [] and not stored.mention_everyone
-    assert reply.role_mentions == []
+    assert stored.ping_user_ids == [] and stored.ping_role_ids == [] and not stored.mention_everyone
+    # the starter quotes the user's "@everyone" but pings only the opener
+    starter = simcord_env.backend.messages[thread.id][thread.history()[0].id]
+    assert "@everyone" in starter.content
+    assert starter.ping_user_ids == [world.alice.id] and not starter.mention_everyone and starter.ping_role_ids == []

@@ -26,9 +26,17 @@ class TicketService:
     def __init__(self, store: TicketStore, policy: OpenPolicy) -> None:
         self.store = store
         self.policy = policy
+        self._configs: dict[int, GuildConfig | None] = {}
 
     async def config(self, guild_id: int) -> GuildConfig | None:
-        return await self.store.get_config(guild_id)
+        # Read on every ticket message and button press, changed only by /setup: cache it.
+        if guild_id not in self._configs:
+            self._configs[guild_id] = await self.store.get_config(guild_id)
+        return self._configs[guild_id]
+
+    async def save_config(self, config: GuildConfig, now: datetime) -> None:
+        await self.store.save_config(config, now)
+        self._configs[config.guild_id] = config
 
     async def why_cannot_open(self, guild_id: int, user_id: int, now: datetime) -> str | None:
         """A user-facing reason the user may not open another ticket now, or None."""
