@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,7 +13,7 @@ import discord
 from ai.prompt import Turn
 from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS, tags_for
-from cogs._locks import ticket_lock
+from cogs._locks import closing, ticket_lock
 from tickets.models import GuildConfig, Ticket, TicketMessage, TicketStatus
 from tickets.transcript import render_markdown
 
@@ -35,18 +36,23 @@ class TicketAlreadyClosed(CloseError):
 
 async def close_ticket(
     bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,
-    reason: str,
-) -> Ticket:  # fmt: skip
+    reason: str, still_wanted: Callable[[Ticket], bool] | None = None,
+) -> Ticket | None:  # fmt: skip
     """Close in Discord first, then record it, so a refused edit leaves the ticket open everywhere.
 
-    Holds the ticket's lock: an answer being written finishes first, and of two closes at once
-    the second raises TicketAlreadyClosed. `ticket` only names the ticket; it is read again.
+    Stops an answer being written in the ticket, then holds the ticket's lock; of two closes at
+    once the second raises TicketAlreadyClosed. `ticket` only names the ticket; it is read again,
+    and an automatic close passes `still_wanted` to re-check it under the lock (returns None if the
+    ticket no longer qualifies, e.g. the user wrote meanwhile).
     """
-    async with ticket_lock(ticket.id):
-        current = await bot.core.store.get_ticket(ticket.id)
-        if current is None or current.is_closed:
-            raise TicketAlreadyClosed()
-        return await _close(bot, thread, current, config, closer=closer, reason=reason)
+    with closing(ticket.id):
+        async with ticket_lock(ticket.id):
+            current = await bot.core.store.get_ticket(ticket.id)
+            if current is None or current.is_closed:
+                raise TicketAlreadyClosed()
+            if still_wanted is not None and not still_wanted(current):
+                return None
+            return await _close(bot, thread, current, config, closer=closer, reason=reason)
 
 
 async def _close(

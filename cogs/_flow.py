@@ -15,7 +15,7 @@ import discord
 
 from cogs._buttons import answer_view
 from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
-from cogs._locks import open_lock, ticket_lock
+from cogs._locks import AnswerCancelled, is_closing, open_lock, run_answer, ticket_lock
 from memory.decision import Route
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
 from tickets.models import GuildConfig, RecordedRoute, Ticket, TicketStatus
@@ -122,6 +122,8 @@ async def _answer(
     search_texts: tuple[str, ...],
 ) -> None:  # fmt: skip
     core = bot.core
+    if is_closing(ticket_id):
+        return
     ticket = await core.store.get_ticket(ticket_id)
     config = await core.tickets.config(thread.guild.id)
     if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
@@ -134,7 +136,10 @@ async def _answer(
     )
     try:
         async with thread.typing():
-            outcome = await core.pipeline.answer(request, sink, on_queued=sink.queued)
+            outcome = await run_answer(ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued))
+    except AnswerCancelled:
+        log.info("Answer in ticket %d stopped: the ticket is being closed", ticket.id)
+        return
     except Exception:
         log.exception("Answering in ticket %d failed", ticket.id)
         await _safe_send(thread, "Sorry, something went wrong while I was answering. Staff will take a look.")

@@ -3,15 +3,29 @@
 One lock per ticket serialises answering, closing and the Solved / Talk to staff buttons, so
 none of them acts on a copy of the ticket that another one has changed meanwhile. A lock lives
 as long as someone holds or waits for it (weak values), so closed tickets leave nothing behind.
+
+A close must not wait minutes behind a model that is still queueing or streaming: `closing()`
+cancels the answer in progress and makes answers still waiting for the lock skip.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _ticket_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 _open_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+_answering: dict[int, asyncio.Task[object]] = {}
+_closing: dict[int, int] = {}  # ticket id -> number of closes in progress
+
+
+class AnswerCancelled(Exception):
+    """The answer was stopped because its ticket is being closed."""
 
 
 def ticket_lock(ticket_id: int) -> asyncio.Lock:
@@ -29,3 +43,41 @@ def _get(locks: weakref.WeakValueDictionary, key: object) -> asyncio.Lock:
     if lock is None:
         lock = locks[key] = asyncio.Lock()
     return lock
+
+
+def is_closing(ticket_id: int) -> bool:
+    return _closing.get(ticket_id, 0) > 0
+
+
+@contextmanager
+def closing(ticket_id: int) -> Iterator[None]:
+    """Mark a ticket as closing for the duration, and stop the answer being written in it."""
+    _closing[ticket_id] = _closing.get(ticket_id, 0) + 1
+    task = _answering.get(ticket_id)
+    if task is not None:
+        task.cancel()
+    try:
+        yield
+    finally:
+        _closing[ticket_id] -= 1
+        if not _closing[ticket_id]:
+            del _closing[ticket_id]
+
+
+async def run_answer(ticket_id: int, work: Awaitable[T]) -> T:
+    """Run the model part of an answer so that a close of this ticket can cancel it.
+
+    Raises AnswerCancelled when a close stopped it; a cancellation of the caller itself propagates.
+    """
+    task = asyncio.ensure_future(work)
+    _answering[ticket_id] = task
+    try:
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if task.cancelled() and not (current is not None and current.cancelling()):
+            raise AnswerCancelled from None
+        raise
+    finally:
+        if _answering.get(ticket_id) is task:
+            del _answering[ticket_id]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -11,6 +13,8 @@ from discord.ext import commands, tasks
 
 from cogs._closing import CloseError, TicketAlreadyClosed, close_ticket
 from cogs._discord import NO_PINGS, ping_users
+from cogs._locks import ticket_lock
+from tickets.models import Ticket
 from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
 
 if TYPE_CHECKING:
@@ -18,11 +22,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# After Discord refused an automatic close (e.g. Manage Threads missing), wait this long before
+# trying that ticket again, and tell the ticket only once: retrying every sweep would post and
+# ask the model for a summary each minute.
+RETRY_FAILED_CLOSE_S = 3600
+
 
 class AutoClose(commands.Cog):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
         self.sweep.change_interval(seconds=bot.settings.autoclose_check_s)
+        self._failed: dict[int, float] = {}  # ticket id -> time.monotonic() of the refused close
 
     async def cog_load(self) -> None:
         self.sweep.start()
@@ -38,6 +48,11 @@ class AutoClose(commands.Cog):
             solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
         )  # fmt: skip
         for action in actions:
+            if ticket_lock(action.ticket.id).locked():
+                continue  # being answered or closed right now: not idle; look again next sweep
+            failed_at = self._failed.get(action.ticket.id)
+            if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
+                continue
             try:
                 await self._apply(action)
             except Exception:
@@ -49,16 +64,10 @@ class AutoClose(commands.Cog):
 
     async def _apply(self, action: AutoCloseAction) -> None:
         core, s = self.bot.core, self.bot.settings
-        # Re-check against the ticket as it is now: closing takes a while (summary), and the user
-        # may have written since the sweep read its list.
+        # Re-check against the ticket as it is now: the user may have written since the sweep read
+        # its list (and close_ticket checks once more under the ticket's lock).
         ticket = await core.store.get_ticket(action.ticket.id)
-        if ticket is None:
-            return
-        fresh = due_autoclose_actions(
-            [ticket], discord.utils.utcnow(),
-            solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
-        )  # fmt: skip
-        if not fresh or fresh[0].action != action.action:
+        if ticket is None or not self._still_due(action.action)(ticket):
             return
         config = await core.tickets.config(ticket.guild_id)
         thread = self.bot.get_channel(ticket.id)
@@ -88,13 +97,33 @@ class AutoClose(commands.Cog):
             await core.tickets.idle_warned(ticket, discord.utils.utcnow())
             return
         try:
-            await close_ticket(self.bot, thread, ticket, config, closer=None, reason=action.reason)
+            await close_ticket(
+                self.bot, thread, ticket, config, closer=None, reason=action.reason,
+                still_wanted=self._still_due(action.action),
+            )  # fmt: skip
         except TicketAlreadyClosed:
             return  # closed by hand while the sweep was running
         except CloseError as exc:
             log.warning("Auto-close of ticket %d failed: %s", ticket.id, exc)
-            with contextlib.suppress(discord.HTTPException):
-                await thread.send(f"I couldn't close this ticket automatically: {exc}", allowed_mentions=NO_PINGS)
+            first_failure = ticket.id not in self._failed
+            self._failed[ticket.id] = time.monotonic()
+            if first_failure:
+                with contextlib.suppress(discord.HTTPException):
+                    await thread.send(f"I couldn't close this ticket automatically: {exc}", allowed_mentions=NO_PINGS)
+            return
+        self._failed.pop(ticket.id, None)
+
+    def _still_due(self, action: str) -> Callable[[Ticket], bool]:
+        s = self.bot.settings
+
+        def check(ticket: Ticket) -> bool:
+            due = due_autoclose_actions(
+                [ticket], discord.utils.utcnow(),
+                solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
+            )  # fmt: skip
+            return bool(due) and due[0].action == action
+
+        return check
 
 
 async def setup(bot: TicketBot) -> None:
