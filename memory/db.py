@@ -121,15 +121,50 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
 
     The connection runs in autocommit mode, so multi-row writes are wrapped explicitly to
     land together or not at all; holding the lock keeps other coroutines' statements out.
+    BEGIN, COMMIT and ROLLBACK are part of the guarded region: whenever the block is left by an
+    exception or a cancellation (even one that arrives while BEGIN or COMMIT is on its way), no
+    transaction stays open for other coroutines' writes to land in.
     """
     async with lock_of(db):
-        await run(db, "BEGIN")
         try:
+            await _settled(db, "BEGIN")
             yield
+            await _settled(db, "COMMIT")
         except BaseException:
-            await run(db, "ROLLBACK")
+            if db.in_transaction:
+                try:
+                    await _settled(db, "ROLLBACK")
+                except Exception:
+                    log.exception("ROLLBACK failed")
             raise
-        await run(db, "COMMIT")
+
+
+async def _settled(db: aiosqlite.Connection, sql: str) -> None:
+    """Run a transaction-control statement to the end even if the caller is cancelled meanwhile.
+
+    Once handed to aiosqlite's thread a statement runs whether or not anyone still awaits it;
+    cancelling the wait would leave `db.in_transaction` telling the state before it. So the
+    statement runs in its own task, awaited until done; a cancellation received meanwhile is
+    raised afterwards. The caller holds the lock, so the statement is sent without it (the lock
+    is per task: the helper task would wait for it forever).
+    """
+
+    async def execute() -> None:
+        async with db.execute(sql) as cur:
+            await cur.fetchall()
+
+    task = asyncio.ensure_future(execute())
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved (the cancellation wins), so asyncio does not log it as lost
+        raise asyncio.CancelledError
+    task.result()
 
 
 async def apply_migrations(db: aiosqlite.Connection) -> int:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from datetime import UTC, datetime
 
+import aiosqlite
 import pytest
 
 from memory import repository as repo
@@ -120,3 +123,44 @@ async def test_late_status_write_does_not_reopen_a_closed_ticket(memory_db):
     # Closing again still applies (it is the closing update itself).
     again = await store.update_ticket(10, NOW, status=TicketStatus.CLOSED, close_reason="staff")
     assert again.close_reason == "staff"
+
+
+@pytest.mark.parametrize("steps", range(6))
+async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps):
+    # Cancelled after `steps` turns of the event loop: while BEGIN is on its way (0, 1), inside
+    # the block, or while COMMIT is on its way. Whatever the moment, no transaction stays open
+    # to swallow other coroutines' writes.
+    async def write() -> None:
+        async with transaction(memory_db):
+            await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('inside', '1')")
+
+    task = asyncio.create_task(write())
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert not memory_db.in_transaction
+    await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('later', '2')")
+    assert not memory_db.in_transaction
+    # Seen from another connection: committed, not pending in a forgotten transaction.
+    other = await aiosqlite.connect(tmp_path / "memory.db")
+    try:
+        async with other.execute("SELECT value FROM bot_meta WHERE key = 'later'") as cur:
+            assert await cur.fetchall() == [("2",)]
+    finally:
+        await other.close()
+
+
+async def test_failed_commit_rolls_back(memory_db):
+    # A deferred foreign-key violation makes COMMIT itself fail: the transaction must not stay open.
+    with pytest.raises(sqlite3.IntegrityError):
+        async with transaction(memory_db):
+            await run(memory_db, "PRAGMA defer_foreign_keys = ON")
+            await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('x', '1')")
+            await run(
+                memory_db,
+                "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (999, 1, 'q', 'q', 1)",
+            )
+    assert not memory_db.in_transaction
+    assert await TicketStore(memory_db).get_meta("x") is None
