@@ -161,7 +161,8 @@ async def _answer(
             await sink.messages[-1].edit(view=answer_view(ticket.id, route_id))
         except discord.HTTPException:
             log.warning("Could not add buttons to the answer in ticket %d", ticket.id, exc_info=True)
-    if ticket.status in (TicketStatus.OPEN, TicketStatus.RESOLVED):
+    if ticket.status in (TicketStatus.OPEN, TicketStatus.RESOLVED, TicketStatus.WAITING_STAFF):
+        # WAITING_STAFF here means a hand-off while the model was down; it answers again now.
         ticket = await core.tickets.set_status(ticket, TicketStatus.ANSWERED, discord.utils.utcnow())
         await set_status_tag(thread, config, ticket, TicketStatus.ANSWERED)
 

@@ -10,7 +10,7 @@ import discord
 from discord.ext import commands
 
 from cogs import _flow
-from cogs._discord import NO_PINGS, is_staff, tags_for
+from cogs._discord import NO_PINGS, is_staff, set_status_tag, tags_for
 from cogs._locks import open_lock
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
@@ -52,10 +52,13 @@ class TicketEvents(commands.Cog):
         if ticket.is_closed:
             return
         staff = is_staff(message.author, config) and message.author.id != ticket.opener_id
+        before = ticket.status
         ticket = await core.tickets.message_posted(
             ticket, message_id=message.id, author_id=message.author.id, author_name=message.author.display_name,
             role="staff" if staff else "user", content=message.content, now=discord.utils.utcnow(),
         )  # fmt: skip
+        if ticket.status is not before:
+            await set_status_tag(thread, config, ticket, ticket.status)
         if staff or ticket.ai_paused or not message.content.strip():
             return
         await _flow.answer_in_ticket(

@@ -80,3 +80,17 @@ async def test_ticket_waiting_for_staff_is_not_idle_closed(simcord_env):
     await simcord_env.advance_time(3 * H)
     assert not any("quiet for a while" in m.content for m in world.bot_messages(thread))
     assert (await world.core.store.get_ticket(thread.id)).status == "waiting_staff"
+
+
+@pytest.mark.bot_env(IDLE_WARN_HOURS="1", IDLE_CLOSE_AFTER_WARN_HOURS="1", AUTOCLOSE_CHECK_SECONDS="600")
+async def test_staff_reply_ends_waiting_so_the_ticket_can_idle_close(simcord_env):
+    world = await make_world(simcord_env)
+    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    [thread] = world.forum.threads
+    await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
+    await world.staff.send(thread, "Done: bob is the owner now.")
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket.status == "answered" and ticket.ai_paused
+    assert "Answered" in {t.name for t in simcord_env.bot.get_channel(thread.id).applied_tags}
+    await simcord_env.advance_time(2 * H + 1200)
+    assert (await world.core.store.get_ticket(thread.id)).status == "closed"

@@ -79,7 +79,8 @@ class TicketService:
         self, ticket: Ticket, *, message_id: int | None, author_id: int, author_name: str, role: str,
         content: str, now: datetime,
     ) -> Ticket:  # fmt: skip
-        """Store a message; user/staff activity resets idle tracking and reopens a resolved ticket."""
+        """Store a message; user/staff activity resets idle tracking, a user reopens a resolved ticket,
+        and staff writing in a ticket that waits for them answers it (the AI stays quiet there)."""
         await self.store.add_message(
             TicketMessage(ticket.id, message_id, author_id, author_name, role, content, utc_iso(now))
         )
@@ -90,6 +91,9 @@ class TicketService:
             changes.update(status=TicketStatus.OPEN, resolved_at=None)
         if role == "staff" and not ticket.ai_paused:
             changes["ai_paused"] = 1
+        if role == "staff" and ticket.status is TicketStatus.WAITING_STAFF:
+            # Staff took it: the ticket is answered again (and idles normally); a later hand-off pings anew.
+            changes.update(status=TicketStatus.ANSWERED, staff_pinged=0)
         updated = await self.store.update_ticket(ticket.id, now, **changes)
         assert updated is not None
         return updated
