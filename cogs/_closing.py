@@ -14,6 +14,7 @@ from ai.prompt import Turn
 from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS, tags_for
 from cogs._locks import closing, ticket_lock
+from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
 from tickets.models import GuildConfig, Ticket, TicketMessage, TicketStatus
 from tickets.transcript import render_markdown
 
@@ -128,7 +129,11 @@ async def _suggest_from_staff_answer(bot: TicketBot, ticket: Ticket, stored: lis
         return
     try:
         await bot.core.memory.suggest_qa(
-            ticket.guild_id, question[:300], answer[:1900], ticket_id=ticket.id, category=ticket.category
+            ticket.guild_id,
+            question[:MAX_QUERY_CHARS],
+            answer[:MAX_RESPONSE_CHARS],
+            ticket_id=ticket.id,
+            category=ticket.category,
         )
     except ValueError:
         log.warning("Could not suggest a Q&A pair from ticket %d", ticket.id, exc_info=True)

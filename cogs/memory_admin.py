@@ -107,8 +107,9 @@ class MemoryGroup(
     @app_commands.command(name="delete")
     async def delete(self, interaction: discord.Interaction, entry_id: int) -> None:
         """Delete an entry."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if await self.bot.core.memory.delete(interaction.guild_id or 0, entry_id):
-            await interaction.response.send_message(f"🗑️ Entry #{entry_id} deleted.", ephemeral=True)
+            await interaction.followup.send(f"🗑️ Entry #{entry_id} deleted.", ephemeral=True)
         else:
             await reply_error(interaction, f"There is no entry #{entry_id}.")
 

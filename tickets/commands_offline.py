@@ -7,7 +7,6 @@ import json
 import sys
 
 from ai.delivery import MessageSink
-from memory.decision import Route
 from memory.io import export_file, import_file, search_batch
 from tickets.answering import AnswerRequest
 from tickets.cli import print_json
@@ -165,6 +164,3 @@ def _progress(done: int, total: int) -> None:
     # The last update ends the line, so log lines and errors that follow start on their own.
     end = "\n" if done >= total else ""
     print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-
-__all__ = ["Route", "ask", "check", "search", "train"]
