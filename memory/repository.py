@@ -107,11 +107,14 @@ async def delete_phrasings(db: aiosqlite.Connection, phrasing_ids: Iterable[int]
 
 
 async def store_vectors(db: aiosqlite.Connection, model: str, vectors: dict[int, list[float]]) -> None:
+    # A phrasing replaced or deleted while its vector was being computed is skipped (its row
+    # would break the foreign key and fail the whole batch).
     for pid, vector in vectors.items():
         await run(
             db,
-            "INSERT OR REPLACE INTO embeddings (phrasing_id, model, dim, vector) VALUES (?, ?, ?, ?)",
-            (pid, model, len(vector), to_blob(vector)),
+            "INSERT OR REPLACE INTO embeddings (phrasing_id, model, dim, vector) "
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM entry_phrasings WHERE id = ?)",
+            (pid, model, len(vector), to_blob(vector), pid),
         )
 
 

@@ -1,7 +1,10 @@
 """The trained memory: staff-approved Q&A entries per guild, searchable by meaning and wording.
 
-SQLite is the truth; per-guild in-memory indexes are built lazily on first use and kept in
-step on every add/update/delete made through this class.
+SQLite is the truth; per-guild in-memory indexes are built lazily on first search (or
+`warm`). Writes never load an index: they update one that is already loaded and leave the
+others to be loaded from SQLite, which then includes them. Every write of a guild bumps the
+guild's version, so an index that was loading while a write committed is loaded again rather
+than kept without that write.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ MAX_SEARCH_CHARS = 1000
 # Feedback moves confidence towards 1 on "solved" and shrinks it on "talk to staff".
 CONFIDENCE_GAIN = 0.25
 CONFIDENCE_LOSS = 0.7
+# Loads of an index retried while writes keep landing mid-load; then one load holds writes back.
+LOAD_ATTEMPTS = 3
 
 
 class TrainedMemory:
@@ -38,6 +43,9 @@ class TrainedMemory:
         self.embedder = embedder
         self._indexes: dict[int, GuildIndex] = {}
         self._loading: dict[int, asyncio.Lock] = {}
+        # Bumped by every committed write of a guild (under `_write`), see `_index`.
+        self._versions: dict[int, int] = {}
+        # Serialises writes, and each write's update of a loaded index in commit order.
         self._write = asyncio.Lock()
         self._query_vectors = QueryVectors(embedder) if embedder else None
 
@@ -59,16 +67,20 @@ class TrainedMemory:
         validate_pair(query, response)
         query, response = query.strip(), response.strip()
         phrasings = _phrasing_list(query, alternates)
-        index = await self._index(guild_id)
-        async with self._write, repo.transaction(self.db):
-            entry_id = await repo.insert_entry(self.db, guild_id, query, response, category, created_by)
-            ids = [await repo.insert_phrasing(self.db, guild_id, entry_id, t, i == 0) for i, t in enumerate(phrasings)]
-        entry = await self.get(guild_id, entry_id)
-        assert entry is not None
-        index.put_entry(entry)
-        index.add_phrasings([(pid, entry_id, text) for pid, text in zip(ids, phrasings, strict=True)])
+        async with self._write:
+            async with repo.transaction(self.db):
+                entry_id = await repo.insert_entry(self.db, guild_id, query, response, category, created_by)
+                ids = [
+                    await repo.insert_phrasing(self.db, guild_id, entry_id, t, i == 0) for i, t in enumerate(phrasings)
+                ]
+                entry = await self.get(guild_id, entry_id)
+            assert entry is not None
+            index = self._committed(guild_id)
+            if index is not None:
+                index.put_entry(entry)
+                index.add_phrasings([(pid, entry_id, text) for pid, text in zip(ids, phrasings, strict=True)])
         if embed:
-            await self._embed(index, list(zip(ids, phrasings, strict=True)))
+            await self._embed(guild_id, list(zip(ids, phrasings, strict=True)))
         return entry
 
     async def update(
@@ -83,61 +95,68 @@ class TrainedMemory:
         embed: bool = True,
     ) -> Entry | None:
         validate_pair(query, response)
-        current = await self.get(guild_id, entry_id)
-        if current is None:
-            return None
-        new_query = query.strip() if query is not None else current.query
-        new_alternates = list(alternates) if alternates is not None else current.alternates
-        wanted = _phrasing_list(new_query, new_alternates)
-        index = await self._index(guild_id)
-        existing = await repo.fetch_phrasings(self.db, guild_id, entry_id)
-        # Keep unchanged phrasings (and their vectors); replace the rest.
-        keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
-        dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
         added: list[tuple[int, str]] = []
-        new_response = response.strip() if response is not None else current.response
-        # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted again,
-        # otherwise an entry that fell below the direct-answer bar could never be answered directly.
-        confidence = 1.0 if normalise(new_response) != normalise(current.response) else current.confidence
-        async with self._write, repo.transaction(self.db):
-            await run(
-                self.db,
-                "UPDATE trained_entries SET query = ?, response = ?, category = ?, confidence = ?, updated_at = ? "
-                "WHERE id = ?",
-                (
-                    new_query,
-                    new_response,
-                    category if category is not None else current.category,
-                    confidence,
-                    utc_iso(),
-                    entry_id,
-                ),
-            )
-            await repo.delete_phrasings(self.db, dropped)
-            for text in wanted:
-                if text not in keep:
-                    pid = await repo.insert_phrasing(self.db, guild_id, entry_id, text, text == new_query)
-                    added.append((pid, text))
-        for pid in dropped:
-            index.remove_phrasing(pid)
-        for pid, text in added:
-            index.add_phrasing(pid, entry_id, text)
-        entry = await self.get(guild_id, entry_id)
-        assert entry is not None
-        index.put_entry(entry)
+        # The current row is read under the write lock: two concurrent edits each start from the
+        # other's result instead of both from the same old row (two primaries, stale alternates).
+        async with self._write:
+            async with repo.transaction(self.db):
+                current = await self.get(guild_id, entry_id)
+                if current is None:
+                    return None
+                new_query = query.strip() if query is not None else current.query
+                wanted = _phrasing_list(new_query, alternates if alternates is not None else current.alternates)
+                existing = await repo.fetch_phrasings(self.db, guild_id, entry_id)
+                # Keep unchanged phrasings (and their vectors); replace the rest.
+                keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
+                dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
+                new_response = response.strip() if response is not None else current.response
+                # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted
+                # again, otherwise an entry that fell below the direct-answer bar could never be
+                # answered directly.
+                confidence = 1.0 if normalise(new_response) != normalise(current.response) else current.confidence
+                await run(
+                    self.db,
+                    "UPDATE trained_entries SET query = ?, response = ?, category = ?, confidence = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (
+                        new_query,
+                        new_response,
+                        category if category is not None else current.category,
+                        confidence,
+                        utc_iso(),
+                        entry_id,
+                    ),
+                )
+                await repo.delete_phrasings(self.db, dropped)
+                for text in wanted:
+                    if text not in keep:
+                        pid = await repo.insert_phrasing(self.db, guild_id, entry_id, text, text == new_query)
+                        added.append((pid, text))
+                entry = await self.get(guild_id, entry_id)
+            assert entry is not None
+            index = self._committed(guild_id)
+            if index is not None:
+                for pid in dropped:
+                    index.remove_phrasing(pid)
+                index.put_entry(entry)
+                for pid, text in added:
+                    index.add_phrasing(pid, entry_id, text)
         if embed:
-            await self._embed(index, added)
+            await self._embed(guild_id, added)
         return entry
 
     async def delete(self, guild_id: int, entry_id: int) -> bool:
-        index = await self._index(guild_id)
-        async with self._write, repo.transaction(self.db):
-            pids = [p.id for p in await repo.fetch_phrasings(self.db, guild_id, entry_id)]
-            await repo.delete_phrasings(self.db, pids)
-            deleted = await run_rowcount(
-                self.db, "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
-            )
-        index.remove_entry(entry_id)
+        """Delete an entry. Cheap whether or not the guild's index is loaded (it is never loaded here)."""
+        async with self._write:
+            async with repo.transaction(self.db):
+                pids = [p.id for p in await repo.fetch_phrasings(self.db, guild_id, entry_id)]
+                await repo.delete_phrasings(self.db, pids)
+                deleted = await run_rowcount(
+                    self.db, "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
+                )
+            index = self._committed(guild_id)
+            if index is not None:
+                index.remove_entry(entry_id)
         return deleted > 0
 
     async def get(self, guild_id: int, entry_id: int) -> Entry | None:
@@ -193,26 +212,27 @@ class TrainedMemory:
     ) -> None:
         """Solved raises the entry's confidence and usage and proposes the user's wording as an
         alternate (pending staff approval); talk-to-staff lowers confidence."""
-        entry = await self.get(guild_id, entry_id)
-        if entry is None:
-            return
-        if solved:
-            confidence = entry.confidence + (1.0 - entry.confidence) * CONFIDENCE_GAIN
-            usage = entry.usage_count + 1
-        else:
-            confidence, usage = entry.confidence * CONFIDENCE_LOSS, entry.usage_count
+        # Read under the write lock: concurrent presses each start from the previous one's result.
         async with self._write:
+            entry = await self.get(guild_id, entry_id)
+            if entry is None:
+                return
+            if solved:
+                confidence = entry.confidence + (1.0 - entry.confidence) * CONFIDENCE_GAIN
+            else:
+                confidence = entry.confidence * CONFIDENCE_LOSS
+            usage = entry.usage_count + int(solved)
             await run(
                 self.db,
-                "UPDATE trained_entries SET confidence = ?, usage_count = ? WHERE id = ?",
-                (confidence, usage, entry_id),
+                "UPDATE trained_entries SET confidence = ?, usage_count = usage_count + ? WHERE id = ?",
+                (confidence, int(solved), entry_id),
             )
+            index = self._committed(guild_id)
+            if index is not None and entry_id in index.entries:
+                index.entries[entry_id].confidence = confidence
+                index.entries[entry_id].usage_count = usage
             if solved and phrasing and phrasing.strip():
                 await sugg.propose_alternate(self.db, entry, phrasing.strip(), ticket_id)
-        index = self._indexes.get(guild_id)
-        if index is not None and entry_id in index.entries:
-            index.entries[entry_id].confidence = confidence
-            index.entries[entry_id].usage_count = usage
 
     async def suggest_qa(
         self, guild_id: int, query: str, response: str, *, ticket_id: int | None = None, category: str = "general"
@@ -304,19 +324,22 @@ class TrainedMemory:
                 log.warning("Embedder returned %d vectors for %d texts", len(vectors), len(rows))
                 failed.update(row[0] for row in rows)
                 continue
-            async with self._write, repo.transaction(self.db):
-                await repo.store_vectors(
-                    self.db, self.embedder.model, {r[0]: v for r, v in zip(rows, vectors, strict=True)}
-                )
-            for (pid, entry_id, gid, _), vector in zip(rows, vectors, strict=True):
-                touched.add(entry_id)
-                if gid in self._indexes:
-                    self._indexes[gid].set_vector(pid, vector)
+            async with self._write:
+                async with repo.transaction(self.db):
+                    await repo.store_vectors(
+                        self.db, self.embedder.model, {r[0]: v for r, v in zip(rows, vectors, strict=True)}
+                    )
+                indexes = {gid: self._committed(gid) for gid in {row[2] for row in rows}}
+                for (pid, entry_id, gid, _), vector in zip(rows, vectors, strict=True):
+                    touched.add(entry_id)
+                    index = indexes[gid]
+                    if index is not None:
+                        index.set_vector(pid, vector)
         if touched:
             log.info("Re-embedded %d trained entries with %s", len(touched), self.embedder.model)
         return len(touched)
 
-    async def _embed(self, index: GuildIndex, phrasings: Sequence[tuple[int, str]]) -> None:
+    async def _embed(self, guild_id: int, phrasings: Sequence[tuple[int, str]]) -> None:
         """Embed new phrasings in batches; on failure the entry stays lexical until reembed_stale."""
         if self.embedder is None or not phrasings:
             return
@@ -330,14 +353,23 @@ class TrainedMemory:
             if len(vectors) != len(batch):
                 log.warning("Embedder returned %d vectors for %d texts", len(vectors), len(batch))
                 return
-            async with self._write, repo.transaction(self.db):
-                await repo.store_vectors(
-                    self.db, self.embedder.model, {pid: v for (pid, _), v in zip(batch, vectors, strict=True)}
-                )
-            for (pid, _), vector in zip(batch, vectors, strict=True):
-                index.set_vector(pid, vector)
+            async with self._write:
+                async with repo.transaction(self.db):
+                    await repo.store_vectors(
+                        self.db, self.embedder.model, {pid: v for (pid, _), v in zip(batch, vectors, strict=True)}
+                    )
+                index = self._committed(guild_id)
+                if index is not None:
+                    for (pid, _), vector in zip(batch, vectors, strict=True):
+                        index.set_vector(pid, vector)
 
     # -- index loading ---------------------------------------------------------------------
+
+    def _committed(self, guild_id: int) -> GuildIndex | None:
+        """Call (holding `_write`) right after a write of the guild committed, before any await:
+        marks an index loading meanwhile as outdated, and returns the loaded index to update, if any."""
+        self._versions[guild_id] = self._versions.get(guild_id, 0) + 1
+        return self._indexes.get(guild_id)
 
     async def _index(self, guild_id: int) -> GuildIndex:
         index = self._indexes.get(guild_id)
@@ -345,10 +377,21 @@ class TrainedMemory:
             return index
         async with self._loading.setdefault(guild_id, asyncio.Lock()):
             index = self._indexes.get(guild_id)
-            if index is None:
+            if index is not None:
+                return index
+            for _ in range(LOAD_ATTEMPTS):
+                version = self._versions.get(guild_id, 0)
+                index = await self._load(guild_id)
+                # A write that committed during the load found no index to update and the load
+                # may have read around it (entries before it, phrasings after): load again.
+                if self._versions.get(guild_id, 0) == version:
+                    self._indexes[guild_id] = index
+                    return index
+            # Writes keep landing mid-load (a bulk import): hold them back for one load.
+            async with self._write:
                 index = await self._load(guild_id)
                 self._indexes[guild_id] = index
-        return index
+                return index
 
     async def _load(self, guild_id: int) -> GuildIndex:
         index = GuildIndex()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from memory import repository as repo
 from memory.db import open_database
 from memory.hashed_embedder import HashedEmbedder
-from memory.store import TrainedMemory
+from memory.store import CONFIDENCE_GAIN, TrainedMemory
 
 GUILD, OTHER = 1, 2
 
@@ -216,3 +219,158 @@ async def test_find_similar_many_embeds_once_and_keeps_each_entrys_best_match(me
     embedder.calls.clear()
     await memory.find_similar_many(GUILD, ["I forgot my password", "opening hours?"])
     assert embedder.calls == [["opening hours?"]]
+
+
+# -- writes never load an index; concurrency -------------------------------------------------
+
+
+async def test_writes_do_not_load_the_index_and_search_stays_consistent(memory_db, hashed_embedder):
+    seed = TrainedMemory(memory_db, hashed_embedder)
+    gone = await seed.add(GUILD, "How do I reset my password?", "Use the reset link.", alternates=["lost login"])
+    edited = await seed.add(GUILD, "Where is my invoice?", "Billing page.")
+    # A restart: nothing loaded. Delete, edit and add must not load the guild's index (seconds for
+    # a large guild) before the caller can answer.
+    fresh = TrainedMemory(memory_db, hashed_embedder)
+    assert await fresh.delete(GUILD, gone.id)
+    await fresh.update(GUILD, edited.id, query="Where can I download my receipt?", alternates=["invoice pdf"])
+    added = await fresh.add(GUILD, "What are your opening hours?", "9 to 5.")
+    assert fresh._indexes == {}
+    # The first search loads the index from SQLite, which has all three writes.
+    assert all(m.entry.id != gone.id for m in await fresh.find_similar(GUILD, "reset my password"))
+    assert all(m.entry.id != gone.id for m in await fresh.find_similar(GUILD, "lost login"))
+    top = (await fresh.find_similar(GUILD, "download my receipt"))[0]
+    assert top.entry.id == edited.id and top.entry.query == "Where can I download my receipt?"
+    assert top.semantic is not None  # the new phrasing's vector was stored without an index
+    assert (await fresh.find_similar(GUILD, "invoice pdf"))[0].phrasing == "invoice pdf"
+    assert (await fresh.find_similar(GUILD, "opening hours"))[0].entry.id == added.id
+
+
+async def test_delete_before_the_index_was_ever_loaded_then_search(memory_db, hashed_embedder):
+    seed = TrainedMemory(memory_db, hashed_embedder)
+    entry = await seed.add(GUILD, "How do I reset my password?", "Use the reset link.")
+    fresh = TrainedMemory(memory_db, hashed_embedder)
+    assert await fresh.delete(GUILD, entry.id)
+    assert GUILD not in fresh._indexes
+    assert await fresh.find_similar(GUILD, "reset my password") == []
+    assert await fresh.count(GUILD) == 0
+
+
+async def test_write_during_an_index_load_is_not_lost(memory_db, hashed_embedder, monkeypatch):
+    seed = TrainedMemory(memory_db, hashed_embedder)
+    gone = await seed.add(GUILD, "How do I reset my password?", "Use the reset link.")
+    await seed.add(GUILD, "Where is my invoice?", "Billing page.")
+    fresh = TrainedMemory(memory_db, hashed_embedder)
+    # Hold the first load between reading the entries and reading the phrasings.
+    reached, release = asyncio.Event(), asyncio.Event()
+    fetch_phrasings = repo.fetch_phrasings
+
+    async def held(db, guild_id, entry_id=None):
+        if entry_id is None and not release.is_set():
+            reached.set()
+            await release.wait()
+        return await fetch_phrasings(db, guild_id, entry_id)
+
+    monkeypatch.setattr(repo, "fetch_phrasings", held)
+    search = asyncio.create_task(fresh.find_similar(GUILD, "opening hours"))
+    await reached.wait()
+    async with asyncio.timeout(5):  # writes do not wait for the load
+        await fresh.delete(GUILD, gone.id)
+        added = await fresh.add(GUILD, "What are your opening hours?", "9 to 5.")
+    release.set()
+    # The load that read the entries before the add is not kept: the new entry is found.
+    assert (await search)[0].entry.id == added.id
+    assert all(m.entry.id != gone.id for m in await fresh.find_similar(GUILD, "reset my password"))
+    assert set(fresh._indexes[GUILD].entries) == {e.id for e in await fresh.list(GUILD)}
+
+
+async def test_concurrent_feedback_counts_every_press(memory):
+    entry = await memory.add(GUILD, "How do I reset my password?", "Link.")
+    await memory.record_feedback(GUILD, entry.id, solved=False)  # confidence 0.7
+    await memory.find_similar(GUILD, "reset password")  # loaded: its copy must follow too
+    presses = 6
+    await asyncio.gather(*(memory.record_feedback(GUILD, entry.id, solved=True) for _ in range(presses)))
+    stored = await memory.get(GUILD, entry.id)
+    assert stored.usage_count == presses
+    # Each press moved confidence from the previous press's result, none was lost.
+    assert stored.confidence == pytest.approx(1 - 0.3 * (1 - CONFIDENCE_GAIN) ** presses)
+    live = (await memory.find_similar(GUILD, "reset password"))[0].entry
+    assert (live.usage_count, live.confidence) == (stored.usage_count, stored.confidence)
+    await asyncio.gather(
+        *(memory.record_feedback(GUILD, entry.id, solved=solved) for solved in (True, False, True, False, True))
+    )
+    assert (await memory.get(GUILD, entry.id)).usage_count == presses + 3
+
+
+async def test_concurrent_edits_leave_one_primary_phrasing(memory, memory_db):
+    entry = await memory.add(GUILD, "How do I reset my password?", "Link.", alternates=["lost login"])
+    await asyncio.gather(
+        memory.update(GUILD, entry.id, query="How do I change my password?"),
+        memory.update(GUILD, entry.id, query="I forgot my password"),
+        memory.update(GUILD, entry.id, alternates=["locked out"]),
+    )
+    async with memory_db.execute(
+        "SELECT text, is_primary FROM entry_phrasings WHERE entry_id = ? ORDER BY id", (entry.id,)
+    ) as cur:
+        rows = [tuple(r) for r in await cur.fetchall()]
+    assert rows == [("I forgot my password", 1), ("locked out", 0)]
+    final = await memory.get(GUILD, entry.id)
+    assert (final.query, final.alternates) == ("I forgot my password", ["locked out"])
+    # The live index agrees with a fresh load.
+    live = TrainedMemory(memory_db)
+    for text in ("change my password", "lost login", "reset my password"):
+        assert all(
+            m.phrasing not in ("How do I change my password?", "lost login")
+            for m in await memory.find_similar(GUILD, text)
+        )
+        assert [m.phrasing for m in await memory.find_similar(GUILD, text)] == [
+            m.phrasing for m in await live.find_similar(GUILD, text)
+        ]
+
+
+async def test_vector_of_a_phrasing_replaced_while_embedding_is_skipped(memory_db):
+    class HeldEmbedder(HashedEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reached, self.release = asyncio.Event(), asyncio.Event()
+
+        async def embed(self, texts: list[str]) -> list[list[float]]:
+            if not self.release.is_set():
+                self.reached.set()
+                await self.release.wait()
+            return await super().embed(texts)
+
+    embedder = HeldEmbedder()
+    memory = TrainedMemory(memory_db, embedder)
+    adding = asyncio.create_task(memory.add(GUILD, "How do I reset my password?", "Link."))
+    await embedder.reached.wait()
+    entry = await memory.get_by_query(GUILD, "How do I reset my password?")
+    embedder.release.set()
+    await memory.update(GUILD, entry.id, query="How do I change my password?")
+    assert (await adding).id == entry.id  # no foreign-key error for the replaced phrasing
+    assert (await memory.find_similar(GUILD, "change my password"))[0].semantic is not None
+
+
+# -- warm -------------------------------------------------------------------------------------
+
+
+async def test_warm_loads_once_and_is_kept_in_step(memory_db, hashed_embedder, monkeypatch):
+    entry = await TrainedMemory(memory_db, hashed_embedder).add(GUILD, "How do I reset my password?", "Link.")
+    memory = TrainedMemory(memory_db, hashed_embedder)
+    loads = []
+    load = memory._load
+
+    async def counting(guild_id):
+        loads.append(guild_id)
+        return await load(guild_id)
+
+    monkeypatch.setattr(memory, "_load", counting)
+    await asyncio.gather(memory.warm(GUILD), memory.warm(GUILD))
+    await memory.warm(GUILD)
+    await memory.warm(OTHER)  # a guild without entries is fine too
+    assert loads == [GUILD, OTHER]
+    # Writes after warming update the warm index; searches use it without loading again.
+    await memory.update(GUILD, entry.id, alternates=["lost login"])
+    added = await memory.add(GUILD, "Where is my invoice?", "Billing page.")
+    assert (await memory.find_similar(GUILD, "lost login"))[0].phrasing == "lost login"
+    assert (await memory.find_similar(GUILD, "invoice"))[0].entry.id == added.id
+    assert loads == [GUILD, OTHER]
