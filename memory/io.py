@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory.decision import Route, Thresholds, decide
+from memory.decision import Thresholds, decide
 from memory.store import TrainedMemory
 
 log = logging.getLogger(__name__)
@@ -188,16 +188,20 @@ async def search_batch(
     thresholds: Thresholds,
     k: int = 5,
 ) -> list[dict[str, Any]]:
-    """What the bot would do with each question: its decision and the ranked matches."""
+    """What the bot would do with each question: its decision and the ranked matches.
+
+    "decision" is the route's value: "answer" (trained answer sent directly), "llm" (the LLM
+    answers, seeing the matches), "fallback" (LLM unavailable: the closest trained answer is sent
+    with a note that it may not fit) or "staff" (handed to staff).
+    """
     results = []
     for query in queries:
         matches = await memory.find_similar(guild_id, query, k=max(k, 5))
         decision = decide(matches, llm_available=llm_available, thresholds=thresholds)
-        route = {Route.ANSWER: "answer", Route.LLM: "llm"}.get(decision.route, "staff")
         results.append(
             {
                 "query": query,
-                "decision": route,
+                "decision": decision.route.value,
                 "matches": [
                     {
                         "id": m.entry.id,

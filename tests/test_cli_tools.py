@@ -274,10 +274,13 @@ async def test_search_batch_prints_one_json_line_per_query(tmp_path, fake_ollama
 async def test_search_with_the_server_down_decides_staff_not_llm(tmp_path, fake_ollama, closed_port_url):
     await seed(tmp_path, fake_ollama.url)
     fake_ollama.stop()
-    batch = write_jsonl(tmp_path, "q.jsonl", [{"query": "What is the weather like on Mars?"}])
+    batch = write_jsonl(tmp_path, "q.jsonl", [{"query": "What is the weather like on Mars?"}, {"query": PASSWORD_Q}])
     proc = ok(cli(tmp_path, "search", "--guild", str(GUILD), "--batch", str(batch), ollama_url=closed_port_url))
-    [row] = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert row["decision"] == "staff"
+    unknown, known = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert unknown["decision"] == "staff"
+    # Lexical only (no query embedding) is never answered directly, but the trained question
+    # itself clears the fallback bar: sent with the "AI offline" note, not handed to staff.
+    assert known["decision"] == "fallback" and known["matches"][0]["query"] == PASSWORD_Q
 
 
 def test_search_rejects_malformed_lines_clearly(tmp_path, fake_ollama):

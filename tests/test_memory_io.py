@@ -93,3 +93,18 @@ async def test_search_batch_reports_decision_and_matches(memory):
     assert unknown["decision"] == "staff"
     (llm,) = await search_batch(memory, GUILD, ["zzz qqq"], llm_available=True, thresholds=loose)
     assert llm["decision"] == "llm"
+
+
+async def test_search_batch_reports_fallback_apart_from_staff(memory):
+    await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
+    # Nothing is answered directly; a close match clears the fallback bar, an unknown one does not.
+    never_direct = Thresholds(direct=1.01, supported_direct=1.01, fallback=0.5)
+    close, unknown = await search_batch(
+        memory, GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False, thresholds=never_direct
+    )
+    assert close["decision"] == "fallback" and close["matches"][0]["query"] == "How do I reset my password?"
+    assert unknown["decision"] == "staff"
+    (llm,) = await search_batch(
+        memory, GUILD, ["How do I reset my password?"], llm_available=True, thresholds=never_direct
+    )
+    assert llm["decision"] == "llm"
