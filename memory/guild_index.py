@@ -71,9 +71,6 @@ class GuildIndex:
         for pid in [pid for pid, p in self._phrasings.items() if p.entry_id == entry_id]:
             self.remove_phrasing(pid)
 
-    def phrasing_ids(self, entry_id: int) -> list[int]:
-        return [pid for pid, p in self._phrasings.items() if p.entry_id == entry_id]
-
     def rank(self, text: str, query_vector: Sequence[float] | None, k: int) -> list[Match]:
         """Top `k` entries, each scored by its best phrasing (hybrid when a query vector is usable)."""
         depth = max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * k)

@@ -19,9 +19,6 @@ class QueryVectors:
         self._size = size
         self._cache: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
 
-    async def get(self, text: str) -> list[float] | None:
-        return (await self.get_many([text]))[0]
-
     async def get_many(self, texts: list[str]) -> list[list[float] | None]:
         """Vectors for `texts` in order; the uncached ones are embedded in one request."""
         # Keyed by model too: after a model switch old vectors would be from another space.

@@ -202,7 +202,9 @@ class TrainedMemory:
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
 
     async def warm(self, guild_id: int) -> None:
-        """Build the guild's index now instead of on its first question."""
+        """Build the guild's index now instead of on its first question (e.g. in the background at
+        start-up). Cheap once loaded; concurrent calls and searches share one load, and writes
+        meanwhile are not held up by it."""
         await self._index(guild_id)
 
     # -- feedback and suggestions ----------------------------------------------------------
