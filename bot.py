@@ -6,8 +6,6 @@ Tests and tools build the bot with `create_bot()`, which never connects by itsel
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -32,6 +30,7 @@ EXTENSIONS = (
     "cogs.memory_admin",
     "cogs.status",
     "cogs.autoclose",
+    "cogs.maintenance",
 )
 
 
@@ -57,17 +56,6 @@ class TicketBot(commands.Bot):
             except Exception:
                 log.exception("Failed to load extension %s", ext)
         await self.sync_commands_if_changed()
-        if self.settings.llm.embed_model:
-            # Entries embedded with another model (or while Ollama was down) catch up in the background.
-            self._reembed_task = asyncio.create_task(self._reembed(), name="reembed-stale")
-
-    async def _reembed(self) -> None:
-        try:
-            count = await self.core.memory.reembed_stale()
-            if count:
-                log.info("Re-embedded %d trained phrasings with %s", count, self.settings.llm.embed_model)
-        except Exception:
-            log.exception("Background re-embedding failed")
 
     async def sync_commands_if_changed(self) -> None:
         """Sync the slash-command tree only when it differs from the last synced one."""
@@ -85,11 +73,6 @@ class TicketBot(commands.Bot):
         try:
             await super().close()
         finally:
-            task = getattr(self, "_reembed_task", None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
             if hasattr(self, "core"):
                 await self.core.close()
 
