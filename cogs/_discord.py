@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 
+from ai.delivery import TYPING_MARKER
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class ThreadSink:
         self.thread = thread
         self.queue_notice: discord.Message | None = None
         self.messages: list[discord.Message] = []
+        self.last_text: str | None = None  # what the newest message shows now
 
     async def send(self, text: str) -> discord.Message:
         message: discord.Message | None = None
@@ -85,10 +88,23 @@ class ThreadSink:
         if message is None:
             message = await self.thread.send(text, allowed_mentions=NO_PINGS)
         self.messages.append(message)
+        self.last_text = text
         return message
 
     async def edit(self, handle: discord.Message, text: str) -> None:
         await handle.edit(content=text, allowed_mentions=NO_PINGS)
+        if self.messages and handle.id == self.messages[-1].id:
+            self.last_text = text
+
+    async def abandon(self, note: str) -> None:
+        """The answer was stopped: clean up what is on screen (queue notice, typing marker)."""
+        with contextlib.suppress(discord.HTTPException):
+            if self.queue_notice is not None:
+                await self.queue_notice.delete()
+                self.queue_notice = None
+            if self.messages and self.last_text is not None:
+                text = self.last_text.removesuffix(TYPING_MARKER)
+                await self.messages[-1].edit(content=f"{text}{note}"[:2000], allowed_mentions=NO_PINGS)
 
     async def queued(self, position: int) -> None:
         """Show or update the place in line; a notice Discord refuses must not cost the answer."""

@@ -139,6 +139,7 @@ async def _answer(
             outcome = await run_answer(ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued))
     except AnswerCancelled:
         log.info("Answer in ticket %d stopped: the ticket is being closed", ticket.id)
+        await sink.abandon("\n\n-# ⏹️ Stopped: the ticket was closed.")
         return
     except Exception:
         log.exception("Answering in ticket %d failed", ticket.id)

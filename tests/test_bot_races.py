@@ -77,6 +77,7 @@ async def test_close_while_an_answer_streams_stops_it_and_stays_closed(simcord_e
 
     simcord_env.backend.create_message(thread.id, world.alice.id, "One more question while you think")
     await _until(lambda: len(fake_ollama.chat_requests()) > calls)  # the model is answering
+    await _until(lambda: any(m.content.startswith("A slow answer") for m in world.bot_messages(thread)))
     started = time.perf_counter()
     result = await world.alice.slash(thread, "close", reason="done")
     assert time.perf_counter() - started < 2, "the close waited for the answer (LLM_TOTAL_TIMEOUT is 4 s in tests)"
@@ -89,6 +90,8 @@ async def test_close_while_an_answer_streams_stops_it_and_stays_closed(simcord_e
     assert messages[-1].embeds and "Ticket closed" in messages[-1].embeds[0].title, "the close comes last"
     routes = await world.core.store.routes_since(world.guild.id, simcord_env.now().replace(year=2000))
     assert sum(routes.values()) == 1, "the stopped answer is not recorded as given"
+    partial = [m for m in messages if m.content.startswith("A slow answer")]
+    assert partial and all("▌" not in m.content and "Stopped: the ticket was closed" in m.content for m in partial)
 
 
 async def test_two_closes_at_once_close_once(simcord_env, fake_ollama):
