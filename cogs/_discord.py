@@ -96,19 +96,30 @@ class ThreadSink:
         if self.messages and handle.id == self.messages[-1].id:
             self.last_text = text
 
+    async def discard_notice(self) -> None:
+        """Remove a waiting notice that no answer replaced (e.g. the ticket was closed meanwhile)."""
+        if self.queue_notice is not None:
+            notice, self.queue_notice = self.queue_notice, None
+            with contextlib.suppress(discord.HTTPException):
+                await notice.delete()
+
     async def abandon(self, note: str) -> None:
         """The answer was stopped: clean up what is on screen (queue notice, typing marker)."""
+        await self.discard_notice()
         with contextlib.suppress(discord.HTTPException):
-            if self.queue_notice is not None:
-                await self.queue_notice.delete()
-                self.queue_notice = None
             if self.messages and self.last_text is not None:
                 text = self.last_text.removesuffix(TYPING_MARKER)
                 await self.messages[-1].edit(content=f"{text}{note}"[:2000], allowed_mentions=NO_PINGS)
 
     async def queued(self, position: int) -> None:
-        """Show or update the place in line; a notice Discord refuses must not cost the answer."""
-        text = f"⏳ The assistant is busy with other tickets — you're #{position} in line."
+        """Show or update the place in line for the model."""
+        await self.waiting(f"⏳ The assistant is busy with other tickets — you're #{position} in line.")
+
+    async def waiting(self, text: str) -> None:
+        """Show or update a notice that the answer is coming; the answer replaces it.
+
+        A notice Discord refuses must not cost the answer.
+        """
         try:
             if self.queue_notice is None:
                 self.queue_notice = await self.thread.send(text, allowed_mentions=NO_PINGS)
@@ -117,4 +128,4 @@ class ThreadSink:
         except discord.NotFound:
             self.queue_notice = None
         except discord.HTTPException:
-            log.warning("Could not show the queue position in ticket %d", self.thread.id, exc_info=True)
+            log.warning("Could not show a waiting notice in ticket %d", self.thread.id, exc_info=True)

@@ -108,18 +108,24 @@ async def answer_in_ticket(
     """Run the answer pipeline for one user message (Discord id `message_id`) and post the result.
 
     Never raises. One answer at a time per ticket (the ticket lock), so replies come in the order
-    the questions were asked and a close waits until the answer is complete.
+    the questions were asked; a close stops the answer in progress (see cogs/_locks.py).
     """
+    sink = ThreadSink(thread)
+    lock = ticket_lock(ticket_id)
     try:
-        async with ticket_lock(ticket_id):
-            await _answer(bot, thread, ticket_id, message_id, question, user_name, search_texts)
+        if lock.locked():  # still answering an earlier message here: say so instead of going silent
+            await sink.waiting("⏳ I'll answer this right after my current reply.")
+        async with lock:
+            # Gone before answering: the notice sits above the earlier answer, so it can't become this one.
+            await sink.discard_notice()
+            await _answer(bot, thread, ticket_id, message_id, question, user_name, search_texts, sink)
     except Exception:
         log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
 
 
 async def _answer(
     bot: TicketBot, thread: discord.Thread, ticket_id: int, message_id: int, question: str, user_name: str,
-    search_texts: tuple[str, ...],
+    search_texts: tuple[str, ...], sink: ThreadSink,
 ) -> None:  # fmt: skip
     core = bot.core
     if is_closing(ticket_id):
@@ -130,7 +136,6 @@ async def _answer(
         return
     n = core.settings.history_messages
     history = conversation_before(await core.store.messages(ticket.id, last=2 * n + 1), message_id, n)
-    sink = ThreadSink(thread)
     request = AnswerRequest(
         thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
     )

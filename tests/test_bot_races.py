@@ -244,6 +244,12 @@ async def test_two_quick_messages_in_a_new_direct_post_open_one_ticket(simcord_e
     contents = [m.content for m in world.bot_messages(thread)]
     assert not any("went wrong" in c for c in contents), contents
     assert contents == ["First answer.", "Second answer."]
+    # the second message was told it is next (not silence); the notice is gone once it is answered
+    posts = [
+        r.json for r in simcord_env.http_requests if r.method == "POST" and r.path == f"/channels/{thread.id}/messages"
+    ]
+    assert sum("right after my current reply" in (p or {}).get("content", "") for p in posts) == 1
+    assert not any("right after my current reply" in m.content for m in thread.history())
     stored = await world.core.store.messages(thread.id)
     assert [m.role for m in stored] == ["user", "user", "bot", "bot"]
     assert "I mean on the mobile app." in stored[1].content
