@@ -148,7 +148,12 @@ async def _answer(
         return
     except Exception:
         log.exception("Answering in ticket %d failed", ticket.id)
-        await _safe_send(thread, "Sorry, something went wrong while I was answering. Staff will take a look.")
+        sorry = "Sorry, something went wrong while I was answering. Staff will take a look."
+        if sink.messages:  # keep what was shown, without the typing marker
+            await sink.abandon(f"\n\n-# ⚠️ {sorry}")
+        else:
+            await sink.discard_notice()
+            await _safe_send(thread, sorry)
         ticket = await core.store.get_ticket(ticket.id)
         if ticket is not None and not ticket.is_closed:
             await hand_to_staff(bot, thread, ticket, config, "the bot hit an error", pause_ai=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import discord
 
 from cogs._discord import ThreadSink
+from tests.fake_ollama import Reply
 from tests.sim import make_world, text_of
 
 PASSWORD_Q = "How do I reset my password?"
@@ -178,3 +179,18 @@ async def test_a_refused_queue_notice_does_not_cost_the_answer(simcord_env):
     assert message.content == "The answer."
     assert [m.content for m in world.bot_messages(thread)][-1] == "The answer."
     assert not any("in line" in m.content for m in world.bot_messages(thread))
+
+
+async def test_discord_failing_mid_stream_keeps_the_text_and_hands_to_staff(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.forum.threads
+    fake_ollama.script(
+        Reply("Try cleaning the print head first, then run a test page. " * 3, chunk_size=6, chunk_delay=0.05)
+    )
+    simcord_env.inject_error("PATCH", f"/channels/{thread.id}/messages/*", status=500)  # the first streaming edit
+    await world.alice.send(thread, "Still blank, what now?")
+    reply = world.bot_messages(thread)[-1]
+    assert reply.content.startswith("Try cl")  # what was shown before the failed edit stays
+    assert "▌" not in reply.content and "something went wrong while I was answering" in reply.content
+    assert (await world.core.store.get_ticket(thread.id)).status == "waiting_staff"
