@@ -50,7 +50,6 @@ class AnswerOutcome:
     route: Route
     decision: Decision
     matches: list[Match]
-    handles: list[object] = field(default_factory=list)  # messages posted, last one gets the buttons
     text: str = ""
     llm_error: LLMError | None = None
 
@@ -96,8 +95,8 @@ class AnswerPipeline:
             # Staff is only ever chosen after the model failed or while it is known to be down.
             why = " and the AI assistant is unavailable right now" if llm_error is not None else ""
             text = STAFF_TEXT.format(why=why)
-            handle = await sink.send(text)
-            outcome = AnswerOutcome(Route.STAFF, decision, matches, [handle], text)
+            await sink.send(text)
+            outcome = AnswerOutcome(Route.STAFF, decision, matches, text)
         outcome.llm_error = llm_error
         return outcome
 
@@ -110,8 +109,9 @@ class AnswerPipeline:
     ) -> AnswerOutcome:
         assert decision.match is not None
         text = f"{neutralize_mentions(decision.match.entry.response)}\n{note}"
-        handles = [await sink.send(part) for part in split_message(text)]
-        return AnswerOutcome(decision.route, decision, matches, handles, text)
+        for part in split_message(text):
+            await sink.send(part)
+        return AnswerOutcome(decision.route, decision, matches, text)
 
     async def _ask_llm(
         self,
@@ -147,7 +147,7 @@ class AnswerPipeline:
             return None, result.error
         if result.error is not None:
             log.warning("LLM stopped mid-answer: %s", result.error)
-        outcome = AnswerOutcome(Route.LLM, decision, matches, list(result.handles), "".join(result.parts))
+        outcome = AnswerOutcome(Route.LLM, decision, matches, "".join(result.parts))
         outcome.llm_error = result.error
         return outcome, None
 
