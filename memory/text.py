@@ -52,3 +52,33 @@ def features(norm: str) -> Counter[str]:
             for i in range(len(padded) - n + 1):
                 bag[padded[i : i + n]] += 1
     return bag
+
+
+# Characters that render as nothing (or as a blank) in Discord: format controls (Cf: zero-width
+# space/joiners, bidi marks, the BOM), other controls (Cc), separators (Z*), and a few
+# "blank" symbols Unicode files elsewhere (Hangul fillers, braille blank).
+_INVISIBLE_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn", "Mn", "Me")
+_MARKS = ("Mn", "Me")
+_BLANK_SYMBOLS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+
+
+def is_visible_char(ch: str) -> bool:
+    return ch not in _BLANK_SYMBOLS and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+
+
+def visible_text(text: str | None) -> str:
+    """`text` trimmed of invisible characters at both ends, or "" when nothing in it is visible.
+
+    The one check for "is this input empty?": a question, answer, title or reason made only of
+    zero-width spaces, control characters or blanks counts as empty everywhere. Inner spacing and
+    invisible characters between visible ones are kept (they may be meaningful, e.g. in emoji).
+    """
+    if not text:
+        return ""
+    start, end = 0, len(text)
+    while start < end and not is_visible_char(text[start]):
+        start += 1
+    # Marks (accents, variation selectors) after a visible character belong to it: keep them.
+    while end > start and not is_visible_char(text[end - 1]) and unicodedata.category(text[end - 1]) not in _MARKS:
+        end -= 1
+    return text[start:end]
