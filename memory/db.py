@@ -20,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from memory.migrations import MIGRATIONS
+from memory.text import identity_key
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ async def _settled(db: aiosqlite.Connection, sql: str) -> None:
 
 async def apply_migrations(db: aiosqlite.Connection) -> int:
     """Apply pending migrations; returns the schema version afterwards."""
+    # Python functions the migrations' SQL may call (they recompute keys stored in rows).
+    await db.create_function("identity_key", 1, identity_key, deterministic=True)
     await run(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
     row = await fetchone(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version")
     current = row[0] if row else 0

@@ -1,6 +1,7 @@
 """Numbered schema migrations; each is applied with its version record in one transaction.
 
-Append new migrations at the end; never edit one that has shipped.
+Append new migrations at the end; never edit one that has shipped. Migrations may call the SQL
+functions that `memory.db.apply_migrations` registers (`identity_key(text)`, memory.text).
 """
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -121,6 +122,15 @@ MIGRATIONS: list[tuple[int, str]] = [
             key    TEXT PRIMARY KEY,
             value  TEXT NOT NULL
         );
+        """,
+    ),
+    (
+        2,
+        """
+        -- entry_phrasings.norm becomes the question's identity (memory.text.identity_key): numbers
+        -- now count, so questions that differ only by a number are two questions. No uniqueness is
+        -- imposed: databases may hold rows whose old keys collided, and each keeps its own key.
+        UPDATE entry_phrasings SET norm = identity_key(text);
         """,
     ),
 ]

@@ -22,7 +22,7 @@ from memory.db import fetchone, run, run_rowcount, utc_iso
 from memory.guild_index import GuildIndex
 from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
-from memory.text import normalise
+from memory.text import identity_key, normalise
 from memory.vectors import from_blob
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,8 @@ class TrainedMemory:
         return found[0] if found else None
 
     async def get_by_query(self, guild_id: int, query: str) -> Entry | None:
-        """The entry whose primary question equals `query` once normalised (case, punctuation)."""
+        """The entry whose primary question is `query` up to case, punctuation and spacing (numbers
+        count: "error 1042" and "error 2077" are two questions)."""
         entry_id = await repo.entry_id_for_query(self.db, guild_id, query)
         return None if entry_id is None else await self.get(guild_id, entry_id)
 
@@ -412,14 +413,14 @@ class TrainedMemory:
 
 def _phrasing_list(query: str, alternates: Iterable[str]) -> list[str]:
     """Primary question first, then distinct alternates (validated like questions)."""
-    texts, seen = [query], {normalise(query)}
+    texts, seen = [query], {identity_key(query)}
     for alternate in alternates:
         alternate = alternate.strip()
         if not alternate:
             continue
         validate_pair(alternate, None)
-        norm = normalise(alternate)
-        if norm and norm not in seen:
-            seen.add(norm)
+        key = identity_key(alternate)
+        if key and key not in seen:
+            seen.add(key)
             texts.append(alternate)
     return texts
