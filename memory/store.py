@@ -22,7 +22,7 @@ from memory.db import fetchone, run, run_rowcount, utc_iso
 from memory.guild_index import GuildIndex
 from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
-from memory.text import identity_key, normalise
+from memory.text import identity_key, normalise, visible_text
 from memory.vectors import from_blob
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class TrainedMemory:
         """Save a new entry. `embed=False` (bulk imports) leaves its vectors to `reembed_stale`,
         which embeds in large batches."""
         validate_pair(query, response)
-        query, response = query.strip(), response.strip()
+        # Stored without the invisible characters around it (what validate_pair measured).
+        query, response = visible_text(query), visible_text(response)
         phrasings = _phrasing_list(query, alternates)
         async with self._write:
             async with repo.transaction(self.db):
@@ -103,13 +104,13 @@ class TrainedMemory:
                 current = await self.get(guild_id, entry_id)
                 if current is None:
                     return None
-                new_query = query.strip() if query is not None else current.query
+                new_query = visible_text(query) if query is not None else current.query
                 wanted = _phrasing_list(new_query, alternates if alternates is not None else current.alternates)
                 existing = await repo.fetch_phrasings(self.db, guild_id, entry_id)
                 # Keep unchanged phrasings (and their vectors); replace the rest.
                 keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
                 dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
-                new_response = response.strip() if response is not None else current.response
+                new_response = visible_text(response) if response is not None else current.response
                 # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted
                 # again, otherwise an entry that fell below the direct-answer bar could never be
                 # answered directly.
@@ -234,8 +235,8 @@ class TrainedMemory:
             if index is not None and entry_id in index.entries:
                 index.entries[entry_id].confidence = confidence
                 index.entries[entry_id].usage_count = usage
-            if solved and phrasing and phrasing.strip():
-                await sugg.propose_alternate(self.db, entry, phrasing.strip(), ticket_id)
+            if solved and visible_text(phrasing):
+                await sugg.propose_alternate(self.db, entry, visible_text(phrasing), ticket_id)
 
     async def suggest_qa(
         self, guild_id: int, query: str, response: str, *, ticket_id: int | None = None, category: str = "general"
@@ -243,7 +244,7 @@ class TrainedMemory:
         validate_pair(query, response)
         async with self._write:
             return await sugg.insert(
-                self.db, guild_id, "qa", None, ticket_id, query.strip(), response.strip(), category
+                self.db, guild_id, "qa", None, ticket_id, visible_text(query), visible_text(response), category
             )
 
     async def list_suggestions(
@@ -275,7 +276,7 @@ class TrainedMemory:
             entry = await self.update(
                 guild_id,
                 target.id,
-                alternates=[*target.alternates, text.strip()],
+                alternates=[*target.alternates, visible_text(text)],
                 response=response,
                 category=category,
             )
@@ -412,10 +413,11 @@ class TrainedMemory:
 
 
 def _phrasing_list(query: str, alternates: Iterable[str]) -> list[str]:
-    """Primary question first, then distinct alternates (validated like questions)."""
+    """Primary question first, then distinct alternates (validated like questions; one without a
+    visible character is left out, like a blank one)."""
     texts, seen = [query], {identity_key(query)}
     for alternate in alternates:
-        alternate = alternate.strip()
+        alternate = visible_text(alternate)
         if not alternate:
             continue
         validate_pair(alternate, None)

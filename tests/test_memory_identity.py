@@ -156,3 +156,11 @@ async def test_migration_recomputes_the_keys_of_an_existing_database(tmp_path):
         assert await memory.count(GUILD) == 4
     finally:
         await db.close()
+
+
+async def test_reimport_with_alternates_spelled_differently_changes_nothing(lexical_memory):
+    first = json.dumps({"query": "Opening hours?", "response": "9 to 5.", "alternates": ["When are you open?"]})
+    await import_bytes(lexical_memory, GUILD, first.encode(), "faq.jsonl")
+    respelled = json.dumps({"query": "opening hours", "response": "9 to 5.", "alternates": ["when are you open"]})
+    report = await import_bytes(lexical_memory, GUILD, respelled.encode(), "faq.jsonl")
+    assert (report.added, report.updated, report.skipped) == (0, 0, 1)
