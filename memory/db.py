@@ -125,10 +125,15 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
     BEGIN, COMMIT and ROLLBACK are part of the guarded region: whenever the block is left by an
     exception or a cancellation (even one that arrives while BEGIN or COMMIT is on its way), no
     transaction stays open for other coroutines' writes to land in.
+
+    BEGIN IMMEDIATE takes SQLite's write lock at once, waiting up to the busy timeout while another
+    process (a CLI import next to the bot) writes. A plain (deferred) BEGIN would read first and
+    then have to upgrade to a writer; SQLite refuses that upgrade with "database is locked" at once,
+    without waiting, because waiting could deadlock two such transactions.
     """
     async with lock_of(db):
         try:
-            await _settled(db, "BEGIN")
+            await _settled(db, "BEGIN IMMEDIATE")
             yield
             await _settled(db, "COMMIT")
         except BaseException:
