@@ -133,4 +133,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         UPDATE entry_phrasings SET norm = identity_key(text);
         """,
     ),
+    (
+        3,
+        """
+        -- Bumped in the same transaction as every write of a guild's trained memory, so a process
+        -- that caches the guild's search index notices another process's writes (memory/store.py).
+        CREATE TABLE memory_changes (
+            guild_id  INTEGER PRIMARY KEY,
+            counter   INTEGER NOT NULL
+        );
+        """,
+    ),
 ]

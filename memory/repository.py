@@ -147,3 +147,22 @@ async def stale_phrasings(
         params += (guild_id,)
     rows = await fetchall(db, sql + " ORDER BY p.id LIMIT ?", (*params, limit))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def bump_changes(db: aiosqlite.Connection, guild_id: int) -> int:
+    """Count one more write of the guild's trained memory (call inside the write's transaction);
+    returns the new count."""
+    row = await fetchone(
+        db,
+        "INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
+        "ON CONFLICT (guild_id) DO UPDATE SET counter = counter + 1 RETURNING counter",
+        (guild_id,),
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def change_count(db: aiosqlite.Connection, guild_id: int) -> int:
+    """How many writes the guild's trained memory has had, from any process (0 before the first)."""
+    row = await fetchone(db, "SELECT counter FROM memory_changes WHERE guild_id = ?", (guild_id,))
+    return 0 if row is None else int(row[0])
