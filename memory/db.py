@@ -20,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from memory.migrations import MIGRATIONS
+from memory.text import identity_key
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,15 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
     BEGIN, COMMIT and ROLLBACK are part of the guarded region: whenever the block is left by an
     exception or a cancellation (even one that arrives while BEGIN or COMMIT is on its way), no
     transaction stays open for other coroutines' writes to land in.
+
+    BEGIN IMMEDIATE takes SQLite's write lock at once, waiting up to the busy timeout while another
+    process (a CLI import next to the bot) writes. A plain (deferred) BEGIN would read first and
+    then have to upgrade to a writer; SQLite refuses that upgrade with "database is locked" at once,
+    without waiting, because waiting could deadlock two such transactions.
     """
     async with lock_of(db):
         try:
-            await _settled(db, "BEGIN")
+            await _settled(db, "BEGIN IMMEDIATE")
             yield
             await _settled(db, "COMMIT")
         except BaseException:
@@ -169,6 +175,8 @@ async def _settled(db: aiosqlite.Connection, sql: str) -> None:
 
 async def apply_migrations(db: aiosqlite.Connection) -> int:
     """Apply pending migrations; returns the schema version afterwards."""
+    # Python functions the migrations' SQL may call (they recompute keys stored in rows).
+    await db.create_function("identity_key", 1, identity_key, deterministic=True)
     await run(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
     row = await fetchone(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version")
     current = row[0] if row else 0

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from memory.decision import Thresholds, decide
+from memory.models import validate_pair
 from memory.store import TrainedMemory
+from memory.text import identity_key, visible_text
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +88,24 @@ async def import_bytes(
 async def _import_row(
     memory: TrainedMemory, guild_id: int, row: dict[str, Any], created_by: int | None, report: ImportReport
 ) -> None:
-    query = str(row.get("query") or "").strip()
-    response = str(row.get("response") or "").strip()
-    category = str(row.get("category") or "").strip() or "general"
+    query, response = str(row.get("query") or ""), str(row.get("response") or "")
+    # The same rules as /train: a field without a visible character is empty.
+    validate_pair(query, response)
+    query, response = visible_text(query), visible_text(response)
+    category = visible_text(str(row.get("category") or "")) or "general"
     alternates = _alternates(row.get("alternates"))
-    if not query:
-        raise ValueError("question is empty")
-    if not response:
-        raise ValueError("answer is empty")
     existing = await memory.get_by_query(guild_id, query)
     if existing is None:
         await memory.add(guild_id, query, response, category, alternates, created_by, embed=False)
         report.added += 1
         return
-    merged = [*existing.alternates, *(a for a in alternates if a not in existing.alternates)]
+    # Alternates already known under another spelling are not new: a re-import changes nothing.
+    known = {identity_key(text) for text in (existing.query, *existing.alternates)}
+    merged = list(existing.alternates)
+    for alternate in alternates:
+        if identity_key(alternate) not in known:
+            known.add(identity_key(alternate))
+            merged.append(alternate)
     if existing.response == response and existing.category == category and merged == existing.alternates:
         report.skipped += 1
         return
@@ -117,9 +123,10 @@ def _alternates(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [part.strip() for part in value.split(ALTERNATE_SEPARATOR) if part.strip()]
+        parts = [visible_text(part) for part in value.split(ALTERNATE_SEPARATOR)]
+        return [part for part in parts if part]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [item.strip() for item in value if item.strip()]
+        return [item for item in map(visible_text, value) if item]
     raise ValueError("alternates must be a list of strings")
 
 

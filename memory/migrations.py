@@ -1,6 +1,7 @@
 """Numbered schema migrations; each is applied with its version record in one transaction.
 
-Append new migrations at the end; never edit one that has shipped.
+Append new migrations at the end; never edit one that has shipped. Migrations may call the SQL
+functions that `memory.db.apply_migrations` registers (`identity_key(text)`, memory.text).
 """
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -120,6 +121,26 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE bot_meta (
             key    TEXT PRIMARY KEY,
             value  TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        """
+        -- entry_phrasings.norm becomes the question's identity (memory.text.identity_key): numbers
+        -- now count, so questions that differ only by a number are two questions. No uniqueness is
+        -- imposed: databases may hold rows whose old keys collided, and each keeps its own key.
+        UPDATE entry_phrasings SET norm = identity_key(text);
+        """,
+    ),
+    (
+        3,
+        """
+        -- Bumped in the same transaction as every write of a guild's trained memory, so a process
+        -- that caches the guild's search index notices another process's writes (memory/store.py).
+        CREATE TABLE memory_changes (
+            guild_id  INTEGER PRIMARY KEY,
+            counter   INTEGER NOT NULL
         );
         """,
     ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from memory.text import visible_text
+
 MAX_QUERY_CHARS = 300
 MAX_RESPONSE_CHARS = 1900
 
@@ -69,7 +71,10 @@ class Embedder(Protocol):
 
 
 def validate_pair(query: str | None, response: str | None) -> None:
-    """Raise ValueError naming the field when a question or answer is empty or too long."""
+    """Raise ValueError naming the field when a question or answer is empty or too long.
+
+    Text without a visible character (zero-width spaces, control characters, blanks) is empty; the
+    length counted is that of the visible text, which is what gets stored."""
     if query is not None:
         _check_length("question", query, MAX_QUERY_CHARS)
     if response is not None:
@@ -79,5 +84,8 @@ def validate_pair(query: str | None, response: str | None) -> None:
 def _check_length(what: str, text: str, limit: int) -> None:
     if not text.strip():
         raise ValueError(f"{what} is empty")
+    text = visible_text(text)
+    if not text:
+        raise ValueError(f"{what} is empty: it has no visible characters")
     if len(text) > limit:
         raise ValueError(f"{what} is {len(text)} characters long; the limit is {limit}")

@@ -11,7 +11,7 @@ import aiosqlite
 from memory.db import fetchall, fetchone, run, utc_iso
 from memory.db import transaction as transaction  # re-exported: memory code writes `repo.transaction(db)`
 from memory.models import Entry
-from memory.text import normalise
+from memory.text import identity_key
 from memory.vectors import to_blob
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ async def insert_phrasing(db: aiosqlite.Connection, guild_id: int, entry_id: int
     return await run(
         db,
         "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?)",
-        (entry_id, guild_id, text, normalise(text), int(primary)),
+        (entry_id, guild_id, text, identity_key(text), int(primary)),
     )
 
 
@@ -119,12 +119,16 @@ async def store_vectors(db: aiosqlite.Connection, model: str, vectors: dict[int,
 
 
 async def entry_id_for_query(db: aiosqlite.Connection, guild_id: int, query: str) -> int | None:
-    """The entry whose primary question normalises like `query` (imports use it to stay idempotent)."""
+    """The entry whose primary question is `query` (same `identity_key`): /train, /memory edit,
+    suggestion approval and imports use it to update a known question instead of adding it twice."""
+    key = identity_key(query)
+    if not key:
+        return None
     row = await fetchone(
         db,
         "SELECT entry_id FROM entry_phrasings WHERE guild_id = ? AND norm = ? AND is_primary = 1 "
         "ORDER BY entry_id LIMIT 1",
-        (guild_id, normalise(query)),
+        (guild_id, key),
     )
     return None if row is None else int(row["entry_id"])
 
@@ -143,3 +147,22 @@ async def stale_phrasings(
         params += (guild_id,)
     rows = await fetchall(db, sql + " ORDER BY p.id LIMIT ?", (*params, limit))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def bump_changes(db: aiosqlite.Connection, guild_id: int) -> int:
+    """Count one more write of the guild's trained memory (call inside the write's transaction);
+    returns the new count."""
+    row = await fetchone(
+        db,
+        "INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
+        "ON CONFLICT (guild_id) DO UPDATE SET counter = counter + 1 RETURNING counter",
+        (guild_id,),
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def change_count(db: aiosqlite.Connection, guild_id: int) -> int:
+    """How many writes the guild's trained memory has had, from any process (0 before the first)."""
+    row = await fetchone(db, "SELECT counter FROM memory_changes WHERE guild_id = ?", (guild_id,))
+    return 0 if row is None else int(row[0])

@@ -5,12 +5,18 @@ SQLite is the truth; per-guild in-memory indexes are built lazily on first searc
 others to be loaded from SQLite, which then includes them. Every write of a guild bumps the
 guild's version, so an index that was loading while a write committed is loaded again rather
 than kept without that write.
+
+Other processes may write the same file (a CLI import while the bot runs). Every write also bumps
+the guild's change counter in SQLite, in the write's own transaction; before a search the counter
+is read (at most once per `change_check_interval` per guild) and a loaded index that another
+process's writes have overtaken is dropped and loaded again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Sequence
 
 import aiosqlite
@@ -22,7 +28,7 @@ from memory.db import fetchone, run, run_rowcount, utc_iso
 from memory.guild_index import GuildIndex
 from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
-from memory.text import normalise
+from memory.text import identity_key, normalise, visible_text
 from memory.vectors import from_blob
 
 log = logging.getLogger(__name__)
@@ -35,16 +41,29 @@ CONFIDENCE_GAIN = 0.25
 CONFIDENCE_LOSS = 0.7
 # Loads of an index retried while writes keep landing mid-load; then one load holds writes back.
 LOAD_ATTEMPTS = 3
+# Seconds between two looks at a guild's change counter: how soon another process's write is seen.
+CHANGE_CHECK_INTERVAL = 1.0
 
 
 class TrainedMemory:
-    def __init__(self, db: aiosqlite.Connection, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        embedder: Embedder | None = None,
+        *,
+        change_check_interval: float = CHANGE_CHECK_INTERVAL,
+    ) -> None:
         self.db = db
         self.embedder = embedder
+        self.change_check_interval = change_check_interval
         self._indexes: dict[int, GuildIndex] = {}
         self._loading: dict[int, asyncio.Lock] = {}
         # Bumped by every committed write of a guild (under `_write`), see `_index`.
         self._versions: dict[int, int] = {}
+        # The guild's change counter (all processes' writes) that its loaded index reflects, and
+        # when the counter was last read (time.monotonic).
+        self._synced: dict[int, int] = {}
+        self._checked: dict[int, float] = {}
         # Serialises writes, and each write's update of a loaded index in commit order.
         self._write = asyncio.Lock()
         self._query_vectors = QueryVectors(embedder) if embedder else None
@@ -65,7 +84,8 @@ class TrainedMemory:
         """Save a new entry. `embed=False` (bulk imports) leaves its vectors to `reembed_stale`,
         which embeds in large batches."""
         validate_pair(query, response)
-        query, response = query.strip(), response.strip()
+        # Stored without the invisible characters around it (what validate_pair measured).
+        query, response = visible_text(query), visible_text(response)
         phrasings = _phrasing_list(query, alternates)
         async with self._write:
             async with repo.transaction(self.db):
@@ -74,8 +94,9 @@ class TrainedMemory:
                     await repo.insert_phrasing(self.db, guild_id, entry_id, t, i == 0) for i, t in enumerate(phrasings)
                 ]
                 entry = await self.get(guild_id, entry_id)
+                changes = await repo.bump_changes(self.db, guild_id)
             assert entry is not None
-            index = self._committed(guild_id)
+            index = self._committed(guild_id, changes)
             if index is not None:
                 index.put_entry(entry)
                 index.add_phrasings([(pid, entry_id, text) for pid, text in zip(ids, phrasings, strict=True)])
@@ -103,13 +124,13 @@ class TrainedMemory:
                 current = await self.get(guild_id, entry_id)
                 if current is None:
                     return None
-                new_query = query.strip() if query is not None else current.query
+                new_query = visible_text(query) if query is not None else current.query
                 wanted = _phrasing_list(new_query, alternates if alternates is not None else current.alternates)
                 existing = await repo.fetch_phrasings(self.db, guild_id, entry_id)
                 # Keep unchanged phrasings (and their vectors); replace the rest.
                 keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
                 dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
-                new_response = response.strip() if response is not None else current.response
+                new_response = visible_text(response) if response is not None else current.response
                 # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted
                 # again, otherwise an entry that fell below the direct-answer bar could never be
                 # answered directly.
@@ -133,8 +154,9 @@ class TrainedMemory:
                         pid = await repo.insert_phrasing(self.db, guild_id, entry_id, text, text == new_query)
                         added.append((pid, text))
                 entry = await self.get(guild_id, entry_id)
+                changes = await repo.bump_changes(self.db, guild_id)
             assert entry is not None
-            index = self._committed(guild_id)
+            index = self._committed(guild_id, changes)
             if index is not None:
                 for pid in dropped:
                     index.remove_phrasing(pid)
@@ -154,7 +176,8 @@ class TrainedMemory:
                 deleted = await run_rowcount(
                     self.db, "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
                 )
-            index = self._committed(guild_id)
+                changes = await repo.bump_changes(self.db, guild_id)
+            index = self._committed(guild_id, changes)
             if index is not None:
                 index.remove_entry(entry_id)
         return deleted > 0
@@ -164,7 +187,8 @@ class TrainedMemory:
         return found[0] if found else None
 
     async def get_by_query(self, guild_id: int, query: str) -> Entry | None:
-        """The entry whose primary question equals `query` once normalised (case, punctuation)."""
+        """The entry whose primary question is `query` up to case, punctuation and spacing (numbers
+        count: "error 1042" and "error 2077" are two questions)."""
         entry_id = await repo.entry_id_for_query(self.db, guild_id, query)
         return None if entry_id is None else await self.get(guild_id, entry_id)
 
@@ -224,17 +248,19 @@ class TrainedMemory:
             else:
                 confidence = entry.confidence * CONFIDENCE_LOSS
             usage = entry.usage_count + int(solved)
-            await run(
-                self.db,
-                "UPDATE trained_entries SET confidence = ?, usage_count = usage_count + ? WHERE id = ?",
-                (confidence, int(solved), entry_id),
-            )
-            index = self._committed(guild_id)
+            async with repo.transaction(self.db):
+                await run(
+                    self.db,
+                    "UPDATE trained_entries SET confidence = ?, usage_count = usage_count + ? WHERE id = ?",
+                    (confidence, int(solved), entry_id),
+                )
+                changes = await repo.bump_changes(self.db, guild_id)
+            index = self._committed(guild_id, changes)
             if index is not None and entry_id in index.entries:
                 index.entries[entry_id].confidence = confidence
                 index.entries[entry_id].usage_count = usage
-            if solved and phrasing and phrasing.strip():
-                await sugg.propose_alternate(self.db, entry, phrasing.strip(), ticket_id)
+            if solved and visible_text(phrasing):
+                await sugg.propose_alternate(self.db, entry, visible_text(phrasing), ticket_id)
 
     async def suggest_qa(
         self, guild_id: int, query: str, response: str, *, ticket_id: int | None = None, category: str = "general"
@@ -242,7 +268,7 @@ class TrainedMemory:
         validate_pair(query, response)
         async with self._write:
             return await sugg.insert(
-                self.db, guild_id, "qa", None, ticket_id, query.strip(), response.strip(), category
+                self.db, guild_id, "qa", None, ticket_id, visible_text(query), visible_text(response), category
             )
 
     async def list_suggestions(
@@ -274,7 +300,7 @@ class TrainedMemory:
             entry = await self.update(
                 guild_id,
                 target.id,
-                alternates=[*target.alternates, text.strip()],
+                alternates=[*target.alternates, visible_text(text)],
                 response=response,
                 category=category,
             )
@@ -331,7 +357,8 @@ class TrainedMemory:
                     await repo.store_vectors(
                         self.db, self.embedder.model, {r[0]: v for r, v in zip(rows, vectors, strict=True)}
                     )
-                indexes = {gid: self._committed(gid) for gid in {row[2] for row in rows}}
+                    changes = {gid: await repo.bump_changes(self.db, gid) for gid in {row[2] for row in rows}}
+                indexes = {gid: self._committed(gid, count) for gid, count in changes.items()}
                 for (pid, entry_id, gid, _), vector in zip(rows, vectors, strict=True):
                     touched.add(entry_id)
                     index = indexes[gid]
@@ -360,22 +387,31 @@ class TrainedMemory:
                     await repo.store_vectors(
                         self.db, self.embedder.model, {pid: v for (pid, _), v in zip(batch, vectors, strict=True)}
                     )
-                index = self._committed(guild_id)
+                    changes = await repo.bump_changes(self.db, guild_id)
+                index = self._committed(guild_id, changes)
                 if index is not None:
                     for (pid, _), vector in zip(batch, vectors, strict=True):
                         index.set_vector(pid, vector)
 
     # -- index loading ---------------------------------------------------------------------
 
-    def _committed(self, guild_id: int) -> GuildIndex | None:
-        """Call (holding `_write`) right after a write of the guild committed, before any await:
-        marks an index loading meanwhile as outdated, and returns the loaded index to update, if any."""
+    def _committed(self, guild_id: int, changes: int) -> GuildIndex | None:
+        """Call (holding `_write`) right after a write of the guild committed, before any await, with
+        the change counter the write set: marks an index loading meanwhile as outdated, and returns
+        the loaded index to update, if any. An index that missed another process's writes (the
+        counter moved by more than this write) is dropped instead: patching it would not add those."""
         self._versions[guild_id] = self._versions.get(guild_id, 0) + 1
-        return self._indexes.get(guild_id)
+        index = self._indexes.get(guild_id)
+        if index is not None and self._synced.get(guild_id) != changes - 1:
+            log.debug("Trained memory of guild %d changed in another process; reloading it", guild_id)
+            del self._indexes[guild_id]
+            return None
+        self._synced[guild_id] = changes
+        return index
 
     async def _index(self, guild_id: int) -> GuildIndex:
         index = self._indexes.get(guild_id)
-        if index is not None:
+        if index is not None and not await self._changed_elsewhere(guild_id, index):
             return index
         async with self._loading.setdefault(guild_id, asyncio.Lock()):
             index = self._indexes.get(guild_id)
@@ -383,19 +419,42 @@ class TrainedMemory:
                 return index
             for _ in range(LOAD_ATTEMPTS):
                 version = self._versions.get(guild_id, 0)
-                index = await self._load(guild_id)
+                changes, index = await self._load(guild_id)
                 # A write that committed during the load found no index to update and the load
                 # may have read around it (entries before it, phrasings after): load again.
                 if self._versions.get(guild_id, 0) == version:
-                    self._indexes[guild_id] = index
-                    return index
+                    return self._keep(guild_id, index, changes)
             # Writes keep landing mid-load (a bulk import): hold them back for one load.
             async with self._write:
-                index = await self._load(guild_id)
-                self._indexes[guild_id] = index
-                return index
+                changes, index = await self._load(guild_id)
+                return self._keep(guild_id, index, changes)
 
-    async def _load(self, guild_id: int) -> GuildIndex:
+    def _keep(self, guild_id: int, index: GuildIndex, changes: int) -> GuildIndex:
+        self._indexes[guild_id] = index
+        self._synced[guild_id] = changes
+        self._checked[guild_id] = time.monotonic()
+        return index
+
+    async def _changed_elsewhere(self, guild_id: int, index: GuildIndex) -> bool:
+        """Whether another process wrote the guild's memory since `index` was loaded; if so the index
+        is dropped. Reads the counter at most once per `change_check_interval`."""
+        now = time.monotonic()
+        if now - self._checked.get(guild_id, 0.0) < self.change_check_interval:
+            return False
+        self._checked[guild_id] = now
+        changes = await repo.change_count(self.db, guild_id)
+        # Own writes keep `_synced` in step (a counter read before one of them is lower, not higher);
+        # the index may also have been replaced or dropped while the counter was read.
+        if changes <= self._synced.get(guild_id, 0) or self._indexes.get(guild_id) is not index:
+            return False
+        log.debug("Trained memory of guild %d changed in another process; reloading it", guild_id)
+        del self._indexes[guild_id]
+        return True
+
+    async def _load(self, guild_id: int) -> tuple[int, GuildIndex]:
+        """The guild's index, with the change counter read before it: writes landing during the load
+        leave the counter ahead of it, so the next check loads again."""
+        changes = await repo.change_count(self.db, guild_id)
         index = GuildIndex()
         for entry in await repo.fetch_entries(self.db, guild_id):
             index.put_entry(entry)
@@ -407,19 +466,20 @@ class TrainedMemory:
             if model and row.model == model and row.vector:
                 index.set_vector(row.id, from_blob(row.vector))
         log.debug("Loaded trained memory of guild %d: %d entries", guild_id, len(index.entries))
-        return index
+        return changes, index
 
 
 def _phrasing_list(query: str, alternates: Iterable[str]) -> list[str]:
-    """Primary question first, then distinct alternates (validated like questions)."""
-    texts, seen = [query], {normalise(query)}
+    """Primary question first, then distinct alternates (validated like questions; one without a
+    visible character is left out, like a blank one)."""
+    texts, seen = [query], {identity_key(query)}
     for alternate in alternates:
-        alternate = alternate.strip()
+        alternate = visible_text(alternate)
         if not alternate:
             continue
         validate_pair(alternate, None)
-        norm = normalise(alternate)
-        if norm and norm not in seen:
-            seen.add(norm)
+        key = identity_key(alternate)
+        if key and key not in seen:
+            seen.add(key)
             texts.append(alternate)
     return texts

@@ -36,7 +36,11 @@ async def insert(
 
 
 async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: str, ticket_id: int | None) -> int | None:
-    """A pending alternate for `entry`, unless the wording is already known or already pending."""
+    """A pending alternate for `entry`, unless the wording is already known or already pending.
+
+    "Known" compares matching forms (`normalise`), not identities: an alternate only helps matching,
+    and users' wordings that differ only by an order number would otherwise each ask staff again.
+    """
     phrasing = phrasing[:300]
     norm = normalise(phrasing)
     known = {normalise(text) for text in (entry.query, *entry.alternates)}

@@ -11,6 +11,7 @@ _NON_WORD = re.compile(r"[^\w]+")
 # their digits would otherwise flood the n-gram index; every long number becomes one token.
 _LONG_NUMBER = re.compile(r"\d{4,}")
 _APOSTROPHES = re.compile(r"['’`´]")
+_NUMBER_SEPARATORS = ".,:/-"
 
 NGRAM_SIZES = (2, 3, 4)
 
@@ -23,6 +24,28 @@ def normalise(text: str) -> str:
     text = _LONG_NUMBER.sub(" 0 ", text)
     text = _NON_WORD.sub(" ", text).replace("_", " ")
     return " ".join(text.split())
+
+
+def identity_key(text: str) -> str:
+    """What makes two trained questions the same question: like `normalise` (case, Unicode forms,
+    apostrophes, punctuation and spacing do not count) but every digit is kept, so "error 1042" and
+    "error 2077", or "version 1.2.3" and "version 1.23", stay two questions.
+
+    `normalise` folds long numbers because that is right for *matching*; deciding that two
+    questions are one (and replacing an answer) needs their exact identity. A question without a
+    letter or digit ("???", "🙂") keeps its symbols; text without a visible character has key "".
+    """
+    text = unicodedata.normalize("NFKC", visible_text(text)).casefold()
+    text = _APOSTROPHES.sub("", text)
+
+    def separator(match: re.Match[str]) -> str:
+        # One separator between two digits belongs to the number: 1.2.3, 10:30, 2024-05-01.
+        sep, start, end = match.group(0), match.start(), match.end()
+        inside_number = start > 0 and end < len(text) and text[start - 1].isdigit() and text[end].isdigit()
+        return sep if len(sep) == 1 and sep in _NUMBER_SEPARATORS and inside_number else " "
+
+    key = " ".join(_NON_WORD.sub(separator, text).replace("_", " ").split())
+    return key or " ".join(text.split())
 
 
 def words(norm: str) -> list[str]:

@@ -15,6 +15,7 @@ from tickets.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 EXIT_CONFIG = 2
+EXIT_ALREADY_RUNNING = 3
 
 
 def setup_logging(level: str) -> None:
@@ -73,6 +74,20 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
 
 
 def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
+    """Serve while holding the database's instance lock: a second bot on the same database is
+    refused before it connects anywhere (the admin tools do not take the lock)."""
+    from tickets.instance import AnotherInstanceRunning, InstanceLock
+
+    try:
+        lock = InstanceLock.acquire(settings.db_path)
+    except AnotherInstanceRunning as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    with lock:
+        return _serve(settings, create_bot)
+
+
+def _serve(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
     """Connect and serve until stopped; the two usual portal mistakes get a one-line fix."""
     import discord
 
