@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -78,7 +79,7 @@ def _with_note(text: str, note: str) -> str:
 
 
 async def deliver_stream(
-    chunks: AsyncIterator[str],
+    chunks: AsyncGenerator[str, None],
     sink: MessageSink,
     *,
     edit_interval: float = 1.0,
@@ -87,7 +88,10 @@ async def deliver_stream(
 ) -> DeliveryResult:
     """Stream ``chunks`` into messages; never raises LLMError (it is returned instead).
 
-    An empty or whitespace-only answer sends nothing and returns an error.
+    An empty or whitespace-only answer sends nothing and returns an error. ``chunks`` is closed on
+    every way out, including a message the sink fails to post and a cancellation: an abandoned
+    model stream would keep its model slot and its HTTP response until the garbage collector
+    happened to find it.
     """
     shown = _Shown(sink)
     text = ""
@@ -97,17 +101,18 @@ async def deliver_stream(
     # bot's tasks) would freeze the throttle: no edit at all until the final one.
     clock = time.perf_counter
     last_update = 0.0
-    try:
-        async for piece in chunks:
-            text += piece
-            if not text.strip():
-                continue
-            now = clock()
-            if not shown.handles or now - last_update >= edit_interval:
-                await shown.show(_render(text, limit, streaming=True))
-                last_update = clock()
-    except LLMError as exc:
-        error = exc
+    async with aclosing(chunks) as stream:
+        try:
+            async for piece in stream:
+                text += piece
+                if not text.strip():
+                    continue
+                now = clock()
+                if not shown.handles or now - last_update >= edit_interval:
+                    await shown.show(_render(text, limit, streaming=True))
+                    last_update = clock()
+        except LLMError as exc:
+            error = exc
     if not text.strip():
         return DeliveryResult([], [], False, error or LLMResponseError("empty answer"), shown.edits)
     final = _with_note(text, error_note) if error is not None else text

@@ -1,0 +1,59 @@
+"""Discord failures around an answer must cost at most that one message: the model slot is given back,
+a refused typing indicator or ticket confirmation does not cost the answer."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import pytest
+
+from tests.fake_ollama import FakeOllama, Reply
+from tests.sim import make_world
+
+
+def _posts(env, thread_id: int) -> list[str]:
+    return [
+        (r.json or {}).get("content") or ""
+        for r in env.http_requests
+        if r.method == "POST" and r.path == f"/channels/{thread_id}/messages"
+    ]
+
+
+@pytest.fixture
+def no_gc():
+    """The garbage collector must not be what frees an abandoned answer stream."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+# -- item 1: a refused answer gives the model slot back -------------------------------------
+
+
+@pytest.mark.bot_env(LLM_MAX_CONCURRENCY="1")
+async def test_a_refused_answer_message_gives_the_model_slot_back(simcord_env, fake_ollama: FakeOllama, no_gc):
+    world = await make_world(simcord_env)
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.forum.threads
+    limiter = world.core.llm._limiter
+    fake_ollama.script(Reply("Clean the print head, then print a test page.", chunk_size=8))
+    # The answer's first message is refused; the apology after it goes through.
+    simcord_env.inject_error("POST", f"/channels/{thread.id}/messages", status=500)
+
+    await world.alice.send(thread, "Still blank, what now?")
+
+    assert limiter.active == 0 and limiter.waiting == 0, "the refused answer kept the model slot"
+    assert any("something went wrong" in m.content for m in world.bot_messages(thread))
+
+    fake_ollama.script(Reply("Invoices are under Settings → Billing."))
+    started = time.perf_counter()
+    await world.open_ticket(world.bob, "Invoices", "Where are my invoices?")
+    elapsed = time.perf_counter() - started
+    bob_thread = next(t for t in world.forum.threads if t.name == "Invoices")
+    assert world.bot_messages(bob_thread)[-1].content == "Invoices are under Settings → Billing."
+    assert not any("in line" in p for p in _posts(simcord_env, bob_thread.id)), "the next ticket had to queue"
+    assert elapsed < 3, f"the next ticket took {elapsed:.1f} s"
