@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
@@ -66,6 +67,21 @@ async def reply_error(interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
     else:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+@contextlib.asynccontextmanager
+async def typing_indicator(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Show "typing…" while the body runs, if Discord lets us.
+
+    The indicator is a courtesy: a refused one (a 500, a missing permission) must not cost the answer.
+    discord.py already ignores failures of the repeats; only the first request can raise.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(channel.typing())
+        except discord.HTTPException:
+            log.warning("Could not show the typing indicator in channel %s", getattr(channel, "id", "?"), exc_info=True)
+        yield
 
 
 class ThreadSink:

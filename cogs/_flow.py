@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._buttons import answer_view
-from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
+from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for, typing_indicator
 from cogs._locks import AnswerCancelled, is_closing, open_lock, run_answer, ticket_lock
 from memory.decision import Route
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
@@ -140,7 +140,7 @@ async def _answer(
         thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
     )
     try:
-        async with thread.typing():
+        async with typing_indicator(thread):
             outcome = await run_answer(ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued))
     except AnswerCancelled:
         log.info("Answer in ticket %d stopped: the ticket is being closed", ticket.id)

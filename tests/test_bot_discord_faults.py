@@ -57,3 +57,25 @@ async def test_a_refused_answer_message_gives_the_model_slot_back(simcord_env, f
     assert world.bot_messages(bob_thread)[-1].content == "Invoices are under Settings → Billing."
     assert not any("in line" in p for p in _posts(simcord_env, bob_thread.id)), "the next ticket had to queue"
     assert elapsed < 3, f"the next ticket took {elapsed:.1f} s"
+
+
+# -- item 3: a refused typing indicator does not cost the answer ----------------------------
+
+
+async def test_a_refused_typing_indicator_does_not_cost_the_answer(simcord_env, fake_ollama: FakeOllama):
+    world = await make_world(simcord_env)
+    simcord_env.inject_error("POST", "/channels/*/typing", status=500, times=None)
+    fake_ollama.script(
+        Reply("Check that the printer is online."), Reply("Then clean the print head and print a test page.")
+    )
+
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.forum.threads
+    await world.alice.send(thread, "Still blank, what now?")
+
+    answers = [m.content for m in world.bot_messages(thread)[1:]]
+    assert answers == ["Check that the printer is online.", "Then clean the print head and print a test page."]
+    assert not any("went wrong" in p for p in _posts(simcord_env, thread.id))
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket.status == "answered" and not ticket.staff_pinged, "a refused typing indicator handed it to staff"
+    assert any(r.method == "POST" and r.path.endswith("/typing") for r in simcord_env.http_requests)
