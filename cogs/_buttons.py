@@ -63,14 +63,31 @@ class TicketModal(discord.ui.Modal):
         except _flow.TicketOpenError as exc:
             await reply_error(interaction, str(exc))
             return
-        await interaction.followup.send(
-            f"✅ Your ticket is open: {thread.mention}", ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
+        # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
+        await _confirm(interaction, f"✅ Your ticket is open: {thread.mention}")
         # The starter message's id is the thread's id.
         await _flow.answer_in_ticket(
             bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user.display_name,
             (subject, description),
         )  # fmt: skip
+
+
+async def _confirm(interaction: discord.Interaction, text: str) -> None:
+    """Best effort: replace the deferred "thinking…" with `text`.
+
+    If Discord refuses both ways (a 500, an expired interaction), the user still learns of the ticket:
+    its starter message mentions them.
+    """
+    try:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        return
+    except discord.HTTPException:
+        log.warning("Could not confirm a new ticket; editing the deferred reply instead", exc_info=True)
+    try:
+        await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not confirm a new ticket at all; its starter message pings the user", exc_info=True)
 
 
 class PanelView(discord.ui.View):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.fake_ollama import FakeOllama, Reply
-from tests.sim import make_world
+from tests.sim import make_world, text_of
 
 
 def _posts(env, thread_id: int) -> list[str]:
@@ -79,3 +79,40 @@ async def test_a_refused_typing_indicator_does_not_cost_the_answer(simcord_env, 
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "answered" and not ticket.staff_pinged, "a refused typing indicator handed it to staff"
     assert any(r.method == "POST" and r.path.endswith("/typing") for r in simcord_env.http_requests)
+
+
+# -- item 4: a refused "ticket is open" confirmation leaves no orphan -----------------------
+
+
+async def _refused_confirmation(simcord_env, fake_ollama: FakeOllama, *, times: int | None):
+    world = await make_world(simcord_env)
+    fake_ollama.script(Reply("Check that the printer is online."))
+    panel = world.panel_channel.last_message
+    shown = await world.alice.click(panel, label="Open ticket")
+    # The modal's followups (the confirmation, then any edit of the deferred reply) are refused.
+    simcord_env.inject_error("*", "/webhooks/*", status=500, times=times)
+    result = await world.alice.submit_modal(shown, {"subject": "Printer", "description": "It prints blank pages."})
+
+    [thread] = world.forum.threads
+    assert world.bot_messages(thread)[-1].content == "Check that the printer is online.", "the ticket was answered"
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket is not None and ticket.status == "answered"
+    assert "try again" not in text_of(result), "the user was told to retry a ticket that exists"
+    assert list(simcord_env.errors) == []
+    staff_pings = [m for m in world.log_channel.history() if "New **general** ticket" in m.content]
+    assert len(staff_pings) == 1
+    # The user's limits count the ticket that exists: a second one right away meets the cooldown.
+    again = await world.alice.click(panel, label="Open ticket")
+    assert again.modal is None and "a moment ago" in text_of(again), text_of(again)
+    return result, thread
+
+
+async def test_a_refused_ticket_confirmation_still_answers_and_confirms_another_way(
+    simcord_env, fake_ollama: FakeOllama
+):
+    result, thread = await _refused_confirmation(simcord_env, fake_ollama, times=1)
+    assert f"Your ticket is open: <#{thread.id}>" in text_of(result), text_of(result)
+
+
+async def test_an_expired_ticket_interaction_still_answers_the_ticket(simcord_env, fake_ollama: FakeOllama):
+    await _refused_confirmation(simcord_env, fake_ollama, times=None)
