@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ai.errors import LLMError, LLMResponseError
-from ai.split import FENCE, neutralize_mentions, open_fence, split_message
+from ai.split import append_note, neutralize_mentions, split_message
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,6 @@ def _render(text: str, limit: int, streaming: bool) -> list[str]:
     return parts
 
 
-def _with_note(text: str, note: str) -> str:
-    text = text.rstrip()
-    if open_fence(text, None) is not None:
-        text += "\n" + FENCE  # do not let the note land inside an unclosed code block
-    return text + (note if note[:1].isspace() else "\n" + note)
-
-
 async def deliver_stream(
     chunks: AsyncGenerator[str, None],
     sink: MessageSink,
@@ -115,7 +108,7 @@ async def deliver_stream(
             error = exc
     if not text.strip():
         return DeliveryResult([], [], False, error or LLMResponseError("empty answer"), shown.edits)
-    final = _with_note(text, error_note) if error is not None else text
+    final = append_note(text, error_note) if error is not None else text
     parts = _render(final, limit, streaming=False)
     await shown.show(parts)
     if error is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from ai.delivery import TYPING_MARKER
+from ai.split import append_note
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
@@ -125,7 +126,10 @@ class ThreadSink:
         with contextlib.suppress(discord.HTTPException):
             if self.messages and self.last_text is not None:
                 text = self.last_text.removesuffix(TYPING_MARKER)
-                await self.messages[-1].edit(content=f"{text}{note}"[:2000], allowed_mentions=NO_PINGS)
+                content = append_note(text, note)
+                if len(content) > 2000:  # room for the note and a fence that closes the text's code block
+                    content = append_note(text[: 2000 - len(note) - len("\n```\n")], note)
+                await self.messages[-1].edit(content=content, allowed_mentions=NO_PINGS)
 
     async def queued(self, position: int) -> None:
         """Show or update the place in line for the model."""

@@ -116,3 +116,22 @@ async def test_a_refused_ticket_confirmation_still_answers_and_confirms_another_
 
 async def test_an_expired_ticket_interaction_still_answers_the_ticket(simcord_env, fake_ollama: FakeOllama):
     await _refused_confirmation(simcord_env, fake_ollama, times=None)
+
+
+# -- item 9: a note added to a cut-off answer lands outside its code block -----------------
+
+
+async def test_the_apology_after_a_failure_inside_a_code_block_is_not_code(simcord_env, fake_ollama: FakeOllama):
+    world = await make_world(simcord_env)
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.forum.threads
+    shown = "Run this:\n```bash\nsudo lpstat -t"
+    fake_ollama.script(Reply(shown + "\nsudo cupsenable printer\n```\nThen try again.", chunk_size=len(shown)))
+    simcord_env.inject_error("PATCH", f"/channels/{thread.id}/messages/*", status=500)  # the first streaming edit
+
+    await world.alice.send(thread, "Still blank, what now?")
+
+    reply = world.bot_messages(thread)[-1].content
+    assert reply.startswith(shown) and "something went wrong while I was answering" in reply
+    code = reply.partition("-# ⚠️")[0]
+    assert code.count("```") == 2, f"the apology is inside the code block:\n{reply}"

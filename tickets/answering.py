@@ -14,7 +14,7 @@ from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
 from ai.errors import LLMError, LLMUnavailable
 from ai.prompt import KnowledgeItem, Turn, build_prompt
-from ai.split import neutralize_mentions, split_message
+from ai.split import append_note, neutralize_mentions, split_message
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
 from memory.store import TrainedMemory
@@ -108,7 +108,7 @@ class AnswerPipeline:
         self, decision: Decision, matches: list[Match], sink: MessageSink, note: str
     ) -> AnswerOutcome:
         assert decision.match is not None
-        text = f"{neutralize_mentions(decision.match.entry.response)}\n{note}"
+        text = append_note(neutralize_mentions(decision.match.entry.response), note)
         for part in split_message(text):
             await sink.send(part)
         return AnswerOutcome(decision.route, decision, matches, text)
