@@ -11,6 +11,7 @@ import discord
 
 from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
 from cogs.errors import on_ui_error
+from memory.text import visible_text
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -47,9 +48,12 @@ class TicketModal(discord.ui.Modal):
 
         bot = bot_of(interaction)
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
-        subject, description = self.subject.value.strip(), self.description.value.strip()
+        # Zero-width and control characters count as nothing: they would make an invisible post title.
+        subject, description = visible_text(self.subject.value), visible_text(self.description.value)
         if len(subject) < (self.subject.min_length or 1):
-            await reply_error(interaction, "The subject needs at least 3 characters besides spaces.")
+            await reply_error(
+                interaction, "The subject needs at least 3 characters besides spaces and invisible characters."
+            )
             return
         config = await bot.core.tickets.config(interaction.guild.id)
         if config is None:

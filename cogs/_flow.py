@@ -17,6 +17,7 @@ from cogs._buttons import answer_view
 from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for, typing_indicator
 from cogs._locks import AnswerCancelled, is_closing, open_lock, run_answer, ticket_lock
 from memory.decision import Route
+from memory.text import visible_text
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
 from tickets.models import GuildConfig, RecordedRoute, Ticket, TicketStatus
 from tickets.service import human_duration
@@ -47,7 +48,7 @@ async def open_ticket(
         reason = await core.tickets.why_cannot_open(guild.id, user.id, discord.utils.utcnow())
         if reason:
             raise TicketOpenError(reason)
-        quoted = description.strip() or "_(no description)_"
+        quoted = visible_text(description) or "_(no description)_"
         try:
             created = await forum.create_thread(
                 name=subject[:100],

@@ -12,6 +12,7 @@ from discord.ext import commands
 from cogs import _flow
 from cogs._discord import NO_PINGS, is_staff, set_status_tag, tags_for
 from cogs._locks import open_lock
+from memory.text import visible_text
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class TicketEvents(commands.Cog):
         )  # fmt: skip
         if ticket.status is not before:
             await set_status_tag(thread, config, ticket, ticket.status)
-        if staff or ticket.ai_paused or not message.content.strip():
+        if staff or ticket.ai_paused or not visible_text(message.content):
             return
         await _flow.answer_in_ticket(
             self.bot, thread, ticket.id, message.id, message.content, message.author.display_name
@@ -81,7 +82,7 @@ class TicketEvents(commands.Cog):
         if ticket is not None:
             # The starter message's id is the thread's id; the ticket's first stored message has it.
             await _flow.answer_in_ticket(
-                self.bot, thread, ticket.id, ticket.id, f"{thread.name}\n{message.content}",
+                self.bot, thread, ticket.id, ticket.id, f"{ticket.subject}\n{message.content}",
                 message.author.display_name,
             )  # fmt: skip
         return None

@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from memory.db import utc_iso
+from memory.text import visible_text
 from tickets.models import CloseReason, GuildConfig, Ticket, TicketMessage, TicketStatus
 from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
+
+# What a ticket title or close reason shows when what was given has nothing visible in it.
+UNTITLED = "Untitled ticket"
+NO_REASON = "no reason given"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class TicketService:
         description: str,
         now: datetime,
     ) -> Ticket:
+        # A direct forum post's title comes from Discord as typed: it may be zero-width characters only.
+        subject = visible_text(subject) or UNTITLED
         ticket = await self.store.create_ticket(
             ticket_id=ticket_id, guild_id=guild_id, opener_id=opener_id, category=category, subject=subject, now=now
         )
@@ -130,6 +137,7 @@ class TicketService:
         await self.store.update_ticket(ticket.id, now, idle_warned_at=utc_iso(now))
 
     async def closed(self, ticket: Ticket, *, by: int | None, reason: str, summary: str, now: datetime) -> Ticket:
+        reason = visible_text(reason) or NO_REASON
         updated = await self.store.update_ticket(
             ticket.id, now, status=TicketStatus.CLOSED, closed_at=utc_iso(now), closed_by=by,
             close_reason=reason, summary=summary,
