@@ -72,8 +72,7 @@ class TicketModal(discord.ui.Modal):
         await _confirm(interaction, f"✅ Your ticket is open: {thread.mention}")
         # The starter message's id is the thread's id.
         await _flow.answer_in_ticket(
-            bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user.display_name,
-            (subject, description),
+            bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user, (subject, description),
         )  # fmt: skip
 
 

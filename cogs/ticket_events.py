@@ -62,9 +62,7 @@ class TicketEvents(commands.Cog):
             await set_status_tag(thread, config, ticket, ticket.status)
         if staff or ticket.ai_paused or not visible_text(message.content):
             return
-        await _flow.answer_in_ticket(
-            self.bot, thread, ticket.id, message.id, message.content, message.author.display_name
-        )
+        await _flow.answer_in_ticket(self.bot, thread, ticket.id, message.id, message.content, message.author)
 
     async def _direct_post(
         self, message: discord.Message, thread: discord.Thread, config: GuildConfig
@@ -82,8 +80,7 @@ class TicketEvents(commands.Cog):
         if ticket is not None:
             # The starter message's id is the thread's id; the ticket's first stored message has it.
             await _flow.answer_in_ticket(
-                self.bot, thread, ticket.id, ticket.id, f"{ticket.subject}\n{message.content}",
-                message.author.display_name,
+                self.bot, thread, ticket.id, ticket.id, f"{ticket.subject}\n{message.content}", message.author
             )  # fmt: skip
         return None
 
