@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,10 +164,11 @@ class LLMClient(ABC):
 
     async def chat_stream(
         self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Yield the answer piece by piece; raises LLMError subclasses.
 
-        Pieces already yielded stay valid when an error is raised later.
+        Pieces already yielded stay valid when an error is raised later. Holds a model slot until it
+        ends: a caller that stops early must ``aclose()`` it (``contextlib.aclosing``).
         """
         async with aclosing(self._chat_events(messages, on_queued)) as events:
             async for event in events:
@@ -237,19 +238,20 @@ class LLMClient(ABC):
             response, first_deadline = await self._post_with_retries(url, body, deadline)
             text_len = 0
             try:
-                async for event in self._read_events(response, first_deadline, deadline):
-                    text_len += len(event.text.strip())
-                    if event.done and text_len == 0:
-                        raise LLMResponseError("the model returned an empty answer")
-                    yield event
-                    if event.done:
-                        log.debug(
-                            "chat done in %.1f s (%s, %s tokens)",
-                            _now() - started,
-                            event.done_reason,
-                            event.eval_count,
-                        )
-                        return
+                async with aclosing(self._read_events(response, first_deadline, deadline)) as events:
+                    async for event in events:
+                        text_len += len(event.text.strip())
+                        if event.done and text_len == 0:
+                            raise LLMResponseError("the model returned an empty answer")
+                        yield event
+                        if event.done:
+                            log.debug(
+                                "chat done in %.1f s (%s, %s tokens)",
+                                _now() - started,
+                                event.done_reason,
+                                event.eval_count,
+                            )
+                            return
             finally:
                 response.release()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ai.errors import LLMError, LLMResponseError
-from ai.split import FENCE, neutralize_mentions, open_fence, split_message
+from ai.split import append_note, neutralize_mentions, split_message
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +71,8 @@ def _render(text: str, limit: int, streaming: bool) -> list[str]:
     return parts
 
 
-def _with_note(text: str, note: str) -> str:
-    text = text.rstrip()
-    if open_fence(text, None) is not None:
-        text += "\n" + FENCE  # do not let the note land inside an unclosed code block
-    return text + (note if note[:1].isspace() else "\n" + note)
-
-
 async def deliver_stream(
-    chunks: AsyncIterator[str],
+    chunks: AsyncGenerator[str, None],
     sink: MessageSink,
     *,
     edit_interval: float = 1.0,
@@ -87,7 +81,10 @@ async def deliver_stream(
 ) -> DeliveryResult:
     """Stream ``chunks`` into messages; never raises LLMError (it is returned instead).
 
-    An empty or whitespace-only answer sends nothing and returns an error.
+    An empty or whitespace-only answer sends nothing and returns an error. ``chunks`` is closed on
+    every way out, including a message the sink fails to post and a cancellation: an abandoned
+    model stream would keep its model slot and its HTTP response until the garbage collector
+    happened to find it.
     """
     shown = _Shown(sink)
     text = ""
@@ -97,20 +94,21 @@ async def deliver_stream(
     # bot's tasks) would freeze the throttle: no edit at all until the final one.
     clock = time.perf_counter
     last_update = 0.0
-    try:
-        async for piece in chunks:
-            text += piece
-            if not text.strip():
-                continue
-            now = clock()
-            if not shown.handles or now - last_update >= edit_interval:
-                await shown.show(_render(text, limit, streaming=True))
-                last_update = clock()
-    except LLMError as exc:
-        error = exc
+    async with aclosing(chunks) as stream:
+        try:
+            async for piece in stream:
+                text += piece
+                if not text.strip():
+                    continue
+                now = clock()
+                if not shown.handles or now - last_update >= edit_interval:
+                    await shown.show(_render(text, limit, streaming=True))
+                    last_update = clock()
+        except LLMError as exc:
+            error = exc
     if not text.strip():
         return DeliveryResult([], [], False, error or LLMResponseError("empty answer"), shown.edits)
-    final = _with_note(text, error_note) if error is not None else text
+    final = append_note(text, error_note) if error is not None else text
     parts = _render(final, limit, streaming=False)
     await shown.show(parts)
     if error is not None:

@@ -7,7 +7,8 @@ Callers catch exactly what they can handle; everything derives from ``LLMError``
     │                       remembered by ``Health`` (fails fast, no network request)
     ├── LLMTimeout          connect, first-token, chunk-gap or total timeout
     ├── ModelNotFound       404 "model not found" (never retried); ``.model``, ``.pull_hint``
-    ├── LLMBusy             503 busy after every retry was used
+    ├── LLMBusy             503 busy after every retry was used, or a Discord server's model
+    │                       requests per minute used up (raised by the answer pipeline)
     └── LLMResponseError    bad JSON, ``{"error"}`` in the middle of a stream, truncated
                             stream, empty answer, other HTTP errors (4xx/5xx)
 """
@@ -44,7 +45,7 @@ class ModelNotFound(LLMError):
 
 
 class LLMBusy(LLMError):
-    """The server kept answering 503 busy after all retries."""
+    """The server kept answering 503 busy after all retries (or the per-server request cap is reached)."""
 
 
 class LLMResponseError(LLMError):

@@ -28,6 +28,9 @@ class LLMSettings:
     temperature: float = 0.3
     num_predict: int = 512
     max_concurrency: int = 2
+    # Answers one Discord server may ask the model for per minute (0 = no cap); enforced by the
+    # answer pipeline, beyond it a message is answered as if the model were busy.
+    server_requests_per_minute: int = 0
     down_retry_after: float = 30.0
     busy_retries: int = 3
     # First wait before retrying a 503; doubles on each retry. Tests shrink it.

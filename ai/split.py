@@ -42,6 +42,19 @@ def open_fence(text: str, opener: str | None) -> str | None:
     return opener
 
 
+def append_note(text: str, note: str) -> str:
+    """`text` followed by `note`, closing a code fence left open in `text` first.
+
+    Every note the bot adds to text that may hold Markdown (a saved answer, model output) goes
+    through here: appended inside an unclosed code block, "💾 Saved answer" would show as code.
+    A note starting with whitespace keeps its own spacing; any other starts on a new line.
+    """
+    text = text.rstrip()
+    if open_fence(text, None) is not None:
+        text += _CLOSE
+    return text + (note if note[:1].isspace() else "\n" + note)
+
+
 def _has_content(text: str) -> bool:
     return any(line.strip() and not _fence_line(line) for line in text.split("\n"))
 

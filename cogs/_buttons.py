@@ -11,6 +11,7 @@ import discord
 
 from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
 from cogs.errors import on_ui_error
+from memory.text import visible_text
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -47,9 +48,12 @@ class TicketModal(discord.ui.Modal):
 
         bot = bot_of(interaction)
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
-        subject, description = self.subject.value.strip(), self.description.value.strip()
+        # Zero-width and control characters count as nothing: they would make an invisible post title.
+        subject, description = visible_text(self.subject.value), visible_text(self.description.value)
         if len(subject) < (self.subject.min_length or 1):
-            await reply_error(interaction, "The subject needs at least 3 characters besides spaces.")
+            await reply_error(
+                interaction, "The subject needs at least 3 characters besides spaces and invisible characters."
+            )
             return
         config = await bot.core.tickets.config(interaction.guild.id)
         if config is None:
@@ -63,14 +67,30 @@ class TicketModal(discord.ui.Modal):
         except _flow.TicketOpenError as exc:
             await reply_error(interaction, str(exc))
             return
-        await interaction.followup.send(
-            f"✅ Your ticket is open: {thread.mention}", ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
+        # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
+        await _confirm(interaction, f"✅ Your ticket is open: {thread.mention}")
         # The starter message's id is the thread's id.
         await _flow.answer_in_ticket(
-            bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user.display_name,
-            (subject, description),
+            bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user, (subject, description),
         )  # fmt: skip
+
+
+async def _confirm(interaction: discord.Interaction, text: str) -> None:
+    """Best effort: replace the deferred "thinking…" with `text`.
+
+    If Discord refuses both ways (a 500, an expired interaction), the user still learns of the ticket:
+    its starter message mentions them.
+    """
+    try:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        return
+    except discord.HTTPException:
+        log.warning("Could not confirm a new ticket; editing the deferred reply instead", exc_info=True)
+    try:
+        await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not confirm a new ticket at all; its starter message pings the user", exc_info=True)
 
 
 class PanelView(discord.ui.View):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
 
 from ai.delivery import TYPING_MARKER
+from ai.split import append_note
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
@@ -68,6 +70,21 @@ async def reply_error(interaction: discord.Interaction, text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+@contextlib.asynccontextmanager
+async def typing_indicator(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Show "typing…" while the body runs, if Discord lets us.
+
+    The indicator is a courtesy: a refused one (a 500, a missing permission) must not cost the answer.
+    discord.py already ignores failures of the repeats; only the first request can raise.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(channel.typing())
+        except discord.HTTPException:
+            log.warning("Could not show the typing indicator in channel %s", getattr(channel, "id", "?"), exc_info=True)
+        yield
+
+
 class ThreadSink:
     """Posts an answer into a ticket thread; the first message may replace a 'you're in line' notice."""
 
@@ -109,7 +126,10 @@ class ThreadSink:
         with contextlib.suppress(discord.HTTPException):
             if self.messages and self.last_text is not None:
                 text = self.last_text.removesuffix(TYPING_MARKER)
-                await self.messages[-1].edit(content=f"{text}{note}"[:2000], allowed_mentions=NO_PINGS)
+                content = append_note(text, note)
+                if len(content) > 2000:  # room for the note and a fence that closes the text's code block
+                    content = append_note(text[: 2000 - len(note) - len("\n```\n")], note)
+                await self.messages[-1].edit(content=content, allowed_mentions=NO_PINGS)
 
     async def queued(self, position: int) -> None:
         """Show or update the place in line for the model."""

@@ -6,6 +6,7 @@ No SQL or HTTP here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -13,10 +14,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from ai.errors import LLMBusy
 from cogs._buttons import answer_view
-from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for
+from cogs._discord import NO_PINGS, ThreadSink, ping_role, ping_users, set_status_tag, tags_for, typing_indicator
 from cogs._locks import AnswerCancelled, is_closing, open_lock, run_answer, ticket_lock
 from memory.decision import Route
+from memory.text import visible_text
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
 from tickets.models import GuildConfig, RecordedRoute, Ticket, TicketStatus
 from tickets.service import human_duration
@@ -47,7 +50,7 @@ async def open_ticket(
         reason = await core.tickets.why_cannot_open(guild.id, user.id, discord.utils.utcnow())
         if reason:
             raise TicketOpenError(reason)
-        quoted = description.strip() or "_(no description)_"
+        quoted = visible_text(description) or "_(no description)_"
         try:
             created = await forum.create_thread(
                 name=subject[:100],
@@ -102,25 +105,45 @@ async def answer_in_ticket(
     ticket_id: int,
     message_id: int,
     question: str,
-    user_name: str,
+    user: discord.abc.User,
     search_texts: tuple[str, ...] = (),
 ) -> None:
     """Run the answer pipeline for one user message (Discord id `message_id`) and post the result.
 
     Never raises. One answer at a time per ticket (the ticket lock), so replies come in the order
     the questions were asked; a close stops the answer in progress (see cogs/_locks.py).
+    A user who writes while their previous message still waits for its answer, or faster than
+    USER_ANSWERS_PER_MINUTE, gets one answer to all of those messages (tickets/pacing.py).
     """
+    core = bot.core
+    key = (ticket_id, user.id)
+    pending = core.tickets.pacing.join(key, message_id, question, search_texts)
+    if pending is None:
+        return  # folded into the answer that is already waiting for this user's earlier message
     sink = ThreadSink(thread)
     lock = ticket_lock(ticket_id)
     try:
-        if lock.locked():  # still answering an earlier message here: say so instead of going silent
+        delay = core.tickets.pacing.delay(key, core.settings.user_answers_per_minute)
+        if delay > 0:
+            log.info(
+                "User %d writes faster than answers are allowed in ticket %d: next in %.0f s", user.id, ticket_id, delay
+            )
+            await sink.waiting("⏳ Got it — I'll answer your messages together in a moment.")
+            await asyncio.sleep(delay)  # messages written meanwhile join this answer
+        elif lock.locked():  # still answering an earlier message here: say so instead of going silent
             await sink.waiting("⏳ I'll answer this right after my current reply.")
         async with lock:
+            core.tickets.pacing.started(key, pending)
             # Gone before answering: the notice sits above the earlier answer, so it can't become this one.
             await sink.discard_notice()
-            await _answer(bot, thread, ticket_id, message_id, question, user_name, search_texts, sink)
+            await _answer(
+                bot, thread, ticket_id, pending.message_id, pending.question, user.display_name, pending.searches,
+                sink,
+            )  # fmt: skip
     except Exception:
         log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
+    finally:
+        core.tickets.pacing.forget(key, pending)
 
 
 async def _answer(
@@ -140,7 +163,7 @@ async def _answer(
         thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
     )
     try:
-        async with thread.typing():
+        async with typing_indicator(thread):
             outcome = await run_answer(ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued))
     except AnswerCancelled:
         log.info("Answer in ticket %d stopped: the ticket is being closed", ticket.id)
@@ -164,7 +187,10 @@ async def _answer(
     if ticket is None or ticket.is_closed:
         return
     if outcome.route is Route.STAFF:
-        why = "the AI assistant is unavailable" if outcome.llm_error else "no reliable answer was found"
+        why = "no reliable answer was found"
+        if outcome.llm_error is not None:
+            busy = isinstance(outcome.llm_error, LLMBusy)
+            why = "the AI assistant has too many questions" if busy else "the AI assistant is unavailable"
         await hand_to_staff(bot, thread, ticket, config, why, pause_ai=False)
         return
     if sink.messages:

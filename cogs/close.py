@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from cogs._closing import CloseError, close_ticket
 from cogs._discord import NO_PINGS, is_staff, reply_error
+from memory.text import visible_text
 from tickets.models import CloseReason
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class CloseCog(commands.Cog):
         default = CloseReason.BY_STAFF if staff and interaction.user.id != ticket.opener_id else CloseReason.BY_USER
         try:
             await close_ticket(
-                self.bot, thread, ticket, config, closer=interaction.user, reason=reason or default.value
+                self.bot, thread, ticket, config, closer=interaction.user, reason=visible_text(reason) or default.value
             )
         except CloseError as exc:
             await reply_error(interaction, str(exc))

@@ -12,6 +12,7 @@ from discord.ext import commands
 from cogs import _flow
 from cogs._discord import NO_PINGS, is_staff, set_status_tag, tags_for
 from cogs._locks import open_lock
+from memory.text import visible_text
 from tickets.models import GuildConfig, Ticket, TicketStatus
 
 if TYPE_CHECKING:
@@ -59,11 +60,9 @@ class TicketEvents(commands.Cog):
         )  # fmt: skip
         if ticket.status is not before:
             await set_status_tag(thread, config, ticket, ticket.status)
-        if staff or ticket.ai_paused or not message.content.strip():
+        if staff or ticket.ai_paused or not visible_text(message.content):
             return
-        await _flow.answer_in_ticket(
-            self.bot, thread, ticket.id, message.id, message.content, message.author.display_name
-        )
+        await _flow.answer_in_ticket(self.bot, thread, ticket.id, message.id, message.content, message.author)
 
     async def _direct_post(
         self, message: discord.Message, thread: discord.Thread, config: GuildConfig
@@ -81,8 +80,7 @@ class TicketEvents(commands.Cog):
         if ticket is not None:
             # The starter message's id is the thread's id; the ticket's first stored message has it.
             await _flow.answer_in_ticket(
-                self.bot, thread, ticket.id, ticket.id, f"{thread.name}\n{message.content}",
-                message.author.display_name,
+                self.bot, thread, ticket.id, ticket.id, f"{ticket.subject}\n{message.content}", message.author
             )  # fmt: skip
         return None
 

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from ai.delivery import TYPING_MARKER, deliver_stream
 from ai.errors import LLMError, LLMResponseError, LLMTimeout
 
@@ -101,3 +103,46 @@ async def test_mentions_are_neutralized() -> None:
     sink = MemorySink()
     await deliver_stream(chunks(["Hey @every", "one, ask <@&42>"]), sink)
     assert "@everyone" not in sink.messages[0] and "<@&" not in sink.messages[0]
+
+
+async def test_a_sink_failure_closes_the_stream_at_once() -> None:
+    closed: list[bool] = []
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "Hello"
+            yield " world"
+        finally:
+            closed.append(True)  # where the model slot and the HTTP response are given back
+
+    class RefusingSink(MemorySink):
+        async def send(self, text: str) -> Any:
+            raise RuntimeError("Discord said 500")
+
+    with pytest.raises(RuntimeError):
+        await deliver_stream(stream(), RefusingSink())
+    assert closed == [True], "the stream was left for the garbage collector to close"
+
+
+async def test_a_cancelled_delivery_closes_the_stream() -> None:
+    closed: list[bool] = []
+    posted = asyncio.Event()
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "Hello"
+            yield " world"
+        finally:
+            closed.append(True)
+
+    class SlowSink(MemorySink):
+        async def send(self, text: str) -> Any:
+            posted.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.ensure_future(deliver_stream(stream(), SlowSink()))
+    await posted.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert closed == [True]

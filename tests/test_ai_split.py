@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ai.split import ZWSP, neutralize_mentions, split_message
+from ai.split import ZWSP, append_note, neutralize_mentions, split_message
 
 FENCE_LINE = re.compile(r"^ {0,3}```.*$", re.MULTILINE)
 
@@ -103,3 +103,12 @@ def test_neutralize_mentions() -> None:
     assert f"<@{ZWSP}&123>" in out
     assert "<@456>" in out  # user mentions are left to allowed_mentions
     assert neutralize_mentions("no pings") == "no pings"
+
+
+def test_append_note_closes_an_open_code_fence_first() -> None:
+    note = "-# 💾 Saved answer from the support team."
+    text = append_note("Run this:\n```bash\nsudo systemctl restart app\n", note)
+    assert text == "Run this:\n```bash\nsudo systemctl restart app\n```\n" + note
+    # Balanced fences and inline code are left alone; a note with its own spacing keeps it.
+    assert append_note("Use ```x``` inline.", note) == "Use ```x``` inline.\n" + note
+    assert append_note("```\ncode\n```", "\n\n-# stopped") == "```\ncode\n```\n\n-# stopped"

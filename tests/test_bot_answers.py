@@ -153,3 +153,20 @@ async def test_user_mentions_never_ping_through_the_bot(simcord_env, fake_ollama
     starter = simcord_env.backend.messages[thread.id][thread.history()[0].id]
     assert "@everyone" in starter.content
     assert starter.ping_user_ids == [world.alice.id] and not starter.mention_everyone and starter.ping_role_ids == []
+
+
+async def test_a_saved_answer_with_an_unclosed_code_fence_keeps_its_note_outside(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    answer = "Restart the service:\n```bash\nsudo systemctl restart app"  # the fence is never closed
+    await _train(world, "How do I restart the service?", answer)
+    await world.open_ticket(world.alice, "Restart", "how do I restart the service?")
+    [thread] = world.forum.threads
+
+    [sent] = [
+        r.json["content"]
+        for r in simcord_env.http_requests
+        if r.method == "POST" and r.path == f"/channels/{thread.id}/messages" and "Saved answer" in r.json["content"]
+    ]
+    body, _, note = sent.rpartition("\n")
+    assert note == "-# 💾 Saved answer from the support team.", sent
+    assert body.startswith(answer) and body.count("```") == 2, f"the note is inside the code block:\n{sent}"

@@ -38,12 +38,16 @@ def _failed(env) -> list[type]:
 
 async def test_a_failing_ticket_modal_tells_the_user(simcord_env):
     world = await make_world(simcord_env)
-    simcord_env.inject_error("POST", "/webhooks/*", status=400, code=50035, message="Invalid Form Body")
+    shown = await world.alice.click(world.panel_channel.last_message, label="Open ticket")
+    # Refused before any post exists. (A refused confirmation after the post exists must not say
+    # "try again": see test_bot_discord_faults.py.)
+    simcord_env.inject_error("POST", "/interactions/*/callback", status=400, code=50035, message="Invalid Form Body")
 
-    result = await world.open_ticket(world.alice, "Help", "something broke")
+    result = await world.alice.submit_modal(shown, {"subject": "Help", "description": "something broke"})
 
     assert result.ephemeral and "Something went wrong on my side" in text_of(result), text_of(result)
     assert _failed(simcord_env) == [discord.HTTPException]
+    assert world.forum.threads == []
 
 
 async def test_a_failing_panel_button_tells_the_user(simcord_env):

@@ -19,13 +19,14 @@ import pytest
 
 from ai.client import LLMClient, create_llm_client
 from ai.delivery import TYPING_MARKER
-from ai.errors import LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
+from ai.errors import LLMBusy, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
 from memory.db import open_database
 from memory.decision import Route, Thresholds
 from memory.store import TrainedMemory
 from tests.fake_ollama import Fail, FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
-from tickets.answering import FALLBACK_NOTE, AnswerPipeline, AnswerRequest
+from tickets.answering import BUSY_NOTE, FALLBACK_NOTE, AnswerPipeline, AnswerRequest
+from tickets.pacing import RateWindow
 
 GUILD = 4242
 TRAINED_Q = "How do I reset my password?"
@@ -247,3 +248,25 @@ async def test_model_missing_is_remembered_then_recovers(fake_ollama: FakeOllama
     fake_ollama.script(Reply(ANSWER))
     third, sink = await rig.ask()
     assert third.route is Route.LLM and [m.strip() for m in sink.messages] == [ANSWER.strip()]
+
+
+async def test_a_server_past_its_model_requests_per_minute_gets_a_saved_answer(fake_ollama: FakeOllama, make_rig):
+    rig = await make_rig(fake_ollama.url, trained=True, server_requests_per_minute=1)
+    now = [0.0]
+    rig.pipeline.server_requests = RateWindow(60.0, clock=lambda: now[0])
+
+    first, _ = await rig.ask()
+    second, sink = await rig.ask()
+
+    assert first.route is Route.LLM
+    assert second.route is Route.FALLBACK and isinstance(second.llm_error, LLMBusy)
+    assert sink.messages == [f"{TRAINED_A}\n{BUSY_NOTE}"]
+    assert len(fake_ollama.chat_requests()) == 1
+    # Another server has its own allowance; this one gets the model again a minute later.
+    other = await rig.pipeline.answer(
+        AnswerRequest(GUILD + 1, QUESTION, [], "bob", "general", "Other Server"), RecordingSink()
+    )
+    assert other.route is Route.LLM and len(fake_ollama.chat_requests()) == 2
+    now[0] = 60.0
+    third, _ = await rig.ask()
+    assert third.route is Route.LLM and len(fake_ollama.chat_requests()) == 3

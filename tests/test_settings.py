@@ -57,3 +57,13 @@ def test_system_prompt_file_and_embed_off(tmp_path):
 def test_zero_delays_disable_auto_close():
     s = load_settings({"SOLVED_CLOSE_DELAY_HOURS": "0", "IDLE_WARN_HOURS": "0"})
     assert s.solved_close_delay_s == 0 and s.idle_warn_s == 0
+
+
+def test_pacing_settings_have_defaults_and_zero_turns_them_off():
+    s = load_settings({})
+    assert s.user_answers_per_minute == 5 and s.llm.server_requests_per_minute == 30
+    s = load_settings({"USER_ANSWERS_PER_MINUTE": "0", "LLM_SERVER_REQUESTS_PER_MINUTE": "0"})
+    assert s.user_answers_per_minute == 0 and s.llm.server_requests_per_minute == 0
+    with pytest.raises(ConfigError) as err:
+        load_settings({"USER_ANSWERS_PER_MINUTE": "-1", "LLM_SERVER_REQUESTS_PER_MINUTE": "many"})
+    assert len(err.value.problems) == 2

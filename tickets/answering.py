@@ -12,19 +12,24 @@ from dataclasses import dataclass, field
 
 from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
-from ai.errors import LLMError, LLMUnavailable
+from ai.errors import LLMBusy, LLMError, LLMUnavailable
 from ai.prompt import KnowledgeItem, Turn, build_prompt
-from ai.split import neutralize_mentions, split_message
+from ai.split import append_note, neutralize_mentions, split_message
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
 from memory.store import TrainedMemory
 from tickets.models import TicketMessage
+from tickets.pacing import RateWindow
 
 log = logging.getLogger(__name__)
 
 SAVED_NOTE = "-# 💾 Saved answer from the support team."
 FALLBACK_NOTE = (
     "-# ⚠️ The AI assistant is unavailable right now, so this is the closest saved answer."
+    " Staff can help if it doesn't fit."
+)
+BUSY_NOTE = (
+    "-# ⚠️ The AI assistant has too many questions right now, so this is the closest saved answer."
     " Staff can help if it doesn't fit."
 )
 STAFF_TEXT = (
@@ -67,6 +72,8 @@ class AnswerPipeline:
     history_messages: int
     system_prompt: str | None = None
     knowledge_k: int = 5
+    # Model requests started per server in the last minute (limit: llm.settings.server_requests_per_minute).
+    server_requests: RateWindow = field(default_factory=RateWindow)
 
     async def answer(
         self,
@@ -81,19 +88,26 @@ class AnswerPipeline:
         if decision.route is Route.ANSWER:
             return await self._send_trained(decision, matches, sink, SAVED_NOTE)
         if decision.route is Route.LLM:
-            outcome, llm_error = await self._ask_llm(request, decision, matches, sink, on_queued)
-            if outcome is not None:
-                return outcome
+            if self.server_requests.try_add(request.guild_id, self.llm.settings.server_requests_per_minute):
+                outcome, llm_error = await self._ask_llm(request, decision, matches, sink, on_queued)
+                if outcome is not None:
+                    return outcome
+            else:  # one server must not take the model from the others (or run up an endless queue)
+                log.info("Guild %d reached its model requests per minute", request.guild_id)
+                llm_error = LLMBusy("this server's model requests per minute are used up")
             # Nothing reached the user: decide again as if the model were down.
             decision = decide(matches, llm_available=False, thresholds=self.thresholds)
         else:
             # Not asked because a failure is remembered: say so, so the hand-off names the cause.
             llm_error = LLMUnavailable(f"LLM server unavailable ({self.llm.health.last_error})")
+        busy = isinstance(llm_error, LLMBusy)
         if decision.route is Route.FALLBACK:
-            outcome = await self._send_trained(decision, matches, sink, FALLBACK_NOTE)
+            outcome = await self._send_trained(decision, matches, sink, BUSY_NOTE if busy else FALLBACK_NOTE)
         else:
-            # Staff is only ever chosen after the model failed or while it is known to be down.
-            why = " and the AI assistant is unavailable right now" if llm_error is not None else ""
+            # Staff is only ever chosen after the model failed, while it is known to be down, or is busy.
+            why = ""
+            if llm_error is not None:
+                why = f" and the AI assistant is {'busy with many questions' if busy else 'unavailable'} right now"
             text = STAFF_TEXT.format(why=why)
             await sink.send(text)
             outcome = AnswerOutcome(Route.STAFF, decision, matches, text)
@@ -108,7 +122,7 @@ class AnswerPipeline:
         self, decision: Decision, matches: list[Match], sink: MessageSink, note: str
     ) -> AnswerOutcome:
         assert decision.match is not None
-        text = f"{neutralize_mentions(decision.match.entry.response)}\n{note}"
+        text = append_note(neutralize_mentions(decision.match.entry.response), note)
         for part in split_message(text):
             await sink.send(part)
         return AnswerOutcome(decision.route, decision, matches, text)

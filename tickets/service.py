@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from memory.db import utc_iso
+from memory.text import visible_text
 from tickets.models import CloseReason, GuildConfig, Ticket, TicketMessage, TicketStatus
+from tickets.pacing import AnswerPacing
 from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
+
+# What a ticket title or close reason shows when what was given has nothing visible in it.
+UNTITLED = "Untitled ticket"
+NO_REASON = "no reason given"
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,8 @@ class TicketService:
         self.store = store
         self.policy = policy
         self._configs: dict[int, GuildConfig | None] = {}
+        # How often each user gets an answer in each ticket (per process, like the ticket locks).
+        self.pacing = AnswerPacing()
 
     async def config(self, guild_id: int) -> GuildConfig | None:
         # Read on every ticket message and button press, changed only by /setup: cache it.
@@ -65,6 +73,8 @@ class TicketService:
         description: str,
         now: datetime,
     ) -> Ticket:
+        # A direct forum post's title comes from Discord as typed: it may be zero-width characters only.
+        subject = visible_text(subject) or UNTITLED
         ticket = await self.store.create_ticket(
             ticket_id=ticket_id, guild_id=guild_id, opener_id=opener_id, category=category, subject=subject, now=now
         )
@@ -130,6 +140,7 @@ class TicketService:
         await self.store.update_ticket(ticket.id, now, idle_warned_at=utc_iso(now))
 
     async def closed(self, ticket: Ticket, *, by: int | None, reason: str, summary: str, now: datetime) -> Ticket:
+        reason = visible_text(reason) or NO_REASON
         updated = await self.store.update_ticket(
             ticket.id, now, status=TicketStatus.CLOSED, closed_at=utc_iso(now), closed_by=by,
             close_reason=reason, summary=summary,

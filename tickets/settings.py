@@ -47,6 +47,7 @@ class Settings:
     system_prompt: str | None
     max_open_tickets: int
     ticket_cooldown_s: int
+    user_answers_per_minute: int  # per user and ticket; 0 = no limit
     solved_close_delay_s: int
     idle_warn_s: int
     idle_close_s: int
@@ -135,6 +136,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         temperature=r.number("LLM_TEMPERATURE", 0.3, lo=0, hi=2),
         num_predict=r.integer("LLM_NUM_PREDICT", 512, lo=16, hi=8192),
         max_concurrency=r.integer("LLM_MAX_CONCURRENCY", 2, lo=1, hi=64),
+        server_requests_per_minute=r.integer("LLM_SERVER_REQUESTS_PER_MINUTE", 30, lo=0, hi=100_000),
     )
     system_prompt = None
     prompt_file = r.text("SYSTEM_PROMPT_FILE", "")
@@ -154,6 +156,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         system_prompt=system_prompt,
         max_open_tickets=r.integer("MAX_OPEN_TICKETS", 3, lo=1, hi=100),
         ticket_cooldown_s=r.integer("TICKET_COOLDOWN_SECONDS", 60, lo=0, hi=86_400),
+        user_answers_per_minute=r.integer("USER_ANSWERS_PER_MINUTE", 5, lo=0, hi=1000),
         solved_close_delay_s=int(r.number("SOLVED_CLOSE_DELAY_HOURS", 1, lo=0, hi=720) * hours),
         idle_warn_s=int(r.number("IDLE_WARN_HOURS", 48, lo=0, hi=8760) * hours),
         idle_close_s=int(r.number("IDLE_CLOSE_AFTER_WARN_HOURS", 24, lo=0, hi=8760) * hours),
