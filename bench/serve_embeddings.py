@@ -114,7 +114,8 @@ class EmbeddingServer:
         return web.json_response({"embedding": (await self.embed([str(body.get("prompt", ""))]))[0]})
 
     async def v1_models(self, _: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "bench"}]})
+        model = {"id": self.model, "object": "model", "owned_by": "bench"}
+        return web.json_response({"object": "list", "data": [model]})
 
     async def v1_embeddings(self, request: web.Request) -> web.Response:
         body = await _json(request)
