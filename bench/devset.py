@@ -28,7 +28,8 @@ MIN_TESTS_PER_TOPIC = 4
 LONG_CHARS = (1500, 3000)
 # Where the first 1,000 characters stop: a long message's question is meant to sit past it.
 LONG_QUESTION_AFTER = 1000
-_FILE_SUFFIXES = {"log", "toml", "json", "sh", "txt", "yml", "yaml", "py", "js", "md"}
+_TLDS = {"com", "io", "app", "org", "net", "dev", "gg", "co", "de", "uk", "eu", "fr", "me", "tv", "ai", "us", "info"}
+_PLACEHOLDER_HOSTS = ("example.com", "yourdomain.com")
 _URL = re.compile(r"\b(?:https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/[^\s,;)]*)?", re.IGNORECASE)
 
 
@@ -160,11 +161,14 @@ def validate(d: DevSet) -> list[str]:
 
 
 def foreign_links(text: str, domains: tuple[str, ...]) -> list[str]:
-    """Links and domain names in `text` that are not on one of `domains` (or their subdomains)."""
+    """Links and domain names in `text` that are not on one of `domains` (or their subdomains).
+
+    Only names ending in a common top-level domain count, so event names (deploy.failed) and file
+    names (Starfall.log) are not taken for links."""
     found = []
     for m in _URL.finditer(text):
         host = m.group(1).lower()
-        if host.rsplit(".", 1)[-1] in _FILE_SUFFIXES:  # Starfall.log, harborline.toml: file names
+        if host.rsplit(".", 1)[-1] not in _TLDS or host.endswith(_PLACEHOLDER_HOSTS):
             continue
         if not any(host == d or host.endswith("." + d) for d in domains):
             found.append(m.group(0))
