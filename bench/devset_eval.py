@@ -3,6 +3,7 @@
     python -m bench.devset_eval                   # both dev sets, real all-MiniLM-L6-v2, default Thresholds()
     python -m bench.devset_eval --offline         # hashed n-gram vectors: quick smoke run, no model
     python -m bench.devset_eval --embed-url http://127.0.0.1:11435   # vectors over HTTP via the bot's client
+    python -m bench.devset_eval --lexical         # no embeddings (keyword search only, as when they are down)
     python -m bench.devset_eval --verbose         # also list every wrong direct / fallback answer
 
 Each dev set (bench/devsets/) is trained into a real TrainedMemory (SQLite file): one entry per topic
@@ -294,6 +295,8 @@ async def _main_async(args: argparse.Namespace) -> list[str]:
     if args.embed_url:
         async with _HttpEmbedder(args.embed_url, "all-minilm") as embedder:
             return await run(args.names, embedder, decide_fn, args.verbose)
+    if args.lexical:
+        return await run(args.names, None, decide_fn, args.verbose)
     fn = hashed if args.offline else CachedMiniLM()
     try:
         embedder = FunctionEmbedder("hashed" if args.offline else "all-minilm", fn)
@@ -315,6 +318,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", default=list(devsets.NAMES), help="dev sets (default: all)")
     parser.add_argument("--offline", action="store_true", help="hashed n-gram vectors instead of MiniLM")
+    parser.add_argument("--lexical", action="store_true", help="no embeddings: keyword search, as when they are down")
     parser.add_argument("--embed-url", help="get vectors over HTTP from this Ollama-compatible server")
     parser.add_argument("--verbose", action="store_true", help="list the wrong answers sent")
     args = parser.parse_args()
