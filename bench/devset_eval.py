@@ -34,6 +34,7 @@ from memory.db import open_database
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Embedder, Match
 from memory.store import TrainedMemory
+from tickets.embedder import LLMEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,7 @@ class _HttpEmbedder:
 
         self.session = aiohttp.ClientSession()
         client = create_llm_client(LLMSettings(base_url=self.url, model="none", embed_model=self.model), self.session)
-        return _ClientEmbedder(client, self.model)
+        return LLMEmbedder(client)
 
     async def __aexit__(self, *exc: object) -> None:
         await self.session.close()
@@ -304,14 +305,6 @@ async def _main_async(args: argparse.Namespace) -> list[str]:
     finally:
         if isinstance(fn, CachedMiniLM):
             fn.save()
-
-
-class _ClientEmbedder:
-    def __init__(self, client: object, model: str) -> None:
-        self.client, self.model = client, model
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        return await self.client.embed(texts)  # type: ignore[attr-defined]
 
 
 def main() -> None:

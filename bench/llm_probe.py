@@ -34,6 +34,7 @@ from bench.judge import judge
 from memory.db import open_database
 from memory.decision import Route, Thresholds, decide
 from memory.store import TrainedMemory
+from tickets.embedder import LLMEmbedder
 
 CHAT_URL = "http://127.0.0.1:11434"
 EMBED_URL = "http://127.0.0.1:11435"
@@ -142,7 +143,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             with tempfile.TemporaryDirectory() as tmp:
                 db = await open_database(Path(tmp) / "probe.db")
                 try:
-                    memory = TrainedMemory(db, embed_client)
+                    memory = TrainedMemory(db, LLMEmbedder(embed_client))
                     topic_of = {}
                     for t in d.topics:
                         entry = await memory.add(1, t.question, t.answer, t.category, embed=False)
