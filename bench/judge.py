@@ -73,7 +73,9 @@ def invented(reply: str, allowed: str) -> list[str]:
 
 
 def judge(reply: str, key_facts: tuple[str, ...], knowledge: str, message: str) -> Verdict:
-    norm = _norm(reply)
+    """Key facts the user's message already contains are not counted: repeating them proves nothing."""
+    norm, asked = _norm(reply), _norm(message)
+    key_facts = tuple(f for f in key_facts if _norm(f) not in asked)
     found = sum(_norm(f) in norm for f in key_facts)
     return Verdict(
         facts_found=found,

@@ -209,6 +209,7 @@ async def _one(d, memory, client, topic_of, group, text, expected) -> dict[str, 
             ttft=round(first or 0.0, 2),
             total=round(time.perf_counter() - start, 2),
         )
+    row.update(knowledge=knowledge_text, key_facts=list(facts))
     v = judge(row["reply"], facts, knowledge_text, text)
     row.update(
         facts=f"{v.facts_found}/{v.facts_total}",
