@@ -2,6 +2,7 @@
 
     python -m bench.devset                 # check every dev set and print its counts
     python -m bench.devset starfall        # one of them (a name in bench/devsets/ or a path)
+    python -m bench.devset starfall --export faq.jsonl [--learned]   # as `bot.py train import` reads it
 
 Each dev set is one JSON file: topics (one trained question and answer each, key facts a judge can
 check, two "learned" phrasings, user test messages), out-of-scope messages marked by kind,
@@ -195,10 +196,26 @@ def summary(d: DevSet) -> str:
     )
 
 
+def export_jsonl(d: DevSet, path: Path, *, learned: bool) -> None:
+    """The FAQ in the bot's import format (query, response, category, alternates), one topic a line."""
+    rows = [
+        {"query": t.question, "response": t.answer, "category": t.category, "alternates": list(t.learned) * learned}
+        for t in d.topics
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", default=list(NAMES))
+    parser.add_argument("--export", type=Path, help="write the (one) named dev set as JSONL for `bot.py train import`")
+    parser.add_argument("--learned", action="store_true", help="with --export: include the learned phrasings")
     args = parser.parse_args()
+    if args.export:
+        if len(args.names) != 1:
+            parser.error("--export takes exactly one dev set")
+        export_jsonl(load(args.names[0]), args.export, learned=args.learned)
+        return
     failed = False
     for name in args.names:
         try:
