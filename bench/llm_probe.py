@@ -221,6 +221,19 @@ async def _one(d, memory, client, topic_of, group, text, expected) -> dict[str, 
     return row
 
 
+def _rejudge(row: dict[str, Any]) -> dict[str, Any]:
+    """Judge a saved row again (after a change to bench/judge.py)."""
+    v = judge(row["reply"], tuple(row["key_facts"]), row["knowledge"], row["message"])
+    row.update(
+        facts=f"{v.facts_found}/{v.facts_total}",
+        all_facts=v.all_facts,
+        echo=v.echo,
+        invented=v.invented,
+        declined=v.declined,
+    )
+    return row
+
+
 def _print_row(r: dict[str, Any]) -> None:
     timing = f" {r['ttft']:.0f}s/{r['total']:.0f}s" if "ttft" in r else ""
     flags = [f"facts {r['facts']}"] + (["ECHO"] if r["echo"] else []) + (["declined"] if r["declined"] else [])
@@ -235,19 +248,23 @@ def _summary(rows: list[dict[str, Any]]) -> None:
     llm = [r for r in rows if r["route"] == "llm"]
     in_scope = [r for r in llm if r["group"] in ("in_scope", "multi", "long")]
     oos = [r for r in llm if r["group"] in ("near_miss", "chitchat", "general")]
-    print("\n--- summary (LLM route only) ---")
-    print(f"replies: {len(llm)}; in scope with every key fact: {sum(r['all_facts'] for r in in_scope)}/{len(in_scope)}")
+    correct = [r for r in in_scope if r["all_facts"] and not r["echo"] and not r["invented"]]
+    copied = [r for r in llm if r["reply"] and r["reply"] in r.get("knowledge", "") and not r["echo"]]
+    print(f"\n--- summary: {len(rows)} messages, {len(llm)} on the LLM route ---")
+    print(f"in scope correct (every key fact, no echo, nothing invented): {len(correct)}/{len(in_scope)}")
     print(f"out of scope declined: {sum(r['declined'] for r in oos)}/{len(oos)}")
+    print(f"prompt echoes: {sum(r['echo'] for r in llm)}/{len(llm)}; invented links/e-mails/paths: ", end="")
     print(
-        f"prompt echoes: {sum(r['echo'] for r in llm)}/{len(llm)}; with invented links/paths: "
-        f"{sum(bool(r['invented']) for r in llm)}/{len(llm)}"
+        f"{sum(bool(r['invented']) for r in llm)}/{len(llm)}; a saved answer copied verbatim: {len(copied)}/{len(llm)}"
     )
     if llm:
         ttft = [r["ttft"] for r in llm]
         total = [r["total"] for r in llm]
+        prompt = [r["prompt_chars"] for r in llm]
         print(
-            f"first token p50 {statistics.median(ttft):.1f}s, max {max(ttft):.1f}s; "
-            f"total p50 {statistics.median(total):.1f}s, max {max(total):.1f}s"
+            f"prompt {statistics.median(prompt):.0f} characters (median); first token p50 "
+            f"{statistics.median(ttft):.1f}s, max {max(ttft):.1f}s; total p50 {statistics.median(total):.1f}s, "
+            f"max {max(total):.1f}s"
         )
 
 
@@ -263,9 +280,14 @@ def main() -> None:
     r.add_argument("--per-group", type=int, default=2, help="messages per out-of-scope kind (twice as many in scope)")
     r.add_argument("--seed", type=int, default=9)
     r.add_argument("--out", help="write every row (prompt size, reply, judgement) as JSON lines")
+    m = sub.add_parser("summary", help="summarise (and re-judge) rows written by run --out")
+    m.add_argument("rows")
     args = parser.parse_args()
     if args.command == "check":
         asyncio.run(check(args.url))
+        return
+    if args.command == "summary":
+        _summary([_rejudge(json.loads(line)) for line in Path(args.rows).read_text(encoding="utf-8").splitlines()])
         return
     rows = asyncio.run(run(args))
     if args.out:
