@@ -79,14 +79,15 @@ fi
 # 4. Start what is not answering yet (embeddings first: the shim lists the embedding model from it).
 if ! answers "$EMBED_PORT"; then
   echo "== starting embeddings on :$EMBED_PORT (log $LLM_DIR/logs/embed.log)"
-  (cd "$REPO" && HF_HUB_OFFLINE=1 nohup "$VENV/bin/python" -m bench.serve_embeddings --port "$EMBED_PORT" \
-      > "$LLM_DIR/logs/embed.log" 2>&1 & echo $! > "$LLM_DIR/embed.pid")
+  # `cd; cmd &` (not `cd && cmd &`): $! must be the server itself, not a subshell, for `stop`.
+  (cd "$REPO"; HF_HUB_OFFLINE=1 nohup "$VENV/bin/python" -m bench.serve_embeddings --port "$EMBED_PORT" \
+      < /dev/null > "$LLM_DIR/logs/embed.log" 2>&1 & echo $! > "$LLM_DIR/embed.pid")
 fi
 if ! answers "$CHAT_PORT"; then
   echo "== starting chat shim on :$CHAT_PORT, $THREADS thread(s) (log $LLM_DIR/logs/shim.log)"
-  (cd "$LLM_DIR" && MODEL_PATH="$LLM_DIR/qwen.gguf" MODEL_NAME="$MODEL_NAME" PORT="$CHAT_PORT" THREADS="$THREADS" \
+  (cd "$LLM_DIR"; MODEL_PATH="$LLM_DIR/qwen.gguf" MODEL_NAME="$MODEL_NAME" PORT="$CHAT_PORT" THREADS="$THREADS" \
       NUM_CTX="$NUM_CTX" EMBED_PROXY="http://127.0.0.1:$EMBED_PORT" nohup node ollama-shim.mjs \
-      > "$LLM_DIR/logs/shim.log" 2>&1 & echo $! > "$LLM_DIR/shim.pid")
+      < /dev/null > "$LLM_DIR/logs/shim.log" 2>&1 & echo $! > "$LLM_DIR/shim.pid")
 fi
 
 for _ in $(seq 1 90); do
