@@ -1,0 +1,323 @@
+"""How often the decision sends a saved answer, and how often it is right, on the realistic dev sets.
+
+    python -m bench.devset_eval                   # both dev sets, real all-MiniLM-L6-v2, default Thresholds()
+    python -m bench.devset_eval --offline         # hashed n-gram vectors: quick smoke run, no model
+    python -m bench.devset_eval --embed-url http://127.0.0.1:11435   # vectors over HTTP via the bot's client
+    python -m bench.devset_eval --lexical         # no embeddings (keyword search only, as when they are down)
+    python -m bench.devset_eval --verbose         # also list every wrong direct / fallback answer
+
+Each dev set (bench/devsets/) is trained into a real TrainedMemory (SQLite file): one entry per topic
+with its trained question ("one phrasing"), then the same with the topic's two learned phrasings added
+as alternates ("+2 learned"). Every user message is searched as the bot searches a ticket message
+(find_similar_many, k=5) and given to a decide-like callable.
+
+Reuse for calibration: `asked = await ask_devset(devset, embedder, learned=True)` once, then
+`score_devset(asked, decider(Thresholds(...)))` (or any `(matches, llm_available) -> Decision`) as often
+as needed: scoring is pure and takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import devset as devsets
+from bench.devset import DevSet
+from bench.embedders import CachedMiniLM, hashed
+from bench.harness import FunctionEmbedder, _fast_writes
+from memory.db import open_database
+from memory.decision import Decision, Route, Thresholds, decide
+from memory.models import Embedder, Match
+from memory.store import TrainedMemory
+from tickets.embedder import LLMEmbedder
+
+log = logging.getLogger(__name__)
+
+GUILD = 1
+K = 5  # what the answer pipeline retrieves (AnswerPipeline.knowledge_k)
+BASELINE = Path(__file__).resolve().parent / "devsets" / "BASELINE.md"
+
+DecideFn = Callable[[list[Match], bool], Decision]
+
+
+def decider(thresholds: Thresholds) -> DecideFn:
+    """The shipped decision at `thresholds`, in the shape score_devset takes."""
+    return lambda matches, llm_available: decide(matches, llm_available=llm_available, thresholds=thresholds)
+
+
+@dataclass
+class Asked:
+    """One user message and what the memory found for it.
+
+    `expected` holds the topic ids that would be right answers: one for a test phrasing, several for a
+    multi-question message, none for an out-of-scope message."""
+
+    text: str
+    group: str  # "in_scope" | "near_miss" | "chitchat" | "general" | "multi" | "long"
+    expected: tuple[str, ...]
+    matches: list[Match]
+    topics: list[str] = field(default_factory=list)  # topic id of each match, same order
+
+
+async def ask_devset(
+    devset: DevSet, embedder: Embedder | None, *, learned: bool, workdir: Path | None = None
+) -> list[Asked]:
+    """Train `devset` into a fresh memory (with the learned phrasings as alternates if `learned`) and
+    search every message of it."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        db = await open_database(Path(tmp) / "devset.db")
+        try:
+            memory = TrainedMemory(db, embedder)
+            topic_of: dict[int, str] = {}
+            async with _fast_writes(db):
+                for t in devset.topics:
+                    alternates = t.learned if learned else ()
+                    entry = await memory.add(GUILD, t.question, t.answer, t.category, alternates, embed=False)
+                    topic_of[entry.id] = t.id
+            if embedder is not None:
+                await memory.reembed_stale(GUILD)
+            messages = _messages(devset)
+            asked = []
+            for text, group, expected in messages:
+                matches = await memory.find_similar_many(GUILD, [text], k=K)
+                asked.append(Asked(text, group, expected, matches, [topic_of[m.entry.id] for m in matches]))
+        finally:
+            await db.close()
+    return asked
+
+
+def _messages(d: DevSet) -> list[tuple[str, str, tuple[str, ...]]]:
+    rows = [(text, "in_scope", (t.id,)) for t in d.topics for text in t.tests]
+    rows += [(o.text, o.kind, ()) for o in d.out_of_scope]
+    rows += [(m.text, "multi", m.topics) for m in d.multi]
+    rows += [(m.text, "long", m.topics) for m in d.long]
+    return rows
+
+
+@dataclass
+class Score:
+    in_scope: int = 0
+    top1: float = 0.0
+    recall3: float = 0.0
+    recall5: float = 0.0
+    # Direct saved answers (LLM available): over in-scope and out-of-scope messages.
+    direct_sent: int = 0
+    direct_right: int = 0
+    near_miss: int = 0
+    near_miss_direct: int = 0
+    other_oos: int = 0  # chit-chat and general
+    other_oos_direct: int = 0
+    # Model down: FALLBACK route alone, and everything sent (ANSWER + FALLBACK).
+    fallback_sent: int = 0
+    fallback_right: int = 0
+    down_sent: int = 0
+    down_right: int = 0
+    # Multi-question and long messages.
+    multi: int = 0
+    multi_all_in_top5: int = 0
+    multi_direct_right: int = 0
+    multi_direct_wrong: int = 0
+    long: int = 0
+    long_top1: int = 0
+    long_in_top5: int = 0
+    long_direct_right: int = 0
+    long_direct_wrong: int = 0
+    wrong: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.direct_right / self.direct_sent if self.direct_sent else 1.0
+
+    @property
+    def coverage(self) -> float:
+        return self.direct_right / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def fallback_precision(self) -> float:
+        return self.fallback_right / self.fallback_sent if self.fallback_sent else 1.0
+
+    @property
+    def down_precision(self) -> float:
+        return self.down_right / self.down_sent if self.down_sent else 1.0
+
+
+def score_devset(asked: Sequence[Asked], decide_fn: DecideFn) -> Score:
+    """Pure: the metrics of one decision over messages already searched by ask_devset."""
+    s = Score()
+    for a in asked:
+        up = decide_fn(a.matches, True)
+        down = decide_fn(a.matches, False)
+        if a.group in ("multi", "long"):
+            _composite(s, a, up)
+            continue
+        in_scope = a.group == "in_scope"
+        if in_scope:
+            s.in_scope += 1
+            s.top1 += bool(a.topics) and a.topics[0] in a.expected
+            s.recall3 += any(t in a.expected for t in a.topics[:3])
+            s.recall5 += any(t in a.expected for t in a.topics[:5])
+        elif a.group == "near_miss":
+            s.near_miss += 1
+        else:
+            s.other_oos += 1
+        if up.route is Route.ANSWER:
+            right = _right(a, up)
+            s.direct_sent += 1
+            s.direct_right += right
+            s.near_miss_direct += a.group == "near_miss"
+            s.other_oos_direct += a.group not in ("in_scope", "near_miss")
+            if not right:
+                s.wrong.append(_describe("direct", a, up))
+        if down.route in (Route.ANSWER, Route.FALLBACK):
+            right = _right(a, down)
+            s.down_sent += 1
+            s.down_right += right
+            if down.route is Route.FALLBACK:
+                s.fallback_sent += 1
+                s.fallback_right += right
+                if not right:
+                    s.wrong.append(_describe("fallback", a, down))
+    if s.in_scope:
+        s.top1, s.recall3, s.recall5 = (x / s.in_scope for x in (s.top1, s.recall3, s.recall5))
+    return s
+
+
+def _composite(s: Score, a: Asked, up: Decision) -> None:
+    top5 = set(a.topics[:5])
+    if a.group == "multi":
+        s.multi += 1
+        s.multi_all_in_top5 += all(t in top5 for t in a.expected)
+    else:
+        s.long += 1
+        s.long_top1 += bool(a.topics) and a.topics[0] in a.expected
+        s.long_in_top5 += any(t in top5 for t in a.expected)
+    if up.route is Route.ANSWER:
+        right = _right(a, up)
+        if a.group == "multi":
+            s.multi_direct_right += right
+            s.multi_direct_wrong += not right
+        else:
+            s.long_direct_right += right
+            s.long_direct_wrong += not right
+        if not right:
+            s.wrong.append(_describe("direct", a, up))
+
+
+def _topic_of(a: Asked, decision: Decision) -> str | None:
+    if decision.match is None:
+        return None
+    return a.topics[[m.entry.id for m in a.matches].index(decision.match.entry.id)]
+
+
+def _right(a: Asked, decision: Decision) -> bool:
+    return _topic_of(a, decision) in a.expected
+
+
+def _describe(kind: str, a: Asked, decision: Decision) -> str:
+    want = ",".join(a.expected) or a.group
+    text = a.text if len(a.text) <= 90 else a.text[:87] + "..."
+    score = decision.match.score if decision.match else 0.0
+    return f"{kind:8} want {want:22} got {_topic_of(a, decision)!s:22} score {score:.2f}  {text!r}"
+
+
+TABLE_HEAD = (
+    "| dev set | phrasings | top-1 | recall@3 | recall@5 | direct precision | direct coverage | direct sent (wrong) "
+    "| near-miss answered | chit-chat/general answered | fallback precision (sent) | model-down precision (sent) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+COMPOSITE_HEAD = (
+    "| dev set | phrasings | multi: all topics in top 5 | multi: direct right / wrong "
+    "| long: top-1 | long: a topic in top 5 | long: direct right / wrong |\n|---|---|---|---|---|---|---|"
+)
+
+
+def table_row(name: str, condition: str, s: Score) -> str:
+    wrong = s.direct_sent - s.direct_right
+    return (
+        f"| {name} | {condition} | {s.top1:.2f} | {s.recall3:.2f} | {s.recall5:.2f} | {s.precision:.2f} "
+        f"| {s.coverage:.2f} | {s.direct_sent} ({wrong}) | {s.near_miss_direct}/{s.near_miss} "
+        f"({s.near_miss_direct / max(1, s.near_miss):.0%}) | {s.other_oos_direct}/{s.other_oos} "
+        f"| {s.fallback_precision:.2f} ({s.fallback_sent}) | {s.down_precision:.2f} ({s.down_sent}) |"
+    )
+
+
+def composite_row(name: str, condition: str, s: Score) -> str:
+    return (
+        f"| {name} | {condition} | {s.multi_all_in_top5}/{s.multi} | {s.multi_direct_right} / {s.multi_direct_wrong} "
+        f"| {s.long_top1}/{s.long} | {s.long_in_top5}/{s.long} | {s.long_direct_right} / {s.long_direct_wrong} |"
+    )
+
+
+CONDITIONS = (("one", False), ("+2 learned", True))
+
+
+async def run(names: Sequence[str], embedder: Embedder | None, decide_fn: DecideFn, verbose: bool) -> list[str]:
+    main_rows, composite_rows = [TABLE_HEAD], [COMPOSITE_HEAD]
+    for name in names:
+        d = devsets.load(name)
+        for condition, learned in CONDITIONS:
+            s = score_devset(await ask_devset(d, embedder, learned=learned), decide_fn)
+            main_rows.append(table_row(d.name, condition, s))
+            composite_rows.append(composite_row(d.name, condition, s))
+            if verbose:
+                print(f"\n{d.name} / {condition}: wrong answers sent")
+                print("\n".join(f"  {w}" for w in s.wrong) or "  (none)")
+    return ["\n".join(main_rows), "", "\n".join(composite_rows)]
+
+
+class _HttpEmbedder:
+    """The bot's own Ollama client against an embedding server (bench/serve_embeddings.py)."""
+
+    def __init__(self, url: str, model: str) -> None:
+        self.url, self.model = url, model
+
+    async def __aenter__(self) -> Embedder:
+        import aiohttp
+
+        from ai.client import create_llm_client
+        from ai.settings import LLMSettings
+
+        self.session = aiohttp.ClientSession()
+        client = create_llm_client(LLMSettings(base_url=self.url, model="none", embed_model=self.model), self.session)
+        return LLMEmbedder(client)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+
+
+async def _main_async(args: argparse.Namespace) -> list[str]:
+    thresholds = Thresholds()
+    decide_fn = decider(thresholds)
+    if args.embed_url:
+        async with _HttpEmbedder(args.embed_url, "all-minilm") as embedder:
+            return await run(args.names, embedder, decide_fn, args.verbose)
+    if args.lexical:
+        return await run(args.names, None, decide_fn, args.verbose)
+    fn = hashed if args.offline else CachedMiniLM()
+    try:
+        embedder = FunctionEmbedder("hashed" if args.offline else "all-minilm", fn)
+        return await run(args.names, embedder, decide_fn, args.verbose)
+    finally:
+        if isinstance(fn, CachedMiniLM):
+            fn.save()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", default=list(devsets.NAMES), help="dev sets (default: all)")
+    parser.add_argument("--offline", action="store_true", help="hashed n-gram vectors instead of MiniLM")
+    parser.add_argument("--lexical", action="store_true", help="no embeddings: keyword search, as when they are down")
+    parser.add_argument("--embed-url", help="get vectors over HTTP from this Ollama-compatible server")
+    parser.add_argument("--verbose", action="store_true", help="list the wrong answers sent")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print("\n".join(asyncio.run(_main_async(args))))
+
+
+if __name__ == "__main__":
+    main()
