@@ -27,7 +27,7 @@ def user_message(error: app_commands.AppCommandError) -> str | None:
         return f"I need {', '.join(error.missing_permissions)} here to do that."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down — try again in {error.retry_after:.0f} s."
-    if isinstance(error, app_commands.TransformerError | app_commands.RangeError):
+    if isinstance(error, app_commands.TransformerError):
         return str(error)
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."

@@ -198,3 +198,19 @@ async def test_discord_failing_mid_stream_keeps_the_text_and_hands_to_staff(simc
     assert reply.content.startswith("Try cl")  # what was shown before the failed edit stays
     assert "▌" not in reply.content and "something went wrong while I was answering" in reply.content
     assert (await world.core.store.get_ticket(thread.id)).status == "waiting_staff"
+
+
+async def test_a_slash_command_that_fails_unexpectedly_tells_the_user(simcord_env, monkeypatch, caplog):
+    # The error handler itself once failed on every unexpected error (it named an exception class
+    # that discord.py does not have), so a broken command left the user with no answer at all.
+    world = await make_world(simcord_env)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(world.core.memory, "count", broken)
+    result = await world.staff.slash(world.panel_channel, "memory list")
+
+    assert result.ephemeral and "Something went wrong on my side" in text_of(result), text_of(result)
+    failure = next(r for r in caplog.records if r.getMessage() == "Command /memory list failed")
+    assert failure.exc_info is not None and "database went away" in str(failure.exc_info[1])
