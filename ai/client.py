@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,7 +227,9 @@ class LLMClient(ABC):
 
     # -- shared machinery --------------------------------------------------------------
 
-    async def _chat_events(self, messages: list[ChatMessage], on_queued: OnQueued | None) -> AsyncIterator[StreamEvent]:
+    async def _chat_events(
+        self, messages: list[ChatMessage], on_queued: OnQueued | None
+    ) -> AsyncGenerator[StreamEvent, None]:
         self.health.raise_if_down()
         async with self._limiter.slot(on_queued):
             # The server may have gone down while we were queued.
@@ -321,7 +323,7 @@ class LLMClient(ABC):
 
     async def _read_events(
         self, response: aiohttp.ClientResponse, first_deadline: float, deadline: float
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         parse = self._line_parser()
         phase, phase_deadline = "first token", first_deadline
         while True:

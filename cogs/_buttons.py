@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
@@ -104,7 +104,9 @@ class PanelView(discord.ui.View):
             discord.SelectOption(label=c.capitalize(), value=c, description=f"Open a {c} ticket") for c in categories
         ]
 
-    @discord.ui.select(custom_id="ticket:panel:category", placeholder="Choose a category to open a ticket…")
+    @discord.ui.select(
+        cls=discord.ui.Select, custom_id="ticket:panel:category", placeholder="Choose a category to open a ticket…"
+    )
     async def category_select(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
         await _open_modal(interaction, select.values[0] if select.values else "general")
 
@@ -133,8 +135,11 @@ async def _open_modal(interaction: discord.Interaction, category: str) -> None:
     await interaction.response.send_modal(TicketModal(category))
 
 
-class _TicketButton:
-    """Shared behaviour of the per-ticket buttons (mixed into DynamicItem subclasses).
+_ID = r"(?P<id>\d+)(?::(?P<route>\d+))?"
+
+
+class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:(?:solved|staff):{_ID}"):
+    """Shared behaviour of the per-ticket buttons; the subclasses are the ones registered.
 
     custom_id `ticket:<action>:<ticket id>:<answer id>`; buttons posted before answers carried their
     id (`ticket:<action>:<ticket id>`) still work and rate the latest answer.
@@ -145,16 +150,14 @@ class _TicketButton:
 
     def __init__(self, ticket_id: int, route_id: int | None = None) -> None:
         custom_id = f"ticket:{self.action}:{ticket_id}" + (f":{route_id}" if route_id is not None else "")
-        super().__init__(  # type: ignore[call-arg]  # DynamicItem.__init__ via the MRO
-            discord.ui.Button(label=self.label, emoji=self.emoji, style=self.style, custom_id=custom_id)
-        )
+        super().__init__(discord.ui.Button(label=self.label, emoji=self.emoji, style=self.style, custom_id=custom_id))
         self.ticket_id = ticket_id
         self.route_id = route_id
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
-    ) -> _TicketButton:
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
         return cls(int(match["id"]), int(match["route"]) if match["route"] else None)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -213,15 +216,12 @@ async def _drop_buttons(interaction: discord.Interaction) -> None:
         log.warning("Could not remove the buttons from message %s", interaction.message, exc_info=True)
 
 
-_ID = r"(?P<id>\d+)(?::(?P<route>\d+))?"
-
-
-class SolvedButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:solved:{_ID}"):
+class SolvedButton(_TicketButton, template=rf"ticket:solved:{_ID}"):
     action = "solved"
     label, emoji, style = "Solved", "✅", discord.ButtonStyle.success
 
 
-class StaffButton(_TicketButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:staff:{_ID}"):
+class StaffButton(_TicketButton, template=rf"ticket:staff:{_ID}"):
     action = "staff"
     label, emoji, style = "Talk to staff", "🙋", discord.ButtonStyle.secondary
 

@@ -222,9 +222,11 @@ async def _record_answer(
         detail=detail, now=now,
     )  # fmt: skip
     if outcome.text:
+        me = bot.user
+        assert me is not None  # logged in: we are answering a message
         await core.tickets.message_posted(
-            ticket, message_id=sink.messages[0].id if sink.messages else None, author_id=bot.user.id,
-            author_name=bot.user.display_name, role="bot", content=outcome.text, now=now,
+            ticket, message_id=sink.messages[0].id if sink.messages else None, author_id=me.id,
+            author_name=me.display_name, role="bot", content=outcome.text, now=now,
         )  # fmt: skip
     if previous is not None and previous[1] in _BUTTON_ROUTES:
         await _remove_buttons(bot, thread, ticket.id, previous[0])

@@ -63,7 +63,7 @@ async def _tell(interaction: discord.Interaction, text: str) -> None:
 class ErrorHandler(commands.Cog):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
-        bot.tree.on_error = self.on_app_command_error
+        bot.tree.error(self.on_app_command_error)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         text = user_message(error)

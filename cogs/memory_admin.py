@@ -50,7 +50,7 @@ class MemoryGroup(
         if page > pages:
             await reply_error(interaction, f"There are only {pages} page(s).")
             return
-        entries = await memory.list(guild, offset=(page - 1) * PAGE, limit=PAGE)
+        entries = await memory.list_entries(guild, offset=(page - 1) * PAGE, limit=PAGE)
         lines = [f"**#{e.id}** [{e.category}] {_short(e.query)} — used {e.usage_count}×" for e in entries]
         embed = discord.Embed(
             title=f"Trained answers ({total})", description="\n".join(lines) or "Nothing trained yet. Use /train."

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +84,7 @@ async def open_database(path: str | Path) -> aiosqlite.Connection:
     return db
 
 
-Params = tuple[object, ...] | list[object]
+Params = Sequence[object]
 
 
 async def run(db: aiosqlite.Connection, sql: str, params: Params = ()) -> int:
@@ -107,7 +107,7 @@ async def run_rowcount(db: aiosqlite.Connection, sql: str, params: Params = ()) 
 
 async def fetchone(db: aiosqlite.Connection, sql: str, params: Params = ()) -> aiosqlite.Row | None:
     async with lock_of(db), db.execute(sql, params) as cur:
-        rows = await cur.fetchall()
+        rows = list(await cur.fetchall())
     return rows[0] if rows else None
 
 

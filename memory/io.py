@@ -165,7 +165,7 @@ async def export_file(memory: TrainedMemory, guild_id: int, path: Path) -> int:
     path = Path(path)
     entries = []
     offset = 0
-    while batch := await memory.list(guild_id, offset=offset, limit=500):
+    while batch := await memory.list_entries(guild_id, offset=offset, limit=500):
         entries.extend(batch)
         offset += len(batch)
     if path.suffix.lower() == ".csv":

@@ -192,7 +192,7 @@ class TrainedMemory:
         entry_id = await repo.entry_id_for_query(self.db, guild_id, query)
         return None if entry_id is None else await self.get(guild_id, entry_id)
 
-    async def list(self, guild_id: int, *, offset: int = 0, limit: int = 10) -> list[Entry]:
+    async def list_entries(self, guild_id: int, *, offset: int = 0, limit: int = 10) -> list[Entry]:
         return await repo.fetch_entries(self.db, guild_id, "ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
 
     async def count(self, guild_id: int) -> int:

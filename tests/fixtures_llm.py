@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -41,9 +42,9 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def fast_settings(base_url: str, **overrides: object) -> LLMSettings:
+def fast_settings(base_url: str, **overrides: Any) -> LLMSettings:
     """LLMSettings with timeouts small enough for tests (correctness bounds, not benchmarks)."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "base_url": base_url,
         "connect_timeout": 1.0,
         "first_token_timeout": 1.0,
@@ -53,4 +54,4 @@ def fast_settings(base_url: str, **overrides: object) -> LLMSettings:
         "down_retry_after": 0.3,
     }
     values.update(overrides)
-    return LLMSettings(**values)  # type: ignore[arg-type]
+    return LLMSettings(**values)

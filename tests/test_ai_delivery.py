@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ class MemorySink:
         self.log.append(("edit", handle, text))
 
 
-async def chunks(pieces: list[str], delay: float = 0.0, error: LLMError | None = None) -> AsyncIterator[str]:
+async def chunks(pieces: list[str], delay: float = 0.0, error: LLMError | None = None) -> AsyncGenerator[str, None]:
     for piece in pieces:
         await asyncio.sleep(delay)
         yield piece
@@ -108,7 +108,7 @@ async def test_mentions_are_neutralized() -> None:
 async def test_a_sink_failure_closes_the_stream_at_once() -> None:
     closed: list[bool] = []
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncGenerator[str, None]:
         try:
             yield "Hello"
             yield " world"
@@ -128,7 +128,7 @@ async def test_a_cancelled_delivery_closes_the_stream() -> None:
     closed: list[bool] = []
     posted = asyncio.Event()
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncGenerator[str, None]:
         try:
             yield "Hello"
             yield " world"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ai.prompt import DEFAULT_SYSTEM_PROMPT, KnowledgeItem, Turn, build_prompt, char_budget, escape_tags
 
 KNOWLEDGE = [
@@ -10,8 +12,8 @@ KNOWLEDGE = [
 ]
 
 
-def prompt(**overrides: object) -> list[dict[str, str]]:
-    values: dict[str, object] = {
+def prompt(**overrides: Any) -> list[dict[str, str]]:
+    values: dict[str, Any] = {
         "question": "I forgot my password",
         "history": [],
         "knowledge": KNOWLEDGE,
@@ -20,7 +22,7 @@ def prompt(**overrides: object) -> list[dict[str, str]]:
         "category": "Account",
     }
     values.update(overrides)
-    return build_prompt(**values)  # type: ignore[arg-type]
+    return build_prompt(**values)
 
 
 def total(messages: list[dict[str, str]]) -> int:

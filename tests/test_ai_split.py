@@ -39,8 +39,8 @@ def random_document(rng: random.Random) -> str:
         else:
             vocabulary = ["the", "ticket", "bot", "reset", "`x`", "**bold**"]
             words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 400))]
-            lines = " ".join(words)
-            blocks.append(lines if rng.random() < 0.5 else lines.replace(" bot ", "\nbot "))
+            text = " ".join(words)
+            blocks.append(text if rng.random() < 0.5 else text.replace(" bot ", "\nbot "))
     return "\n\n".join(blocks)
 
 

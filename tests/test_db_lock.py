@@ -92,7 +92,7 @@ async def test_reads_during_memory_commits_do_not_fail(memory_db, hashed_embedde
     async def reads() -> None:
         for _ in range(60):
             assert len(await store.messages(10)) == 30
-            await memory.list(GUILD, limit=50)
+            await memory.list_entries(GUILD, limit=50)
 
     await asyncio.gather(writes(), reads(), reads())
     assert await memory.count(GUILD) == 20
@@ -147,7 +147,7 @@ async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps
     other = await aiosqlite.connect(tmp_path / "memory.db")
     try:
         async with other.execute("SELECT value FROM bot_meta WHERE key = 'later'") as cur:
-            assert await cur.fetchall() == [("2",)]
+            assert [tuple(row) for row in await cur.fetchall()] == [("2",)]
     finally:
         await other.close()
 

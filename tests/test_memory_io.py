@@ -75,9 +75,9 @@ async def test_export_import_round_trip(memory, lexical_memory, tmp_path):
         other_guild = 2 if suffix == ".csv" else 3
         report = await import_file(lexical_memory, other_guild, path)
         assert (report.added, report.errors) == (3, [])
-        strip = [(e.query, e.response, e.category, e.alternates) for e in await memory.list(GUILD)]
+        strip = [(e.query, e.response, e.category, e.alternates) for e in await memory.list_entries(GUILD)]
         assert [
-            (e.query, e.response, e.category, e.alternates) for e in await lexical_memory.list(other_guild)
+            (e.query, e.response, e.category, e.alternates) for e in await lexical_memory.list_entries(other_guild)
         ] == strip
 
 

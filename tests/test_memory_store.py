@@ -23,7 +23,7 @@ async def test_add_get_list_count(memory):
     assert await memory.get(GUILD, entry.id) == entry
     await memory.add(GUILD, "Where is my invoice?", "Billing page.", "billing")
     assert await memory.count(GUILD) == 2
-    assert [e.query for e in await memory.list(GUILD, offset=1, limit=5)] == ["Where is my invoice?"]
+    assert [e.query for e in await memory.list_entries(GUILD, offset=1, limit=5)] == ["Where is my invoice?"]
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ async def test_write_during_an_index_load_is_not_lost(memory_db, hashed_embedder
     # The load that read the entries before the add is not kept: the new entry is found.
     assert (await search)[0].entry.id == added.id
     assert all(m.entry.id != gone.id for m in await fresh.find_similar(GUILD, "reset my password"))
-    assert set(fresh._indexes[GUILD].entries) == {e.id for e in await fresh.list(GUILD)}
+    assert set(fresh._indexes[GUILD].entries) == {e.id for e in await fresh.list_entries(GUILD)}
 
 
 async def test_concurrent_feedback_counts_every_press(memory):
