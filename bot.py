@@ -63,10 +63,10 @@ class TicketBot(commands.Bot):
         digest = hashlib.sha256(payload.encode()).hexdigest()
         # Keyed by application: the same database used with another bot token must sync again.
         key = f"commands_hash:{self.application_id}"
-        if await self.core.store.get_meta(key) == digest:
+        if await self.core.meta.get(key) == digest:
             return
         await self.tree.sync()
-        await self.core.store.set_meta(key, digest)
+        await self.core.meta.set(key, digest)
         log.info("Slash commands synced")
 
     async def close(self) -> None:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from bench.datasets import Benchmark
-from memory.db import open_database
+from db.database import Database
+from db.migrations import open_database
+from memory import migrations as memory_migrations
 from memory.decision import Route, Thresholds, decide
 from memory.models import Embedder, Match
 from memory.store import TrainedMemory
@@ -54,7 +54,7 @@ async def ask_all(
 ) -> tuple[list[Asked], dict[int, str]]:
     """Every question of `split`, with the top 5 matches in `mode`; plus entry id -> intent."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        db = await open_database(Path(tmp) / "bench.db")
+        db = await open_database(Path(tmp) / "bench.db", [memory_migrations.SCHEMA])
         try:
             memory = TrainedMemory(db, embedder if mode != "lexical" else None)
             intents = {}
@@ -83,14 +83,14 @@ async def ask_all(
 class _fast_writes:
     """One transaction around many inserts: thousands of single commits would dominate the setup."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def __aenter__(self) -> None:
-        await self.db.execute("PRAGMA synchronous=OFF")
+        await self.db.run("PRAGMA synchronous=OFF")
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.db.execute("PRAGMA synchronous=NORMAL")
+        await self.db.run("PRAGMA synchronous=NORMAL")
 
 
 def score(asked: list[Asked], intents: dict[int, str], thresholds: Thresholds) -> Metrics:

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._discord import NO_PINGS, is_staff, reply_error
-from tickets.health import database_size
+from db.database import database_size
 
 if TYPE_CHECKING:
     from bot import TicketBot

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from memory.db import fetchone
 from tests.sim import make_world, text_of
 
 
 async def _vectors(world) -> int:
-    (n,) = await fetchone(world.core.db, "SELECT COUNT(*) FROM embeddings")
+    (n,) = await world.core.db.fetchone("SELECT COUNT(*) FROM embeddings")
     return n
 
 

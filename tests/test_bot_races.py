@@ -191,10 +191,10 @@ async def test_solved_on_an_older_answer_credits_that_answer(simcord_env, fake_o
 
 
 async def _feedback_by_route(world, ticket_id: int) -> list[tuple[str, str | None]]:
-    async with world.core.db.execute(
+    rows = await world.core.db.fetchall(
         "SELECT route, feedback FROM interactions WHERE ticket_id = ? ORDER BY id", (ticket_id,)
-    ) as cur:
-        return [(r[0], r[1]) for r in await cur.fetchall()]
+    )
+    return [(r[0], r[1]) for r in rows]
 
 
 async def test_staff_pressing_solved_is_not_user_feedback(simcord_env):

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import aiosqlite
 import pytest
 
+from app.meta import BotMeta
 from memory import repository as repo
-from memory.db import lock_of, run, transaction
 from memory.store import TrainedMemory
 from tickets.models import TicketMessage, TicketStatus
 from tickets.store import TicketStore
@@ -32,7 +32,7 @@ async def test_ticket_write_survives_a_rolled_back_memory_transaction(memory_db)
     inside = asyncio.Event()
 
     async def failing_memory_write() -> None:
-        async with repo.transaction(memory_db):
+        async with memory_db.transaction():
             await repo.insert_entry(memory_db, GUILD, "q", "a", "general", None)
             inside.set()
             await asyncio.sleep(0.05)  # other coroutines run here
@@ -61,7 +61,7 @@ async def test_cancelled_memory_transaction_keeps_other_writes(memory_db):
     inside = asyncio.Event()
 
     async def slow_memory_write() -> None:
-        async with repo.transaction(memory_db):
+        async with memory_db.transaction():
             await repo.insert_entry(memory_db, GUILD, "q", "a", "general", None)
             inside.set()
             await asyncio.sleep(10)
@@ -100,14 +100,14 @@ async def test_reads_during_memory_commits_do_not_fail(memory_db, hashed_embedde
 
 async def test_lock_is_reentrant_in_the_holding_task_only(memory_db):
     # Same task: the transaction's own statements and a nested lock pass straight through.
-    async with transaction(memory_db), lock_of(memory_db):
-        await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('a', '1')")
-    other = asyncio.create_task(run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('b', '2')"))
-    async with lock_of(memory_db):
+    async with memory_db.transaction(), memory_db.lock:
+        await memory_db.run("INSERT INTO bot_meta (key, value) VALUES ('a', '1')")
+    other = asyncio.create_task(memory_db.run("INSERT INTO bot_meta (key, value) VALUES ('b', '2')"))
+    async with memory_db.lock:
         await asyncio.sleep(0.02)
         assert not other.done()  # another task waits for the lock
     await other
-    assert await TicketStore(memory_db).get_meta("b") == "2"
+    assert await BotMeta(memory_db).get("b") == "2"
 
 
 async def test_late_status_write_does_not_reopen_a_closed_ticket(memory_db):
@@ -131,8 +131,8 @@ async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps
     # the block, or while COMMIT is on its way. Whatever the moment, no transaction stays open
     # to swallow other coroutines' writes.
     async def write() -> None:
-        async with transaction(memory_db):
-            await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('inside', '1')")
+        async with memory_db.transaction():
+            await memory_db.run("INSERT INTO bot_meta (key, value) VALUES ('inside', '1')")
 
     task = asyncio.create_task(write())
     for _ in range(steps):
@@ -141,7 +141,7 @@ async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert not memory_db.in_transaction
-    await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('later', '2')")
+    await memory_db.run("INSERT INTO bot_meta (key, value) VALUES ('later', '2')")
     assert not memory_db.in_transaction
     # Seen from another connection: committed, not pending in a forgotten transaction.
     other = await aiosqlite.connect(tmp_path / "memory.db")
@@ -155,12 +155,11 @@ async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps
 async def test_failed_commit_rolls_back(memory_db):
     # A deferred foreign-key violation makes COMMIT itself fail: the transaction must not stay open.
     with pytest.raises(sqlite3.IntegrityError):
-        async with transaction(memory_db):
-            await run(memory_db, "PRAGMA defer_foreign_keys = ON")
-            await run(memory_db, "INSERT INTO bot_meta (key, value) VALUES ('x', '1')")
-            await run(
-                memory_db,
+        async with memory_db.transaction():
+            await memory_db.run("PRAGMA defer_foreign_keys = ON")
+            await memory_db.run("INSERT INTO bot_meta (key, value) VALUES ('x', '1')")
+            await memory_db.run(
                 "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (999, 1, 'q', 'q', 1)",
             )
     assert not memory_db.in_transaction
-    assert await TicketStore(memory_db).get_meta("x") is None
+    assert await BotMeta(memory_db).get("x") is None

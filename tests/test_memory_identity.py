@@ -8,11 +8,12 @@ import json
 import aiosqlite
 import pytest
 
-from memory.db import _split_sql, open_database
+from app.schema import SCHEMAS, open_app_database
+from db.migrations import split_sql
 from memory.io import import_bytes
-from memory.migrations import MIGRATIONS
 from memory.store import TrainedMemory
 from memory.text import identity_key, normalise
+from tests.legacy_schema import LEGACY_MIGRATIONS
 from tests.sim import make_world, text_of
 
 GUILD = 1
@@ -117,7 +118,7 @@ async def _database_before_the_fix(path) -> None:
     """A database at schema version 1 whose phrasing keys were computed by the number-folding `normalise`."""
     db = await aiosqlite.connect(path, isolation_level=None)
     try:
-        for statement in _split_sql(MIGRATIONS[0][1]):
+        for statement in split_sql(LEGACY_MIGRATIONS[0][1]):
             await db.execute(statement)
         await db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
         await db.execute("INSERT INTO schema_version VALUES (1, '2024-01-01T00:00:00+00:00')")
@@ -144,10 +145,10 @@ async def _database_before_the_fix(path) -> None:
 async def test_migration_recomputes_the_keys_of_an_existing_database(tmp_path):
     path = tmp_path / "old.db"
     await _database_before_the_fix(path)
-    db = await open_database(path)  # must not fail on the rows whose old keys collided
+    db = await open_app_database(path)  # must not fail on the rows whose old keys collided
     try:
-        async with db.execute("SELECT MAX(version) FROM schema_version") as cur:
-            assert (await cur.fetchone())[0] == len(MIGRATIONS)
+        versions = await db.fetchall("SELECT package, MAX(version) FROM schema_migrations GROUP BY package")
+        assert dict(map(tuple, versions)) == {s.package: s.migrations[-1][0] for s in SCHEMAS}
         memory = TrainedMemory(db)
         assert (await memory.get_by_query(GUILD, "what does error 1042 mean")).id == 1
         assert (await memory.get_by_query(GUILD, "What does error 2077 mean?")).id == 2

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.schema import open_app_database
 from memory import repository as repo
-from memory.db import open_database, run
 from memory.io import import_bytes
 from memory.store import TrainedMemory
 
@@ -20,16 +20,16 @@ QUESTION = "How do I reset my password?"
 
 async def _hold_write_lock(db, seconds: float, started: asyncio.Event) -> None:
     """Another process in the middle of a write transaction (e.g. one row of a CLI import)."""
-    await run(db, "BEGIN IMMEDIATE")
-    await run(db, "INSERT INTO bot_meta (key, value) VALUES ('other process', 'writing')")
+    await db.run("BEGIN IMMEDIATE")
+    await db.run("INSERT INTO bot_meta (key, value) VALUES ('other process', 'writing')")
     started.set()
     await asyncio.sleep(seconds)
-    await run(db, "COMMIT")
+    await db.run("COMMIT")
 
 
 async def test_retraining_waits_for_another_connections_write_instead_of_failing(tmp_path):
-    bot_db = await open_database(tmp_path / "bot.db")
-    cli_db = await open_database(tmp_path / "bot.db")
+    bot_db = await open_app_database(tmp_path / "bot.db")
+    cli_db = await open_app_database(tmp_path / "bot.db")
     try:
         memory = TrainedMemory(bot_db)
         entry = await memory.add(GUILD, QUESTION, "Use the reset link.")
@@ -52,8 +52,8 @@ async def test_retraining_waits_for_another_connections_write_instead_of_failing
 @pytest.fixture
 async def two_processes(tmp_path) -> AsyncIterator[tuple[TrainedMemory, TrainedMemory]]:
     """The bot's memory and a CLI tool's memory: one file, two connections."""
-    bot_db = await open_database(tmp_path / "bot.db")
-    cli_db = await open_database(tmp_path / "bot.db")
+    bot_db = await open_app_database(tmp_path / "bot.db")
+    cli_db = await open_app_database(tmp_path / "bot.db")
     try:
         yield TrainedMemory(bot_db), TrainedMemory(cli_db)
     finally:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from app.schema import open_app_database
 from memory import repository as repo
-from memory.db import open_database
 from memory.hashed_embedder import HashedEmbedder
 from memory.store import CONFIDENCE_GAIN, TrainedMemory
 
@@ -60,10 +60,8 @@ async def test_delete_removes_from_search_and_db(memory, memory_db):
     assert await memory.delete(GUILD, entry.id)
     assert not await memory.delete(GUILD, entry.id)
     assert await memory.find_similar(GUILD, "reset my password") == []
-    async with memory_db.execute("SELECT COUNT(*) FROM entry_phrasings") as cur:
-        assert (await cur.fetchone())[0] == 0
-    async with memory_db.execute("SELECT COUNT(*) FROM embeddings") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert (await memory_db.fetchone("SELECT COUNT(*) FROM entry_phrasings"))[0] == 0
+    assert (await memory_db.fetchone("SELECT COUNT(*) FROM embeddings"))[0] == 0
 
 
 async def test_index_rebuilt_from_sqlite_matches_live_one(memory, memory_db, hashed_embedder):
@@ -83,8 +81,8 @@ async def test_index_rebuilt_from_sqlite_matches_live_one(memory, memory_db, has
 async def test_embeddings_are_batched_and_stored(memory, memory_db, hashed_embedder):
     await memory.add(GUILD, "Question one", "Answer.", alternates=["alt a", "alt b"])
     assert hashed_embedder.calls == [["Question one", "alt a", "alt b"]]
-    async with memory_db.execute("SELECT model, dim FROM embeddings") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [("hashed-trigrams", 256)] * 3
+    rows = await memory_db.fetchall("SELECT model, dim FROM embeddings")
+    assert [tuple(r) for r in rows] == [("hashed-trigrams", 256)] * 3
 
 
 async def test_embedder_down_keeps_entries_and_lexical_search(memory_db, down_embedder):
@@ -113,8 +111,8 @@ async def test_reembed_stale_after_model_change(memory_db, hashed_embedder):
     assert await second.reembed_stale() == 2
     assert await second.reembed_stale() == 0
     assert (await second.find_similar(GUILD, "reset password"))[0].semantic is not None
-    async with memory_db.execute("SELECT DISTINCT model, dim FROM embeddings") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [("other-model", 64)]
+    rows = await memory_db.fetchall("SELECT DISTINCT model, dim FROM embeddings")
+    assert [tuple(r) for r in rows] == [("other-model", 64)]
 
 
 async def test_query_vectors_are_cached(memory, hashed_embedder):
@@ -185,10 +183,10 @@ async def test_qa_suggestion_edit_approve_and_reject(memory):
 
 
 async def test_survives_reopen(tmp_path, hashed_embedder):
-    db = await open_database(tmp_path / "m.db")
+    db = await open_app_database(tmp_path / "m.db")
     await TrainedMemory(db, hashed_embedder).add(GUILD, "How do I reset my password?", "Link.")
     await db.close()
-    db = await open_database(tmp_path / "m.db")
+    db = await open_app_database(tmp_path / "m.db")
     try:
         assert (await TrainedMemory(db).find_similar(GUILD, "reset my password"))[0].score > 0.5
     finally:
@@ -308,10 +306,10 @@ async def test_concurrent_edits_leave_one_primary_phrasing(memory, memory_db):
         memory.update(GUILD, entry.id, query="I forgot my password"),
         memory.update(GUILD, entry.id, alternates=["locked out"]),
     )
-    async with memory_db.execute(
+    found = await memory_db.fetchall(
         "SELECT text, is_primary FROM entry_phrasings WHERE entry_id = ? ORDER BY id", (entry.id,)
-    ) as cur:
-        rows = [tuple(r) for r in await cur.fetchall()]
+    )
+    rows = [tuple(r) for r in found]
     assert rows == [("I forgot my password", 1), ("locked out", 0)]
     final = await memory.get(GUILD, entry.id)
     assert (final.query, final.alternates) == ("I forgot my password", ["locked out"])

@@ -20,7 +20,7 @@ import pytest
 from ai.client import LLMClient, create_llm_client
 from ai.delivery import TYPING_MARKER
 from ai.errors import LLMBusy, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
-from memory.db import open_database
+from app.schema import open_app_database
 from memory.decision import Route, Thresholds
 from memory.store import TrainedMemory
 from tests.fake_ollama import Fail, FakeOllama, Reply
@@ -86,7 +86,7 @@ async def make_rig(tmp_path) -> AsyncIterator[Any]:
     made: list[tuple[Any, aiohttp.ClientSession, LLMClient]] = []
 
     async def make(base_url: str, *, trained: bool, **settings: Any) -> Rig:
-        db = await open_database(tmp_path / f"pipeline-{len(made)}.db")
+        db = await open_app_database(tmp_path / f"pipeline-{len(made)}.db")
         session = aiohttp.ClientSession()
         llm = create_llm_client(fast_settings(base_url, **settings), session)
         made.append((db, session, llm))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
-import aiosqlite
 
 from ai.client import LLMClient, create_llm_client
-from memory.db import open_database
+from app.meta import BotMeta
+from app.schema import open_app_database
+from db.database import Database
 from memory.decision import Thresholds
 from memory.store import TrainedMemory
 from tickets.answering import AnswerPipeline
@@ -21,7 +22,8 @@ from tickets.store import TicketStore
 @dataclass
 class Core:
     settings: Settings
-    db: aiosqlite.Connection
+    db: Database
+    meta: BotMeta
     http_session: aiohttp.ClientSession
     llm: LLMClient
     memory: TrainedMemory
@@ -38,7 +40,7 @@ class Core:
 
 
 async def open_core(settings: Settings) -> Core:
-    db = await open_database(settings.db_path)
+    db = await open_app_database(settings.db_path)
     session = aiohttp.ClientSession()
     llm = create_llm_client(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
@@ -46,6 +48,7 @@ async def open_core(settings: Settings) -> Core:
     return Core(
         settings=settings,
         db=db,
+        meta=BotMeta(db),
         http_session=session,
         llm=llm,
         memory=memory,

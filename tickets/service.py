@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from memory.db import utc_iso
+from db.database import utc_iso
 from memory.text import visible_text
 from tickets.models import CloseReason, GuildConfig, Ticket, TicketMessage, TicketStatus
 from tickets.pacing import AnswerPacing

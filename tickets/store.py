@@ -5,31 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
-from memory.db import fetchall, fetchone, run, utc_iso
+from db.database import Database, Row, utc_iso
 from tickets.models import DEFAULT_CATEGORIES, GuildConfig, RecordedRoute, Ticket, TicketMessage, TicketStatus
 
 
 class TicketStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-
-    # --- process facts ------------------------------------------------------------
-    async def get_meta(self, key: str) -> str | None:
-        row = await fetchone(self.db, "SELECT value FROM bot_meta WHERE key = ?", (key,))
-        return row[0] if row else None
-
-    async def set_meta(self, key: str, value: str) -> None:
-        await run(
-            self.db,
-            "INSERT INTO bot_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
 
     # --- guild configuration -------------------------------------------------
     async def get_config(self, guild_id: int) -> GuildConfig | None:
-        row = await fetchone(self.db, "SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
+        row = await self.db.fetchone("SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
         if row is None:
             return None
         return GuildConfig(
@@ -42,8 +28,7 @@ class TicketStore:
         )
 
     async def save_config(self, config: GuildConfig, now: datetime) -> None:
-        await run(
-            self.db,
+        await self.db.run(
             """INSERT INTO guild_config (guild_id, forum_id, staff_role_id, log_channel_id, tag_ids,
                                          categories, updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -67,8 +52,7 @@ class TicketStore:
         self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime
     ) -> Ticket:
         ts = utc_iso(now)
-        await run(
-            self.db,
+        await self.db.run(
             """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
                                     updated_at, last_activity_at)
                VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)""",
@@ -79,27 +63,25 @@ class TicketStore:
         return ticket
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        row = await fetchone(self.db, "SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        row = await self.db.fetchone("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
         return _ticket(row) if row else None
 
     async def open_tickets_of(self, guild_id: int, user_id: int) -> int:
-        row = await fetchone(
-            self.db,
+        row = await self.db.fetchone(
             "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND opener_id = ? AND status != 'closed'",
             (guild_id, user_id),
         )
         return row[0] if row else 0
 
     async def last_opened_at(self, guild_id: int, user_id: int) -> str | None:
-        row = await fetchone(
-            self.db, "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
+        row = await self.db.fetchone(
+            "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
         )
         return row[0] if row else None
 
     async def unclosed_tickets(self) -> list[Ticket]:
         return [
-            _ticket(row)
-            for row in await fetchall(self.db, "SELECT * FROM tickets WHERE status != 'closed' ORDER BY id")
+            _ticket(row) for row in await self.db.fetchall("SELECT * FROM tickets WHERE status != 'closed' ORDER BY id")
         ]
 
     async def update_ticket(self, ticket_id: int, now: datetime, **fields: object) -> Ticket | None:
@@ -121,19 +103,18 @@ class TicketStore:
         values = [v.value if isinstance(v, TicketStatus) else v for v in fields.values()]
         closing = fields.get("status") == TicketStatus.CLOSED
         guard = "" if closing else " AND status != 'closed'"
-        await run(self.db, f"UPDATE tickets SET {assignments} WHERE id = ?{guard}", (*values, ticket_id))
+        await self.db.run(f"UPDATE tickets SET {assignments} WHERE id = ?{guard}", (*values, ticket_id))
         return await self.get_ticket(ticket_id)
 
     async def count_open(self, guild_id: int) -> int:
-        row = await fetchone(
-            self.db, "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
         )
         return row[0] if row else 0
 
     # --- messages ---------------------------------------------------------------
     async def add_message(self, message: TicketMessage) -> None:
-        await run(
-            self.db,
+        await self.db.run(
             """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content,
                                             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
             (
@@ -153,7 +134,7 @@ class TicketStore:
         if last is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
             params = (ticket_id, last)
-        rows = await fetchall(self.db, sql, params)
+        rows = await self.db.fetchall(sql, params)
         return [
             TicketMessage(
                 ticket_id=r["ticket_id"],
@@ -180,8 +161,7 @@ class TicketStore:
         detail: str,
         now: datetime,
     ) -> int:
-        return await run(
-            self.db,
+        return await self.db.run(
             """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
                                          created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (guild_id, ticket_id, message_id, route, entry_id, score, detail, utc_iso(now)),
@@ -189,8 +169,7 @@ class TicketStore:
 
     async def last_route(self, ticket_id: int) -> tuple[int, str, int | None, str | None] | None:
         """The latest answer given in a ticket: (interaction id, route, entry id, detail JSON)."""
-        row = await fetchone(
-            self.db,
+        row = await self.db.fetchone(
             "SELECT id, route, entry_id, detail FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
             (ticket_id,),
         )
@@ -198,26 +177,24 @@ class TicketStore:
 
     async def get_route(self, interaction_id: int) -> RecordedRoute | None:
         """One recorded answer, e.g. to credit the very answer whose button was pressed."""
-        row = await fetchone(
-            self.db,
+        row = await self.db.fetchone(
             "SELECT id, ticket_id, message_id, route, entry_id, detail, feedback FROM interactions WHERE id = ?",
             (interaction_id,),
         )
         return RecordedRoute(*row) if row else None
 
     async def set_feedback(self, interaction_id: int, feedback: str) -> None:
-        await run(self.db, "UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
+        await self.db.run("UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
 
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
-        rows = await fetchall(
-            self.db,
+        rows = await self.db.fetchall(
             "SELECT route, COUNT(*) FROM interactions WHERE guild_id = ? AND created_at >= ? GROUP BY route",
             (guild_id, utc_iso(since)),
         )
         return {route: n for route, n in rows}
 
 
-def _ticket(row: aiosqlite.Row) -> Ticket:
+def _ticket(row: Row) -> Ticket:
     return Ticket(
         id=row["id"],
         guild_id=row["guild_id"],
