@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-log = logging.getLogger(__name__)
+from ai.types import OnQueued
 
-OnQueued = Callable[[int], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 class FairLimiter:

@@ -27,7 +27,8 @@ import aiohttp
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from ai.client import LLMClient, create_llm_client
+from ai.client import LLMClient
+from ai.factory import create_llm_client
 from ai.settings import LLMSettings
 from bench import datasets
 from bench.embed_server import EmbedServer

@@ -40,9 +40,8 @@ class StatusCog(commands.Cog):
         )
         embed.add_field(name="Discord latency", value=f"{latency * 1000:.0f} ms" if latency == latency else "n/a")
         if server.reachable:
-            model = f"`{server.model}` " + (
-                "✅ pulled" if server.model_available else f"❌ missing — run `{server.pull_hint}`"
-            )
+            missing = f"❌ missing — run `{server.pull_hint}`" if server.pull_hint else "❌ not listed by the server"
+            model = f"`{server.model}` " + ("✅ pulled" if server.model_available else missing)
             embed.add_field(
                 name="Model server", value=f"✅ reachable (version {server.version or '?'})\n{model}", inline=False
             )
@@ -56,9 +55,8 @@ class StatusCog(commands.Cog):
                 inline=False,
             )
         if server.embed_model:
-            state = {True: "✅", False: f"❌ missing — `ollama pull {server.embed_model}`", None: "?"}[
-                server.embed_model_available
-            ]
+            absent = f"❌ missing — `{server.embed_pull_hint}`" if server.embed_pull_hint else "❌ not listed"
+            state = {True: "✅", False: absent, None: "?"}[server.embed_model_available]
             health = core.llm.embed_health
             if server.embed_model_available and not health.available:
                 state = f"⚠️ failing, keyword search only for now ({health.last_error or 'unknown error'})"[:900]

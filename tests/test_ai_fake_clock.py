@@ -10,7 +10,7 @@ import aiohttp
 import discord
 import pytest
 
-from ai.client import create_llm_client
+from ai.factory import create_llm_client
 from tests.fake_ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 

@@ -8,8 +8,8 @@ import time
 import aiohttp
 import pytest
 
-from ai.client import create_llm_client
 from ai.errors import LLMUnavailable, ModelNotFound
+from ai.factory import create_llm_client
 from tests.fake_ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 

@@ -7,8 +7,10 @@ import time
 import aiohttp
 import pytest
 
-from ai.client import ChatMessage, LLMClient, create_llm_client
+from ai.client import LLMClient
 from ai.errors import LLMBusy, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
+from ai.factory import create_llm_client
+from ai.types import ChatMessage
 from tests.fake_ollama import Fail, FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from ai.client import create_llm_client
 from ai.errors import LLMBusy, LLMResponseError, LLMUnavailable, ModelNotFound
+from ai.factory import create_llm_client
 from ai.settings import LLMSettings
 from tests.fake_openai import Fail, FakeOpenAI, Reply
 from tests.fixtures_llm import fast_settings

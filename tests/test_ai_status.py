@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import aiohttp
 
-from ai.client import create_llm_client, same_model
+from ai.client import same_model
+from ai.factory import create_llm_client
 from tests.fake_ollama import FakeOllama
+from tests.fake_openai import FakeOpenAI
 from tests.fixtures_llm import fast_settings
 
 
@@ -50,3 +52,29 @@ async def test_status_down(closed_port_url: str, http_session: aiohttp.ClientSes
     assert status.error
     assert status.version is None and status.models == []
     assert not client.health.available
+
+
+async def test_openai_status_names_no_ollama_commands(http_session: aiohttp.ClientSession) -> None:
+    with FakeOpenAI(models=["llama3"]) as fake:
+        client = create_llm_client(
+            fast_settings(fake.url, backend="openai", model="qwen", embed_model="nomic-embed-text"), http_session
+        )
+        status = await client.server_status()
+        await client.aclose()
+    assert status.reachable and not status.model_available and status.embed_model_available is False
+    assert status.pull_hint is None and status.embed_pull_hint is None
+    assert "not listed by the server" in (status.error or "")
+    assert client.health.available, "a single-model server may serve a model it does not list"
+
+
+async def test_unreachable_status_says_how_to_start_the_backend(
+    http_session: aiohttp.ClientSession, closed_port_url: str
+) -> None:
+    ollama = create_llm_client(fast_settings(closed_port_url), http_session)
+    openai = create_llm_client(fast_settings(closed_port_url, backend="openai"), http_session)
+    ollama_status, openai_status = await ollama.server_status(), await openai.server_status()
+    await ollama.aclose()
+    await openai.aclose()
+    assert not ollama_status.reachable and ollama_status.start_hint == "start it with: ollama serve"
+    assert not openai_status.reachable and "ollama" not in openai_status.start_hint
+    assert not ollama.health.available, "an unreachable server is remembered as down"

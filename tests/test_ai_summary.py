@@ -6,7 +6,7 @@ import time
 
 import aiohttp
 
-from ai.client import create_llm_client
+from ai.factory import create_llm_client
 from ai.prompt import Turn
 from ai.summary import extractive_summary, summarize_ticket
 from tests.fake_ollama import FakeOllama, Reply

@@ -8,8 +8,9 @@ import time
 import aiohttp
 import pytest
 
-from ai.client import LLMClient, create_llm_client
+from ai.client import LLMClient
 from ai.errors import LLMTimeout, LLMUnavailable, ModelNotFound
+from ai.factory import create_llm_client
 from memory.store import TrainedMemory
 from tests.fake_ollama import Fail, FakeOllama
 from tests.fixtures_llm import fast_settings

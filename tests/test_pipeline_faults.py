@@ -17,9 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ai.client import LLMClient, create_llm_client
+from ai.client import LLMClient
 from ai.delivery import TYPING_MARKER
 from ai.errors import LLMBusy, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
+from ai.factory import create_llm_client
 from app.schema import open_app_database
 from memory.decision import Route, Thresholds
 from memory.store import TrainedMemory

@@ -31,23 +31,27 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
         status = await core.llm.server_status()
         if not status.reachable:
             print(f"✗ model server not reachable at {settings.llm.base_url}: {status.error}")
-            print("  start it with: ollama serve" if settings.llm.backend == "ollama" else "  start your server")
+            print(f"  {status.start_hint}")
             return 1
         print(f"✓ model server {settings.llm.base_url} is up (version {status.version or 'unknown'})")
         if status.model_available:
             print(f"✓ model {status.model} is available")
         else:
-            print(f"✗ model {status.model} is not pulled; run: {status.pull_hint}")
+            print(f"✗ model {status.model} is {_missing(status.pull_hint)}")
             ok = False
         if status.embed_model:
             if status.embed_model_available:
                 print(f"✓ embedding model {status.embed_model} is available")
             else:
-                print(f"✗ embedding model {status.embed_model} is not pulled; run: ollama pull {status.embed_model}")
+                print(f"✗ embedding model {status.embed_model} is {_missing(status.embed_pull_hint)}")
                 ok = False
     finally:
         await core.close()
     return 0 if ok else 1
+
+
+def _missing(hint: str | None) -> str:
+    return f"not pulled; run: {hint}" if hint else "not listed by the server"
 
 
 class PrintSink(MessageSink):

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from ai.client import LLMClient, create_llm_client
+from ai.client import LLMClient
+from ai.factory import create_llm_client
 from app.meta import BotMeta
 from app.schema import open_app_database
 from db.database import Database
