@@ -14,8 +14,9 @@ import sys
 import discord
 from discord.ext import commands
 
-from tickets.runtime import Core, open_core
-from tickets.settings import Settings, load_settings
+from app.cli import run_cli
+from app.runtime import Core, open_core
+from app.settings import Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -83,8 +84,6 @@ def create_bot(settings: Settings | None = None) -> TicketBot:
 
 
 def main(argv: list[str]) -> int:
-    from tickets.cli import run_cli
-
     return run_cli(argv, create_bot)
 
 

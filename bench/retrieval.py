@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from ai.client import LLMClient
 from ai.factory import create_llm_client
-from ai.settings import LLMSettings
+from app.settings import default_llm_settings
 from bench import datasets
 from bench.embed_server import EmbedServer
 from bench.embedders import CachedMiniLM, EmbedFn, hashed
@@ -81,7 +81,7 @@ class _embedder:
         server = await self.stack.enter_async_context(EmbedServer(self.fn, self.model))
         session = await self.stack.enter_async_context(aiohttp.ClientSession())
         # The chat model is never asked for: the embedding model stands in for it in the probe.
-        settings = LLMSettings(base_url=server.url, model=self.model, embed_model=self.model)
+        settings = default_llm_settings(base_url=server.url, model=self.model, embed_model=self.model)
         return _ClientEmbedder(create_llm_client(settings, session), self.model)
 
     async def __aexit__(self, *exc: object) -> None:

@@ -117,13 +117,13 @@ async def answer_in_ticket(
     """
     core = bot.core
     key = (ticket_id, user.id)
-    pending = core.tickets.pacing.join(key, message_id, question, search_texts)
+    pending = core.pacing.join(key, message_id, question, search_texts)
     if pending is None:
         return  # folded into the answer that is already waiting for this user's earlier message
     sink = ThreadSink(thread)
     lock = ticket_lock(ticket_id)
     try:
-        delay = core.tickets.pacing.delay(key, core.settings.user_answers_per_minute)
+        delay = core.pacing.delay(key, core.settings.user_answers_per_minute)
         if delay > 0:
             log.info(
                 "User %d writes faster than answers are allowed in ticket %d: next in %.0f s", user.id, ticket_id, delay
@@ -133,7 +133,7 @@ async def answer_in_ticket(
         elif lock.locked():  # still answering an earlier message here: say so instead of going silent
             await sink.waiting("⏳ I'll answer this right after my current reply.")
         async with lock:
-            core.tickets.pacing.started(key, pending)
+            core.pacing.started(key, pending)
             # Gone before answering: the notice sits above the earlier answer, so it can't become this one.
             await sink.discard_notice()
             await _answer(
@@ -143,7 +143,7 @@ async def answer_in_ticket(
     except Exception:
         log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
     finally:
-        core.tickets.pacing.forget(key, pending)
+        core.pacing.forget(key, pending)
 
 
 async def _answer(

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from ai.settings import LLMSettings
+from app.settings import default_llm_settings
 from tests.fake_ollama import FakeOllama
 from tests.fake_openai import FakeOpenAI
 
@@ -43,9 +44,12 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def fast_settings(base_url: str, **overrides: Any) -> LLMSettings:
-    """LLMSettings with timeouts small enough for tests (correctness bounds, not benchmarks)."""
+    """LLMSettings with timeouts small enough for tests (correctness bounds, not benchmarks), no
+    embedding model and no per-server request cap unless a test asks for them."""
     values: dict[str, Any] = {
         "base_url": base_url,
+        "embed_model": None,
+        "server_requests_per_minute": 0,
         "connect_timeout": 1.0,
         "first_token_timeout": 1.0,
         "chunk_timeout": 0.5,
@@ -54,4 +58,4 @@ def fast_settings(base_url: str, **overrides: Any) -> LLMSettings:
         "down_retry_after": 0.3,
     }
     values.update(overrides)
-    return LLMSettings(**values)
+    return default_llm_settings(**values)

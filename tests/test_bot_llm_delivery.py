@@ -218,7 +218,7 @@ async def test_close_with_the_model_down_uses_the_extractive_summary_quickly(sim
 # -- OpenAI-compatible backend ----------------------------------------------------------------
 
 
-@pytest.mark.bot_env(LLM_BACKEND="openai", OLLAMA_URL="fake_openai")
+@pytest.mark.bot_env(LLM_BACKEND="openai", LLM_URL="fake_openai")
 async def test_openai_compatible_backend_streams_an_answer(
     simcord_env, fake_openai: FakeOpenAI, fake_ollama: FakeOllama
 ):

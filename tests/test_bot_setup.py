@@ -6,9 +6,9 @@ import discord
 import pytest
 from simcord import SetupError
 
+from app.settings import load_settings
 from bot import create_bot
 from tests.sim import make_world, text_of
-from tickets.settings import load_settings
 
 
 async def test_setup_by_admin_creates_tags_and_stores_config(simcord_env):

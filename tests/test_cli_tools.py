@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.runtime import open_core
+from app.settings import load_settings
 from memory.io import import_bytes
 from tests.fake_ollama import Reply
-from tickets.runtime import open_core
-from tickets.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD, OTHER_GUILD = 111, 222

@@ -11,10 +11,10 @@ import pytest
 from ai.client import LLMClient
 from ai.errors import LLMTimeout, LLMUnavailable, ModelNotFound
 from ai.factory import create_llm_client
+from app.runtime import LLMEmbedder
 from memory.store import TrainedMemory
 from tests.fake_ollama import Fail, FakeOllama
 from tests.fixtures_llm import fast_settings
-from tickets.embedder import LLMEmbedder
 
 GUILD = 1
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tickets.cli import EXIT_ALREADY_RUNNING
-from tickets.instance import AnotherInstanceRunning, InstanceLock, lock_path
+from app.cli import EXIT_ALREADY_RUNNING
+from app.instance import AnotherInstanceRunning, InstanceLock, lock_path
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -96,8 +96,9 @@ async def make_rig(tmp_path) -> AsyncIterator[Any]:
             await memory.add(GUILD, TRAINED_Q, TRAINED_A)
             await memory.add(GUILD, "What payment methods do you accept?", "Visa, Mastercard and PayPal.")
         pipeline = AnswerPipeline(
-            memory=memory, llm=llm, thresholds=Thresholds(), max_context_length=6000, history_messages=16
-        )
+            memory=memory, llm=llm, thresholds=Thresholds(), max_context_length=6000, history_messages=16,
+            server_requests_per_minute=llm.settings.server_requests_per_minute,
+        )  # fmt: skip
         return Rig(pipeline, llm, memory)
 
     yield make

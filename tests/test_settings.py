@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tickets.settings import ConfigError, load_settings
+from app.settings import ConfigError, load_settings
 
 
 def test_defaults_need_only_the_token():
@@ -44,6 +44,18 @@ def test_token_and_api_key_never_appear_in_reprs():
 def test_missing_token_is_a_run_problem_only():
     s = load_settings({})
     assert any("DISCORD_TOKEN" in p for p in s.problems_for_run())
+
+
+def test_llm_names_and_their_old_ollama_names():
+    s = load_settings({"LLM_URL": "http://gpu:11434", "LLM_MODEL": "qwen2.5", "LLM_EMBED_MODEL": "nomic-embed-text"})
+    assert (s.llm.base_url, s.llm.model, s.llm.embed_model) == ("http://gpu:11434", "qwen2.5", "nomic-embed-text")
+    old = load_settings({"OLLAMA_URL": "http://gpu:11434", "OLLAMA_MODEL": "qwen2.5", "OLLAMA_EMBED_MODEL": "none"})
+    assert (old.llm.base_url, old.llm.model, old.llm.embed_model) == ("http://gpu:11434", "qwen2.5", None)
+    both = load_settings({"LLM_MODEL": "new", "OLLAMA_MODEL": "old"})
+    assert both.llm.model == "new"
+    with pytest.raises(ConfigError) as err:
+        load_settings({"LLM_URL": "ftp://x"})
+    assert err.value.problems[0].startswith("LLM_URL=")
 
 
 def test_system_prompt_file_and_embed_off(tmp_path):

@@ -71,8 +71,11 @@ class AnswerPipeline:
     max_context_length: int
     history_messages: int
     system_prompt: str | None = None
+    # Model answers one Discord server may start per minute (0 = no cap): one server must not take the
+    # model from the others. Beyond it a message is answered as if the model were busy.
+    server_requests_per_minute: int = 0
     knowledge_k: int = 5
-    # Model requests started per server in the last minute (limit: llm.settings.server_requests_per_minute).
+    # Model requests started per server in the last minute.
     server_requests: RateWindow = field(default_factory=RateWindow)
 
     async def answer(
@@ -88,7 +91,7 @@ class AnswerPipeline:
         if decision.route is Route.ANSWER:
             return await self._send_trained(decision, matches, sink, SAVED_NOTE)
         if decision.route is Route.LLM:
-            if self.server_requests.try_add(request.guild_id, self.llm.settings.server_requests_per_minute):
+            if self.server_requests.try_add(request.guild_id, self.server_requests_per_minute):
                 outcome, llm_error = await self._ask_llm(request, decision, matches, sink, on_queued)
                 if outcome is not None:
                     return outcome

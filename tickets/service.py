@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from db.database import utc_iso
 from memory.text import visible_text
 from tickets.models import CloseReason, GuildConfig, Ticket, TicketMessage, TicketStatus
-from tickets.pacing import AnswerPacing
 from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,6 @@ class TicketService:
         self.store = store
         self.policy = policy
         self._configs: dict[int, GuildConfig | None] = {}
-        # How often each user gets an answer in each ticket (per process, like the ticket locks).
-        self.pacing = AnswerPacing()
 
     async def config(self, guild_id: int) -> GuildConfig | None:
         # Read on every ticket message and button press, changed only by /setup: cache it.

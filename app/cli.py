@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tickets.settings import ConfigError, Settings, load_settings
+import discord
+
+from app import commands
+from app.instance import AnotherInstanceRunning, InstanceLock
+from app.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 EXIT_CONFIG = 2
@@ -62,13 +65,11 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
                 print(f"config: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         return run_bot(settings, create_bot)
-    from tickets import commands_offline
-
     handler = {
-        "check": commands_offline.check,
-        "ask": commands_offline.ask,
-        "search": commands_offline.search,
-        "train": commands_offline.train,
+        "check": commands.check,
+        "ask": commands.ask,
+        "search": commands.search,
+        "train": commands.train,
     }[command]
     return asyncio.run(handler(settings, args))
 
@@ -76,8 +77,6 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
 def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
     """Serve while holding the database's instance lock: a second bot on the same database is
     refused before it connects anywhere (the admin tools do not take the lock)."""
-    from tickets.instance import AnotherInstanceRunning, InstanceLock
-
     try:
         lock = InstanceLock.acquire(settings.db_path)
     except AnotherInstanceRunning as exc:
@@ -89,8 +88,6 @@ def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
 
 def _serve(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
     """Connect and serve until stopped; the two usual portal mistakes get a one-line fix."""
-    import discord
-
     bot = create_bot(settings)
     try:
         bot.run(settings.token.reveal(), log_handler=None)
@@ -104,7 +101,3 @@ def _serve(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
         )
         return EXIT_CONFIG
     return 0
-
-
-def print_json(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False))

@@ -10,14 +10,25 @@ from ai.client import LLMClient
 from ai.factory import create_llm_client
 from app.meta import BotMeta
 from app.schema import open_app_database
+from app.settings import Settings
 from db.database import Database
 from memory.decision import Thresholds
 from memory.store import TrainedMemory
 from tickets.answering import AnswerPipeline
-from tickets.embedder import LLMEmbedder
+from tickets.pacing import AnswerPacing
 from tickets.service import OpenPolicy, TicketService
-from tickets.settings import Settings
 from tickets.store import TicketStore
+
+
+class LLMEmbedder:
+    """The memory's `Embedder` over the model server's embedding endpoint."""
+
+    def __init__(self, client: LLMClient) -> None:
+        self.client = client
+        self.model = client.settings.embed_model or ""
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        return await self.client.embed(texts)
 
 
 @dataclass
@@ -31,6 +42,8 @@ class Core:
     store: TicketStore
     tickets: TicketService
     pipeline: AnswerPipeline
+    # How often each user gets an answer in each ticket (in memory, per process, like the ticket locks).
+    pacing: AnswerPacing
 
     async def close(self) -> None:
         try:
@@ -62,5 +75,7 @@ async def open_core(settings: Settings) -> Core:
             max_context_length=settings.max_context_length,
             history_messages=settings.history_messages,
             system_prompt=settings.system_prompt,
+            server_requests_per_minute=settings.llm.server_requests_per_minute,
         ),
+        pacing=AnswerPacing(),
     )

@@ -1,17 +1,21 @@
-"""The admin tools that work without Discord: check, ask, search, train import/export."""
+"""The admin tools that work without Discord: check, ask, search, train import/export (app/cli.py parses)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import Any
 
 from ai.delivery import MessageSink
+from app.runtime import open_core
+from app.settings import Settings
 from memory.io import export_file, import_file, search_batch
 from tickets.answering import AnswerRequest
-from tickets.cli import print_json
-from tickets.runtime import open_core
-from tickets.settings import Settings
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
 
 
 async def check(settings: Settings, args: argparse.Namespace) -> int:
