@@ -10,8 +10,8 @@ from typing import Any
 from ai.delivery import MessageSink
 from app.runtime import open_core
 from app.settings import Settings
-from memory.io import export_file, import_file, search_batch
-from tickets.answering import AnswerRequest
+from memory.io import export_file, import_file
+from tickets.answering import AnswerRequest, search_batch
 
 
 def print_json(obj: Any) -> None:
@@ -76,7 +76,10 @@ async def ask(settings: Settings, args: argparse.Namespace) -> int:
     core = await open_core(settings)
     try:
         sink = PrintSink()
-        request = AnswerRequest(args.guild, args.message, [], "admin", "general", "this server")
+        request = AnswerRequest(
+            guild_id=args.guild, question=args.message, history=[], user_name="admin", category="general",
+            server_name="this server",
+        )  # fmt: skip
         outcome = await core.pipeline.answer(request, sink)
         matches = [
             {"id": m.entry.id, "query": m.entry.query, "category": m.entry.category, "score": round(m.score, 4)}
@@ -132,9 +135,7 @@ async def search(settings: Settings, args: argparse.Namespace) -> int:
     core = await open_core(settings)
     try:
         llm_up = (await core.llm.server_status()).reachable
-        for row in await search_batch(
-            core.memory, args.guild, queries, llm_available=llm_up, thresholds=core.pipeline.thresholds, k=args.k
-        ):
+        for row in await search_batch(core.pipeline, args.guild, queries, llm_available=llm_up, k=args.k):
             print_json(row)
     finally:
         await core.close()

@@ -12,6 +12,7 @@ import discord
 from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
 from cogs.errors import on_ui_error
 from memory.text import visible_text
+from tickets.errors import ActionRefused, TicketOpenError
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -64,7 +65,7 @@ class TicketModal(discord.ui.Modal):
             thread, ticket = await _flow.open_ticket(
                 bot, interaction.guild, interaction.user, config, self.category, subject, description
             )
-        except _flow.TicketOpenError as exc:
+        except TicketOpenError as exc:
             await reply_error(interaction, str(exc))
             return
         # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
@@ -128,9 +129,10 @@ async def _open_modal(interaction: discord.Interaction, category: str) -> None:
         return
     if category not in config.categories:
         category = "general" if "general" in config.categories else config.categories[0]
-    reason = await bot.core.tickets.why_cannot_open(interaction.guild.id, interaction.user.id, discord.utils.utcnow())
-    if reason:
-        await reply_error(interaction, reason)
+    try:
+        await bot.core.tickets.check_can_open(interaction.guild.id, interaction.user.id, discord.utils.utcnow())
+    except TicketOpenError as refused:
+        await reply_error(interaction, str(refused))
         return
     await interaction.response.send_modal(TicketModal(category))
 
@@ -170,7 +172,7 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
 
     async def _allowed(self, interaction: discord.Interaction) -> bool:
         bot = bot_of(interaction)
-        ticket = await bot.core.store.get_ticket(self.ticket_id)
+        ticket = await bot.core.tickets.get(self.ticket_id)
         config = await bot.core.tickets.config(interaction.guild_id or 0)
         if ticket is None or ticket.is_closed:
             await reply_error(interaction, "This ticket is closed.")
@@ -200,7 +202,7 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
                 bot_of(interaction), thread, self.ticket_id, self.route_id, solved=self.action == "solved",
                 by=interaction.user,
             )  # fmt: skip
-        except _flow.ActionRefused as exc:
+        except ActionRefused as exc:
             await _drop_buttons(interaction)
             await reply_error(interaction, str(exc))
             return

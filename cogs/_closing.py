@@ -15,24 +15,14 @@ from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS, tags_for
 from cogs._locks import closing, ticket_lock
 from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
-from tickets.models import GuildConfig, Ticket, TicketMessage, TicketStatus
+from tickets.errors import CloseError, TicketAlreadyClosed
+from tickets.models import GuildConfig, MessageRole, Ticket, TicketMessage, TicketStatus
 from tickets.transcript import render_markdown
 
 if TYPE_CHECKING:
     from bot import TicketBot
 
 log = logging.getLogger(__name__)
-
-
-class CloseError(Exception):
-    """A user-facing reason the ticket could not be closed."""
-
-
-class TicketAlreadyClosed(CloseError):
-    """Someone else closed the ticket first (e.g. /close and the auto-close sweep at once)."""
-
-    def __init__(self) -> None:
-        super().__init__("This ticket is already closed.")
 
 
 async def close_ticket(
@@ -48,7 +38,7 @@ async def close_ticket(
     """
     with closing(ticket.id):
         async with ticket_lock(ticket.id):
-            current = await bot.core.store.get_ticket(ticket.id)
+            current = await bot.core.tickets.get(ticket.id)
             if current is None or current.is_closed:
                 raise TicketAlreadyClosed()
             if still_wanted is not None and not still_wanted(current):
@@ -61,7 +51,7 @@ async def _close(
     reason: str,
 ) -> Ticket:  # fmt: skip
     core = bot.core
-    stored = await core.store.messages(ticket.id)
+    stored = await core.tickets.messages(ticket.id)
     turns = [Turn(m.role, m.author_name, m.content) for m in stored]
     summary, _used_llm = await summarize_ticket(core.llm, ticket.subject, turns)
     embed = closing_embed(ticket, closer, reason, summary)
@@ -123,8 +113,8 @@ async def _suggest_from_staff_answer(bot: TicketBot, ticket: Ticket, stored: lis
 
     The ticket is closed already: a refused suggestion must not keep the transcript from the log.
     """
-    question = next((m.content for m in stored if m.role == "user"), None)
-    answer = next((m.content for m in reversed(stored) if m.role == "staff"), None)
+    question = next((m.content for m in stored if m.role is MessageRole.USER), None)
+    answer = next((m.content for m in reversed(stored) if m.role is MessageRole.STAFF), None)
     if not (question and answer):
         return
     try:

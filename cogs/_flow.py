@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -21,20 +20,14 @@ from cogs._locks import AnswerCancelled, is_closing, open_lock, run_answer, tick
 from memory.decision import Route
 from memory.text import visible_text
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
-from tickets.models import GuildConfig, RecordedRoute, Ticket, TicketStatus
+from tickets.errors import ActionRefused, TicketOpenError
+from tickets.models import Feedback, GuildConfig, RecordedRoute, Ticket, TicketStatus
 from tickets.service import human_duration
 
 if TYPE_CHECKING:
     from bot import TicketBot
 
 log = logging.getLogger(__name__)
-
-# Routes whose answer carries the Solved / Talk to staff buttons.
-_BUTTON_ROUTES = frozenset({Route.ANSWER.value, Route.LLM.value, Route.FALLBACK.value})
-
-
-class TicketOpenError(Exception):
-    """A user-facing reason a ticket could not be created."""
 
 
 async def open_ticket(
@@ -47,9 +40,7 @@ async def open_ticket(
     if not isinstance(forum, discord.ForumChannel):
         raise TicketOpenError("The ticket forum is gone. Ask an admin to run /setup again.")
     async with open_lock(guild.id, user.id):
-        reason = await core.tickets.why_cannot_open(guild.id, user.id, discord.utils.utcnow())
-        if reason:
-            raise TicketOpenError(reason)
+        await core.tickets.check_can_open(guild.id, user.id, discord.utils.utcnow())
         quoted = visible_text(description) or "_(no description)_"
         try:
             created = await forum.create_thread(
@@ -153,15 +144,16 @@ async def _answer(
     core = bot.core
     if is_closing(ticket_id):
         return
-    ticket = await core.store.get_ticket(ticket_id)
+    ticket = await core.tickets.get(ticket_id)
     config = await core.tickets.config(thread.guild.id)
     if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
         return
     n = core.settings.history_messages
-    history = conversation_before(await core.store.messages(ticket.id, last=2 * n + 1), message_id, n)
+    history = conversation_before(await core.tickets.messages(ticket.id, last=2 * n + 1), message_id, n)
     request = AnswerRequest(
-        thread.guild.id, question, history, user_name, ticket.category, thread.guild.name, list(search_texts)
-    )
+        guild_id=thread.guild.id, question=question, history=history, user_name=user_name,
+        category=ticket.category, server_name=thread.guild.name, search_texts=list(search_texts),
+    )  # fmt: skip
     try:
         async with typing_indicator(thread):
             outcome = await run_answer(ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued))
@@ -177,13 +169,13 @@ async def _answer(
         else:
             await sink.discard_notice()
             await _safe_send(thread, sorry)
-        ticket = await core.store.get_ticket(ticket.id)
+        ticket = await core.tickets.get(ticket.id)
         if ticket is not None and not ticket.is_closed:
             await hand_to_staff(bot, thread, ticket, config, "the bot hit an error", pause_ai=False)
         return
     route_id = await _record_answer(bot, thread, ticket, outcome, sink, search_texts[-1] if search_texts else question)
     # Streaming takes a while: act on the ticket as it is now (it may have been closed meanwhile).
-    ticket = await core.store.get_ticket(ticket.id)
+    ticket = await core.tickets.get(ticket.id)
     if ticket is None or ticket.is_closed:
         return
     if outcome.route is Route.STAFF:
@@ -198,45 +190,34 @@ async def _answer(
             await sink.messages[-1].edit(view=answer_view(ticket.id, route_id))
         except discord.HTTPException:
             log.warning("Could not add buttons to the answer in ticket %d", ticket.id, exc_info=True)
-    if ticket.status in (TicketStatus.OPEN, TicketStatus.RESOLVED, TicketStatus.WAITING_STAFF):
-        # WAITING_STAFF here means a hand-off while the model was down; it answers again now.
-        ticket = await core.tickets.set_status(ticket, TicketStatus.ANSWERED, discord.utils.utcnow())
-        await set_status_tag(thread, config, ticket, TicketStatus.ANSWERED)
+    before = ticket.status
+    ticket = await core.tickets.answered(ticket, discord.utils.utcnow())
+    if ticket.status is not before:
+        await set_status_tag(thread, config, ticket, ticket.status)
 
 
 async def _record_answer(
     bot: TicketBot, thread: discord.Thread, ticket: Ticket, outcome: AnswerOutcome, sink: ThreadSink, phrasing: str
 ) -> int:
-    """Store the route and the bot's reply; the previous answer's buttons go (only the newest keeps them).
-
-    `phrasing` is the user's own wording (a ticket's description rather than "subject + description"):
-    it becomes a candidate alternate phrasing if they mark a trained answer as solved.
-    """
-    core, now = bot.core, discord.utils.utcnow()
-    previous = await core.store.last_route(ticket.id)
-    detail = json.dumps({"reason": outcome.decision.reason, "question": phrasing[:500]})
+    """Store the route and the bot's reply; the previous answer's buttons go (only the newest keeps them)."""
+    me = bot.user
+    assert me is not None  # logged in: we are answering a message
     top = outcome.decision.match
-    route_id = await core.store.record_route(
-        guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=sink.messages[-1].id if sink.messages else None,
-        route=outcome.route.value, entry_id=outcome.entry_id, score=top.score if top else None,
-        detail=detail, now=now,
+    recorded = await bot.core.tickets.answer_recorded(
+        ticket, route=outcome.route, entry_id=outcome.entry_id, score=top.score if top else None,
+        reason=outcome.decision.reason, question=phrasing, text=outcome.text,
+        buttons_message_id=sink.messages[-1].id if sink.messages else None,
+        first_message_id=sink.messages[0].id if sink.messages else None, bot_id=me.id, bot_name=me.display_name,
+        now=discord.utils.utcnow(),
     )  # fmt: skip
-    if outcome.text:
-        me = bot.user
-        assert me is not None  # logged in: we are answering a message
-        await core.tickets.message_posted(
-            ticket, message_id=sink.messages[0].id if sink.messages else None, author_id=me.id,
-            author_name=me.display_name, role="bot", content=outcome.text, now=now,
-        )  # fmt: skip
-    if previous is not None and previous[1] in _BUTTON_ROUTES:
-        await _remove_buttons(bot, thread, ticket.id, previous[0])
-    return route_id
+    if recorded.replaced is not None:
+        await _remove_buttons(thread, ticket.id, recorded.replaced)
+    return recorded.route_id
 
 
-async def _remove_buttons(bot: TicketBot, thread: discord.Thread, ticket_id: int, route_id: int) -> None:
+async def _remove_buttons(thread: discord.Thread, ticket_id: int, route: RecordedRoute) -> None:
     """Best effort: take the Solved / Talk to staff buttons off an earlier answer."""
-    route = await bot.core.store.get_route(route_id)
-    if route is None or route.message_id is None:
+    if route.message_id is None:
         return
     try:
         await thread.get_partial_message(route.message_id).edit(view=None)
@@ -247,14 +228,10 @@ async def _remove_buttons(bot: TicketBot, thread: discord.Thread, ticket_id: int
 async def hand_to_staff(
     bot: TicketBot, thread: discord.Thread, ticket: Ticket, config: GuildConfig, why: str, *, pause_ai: bool
 ) -> None:
-    ticket, should_ping = await bot.core.tickets.handed_to_staff(ticket, discord.utils.utcnow(), pause_ai=pause_ai)
-    await set_status_tag(thread, config, ticket, TicketStatus.WAITING_STAFF)
-    if should_ping:
+    handoff = await bot.core.tickets.handed_to_staff(ticket, discord.utils.utcnow(), pause_ai=pause_ai)
+    await set_status_tag(thread, config, handoff.ticket, TicketStatus.WAITING_STAFF)
+    if handoff.ping_staff:
         await notify_staff(bot, thread, config, f"Ticket {thread.mention} needs a human ({why}).")
-
-
-class ActionRefused(Exception):
-    """A user-facing reason a Solved / Talk to staff press was not acted on (the buttons are stale)."""
 
 
 async def answer_rated(
@@ -270,12 +247,12 @@ async def answer_rated(
     core = bot.core
     config = await core.tickets.config(thread.guild.id)
     async with ticket_lock(ticket_id):
-        ticket = await core.store.get_ticket(ticket_id)
+        ticket = await core.tickets.get(ticket_id)
         if ticket is None or config is None or ticket.is_closed:
             raise ActionRefused("This ticket is closed.")
-        route = await _pressed_route(bot, ticket.id, route_id)
+        route = await core.tickets.route_to_rate(ticket.id, route_id)
         if route is not None and route.feedback is not None:
-            done = "marked as solved" if route.feedback == "solved" else "passed to staff"
+            done = "marked as solved" if route.feedback is Feedback.SOLVED else "passed to staff"
             raise ActionRefused(f"This answer was already {done}.")
         # The ticket changes first (doing them twice is harmless); the rating last, so a failure
         # leaves the answer unrated and the press can simply be tried again.
@@ -302,22 +279,13 @@ async def request_staff(bot: TicketBot, thread: discord.Thread, ticket: Ticket, 
     return "🙋 A member of staff has been asked to help. The assistant will stay quiet in this ticket meanwhile."
 
 
-async def _pressed_route(bot: TicketBot, ticket_id: int, route_id: int | None) -> RecordedRoute | None:
-    if route_id is None:
-        last = await bot.core.store.last_route(ticket_id)
-        route_id = last[0] if last else None
-    route = await bot.core.store.get_route(route_id) if route_id is not None else None
-    return route if route is not None and route.ticket_id == ticket_id else None
-
-
 async def _feedback(bot: TicketBot, ticket: Ticket, route: RecordedRoute, *, solved: bool) -> None:
     """Record the opener's reaction to one answer; a trained answer teaches the memory."""
-    if route.entry_id is not None and route.route in (Route.ANSWER.value, Route.FALLBACK.value):
-        question = json.loads(route.detail or "{}").get("question")
+    if route.entry_id is not None and route.route in (Route.ANSWER, Route.FALLBACK):
         await bot.core.memory.record_feedback(
-            ticket.guild_id, route.entry_id, solved=solved, phrasing=question, ticket_id=ticket.id
+            ticket.guild_id, route.entry_id, solved=solved, phrasing=route.question, ticket_id=ticket.id
         )
-    await bot.core.store.set_feedback(route.id, "solved" if solved else "staff")
+    await bot.core.tickets.rated(route, Feedback.SOLVED if solved else Feedback.STAFF)
 
 
 async def _safe_send(thread: discord.Thread, text: str) -> None:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands, tasks
 
-from cogs._closing import CloseError, TicketAlreadyClosed, close_ticket
+from cogs._closing import close_ticket
 from cogs._discord import NO_PINGS, ping_users
 from cogs._locks import ticket_lock
-from tickets.models import Ticket
+from tickets.errors import CloseError, TicketAlreadyClosed
+from tickets.models import AutoCloseStep, Ticket
 from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class AutoClose(commands.Cog):
     async def sweep(self) -> None:
         s, core = self.bot.settings, self.bot.core
         actions = due_autoclose_actions(
-            await core.store.unclosed_tickets(), discord.utils.utcnow(),
+            await core.tickets.unclosed(), discord.utils.utcnow(),
             solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
         )  # fmt: skip
         for action in actions:
@@ -66,7 +67,7 @@ class AutoClose(commands.Cog):
         core, s = self.bot.core, self.bot.settings
         # Re-check against the ticket as it is now: the user may have written since the sweep read
         # its list (and close_ticket checks once more under the ticket's lock).
-        ticket = await core.store.get_ticket(action.ticket.id)
+        ticket = await core.tickets.get(action.ticket.id)
         if ticket is None or not self._still_due(action.action)(ticket):
             return
         config = await core.tickets.config(ticket.guild_id)
@@ -84,7 +85,7 @@ class AutoClose(commands.Cog):
             # The post was deleted: record the ticket as closed so we stop trying.
             await core.tickets.closed(ticket, by=None, reason="post deleted", summary="", now=discord.utils.utcnow())
             return
-        if action.action == "warn_idle":
+        if action.action is AutoCloseStep.WARN_IDLE:
             then = (
                 f" It will close in {human_duration(s.idle_close_s)} unless someone writes here."
                 if s.idle_close_s
@@ -113,7 +114,7 @@ class AutoClose(commands.Cog):
             return
         self._failed.pop(ticket.id, None)
 
-    def _still_due(self, action: str) -> Callable[[Ticket], bool]:
+    def _still_due(self, action: AutoCloseStep) -> Callable[[Ticket], bool]:
         s = self.bot.settings
 
         def check(ticket: Ticket) -> bool:

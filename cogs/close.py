@@ -9,9 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._closing import CloseError, close_ticket
+from cogs._closing import close_ticket
 from cogs._discord import NO_PINGS, is_staff, reply_error
 from memory.text import visible_text
+from tickets.errors import CloseError
 from tickets.models import CloseReason
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class CloseCog(commands.Cog):
         core = self.bot.core
         thread = interaction.channel
         config = await core.tickets.config(interaction.guild_id or 0)
-        ticket = await core.store.get_ticket(thread.id) if isinstance(thread, discord.Thread) else None
+        ticket = await core.tickets.get(thread.id) if isinstance(thread, discord.Thread) else None
         if config is None or ticket is None:
             await reply_error(interaction, "This command only works inside a ticket post.")
             return None
@@ -75,7 +76,7 @@ class CloseCog(commands.Cog):
         if not is_staff(interaction.user, config):
             await reply_error(interaction, "Only staff can switch the assistant in a ticket.")
             return
-        await self.bot.core.tickets.set_ai_paused(ticket, not enabled, discord.utils.utcnow())
+        await self.bot.core.tickets.ai_switched(ticket, enabled=enabled, now=discord.utils.utcnow())
         state = "will answer again" if enabled else "will stay quiet"
         await interaction.response.send_message(f"🤖 The assistant {state} in this ticket.", allowed_mentions=NO_PINGS)
 

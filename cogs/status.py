@@ -33,7 +33,7 @@ class StatusCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         server = await core.llm.server_status()
         now = discord.utils.utcnow()
-        routes = await core.store.routes_since(guild_id, now - timedelta(hours=24))
+        routes = await core.tickets.routes_since(guild_id, now - timedelta(hours=24))
         latency = self.bot.latency
         embed = discord.Embed(
             title="Support bot status", colour=discord.Colour.green() if server.reachable else discord.Colour.orange()
@@ -66,7 +66,7 @@ class StatusCog(commands.Cog):
             name="Database",
             value=f"{database_size(core.settings.db_path) / 1024:.0f} KiB"
             f" · {await core.memory.count(guild_id)} trained entries"
-            f" · {await core.store.count_open(guild_id)} open tickets",
+            f" · {await core.tickets.count_open(guild_id)} open tickets",
             inline=False,
         )
         summary = ", ".join(f"{route}: {n}" for route, n in sorted(routes.items())) or "no answers yet"

@@ -13,7 +13,8 @@ from cogs import _flow
 from cogs._discord import NO_PINGS, is_staff, set_status_tag, tags_for
 from cogs._locks import open_lock
 from memory.text import visible_text
-from tickets.models import GuildConfig, Ticket, TicketStatus
+from tickets.errors import TicketOpenError
+from tickets.models import GuildConfig, MessageRole, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -43,7 +44,7 @@ class TicketEvents(commands.Cog):
         config = await core.tickets.config(thread.guild.id)
         if config is None or thread.parent_id != config.forum_id:
             return
-        ticket = await core.store.get_ticket(thread.id)
+        ticket = await core.tickets.get(thread.id)
         if ticket is None:
             # A post made directly in the forum: its creator's first message (normally the starter) opens it.
             if thread.owner_id == message.author.id:
@@ -56,7 +57,7 @@ class TicketEvents(commands.Cog):
         before = ticket.status
         ticket = await core.tickets.message_posted(
             ticket, message_id=message.id, author_id=message.author.id, author_name=message.author.display_name,
-            role="staff" if staff else "user", content=message.content, now=discord.utils.utcnow(),
+            role=MessageRole.STAFF if staff else MessageRole.USER, content=message.content, now=discord.utils.utcnow(),
         )  # fmt: skip
         if ticket.status is not before:
             await set_status_tag(thread, config, ticket, ticket.status)
@@ -73,7 +74,7 @@ class TicketEvents(commands.Cog):
         message is then an ordinary message in it.
         """
         async with open_lock(thread.guild.id, message.author.id):
-            existing = await self.bot.core.store.get_ticket(thread.id)
+            existing = await self.bot.core.tickets.get(thread.id)
             if existing is not None:
                 return existing
             ticket = await self._record_direct_post(message, thread, config)
@@ -89,10 +90,11 @@ class TicketEvents(commands.Cog):
     ) -> Ticket | None:
         core = self.bot.core
         assert isinstance(message.author, discord.Member)
-        reason = await core.tickets.why_cannot_open(thread.guild.id, message.author.id, discord.utils.utcnow())
-        if reason:
+        try:
+            await core.tickets.check_can_open(thread.guild.id, message.author.id, discord.utils.utcnow())
+        except TicketOpenError as refused:
             with contextlib.suppress(discord.HTTPException):
-                await thread.send(f"{reason}\nThis post has been closed.", allowed_mentions=NO_PINGS)
+                await thread.send(f"{refused}\nThis post has been closed.", allowed_mentions=NO_PINGS)
             with contextlib.suppress(discord.HTTPException):
                 await thread.edit(archived=True, locked=True)
             return None

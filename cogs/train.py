@@ -113,7 +113,7 @@ class TrainCog(commands.Cog):
             return
         question = ""
         if isinstance(message.channel, discord.Thread):
-            stored = await self.bot.core.store.messages(message.channel.id)
+            stored = await self.bot.core.tickets.messages(message.channel.id)
             before = [
                 m for m in stored if m.role == "user" and (message.id is None or (m.message_id or 0) < message.id)
             ]

@@ -12,8 +12,9 @@ import pytest
 
 from app.meta import BotMeta
 from memory import repository as repo
+from memory.decision import Route
 from memory.store import TrainedMemory
-from tickets.models import TicketMessage, TicketStatus
+from tickets.models import MessageRole, TicketMessage, TicketStatus
 from tickets.store import TicketStore
 
 GUILD = 1
@@ -40,11 +41,11 @@ async def test_ticket_write_survives_a_rolled_back_memory_transaction(memory_db)
 
     memory_task = asyncio.create_task(failing_memory_write())
     await inside.wait()
-    message = TicketMessage(10, 99, 5, "user", "user", "still broken", "2024-05-01T12:00:00+00:00")
+    message = TicketMessage(10, 99, 5, "user", MessageRole.USER, "still broken", "2024-05-01T12:00:00+00:00")
     ticket_writes = asyncio.gather(
         store.add_message(message),
         store.record_route(
-            guild_id=GUILD, ticket_id=10, message_id=99, route="llm", entry_id=None, score=None, detail="", now=NOW
+            guild_id=GUILD, ticket_id=10, message_id=99, route=Route.LLM, entry_id=None, score=None, detail="", now=NOW
         ),
     )
     with pytest.raises(RuntimeError):
@@ -82,7 +83,7 @@ async def test_reads_during_memory_commits_do_not_fail(memory_db, hashed_embedde
     store = TicketStore(memory_db)
     await _ticket(store)
     for i in range(30):
-        message = TicketMessage(10, 1000 + i, 5, "user", "user", f"message {i}", "2024-05-01T12:00:00+00:00")
+        message = TicketMessage(10, 1000 + i, 5, "user", MessageRole.USER, f"message {i}", "2024-05-01T12:00:00+00:00")
         await store.add_message(message)
 
     async def writes() -> None:

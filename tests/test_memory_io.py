@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from memory.decision import Thresholds
-from memory.io import export_file, import_bytes, import_file, search_batch
+from memory.io import export_file, import_bytes, import_file
 
 GUILD = 1
 
@@ -79,32 +78,3 @@ async def test_export_import_round_trip(memory, lexical_memory, tmp_path):
         assert [
             (e.query, e.response, e.category, e.alternates) for e in await lexical_memory.list_entries(other_guild)
         ] == strip
-
-
-async def test_search_batch_reports_decision_and_matches(memory):
-    await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
-    loose = Thresholds(direct=0.5, margin=0.0, require_agreement=False, min_semantic=0.0)
-    (exact, unknown) = await search_batch(
-        memory, GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False, thresholds=loose
-    )
-    assert exact["decision"] == "answer" and exact["matches"][0]["query"] == "How do I reset my password?"
-    assert set(exact["matches"][0]) == {"id", "query", "response", "category", "score"}
-    assert len(exact["matches"]) == 3
-    assert unknown["decision"] == "staff"
-    (llm,) = await search_batch(memory, GUILD, ["zzz qqq"], llm_available=True, thresholds=loose)
-    assert llm["decision"] == "llm"
-
-
-async def test_search_batch_reports_fallback_apart_from_staff(memory):
-    await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
-    # Nothing is answered directly; a close match clears the fallback bar, an unknown one does not.
-    never_direct = Thresholds(direct=1.01, supported_direct=1.01, fallback=0.5)
-    close, unknown = await search_batch(
-        memory, GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False, thresholds=never_direct
-    )
-    assert close["decision"] == "fallback" and close["matches"][0]["query"] == "How do I reset my password?"
-    assert unknown["decision"] == "staff"
-    (llm,) = await search_batch(
-        memory, GUILD, ["How do I reset my password?"], llm_available=True, thresholds=never_direct
-    )
-    assert llm["decision"] == "llm"

@@ -77,7 +77,10 @@ class Rig:
 
     async def ask(self, question: str = QUESTION) -> tuple[Any, RecordingSink]:
         sink = RecordingSink()
-        request = AnswerRequest(GUILD, question, [], "alice", "general", "Support Server")
+        request = AnswerRequest(
+            guild_id=GUILD, question=question, history=[], user_name="alice", category="general",
+            server_name="Support Server",
+        )  # fmt: skip
         outcome = await self.pipeline.answer(request, sink)
         return outcome, sink
 
@@ -266,7 +269,15 @@ async def test_a_server_past_its_model_requests_per_minute_gets_a_saved_answer(f
     assert len(fake_ollama.chat_requests()) == 1
     # Another server has its own allowance; this one gets the model again a minute later.
     other = await rig.pipeline.answer(
-        AnswerRequest(GUILD + 1, QUESTION, [], "bob", "general", "Other Server"), RecordingSink()
+        AnswerRequest(
+            guild_id=GUILD + 1,
+            question=QUESTION,
+            history=[],
+            user_name="bob",
+            category="general",
+            server_name="Other Server",
+        ),
+        RecordingSink(),
     )
     assert other.route is Route.LLM and len(fake_ollama.chat_requests()) == 2
     now[0] = 60.0

@@ -6,7 +6,17 @@ import json
 from datetime import datetime
 
 from db.database import Database, Row, utc_iso
-from tickets.models import DEFAULT_CATEGORIES, GuildConfig, RecordedRoute, Ticket, TicketMessage, TicketStatus
+from memory.decision import Route
+from tickets.models import (
+    DEFAULT_CATEGORIES,
+    Feedback,
+    GuildConfig,
+    MessageRole,
+    RecordedRoute,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
 
 
 class TicketStore:
@@ -122,7 +132,7 @@ class TicketStore:
                 message.message_id,
                 message.author_id,
                 message.author_name,
-                message.role,
+                message.role.value,
                 message.content,
                 message.created_at,
             ),
@@ -141,7 +151,7 @@ class TicketStore:
                 message_id=r["message_id"],
                 author_id=r["author_id"],
                 author_name=r["author_name"],
-                role=r["role"],
+                role=MessageRole(r["role"]),
                 content=r["content"],
                 created_at=r["created_at"],
             )
@@ -155,7 +165,7 @@ class TicketStore:
         guild_id: int,
         ticket_id: int | None,
         message_id: int | None,
-        route: str,
+        route: Route,
         entry_id: int | None,
         score: float | None,
         detail: str,
@@ -164,27 +174,23 @@ class TicketStore:
         return await self.db.run(
             """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
                                          created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (guild_id, ticket_id, message_id, route, entry_id, score, detail, utc_iso(now)),
+            (guild_id, ticket_id, message_id, route.value, entry_id, score, detail, utc_iso(now)),
         )
 
-    async def last_route(self, ticket_id: int) -> tuple[int, str, int | None, str | None] | None:
-        """The latest answer given in a ticket: (interaction id, route, entry id, detail JSON)."""
+    async def last_route(self, ticket_id: int) -> RecordedRoute | None:
+        """The latest answer given in a ticket."""
         row = await self.db.fetchone(
-            "SELECT id, route, entry_id, detail FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
-            (ticket_id,),
+            f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1", (ticket_id,)
         )
-        return (row[0], row[1], row[2], row[3]) if row else None
+        return _route(row) if row else None
 
     async def get_route(self, interaction_id: int) -> RecordedRoute | None:
         """One recorded answer, e.g. to credit the very answer whose button was pressed."""
-        row = await self.db.fetchone(
-            "SELECT id, ticket_id, message_id, route, entry_id, detail, feedback FROM interactions WHERE id = ?",
-            (interaction_id,),
-        )
-        return RecordedRoute(*row) if row else None
+        row = await self.db.fetchone(f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE id = ?", (interaction_id,))
+        return _route(row) if row else None
 
-    async def set_feedback(self, interaction_id: int, feedback: str) -> None:
-        await self.db.run("UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
+    async def set_feedback(self, interaction_id: int, feedback: Feedback) -> None:
+        await self.db.run("UPDATE interactions SET feedback = ? WHERE id = ?", (feedback.value, interaction_id))
 
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
         rows = await self.db.fetchall(
@@ -192,6 +198,21 @@ class TicketStore:
             (guild_id, utc_iso(since)),
         )
         return {route: n for route, n in rows}
+
+
+_ROUTE_COLUMNS = "id, ticket_id, message_id, route, entry_id, detail, feedback"
+
+
+def _route(row: Row) -> RecordedRoute:
+    return RecordedRoute(
+        id=row["id"],
+        ticket_id=row["ticket_id"],
+        message_id=row["message_id"],
+        route=Route(row["route"]),
+        entry_id=row["entry_id"],
+        detail=row["detail"],
+        feedback=Feedback(row["feedback"]) if row["feedback"] else None,
+    )
 
 
 def _ticket(row: Row) -> Ticket:
