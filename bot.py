@@ -24,13 +24,10 @@ EXTENSIONS = (
     "cogs.errors",
     "cogs.setup",
     "cogs.panel",
-    "cogs.ticket_events",
-    "cogs.ticket_buttons",
-    "cogs.close",
+    "cogs.tickets",
     "cogs.train",
     "cogs.memory_admin",
     "cogs.status",
-    "cogs.autoclose",
     "cogs.maintenance",
 )
 
@@ -52,10 +49,8 @@ class TicketBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.core: Core = await open_core(self.settings)
         for ext in EXTENSIONS:
-            try:
-                await self.load_extension(ext)
-            except Exception:
-                log.exception("Failed to load extension %s", ext)
+            # No partial bot: one without the tickets extension, say, would never answer anyone.
+            await self.load_extension(ext)
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> None:

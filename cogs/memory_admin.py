@@ -9,7 +9,8 @@ import discord
 from discord import app_commands
 
 from cogs._discord import NO_PINGS, reply_error
-from cogs.train import CATEGORY_CHOICES, staff_only, validate_pair
+from cogs.checks import require_staff
+from cogs.train import CATEGORY_CHOICES, TEACHERS_ONLY, validate_pair
 from memory.io import import_bytes
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ class MemoryGroup(
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await staff_only(interaction)
+        await require_staff(interaction, TEACHERS_ONLY)
+        return True
 
     @app_commands.command(name="list")
     @app_commands.describe(page="Page number (10 entries a page)")

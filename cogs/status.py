@@ -9,7 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, is_staff, reply_error
+from cogs._discord import NO_PINGS
+from cogs.checks import staff_only
 from db.database import database_size
 
 if TYPE_CHECKING:
@@ -22,14 +23,12 @@ class StatusCog(commands.Cog):
 
     @app_commands.command(name="status")
     @app_commands.guild_only()
+    @staff_only("Only staff can see the bot status.")
     async def status(self, interaction: discord.Interaction) -> None:
         """Bot, model server and database health (staff only)."""
         core = self.bot.core
         guild_id = interaction.guild_id or 0
         config = await core.tickets.config(guild_id)
-        if not is_staff(interaction.user, config):
-            await reply_error(interaction, "Only staff can see the bot status.")
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         server = await core.llm.server_status()
         now = discord.utils.utcnow()

@@ -9,7 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
+from cogs._discord import NO_PINGS, bot_of, reply_error
+from cogs.checks import staff_only
 from cogs.errors import on_ui_error
 from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
 from memory.models import validate_pair as check_pair
@@ -32,12 +33,7 @@ def validate_pair(question: str | None, answer: str | None) -> str | None:
     return None
 
 
-async def staff_only(interaction: discord.Interaction) -> bool:
-    config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
-    if is_staff(interaction.user, config):
-        return True
-    await reply_error(interaction, "Only staff can teach the assistant.")
-    return False
+TEACHERS_ONLY = "Only staff can teach the assistant."
 
 
 class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
@@ -99,18 +95,17 @@ class TrainCog(commands.Cog):
     @app_commands.guild_only()
     @app_commands.describe(question="What users ask", answer="The answer to send", category="Ticket category")
     @app_commands.choices(category=CATEGORY_CHOICES)
+    @staff_only(TEACHERS_ONLY)
     async def train(
         self, interaction: discord.Interaction, question: str, answer: str,
         category: app_commands.Choice[str] | None = None,
     ) -> None:  # fmt: skip
         """Teach the assistant a question and its answer (staff only)."""
-        if await staff_only(interaction):
-            await save_pair(interaction, question, answer, category.value if category else None)
+        await save_pair(interaction, question, answer, category.value if category else None)
 
+    @staff_only(TEACHERS_ONLY)
     async def train_from_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Turn a staff reply (and the question before it) into a trained Q&A pair."""
-        if not await staff_only(interaction):
-            return
         question = ""
         if isinstance(message.channel, discord.Thread):
             stored = await self.bot.core.tickets.messages(message.channel.id)

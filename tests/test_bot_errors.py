@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import discord
 
-from cogs._discord import ThreadSink
+from cogs.tickets._sink import ThreadSink
 from tests.fake_ollama import Reply
 from tests.sim import make_world, text_of
 

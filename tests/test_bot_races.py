@@ -16,9 +16,9 @@ from simcord.backend import serializers
 from simcord.builders import ChannelHandle
 from simcord.enums import ComponentType, InteractionType
 
-from cogs._closing import CloseError, close_ticket
 from tests.fake_ollama import Reply
 from tests.sim import make_world, text_of
+from tickets.errors import CloseError
 
 PASSWORD_Q = "How do I reset my password?"
 PASSWORD_A = "Open Settings → Account → Reset password, then follow the link we email you."
@@ -104,8 +104,8 @@ async def test_two_closes_at_once_close_once(simcord_env, fake_ollama):
     member = dthread.guild.get_member(world.staff.id)
 
     results = await asyncio.gather(
-        close_ticket(bot, dthread, ticket, config, closer=member, reason="by staff"),
-        close_ticket(bot, dthread, ticket, config, closer=None, reason="no activity"),
+        world.lifecycle.closed(dthread, ticket, config, closer=member, reason="by staff"),
+        world.lifecycle.closed(dthread, ticket, config, closer=None, reason="no activity"),
         return_exceptions=True,
     )
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import discord
+from discord.ext import commands
 
-from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
-from cogs.errors import on_ui_error
+from cogs._discord import NO_PINGS, is_staff, reply_error
+from cogs.errors import on_ui_error, refuse
+from cogs.tickets._lifecycle import TicketRequest, lifecycle_of
 from memory.text import visible_text
-from tickets.errors import ActionRefused, TicketOpenError
-
-if TYPE_CHECKING:
-    from bot import TicketBot
+from tickets.errors import ActionRefused, InvalidInput, UserError
 
 log = logging.getLogger(__name__)
 
@@ -44,37 +43,31 @@ class TicketModal(discord.ui.Modal):
         self.category = category
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        # Imported here: _flow imports this module for answer_view.
-        from cogs import _flow
+        try:
+            await self._submitted(interaction)
+        except UserError as refused:  # expected: the reply says why (not an error for the log)
+            await refuse(interaction, refused)
 
-        bot = bot_of(interaction)
+    async def _submitted(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        lifecycle = lifecycle_of(interaction.client)
         # Zero-width and control characters count as nothing: they would make an invisible post title.
         subject, description = visible_text(self.subject.value), visible_text(self.description.value)
         if len(subject) < (self.subject.min_length or 1):
-            await reply_error(
-                interaction, "The subject needs at least 3 characters besides spaces and invisible characters."
-            )
-            return
-        config = await bot.core.tickets.config(interaction.guild.id)
+            raise InvalidInput("The subject needs at least 3 characters besides spaces and invisible characters.")
+        config = await lifecycle.core.tickets.config(interaction.guild.id)
         if config is None:
-            await reply_error(interaction, "Tickets are not set up on this server yet. Ask an admin to run /setup.")
-            return
+            raise ActionRefused("Tickets are not set up on this server yet. Ask an admin to run /setup.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            thread, ticket = await _flow.open_ticket(
-                bot, interaction.guild, interaction.user, config, self.category, subject, description
-            )
-        except TicketOpenError as exc:
-            await reply_error(interaction, str(exc))
-            return
+        request = TicketRequest(
+            guild=interaction.guild, opener=interaction.user, category=self.category, subject=subject,
+            description=description,
+        )  # fmt: skip
+        opened = await lifecycle.opened(config, request)
         # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
         # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
-        await _confirm(interaction, f"✅ Your ticket is open: {thread.mention}")
-        # The starter message's id is the thread's id.
-        await _flow.answer_in_ticket(
-            bot, thread, ticket.id, thread.id, f"{subject}\n{description}", interaction.user, (subject, description),
-        )  # fmt: skip
+        await _confirm(interaction, f"✅ Your ticket is open: {opened.thread.mention}")
+        await lifecycle.first_question(opened, interaction.user, description)
 
 
 async def _confirm(interaction: discord.Interaction, text: str) -> None:
@@ -119,21 +112,23 @@ class PanelView(discord.ui.View):
 
 
 async def _open_modal(interaction: discord.Interaction, category: str) -> None:
-    bot = bot_of(interaction)
+    try:
+        await _show_modal(interaction, category)
+    except UserError as refused:
+        await refuse(interaction, refused)
+
+
+async def _show_modal(interaction: discord.Interaction, category: str) -> None:
+    lifecycle = lifecycle_of(interaction.client)
     if interaction.guild is None:
-        await reply_error(interaction, "Tickets can only be opened in a server.")
-        return
-    config = await bot.core.tickets.config(interaction.guild.id)
+        raise ActionRefused("Tickets can only be opened in a server.")
+    config = await lifecycle.core.tickets.config(interaction.guild.id)
     if config is None:
-        await reply_error(interaction, "Tickets are not set up on this server yet. Ask an admin to run /setup.")
-        return
+        raise ActionRefused("Tickets are not set up on this server yet. Ask an admin to run /setup.")
     if category not in config.categories:
         category = "general" if "general" in config.categories else config.categories[0]
-    try:
-        await bot.core.tickets.check_can_open(interaction.guild.id, interaction.user.id, discord.utils.utcnow())
-    except TicketOpenError as refused:
-        await reply_error(interaction, str(refused))
-        return
+    # Checked before the form is shown (and again on submit): no typing for a ticket that cannot open.
+    await lifecycle.core.tickets.check_can_open(interaction.guild.id, interaction.user.id, discord.utils.utcnow())
     await interaction.response.send_modal(TicketModal(category))
 
 
@@ -171,9 +166,9 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
             return False
 
     async def _allowed(self, interaction: discord.Interaction) -> bool:
-        bot = bot_of(interaction)
-        ticket = await bot.core.tickets.get(self.ticket_id)
-        config = await bot.core.tickets.config(interaction.guild_id or 0)
+        core = lifecycle_of(interaction.client).core
+        ticket = await core.tickets.get(self.ticket_id)
+        config = await core.tickets.config(interaction.guild_id or 0)
         if ticket is None or ticket.is_closed:
             await reply_error(interaction, "This ticket is closed.")
             return False
@@ -189,8 +184,6 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
             await on_ui_error(self, interaction, exc, self)
 
     async def _pressed(self, interaction: discord.Interaction) -> None:
-        from cogs import _flow
-
         thread = interaction.channel
         if not isinstance(thread, discord.Thread):
             await reply_error(interaction, "This ticket is no longer available.")
@@ -198,13 +191,13 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
         # Acknowledge first: an answer still being written in this ticket is waited for.
         await interaction.response.defer()
         try:
-            text = await _flow.answer_rated(
-                bot_of(interaction), thread, self.ticket_id, self.route_id, solved=self.action == "solved",
+            text = await lifecycle_of(interaction.client).rated(
+                thread, ticket_id=self.ticket_id, route_id=self.route_id, solved=self.action == "solved",
                 by=interaction.user,
             )  # fmt: skip
-        except ActionRefused as exc:
+        except ActionRefused as refused:
             await _drop_buttons(interaction)
-            await reply_error(interaction, str(exc))
+            await refuse(interaction, refused)
             return
         # Only now: if the action failed, the buttons stay so it can be tried again.
         await _drop_buttons(interaction)
@@ -235,6 +228,7 @@ def answer_view(ticket_id: int, route_id: int) -> discord.ui.View:
     return view
 
 
-def register_persistent(bot: TicketBot) -> None:
+def register_persistent(bot: commands.Bot) -> None:
+    """Old panels and answer buttons keep working after a restart."""
     bot.add_view(PanelView())
     bot.add_dynamic_items(SolvedButton, StaffButton)

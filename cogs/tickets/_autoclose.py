@@ -1,4 +1,4 @@
-"""Closes solved tickets after a delay and warns, then closes, idle ones."""
+"""Closes solved tickets after a delay and warns, then closes, idle ones (a loop owned by the tickets cog)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands, tasks
+from discord.ext import tasks
 
-from cogs._closing import close_ticket
 from cogs._discord import NO_PINGS, ping_users
-from cogs._locks import ticket_lock
+from cogs.tickets._lifecycle import TicketLifecycle
 from tickets.errors import CloseError, TicketAlreadyClosed
 from tickets.models import AutoCloseStep, Ticket
 from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
@@ -29,16 +28,17 @@ log = logging.getLogger(__name__)
 RETRY_FAILED_CLOSE_S = 3600
 
 
-class AutoClose(commands.Cog):
-    def __init__(self, bot: TicketBot) -> None:
+class AutoCloser:
+    def __init__(self, bot: TicketBot, lifecycle: TicketLifecycle) -> None:
         self.bot = bot
+        self.lifecycle = lifecycle
         self.sweep.change_interval(seconds=bot.settings.autoclose_check_s)
         self._failed: dict[int, float] = {}  # ticket id -> time.monotonic() of the refused close
 
-    async def cog_load(self) -> None:
+    def start(self) -> None:
         self.sweep.start()
 
-    async def cog_unload(self) -> None:
+    def stop(self) -> None:
         self.sweep.cancel()
 
     @tasks.loop(seconds=60)
@@ -49,7 +49,7 @@ class AutoClose(commands.Cog):
             solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
         )  # fmt: skip
         for action in actions:
-            if ticket_lock(action.ticket.id).locked():
+            if self.lifecycle.locks.ticket(action.ticket.id).locked():
                 continue  # being answered or closed right now: not idle; look again next sweep
             failed_at = self._failed.get(action.ticket.id)
             if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
@@ -66,7 +66,7 @@ class AutoClose(commands.Cog):
     async def _apply(self, action: AutoCloseAction) -> None:
         core, s = self.bot.core, self.bot.settings
         # Re-check against the ticket as it is now: the user may have written since the sweep read
-        # its list (and close_ticket checks once more under the ticket's lock).
+        # its list (and the close checks once more under the ticket's lock).
         ticket = await core.tickets.get(action.ticket.id)
         if ticket is None or not self._still_due(action.action)(ticket):
             return
@@ -98,10 +98,9 @@ class AutoClose(commands.Cog):
             await core.tickets.idle_warned(ticket, discord.utils.utcnow())
             return
         try:
-            await close_ticket(
-                self.bot, thread, ticket, config, closer=None, reason=action.reason,
-                still_wanted=self._still_due(action.action),
-            )  # fmt: skip
+            await self.lifecycle.closed(
+                thread, ticket, config, closer=None, reason=action.reason, still_wanted=self._still_due(action.action)
+            )
         except TicketAlreadyClosed:
             return  # closed by hand while the sweep was running
         except CloseError as exc:
@@ -125,7 +124,3 @@ class AutoClose(commands.Cog):
             return bool(due) and due[0].action == action
 
         return check
-
-
-async def setup(bot: TicketBot) -> None:
-    await bot.add_cog(AutoClose(bot))
