@@ -14,7 +14,7 @@ import pytest
 
 from app.settings import load_settings
 from bot import TicketBot, create_bot
-from tests.fake_ollama import FakeOllama
+from tests.fakes.ollama import FakeOllama
 
 pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory"]
 

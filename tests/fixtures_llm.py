@@ -11,8 +11,8 @@ import pytest
 
 from ai.settings import LLMSettings
 from app.settings import default_llm_settings
-from tests.fake_ollama import FakeOllama
-from tests.fake_openai import FakeOpenAI
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai import FakeOpenAI
 
 
 @pytest.fixture

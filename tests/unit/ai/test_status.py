@@ -6,8 +6,8 @@ import aiohttp
 
 from ai.client import same_model
 from ai.factory import create_llm_client
-from tests.fake_ollama import FakeOllama
-from tests.fake_openai import FakeOpenAI
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai import FakeOpenAI
 from tests.fixtures_llm import fast_settings
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fake_ollama import Fail, Reply, ThreadedFakeServer, default_embed_fn
+from tests.fakes.ollama import Fail, Reply, ThreadedFakeServer, default_embed_fn
 
 __all__ = ["Fail", "FakeOpenAI", "Reply"]
 

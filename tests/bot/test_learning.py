@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_ollama import Reply
+from tests.fakes.ollama import Reply
 from tests.sim import make_world, text_of
 
 PASSWORD_Q = "How do I reset my password?"

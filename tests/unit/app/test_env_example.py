@@ -8,7 +8,7 @@ from typing import Any
 
 from app.settings import ALIASES, DEFAULTS, load_settings
 
-EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+EXAMPLE = Path(__file__).resolve().parents[3] / ".env.example"
 
 
 class _Recording(Mapping[str, str]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_ollama import FakeOllama, Reply
+from tests.fakes.ollama import FakeOllama, Reply
 from tests.sim import make_world
 
 LIMIT = 5  # the default USER_ANSWERS_PER_MINUTE

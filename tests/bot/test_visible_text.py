@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from simcord.builders import ChannelHandle
 
-from tests.fake_ollama import FakeOllama
+from tests.fakes.ollama import FakeOllama
 from tests.sim import make_world, text_of
 
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width space, non-joiner, joiner, word joiner, BOM

@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from ai.factory import create_llm_client
-from tests.fake_ollama import FakeOllama, Reply
+from tests.fakes.ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 
 

@@ -24,7 +24,7 @@ from ai.factory import create_llm_client
 from app.schema import open_app_database
 from memory.decision import Route, Thresholds
 from memory.store import TrainedMemory
-from tests.fake_ollama import Fail, FakeOllama, Reply
+from tests.fakes.ollama import Fail, FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 from tickets.answering import BUSY_NOTE, FALLBACK_NOTE, AnswerPipeline, AnswerRequest
 from tickets.pacing import RateWindow

@@ -15,8 +15,8 @@ import pytest
 
 from ai.delivery import TYPING_MARKER
 from ai.summary import SUMMARY_PROMPT
-from tests.fake_ollama import FakeOllama, Reply
-from tests.fake_openai import FakeOpenAI
+from tests.fakes.ollama import FakeOllama, Reply
+from tests.fakes.openai import FakeOpenAI
 from tests.sim import make_world, text_of
 
 STOPPED_NOTE = "The AI assistant stopped before finishing this answer."

@@ -11,7 +11,7 @@ from ai.client import LLMClient
 from ai.errors import LLMBusy, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
 from ai.factory import create_llm_client
 from ai.types import ChatMessage
-from tests.fake_ollama import Fail, FakeOllama, Reply
+from tests.fakes.ollama import Fail, FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 
 MESSAGES: list[ChatMessage] = [{"role": "user", "content": "How do I reset my password?"}]

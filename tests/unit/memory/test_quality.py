@@ -10,7 +10,7 @@ from rapidfuzz import fuzz, process
 
 from memory.text import normalise
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "benchmarks" / "clinc150.json"
+DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "benchmarks" / "clinc150.json"
 QUESTIONS = 300
 
 

@@ -16,7 +16,7 @@ from simcord.backend import serializers
 from simcord.builders import ChannelHandle
 from simcord.enums import ComponentType, InteractionType
 
-from tests.fake_ollama import Reply
+from tests.fakes.ollama import Reply
 from tests.sim import make_world, text_of
 from tickets.errors import CloseError
 

@@ -10,7 +10,7 @@ import pytest
 
 from ai.errors import LLMUnavailable, ModelNotFound
 from ai.factory import create_llm_client
-from tests.fake_ollama import FakeOllama, Reply
+from tests.fakes.ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 
 MESSAGES = [{"role": "user", "content": "hi"}]

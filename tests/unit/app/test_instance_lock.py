@@ -15,7 +15,7 @@ import pytest
 from app.cli import EXIT_ALREADY_RUNNING
 from app.instance import AnotherInstanceRunning, InstanceLock, lock_path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 # `python bot.py run` with discord.py's Client.run replaced by a stand-in that "serves" without any
 # network: the real CLI, settings and instance lock, and never a connection to Discord.

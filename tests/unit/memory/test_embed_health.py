@@ -13,7 +13,7 @@ from ai.errors import LLMTimeout, LLMUnavailable, ModelNotFound
 from ai.factory import create_llm_client
 from app.runtime import LLMEmbedder
 from memory.store import TrainedMemory
-from tests.fake_ollama import Fail, FakeOllama
+from tests.fakes.ollama import Fail, FakeOllama
 from tests.fixtures_llm import fast_settings
 
 GUILD = 1

@@ -13,9 +13,9 @@ from pathlib import Path
 from app.runtime import open_core
 from app.settings import load_settings
 from memory.io import import_bytes
-from tests.fake_ollama import Reply
+from tests.fakes.ollama import Reply
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 GUILD, OTHER_GUILD = 111, 222
 
 PASSWORD_Q = "How do I reset my password?"

@@ -9,7 +9,7 @@ import aiohttp
 from ai.factory import create_llm_client
 from ai.prompt import Turn
 from ai.summary import extractive_summary, summarize_ticket
-from tests.fake_ollama import FakeOllama, Reply
+from tests.fakes.ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
 
 TURNS = [

@@ -8,7 +8,7 @@ import pytest
 from ai.errors import LLMBusy, LLMResponseError, LLMUnavailable, ModelNotFound
 from ai.factory import create_llm_client
 from ai.settings import LLMSettings
-from tests.fake_openai import Fail, FakeOpenAI, Reply
+from tests.fakes.openai import Fail, FakeOpenAI, Reply
 from tests.fixtures_llm import fast_settings
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]

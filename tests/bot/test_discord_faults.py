@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.fake_ollama import FakeOllama, Reply
+from tests.fakes.ollama import FakeOllama, Reply
 from tests.sim import make_world, text_of
 
 
