@@ -92,3 +92,15 @@ def test_cogs_hold_no_sql_and_no_store_calls() -> None:
         assert ".store." not in text and "core.store" not in text, f"{path} calls the ticket store"
         assert not sql.search(text), f"{path} holds SQL"
         assert "aiohttp" not in text, f"{path} makes HTTP requests"
+
+
+def test_the_docs_name_files_and_functions_that_exist() -> None:
+    """ARCHITECTURE.md and README's map name real files and real functions, so they cannot drift."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in _modules().values())
+    for doc in ("ARCHITECTURE.md", "README.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for path in re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.py)`", text):
+            assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
+        for owner, name in re.findall(r"`([A-Z][A-Za-z]+)\.([a-z_]+)`", text):
+            assert re.search(rf"class {owner}\b", source), f"{doc} names class {owner}, which does not exist"
+            assert re.search(rf"def {name}\b", source), f"{doc} names {owner}.{name}, which does not exist"
