@@ -10,8 +10,10 @@ from discord import app_commands
 
 from cogs._discord import NO_PINGS, reply_error
 from cogs.checks import require_staff
-from cogs.train import CATEGORY_CHOICES, TEACHERS_ONLY, validate_pair
+from cogs.errors import refuse
+from cogs.train import CATEGORY_CHOICES, TEACHERS_ONLY, check_pair
 from memory.io import import_bytes
+from tickets.errors import InvalidInput
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -90,9 +92,10 @@ class MemoryGroup(
         if current is None:
             await reply_error(interaction, f"There is no entry #{entry_id}.")
             return
-        problem = validate_pair(question, answer)
-        if problem:
-            await reply_error(interaction, problem)
+        try:
+            check_pair(question, answer)
+        except InvalidInput as refused:
+            await refuse(interaction, refused)
             return
         if question is not None:
             # Two entries with one question would compete and neither would be answered directly.
@@ -157,9 +160,10 @@ class MemoryGroup(
         answer: str | None = None,
     ) -> None:
         """Approve a pending suggestion (optionally edited) into the trained memory."""
-        problem = validate_pair(question, answer)
-        if problem:
-            await reply_error(interaction, problem)
+        try:
+            check_pair(question, answer)
+        except InvalidInput as refused:
+            await refuse(interaction, refused)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)  # approving embeds the question
         entry = await self.bot.core.memory.approve_suggestion(

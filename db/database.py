@@ -101,15 +101,21 @@ class Database:
         """A Python function that SQL (e.g. a migration) may call."""
         await self.connection.create_function(name, arity, func, deterministic=True)
 
-    async def run(self, sql: str, params: Params = ()) -> int:
-        """Execute one statement under the lock and close its cursor at once; returns lastrowid.
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an `INSERT … RETURNING id` and return the new row's id (portable, unlike lastrowid)."""
+        row = await self.fetchone(sql, params)
+        if row is None:
+            raise RuntimeError(f"the INSERT returned no id: {sql}")
+        return int(row[0])
+
+    async def run(self, sql: str, params: Params = ()) -> None:
+        """Execute one statement under the lock and close its cursor at once.
 
         A cursor left open (e.g. an unread PRAGMA result) keeps a statement "in progress",
         and SQLite then refuses to COMMIT an explicit transaction.
         """
         async with self.lock, self.connection.execute(sql, params) as cur:
             await cur.fetchall()
-            return cur.lastrowid or 0
 
     async def run_rowcount(self, sql: str, params: Params = ()) -> int:
         """Like `run`, but returns how many rows the statement changed."""

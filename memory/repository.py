@@ -80,16 +80,16 @@ async def insert_entry(
     db: Database, guild_id: int, query: str, response: str, category: str, created_by: int | None
 ) -> int:
     now = utc_iso()
-    return await db.run(
+    return await db.insert(
         "INSERT INTO trained_entries (guild_id, query, response, category, created_by, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, query, response, category, created_by, now, now),
     )
 
 
 async def insert_phrasing(db: Database, guild_id: int, entry_id: int, text: str, primary: bool) -> int:
-    return await db.run(
-        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?)",
+    return await db.insert(
+        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (entry_id, guild_id, text, identity_key(text), int(primary)),
     )
 
@@ -106,8 +106,10 @@ async def store_vectors(db: Database, model: str, vectors: dict[int, list[float]
     # would break the foreign key and fail the whole batch).
     for pid, vector in vectors.items():
         await db.run(
-            "INSERT OR REPLACE INTO embeddings (phrasing_id, model, dim, vector) "
-            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM entry_phrasings WHERE id = ?)",
+            "INSERT INTO embeddings (phrasing_id, model, dim, vector) "
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM entry_phrasings WHERE id = ?) "
+            "ON CONFLICT (phrasing_id) DO UPDATE SET "
+            "model = excluded.model, dim = excluded.dim, vector = excluded.vector",
             (pid, model, len(vector), to_blob(vector), pid),
         )
 

@@ -25,9 +25,9 @@ async def insert(
     response: str | None,
     category: str | None,
 ) -> int:
-    return await db.run(
+    return await db.insert(
         "INSERT INTO suggestions (guild_id, kind, entry_id, ticket_id, query, response, category, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, kind, entry_id, ticket_id, query, response, category, utc_iso()),
     )
 

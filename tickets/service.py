@@ -121,7 +121,7 @@ class TicketService:
 
     # -- events ------------------------------------------------------------------------------
 
-    async def check_can_open(self, guild_id: int, user_id: int, now: datetime) -> None:
+    async def check_can_open(self, *, guild_id: int, user_id: int, now: datetime) -> None:
         """Raise TicketOpenError with the reason when the user may not open another ticket now."""
         open_count = await self.store.open_tickets_of(guild_id, user_id)
         if open_count >= self.policy.max_open:

@@ -171,9 +171,9 @@ class TicketStore:
         detail: str,
         now: datetime,
     ) -> int:
-        return await self.db.run(
+        return await self.db.insert(
             """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
-                                         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                                         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (guild_id, ticket_id, message_id, route.value, entry_id, score, detail, utc_iso(now)),
         )
 

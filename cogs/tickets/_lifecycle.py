@@ -97,13 +97,13 @@ class TicketLifecycle:
         that message in it. Does not answer: the panel confirms to its user first (`first_question`).
         """
         guild, opener = request.guild, request.opener
-        async with self.locks.opener(guild.id, opener.id):
+        async with self.locks.opener(guild_id=guild.id, user_id=opener.id):
             if request.post is not None:
                 existing = await self.core.tickets.get(request.post.id)
                 if existing is not None:
                     return OpenedTicket(request.post, existing, new=False)
             try:
-                await self.core.tickets.check_can_open(guild.id, opener.id, discord.utils.utcnow())
+                await self.core.tickets.check_can_open(guild_id=guild.id, user_id=opener.id, now=discord.utils.utcnow())
             except TicketOpenError as refused:
                 if request.post is not None:
                     await _refuse_post(request.post, str(refused))

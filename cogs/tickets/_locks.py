@@ -38,7 +38,7 @@ class TicketLocks:
         """The lock of one ticket: hold it while reading the ticket and acting on what was read."""
         return _get(self._tickets, ticket_id)
 
-    def opener(self, guild_id: int, user_id: int) -> asyncio.Lock:
+    def opener(self, *, guild_id: int, user_id: int) -> asyncio.Lock:
         """The lock of one member opening tickets in one guild (limits and cooldown are per member)."""
         return _get(self._openers, (guild_id, user_id))
 

@@ -15,6 +15,7 @@ from cogs.errors import on_ui_error, refuse
 from cogs.tickets._lifecycle import TicketRequest, lifecycle_of
 from memory.text import visible_text
 from tickets.errors import ActionRefused, InvalidInput, UserError
+from tickets.models import DEFAULT_CATEGORIES
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class PanelView(discord.ui.View):
 
     on_error = on_ui_error
 
-    def __init__(self, categories: tuple[str, ...] = ("billing", "technical", "general")) -> None:
+    def __init__(self, categories: tuple[str, ...] = DEFAULT_CATEGORIES) -> None:
         super().__init__(timeout=None)
         self.category_select.options = [
             discord.SelectOption(label=c.capitalize(), value=c, description=f"Open a {c} ticket") for c in categories
@@ -128,7 +129,9 @@ async def _show_modal(interaction: discord.Interaction, category: str) -> None:
     if category not in config.categories:
         category = "general" if "general" in config.categories else config.categories[0]
     # Checked before the form is shown (and again on submit): no typing for a ticket that cannot open.
-    await lifecycle.core.tickets.check_can_open(interaction.guild.id, interaction.user.id, discord.utils.utcnow())
+    await lifecycle.core.tickets.check_can_open(
+        guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
+    )
     await interaction.response.send_modal(TicketModal(category))
 
 
