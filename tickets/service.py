@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from db.database import utc_iso
-from memory.decision import Route
 from memory.text import visible_text
+from tickets.answering import AnswerOutcome
 from tickets.errors import TicketOpenError
 from tickets.models import (
     AutoCloseStep,
@@ -186,25 +186,25 @@ class TicketService:
         return await self._update(ticket, now, changes)
 
     async def answer_recorded(
-        self, ticket: Ticket, *, route: Route, entry_id: int | None, score: float | None, reason: str,
-        question: str, text: str, buttons_message_id: int | None, first_message_id: int | None, bot_id: int,
-        bot_name: str, now: datetime,
+        self, ticket: Ticket, outcome: AnswerOutcome, *, question: str, buttons_message_id: int | None,
+        first_message_id: int | None, bot_id: int, bot_name: str, now: datetime,
     ) -> RecordedAnswer:  # fmt: skip
-        """Store the route an answer took and the bot's reply (`text`, if any was shown).
+        """Store the route an answer took and the bot's reply (its text, if any was shown).
 
         `question` is the user's own wording (a ticket's description rather than "subject + description"):
         it becomes a candidate alternate phrasing if they mark a trained answer as solved.
         """
         previous = await self.store.last_route(ticket.id)
+        top = outcome.decision.match
         route_id = await self.store.record_route(
-            guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=buttons_message_id, route=route,
-            entry_id=entry_id, score=score, detail=json.dumps({"reason": reason, "question": question[:500]}),
-            now=now,
+            guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=buttons_message_id, route=outcome.route,
+            entry_id=outcome.entry_id, score=top.score if top else None,
+            detail=json.dumps({"reason": outcome.decision.reason, "question": question[:500]}), now=now,
         )  # fmt: skip
-        if text:
+        if outcome.text:
             await self.message_posted(
                 ticket, message_id=first_message_id, author_id=bot_id, author_name=bot_name, role=MessageRole.BOT,
-                content=text, now=now,
+                content=outcome.text, now=now,
             )  # fmt: skip
         return RecordedAnswer(route_id, previous if previous is not None and previous.has_buttons else None)
 

@@ -287,11 +287,12 @@ class TicketLifecycle:
                 await self.handed_to_staff(thread, current, config, "the bot hit an error", pause_ai=False)
             return
         searches = pending.searches
-        await self.answered(thread, ticket, config, outcome, sink, searches[-1] if searches else pending.question)
+        phrasing = searches[-1] if searches else pending.question
+        await self.answered(thread, sink, outcome, ticket=ticket, config=config, phrasing=phrasing)
 
     async def answered(
-        self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, outcome: AnswerOutcome, sink: ThreadSink,
-        phrasing: str,
+        self, thread: discord.Thread, sink: ThreadSink, outcome: AnswerOutcome, *, ticket: Ticket,
+        config: GuildConfig, phrasing: str,
     ) -> None:  # fmt: skip
         """The pipeline delivered `outcome`: record it, give the newest answer the buttons, update the status.
 
@@ -300,11 +301,8 @@ class TicketLifecycle:
         """
         me = self.bot.user
         assert me is not None  # logged in: we are answering a message
-        top = outcome.decision.match
         recorded = await self.core.tickets.answer_recorded(
-            ticket, route=outcome.route, entry_id=outcome.entry_id, score=top.score if top else None,
-            reason=outcome.decision.reason, question=phrasing, text=outcome.text,
-            buttons_message_id=sink.messages[-1].id if sink.messages else None,
+            ticket, outcome, question=phrasing, buttons_message_id=sink.messages[-1].id if sink.messages else None,
             first_message_id=sink.messages[0].id if sink.messages else None, bot_id=me.id,
             bot_name=me.display_name, now=discord.utils.utcnow(),
         )  # fmt: skip
