@@ -25,7 +25,7 @@ class TicketStore:
 
     # --- guild configuration -------------------------------------------------
     async def get_config(self, guild_id: int) -> GuildConfig | None:
-        row = await self.db.fetchone("SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
+        row = await self.db.fetchone("SELECT * FROM guild_config WHERE guild_id = :guild_id", {"guild_id": guild_id})
         if row is None:
             return None
         return GuildConfig(
@@ -41,51 +41,58 @@ class TicketStore:
         await self.db.run(
             """INSERT INTO guild_config (guild_id, forum_id, staff_role_id, log_channel_id, tag_ids,
                                          categories, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+               VALUES (:guild_id, :forum_id, :staff_role_id, :log_channel_id, :tag_ids, :categories, :now)
                ON CONFLICT (guild_id) DO UPDATE SET
                  forum_id = excluded.forum_id, staff_role_id = excluded.staff_role_id,
                  log_channel_id = excluded.log_channel_id, tag_ids = excluded.tag_ids,
                  categories = excluded.categories, updated_at = excluded.updated_at""",
-            (
-                config.guild_id,
-                config.forum_id,
-                config.staff_role_id,
-                config.log_channel_id,
-                json.dumps(config.tag_ids),
-                json.dumps(list(config.categories)),
-                utc_iso(now),
-            ),
+            {
+                "guild_id": config.guild_id,
+                "forum_id": config.forum_id,
+                "staff_role_id": config.staff_role_id,
+                "log_channel_id": config.log_channel_id,
+                "tag_ids": json.dumps(config.tag_ids),
+                "categories": json.dumps(list(config.categories)),
+                "now": utc_iso(now),
+            },
         )
 
     # --- tickets ----------------------------------------------------------------
     async def create_ticket(
         self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime
     ) -> Ticket:
-        ts = utc_iso(now)
         await self.db.run(
             """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
                                     updated_at, last_activity_at)
-               VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)""",
-            (ticket_id, guild_id, opener_id, category, subject, ts, ts, ts),
+               VALUES (:id, :guild_id, :opener_id, :category, :subject, 'open', :now, :now, :now)""",
+            {
+                "id": ticket_id,
+                "guild_id": guild_id,
+                "opener_id": opener_id,
+                "category": category,
+                "subject": subject,
+                "now": utc_iso(now),
+            },
         )
         ticket = await self.get_ticket(ticket_id)
         assert ticket is not None
         return ticket
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        row = await self.db.fetchone("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        row = await self.db.fetchone("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id})
         return _ticket(row) if row else None
 
     async def open_tickets_of(self, guild_id: int, user_id: int) -> int:
         row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND opener_id = ? AND status != 'closed'",
-            (guild_id, user_id),
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = :guild_id AND opener_id = :user_id AND status != 'closed'",
+            {"guild_id": guild_id, "user_id": user_id},
         )
         return row[0] if row else 0
 
     async def last_opened_at(self, guild_id: int, user_id: int) -> str | None:
         row = await self.db.fetchone(
-            "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
+            "SELECT MAX(created_at) FROM tickets WHERE guild_id = :guild_id AND opener_id = :user_id",
+            {"guild_id": guild_id, "user_id": user_id},
         )
         return row[0] if row else None
 
@@ -109,16 +116,16 @@ class TicketStore:
         if unknown:
             raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
         fields["updated_at"] = utc_iso(now)
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        values = [v.value if isinstance(v, TicketStatus) else v for v in fields.values()]
+        assignments = ", ".join(f"{name} = :{name}" for name in fields)
+        values = {name: v.value if isinstance(v, TicketStatus) else v for name, v in fields.items()}
         closing = fields.get("status") == TicketStatus.CLOSED
         guard = "" if closing else " AND status != 'closed'"
-        await self.db.run(f"UPDATE tickets SET {assignments} WHERE id = ?{guard}", (*values, ticket_id))
+        await self.db.run(f"UPDATE tickets SET {assignments} WHERE id = :id{guard}", {**values, "id": ticket_id})
         return await self.get_ticket(ticket_id)
 
     async def count_open(self, guild_id: int) -> int:
         row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = :guild_id AND status != 'closed'", {"guild_id": guild_id}
         )
         return row[0] if row else 0
 
@@ -126,25 +133,24 @@ class TicketStore:
     async def add_message(self, message: TicketMessage) -> None:
         await self.db.run(
             """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content,
-                                            created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (
-                message.ticket_id,
-                message.message_id,
-                message.author_id,
-                message.author_name,
-                message.role.value,
-                message.content,
-                message.created_at,
-            ),
+                                            created_at)
+               VALUES (:ticket_id, :message_id, :author_id, :author_name, :role, :content, :created_at)""",
+            {
+                "ticket_id": message.ticket_id,
+                "message_id": message.message_id,
+                "author_id": message.author_id,
+                "author_name": message.author_name,
+                "role": message.role.value,
+                "content": message.content,
+                "created_at": message.created_at,
+            },
         )
 
     async def messages(self, ticket_id: int, *, last: int | None = None) -> list[TicketMessage]:
-        sql = "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id"
-        params: tuple[object, ...] = (ticket_id,)
+        sql = "SELECT * FROM ticket_messages WHERE ticket_id = :ticket_id ORDER BY id"
         if last is not None:
-            sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
-            params = (ticket_id, last)
-        rows = await self.db.fetchall(sql, params)
+            sql = f"SELECT * FROM ({sql} DESC LIMIT :last) AS recent ORDER BY id"
+        rows = await self.db.fetchall(sql, {"ticket_id": ticket_id, "last": last})
         return [
             TicketMessage(
                 ticket_id=r["ticket_id"],
@@ -173,29 +179,46 @@ class TicketStore:
     ) -> int:
         return await self.db.insert(
             """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
-                                         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-            (guild_id, ticket_id, message_id, route.value, entry_id, score, detail, utc_iso(now)),
+                                         created_at)
+               VALUES (:guild_id, :ticket_id, :message_id, :route, :entry_id, :score, :detail, :now) RETURNING id""",
+            {
+                "guild_id": guild_id,
+                "ticket_id": ticket_id,
+                "message_id": message_id,
+                "route": route.value,
+                "entry_id": entry_id,
+                "score": score,
+                "detail": detail,
+                "now": utc_iso(now),
+            },
         )
 
     async def last_route(self, ticket_id: int) -> RecordedRoute | None:
         """The latest answer given in a ticket."""
         row = await self.db.fetchone(
-            f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1", (ticket_id,)
+            f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = :ticket_id ORDER BY id DESC LIMIT 1",
+            {"ticket_id": ticket_id},
         )
         return _route(row) if row else None
 
     async def get_route(self, interaction_id: int) -> RecordedRoute | None:
         """One recorded answer, e.g. to credit the very answer whose button was pressed."""
-        row = await self.db.fetchone(f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE id = ?", (interaction_id,))
+        row = await self.db.fetchone(
+            f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE id = :id", {"id": interaction_id}
+        )
         return _route(row) if row else None
 
     async def set_feedback(self, interaction_id: int, feedback: Feedback) -> None:
-        await self.db.run("UPDATE interactions SET feedback = ? WHERE id = ?", (feedback.value, interaction_id))
+        await self.db.run(
+            "UPDATE interactions SET feedback = :feedback WHERE id = :id",
+            {"feedback": feedback.value, "id": interaction_id},
+        )
 
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
         rows = await self.db.fetchall(
-            "SELECT route, COUNT(*) FROM interactions WHERE guild_id = ? AND created_at >= ? GROUP BY route",
-            (guild_id, utc_iso(since)),
+            "SELECT route, COUNT(*) FROM interactions WHERE guild_id = :guild_id AND created_at >= :since "
+            "GROUP BY route",
+            {"guild_id": guild_id, "since": utc_iso(since)},
         )
         return {route: n for route, n in rows}
 
