@@ -14,8 +14,9 @@ import sys
 import discord
 from discord.ext import commands
 
-from tickets.runtime import Core, open_core
-from tickets.settings import Settings, load_settings
+from app.cli import run_cli
+from app.runtime import Core, open_core
+from app.settings import Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -23,13 +24,10 @@ EXTENSIONS = (
     "cogs.errors",
     "cogs.setup",
     "cogs.panel",
-    "cogs.ticket_events",
-    "cogs.ticket_buttons",
-    "cogs.close",
+    "cogs.tickets",
     "cogs.train",
     "cogs.memory_admin",
     "cogs.status",
-    "cogs.autoclose",
     "cogs.maintenance",
 )
 
@@ -51,10 +49,8 @@ class TicketBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.core: Core = await open_core(self.settings)
         for ext in EXTENSIONS:
-            try:
-                await self.load_extension(ext)
-            except Exception:
-                log.exception("Failed to load extension %s", ext)
+            # No partial bot: one without the tickets extension, say, would never answer anyone.
+            await self.load_extension(ext)
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> None:
@@ -63,10 +59,10 @@ class TicketBot(commands.Bot):
         digest = hashlib.sha256(payload.encode()).hexdigest()
         # Keyed by application: the same database used with another bot token must sync again.
         key = f"commands_hash:{self.application_id}"
-        if await self.core.store.get_meta(key) == digest:
+        if await self.core.meta.get(key) == digest:
             return
         await self.tree.sync()
-        await self.core.store.set_meta(key, digest)
+        await self.core.meta.set(key, digest)
         log.info("Slash commands synced")
 
     async def close(self) -> None:
@@ -83,8 +79,6 @@ def create_bot(settings: Settings | None = None) -> TicketBot:
 
 
 def main(argv: list[str]) -> int:
-    from tickets.cli import run_cli
-
     return run_cli(argv, create_bot)
 
 

@@ -14,84 +14,26 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from ai.errors import (
-    LLMBusy,
-    LLMError,
-    LLMResponseError,
-    LLMTimeout,
-    LLMUnavailable,
-    ModelNotFound,
-)
+from ai.errors import LLMBusy, LLMError, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
 from ai.health import Health
 from ai.limiter import FairLimiter
 from ai.settings import LLMSettings
+from ai.transport import error_for_status, transport_error
+from ai.types import ChatMessage, ChatResult, LineParser, OnQueued, ServerStatus, StreamEvent
 
 log = logging.getLogger(__name__)
-
-ChatMessage = dict[str, str]
-OnQueued = Callable[[int], Awaitable[None]]
 
 # Texts per embedding request.
 EMBED_BATCH = 32
 # Up to this many texts a call is a question being searched (the ticket waits for it);
 # larger calls are bulk (re-)embedding of trained entries.
 QUERY_EMBED_TEXTS = 8
-
-
-@dataclass
-class ChatResult:
-    text: str
-    done_reason: str | None
-    eval_count: int | None
-    duration_s: float
-
-
-@dataclass
-class ServerStatus:
-    reachable: bool
-    version: str | None
-    model: str
-    model_available: bool
-    embed_model: str | None
-    embed_model_available: bool | None
-    models: list[str]
-    error: str | None
-    pull_hint: str | None
-    loaded_models: list[str] = field(default_factory=list)
-
-    @classmethod
-    def unreachable(cls, settings: LLMSettings, error: str) -> ServerStatus:
-        return cls(
-            reachable=False,
-            version=None,
-            model=settings.model,
-            model_available=False,
-            embed_model=settings.embed_model,
-            embed_model_available=None,
-            models=[],
-            error=error,
-            pull_hint=None,
-        )
-
-
-@dataclass
-class StreamEvent:
-    """One parsed line of a streamed answer."""
-
-    text: str = ""
-    done: bool = False
-    done_reason: str | None = None
-    eval_count: int | None = None
-
-
-LineParser = Callable[[str], StreamEvent | None]
 
 
 def same_model(wanted: str, available: str) -> bool:
@@ -109,7 +51,7 @@ def has_model(wanted: str, available: list[str]) -> bool:
 
 
 class LLMClient(ABC):
-    """Common behaviour of both backends. Create with ``create_llm_client``."""
+    """Common behaviour of both backends. Create with ``ai.factory.create_llm_client``."""
 
     # Embedding timeouts, in seconds after connecting. A question's embedding is on the
     # path of every ticket message, so it gets little time: when it runs out, search is
@@ -138,8 +80,8 @@ class LLMClient(ABC):
         """A fresh parser for one streamed response; raises LLMResponseError on bad lines."""
 
     @abstractmethod
-    def _error_for(self, status: int, body: str, model: str) -> LLMError:
-        """Map a non-200 response to the exception callers should see."""
+    def _error_message(self, body: str) -> str:
+        """The error text of a non-200 response body (the status table is ai/transport.py)."""
 
     @abstractmethod
     async def _probe(self) -> None:
@@ -150,10 +92,33 @@ class LLMClient(ABC):
         """Vectors of one batch, in order, within `timeout` seconds; raises LLMError subclasses."""
 
     @abstractmethod
-    async def server_status(self) -> ServerStatus: ...
+    async def _list_models(self) -> list[str]:
+        """Names of the models the server offers; raises LLMError subclasses."""
+
+    # What the backend's server is called in messages, and whether a model it does not list is
+    # unusable (Ollama) or listing is informative only (single-model OpenAI-compatible servers).
+    server_name = "the model server"
+    listed_models_only = False
+    start_hint = "start your model server"
+
+    def pull_hint(self, model: str) -> str | None:
+        """The command that installs `model`, if the backend has one."""
+        return None
+
+    async def _version(self) -> str | None:
+        return None
+
+    async def _loaded_models(self) -> list[str]:
+        return []
 
     def _headers(self) -> dict[str, str]:
         return {}
+
+    def _error_for(self, status: int, body: str, model: str) -> LLMError:
+        """Map a non-200 response to the exception callers should see."""
+        return error_for_status(
+            status, self._error_message(body), model, pull_hint=self.pull_hint(model), server=self.server_name
+        )
 
     # -- public API --------------------------------------------------------------------
 
@@ -220,6 +185,45 @@ class LLMClient(ABC):
         self.embed_health.mark_up()
         return vectors
 
+    async def server_status(self) -> ServerStatus:
+        """Reachability, version and models, for /status and `check`; updates what `health` remembers."""
+        s = self.settings
+        try:
+            version, names = await asyncio.gather(self._version(), self._list_models())
+            loaded = await self._loaded_models()
+        except LLMError as err:
+            if isinstance(err, LLMUnavailable | LLMTimeout):
+                self.health.mark_down(LLMUnavailable(str(err)))
+            return ServerStatus(
+                reachable=False, version=None, model=s.model, model_available=False, embed_model=s.embed_model,
+                embed_model_available=None, models=[], error=str(err), pull_hint=None, start_hint=self.start_hint,
+            )  # fmt: skip
+        model_ok = has_model(s.model, names)
+        embed_ok = has_model(s.embed_model, names) if s.embed_model else None
+        missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
+        if model_ok or not self.listed_models_only:
+            self.health.mark_up()
+        else:
+            self.health.mark_down(ModelNotFound(s.model, self.pull_hint(s.model)))
+        if s.embed_model and not embed_ok and self.listed_models_only:
+            self.embed_health.mark_down(ModelNotFound(s.embed_model, self.pull_hint(s.embed_model)))
+        hints = [hint for hint in map(self.pull_hint, missing) if hint]
+        why = "model not installed" if self.listed_models_only else "model not listed by the server"
+        return ServerStatus(
+            reachable=True,
+            version=version,
+            model=s.model,
+            model_available=model_ok,
+            embed_model=s.embed_model,
+            embed_model_available=embed_ok,
+            models=names,
+            error=f"{why}: {', '.join(missing)}" if missing else None,
+            pull_hint=" && ".join(hints) or None,
+            loaded_models=loaded,
+            embed_pull_hint=self.pull_hint(s.embed_model) if s.embed_model and not embed_ok else None,
+            start_hint=self.start_hint,
+        )
+
     async def aclose(self) -> None:
         """Stop background work. The aiohttp session belongs to the caller."""
         await self.health.aclose()
@@ -227,7 +231,9 @@ class LLMClient(ABC):
 
     # -- shared machinery --------------------------------------------------------------
 
-    async def _chat_events(self, messages: list[ChatMessage], on_queued: OnQueued | None) -> AsyncIterator[StreamEvent]:
+    async def _chat_events(
+        self, messages: list[ChatMessage], on_queued: OnQueued | None
+    ) -> AsyncGenerator[StreamEvent, None]:
         self.health.raise_if_down()
         async with self._limiter.slot(on_queued):
             # The server may have gone down while we were queued.
@@ -293,18 +299,10 @@ class LLMClient(ABC):
         wait = first_deadline - _now()
         try:
             return await asyncio.wait_for(post(), max(wait, 0.001))
-        except aiohttp.ServerTimeoutError as exc:
-            err = LLMUnavailable(f"cannot connect to {self.settings.base_url}: connect timeout")
-            self.health.mark_down(err)
-            raise LLMTimeout(f"connect timeout after {self.settings.connect_timeout} s") from exc
+        except aiohttp.ClientError as exc:  # before TimeoutError: a connect timeout is both
+            raise self._transport_failure(exc) from exc
         except TimeoutError as exc:
             raise self._timeout("first token", first_deadline, deadline) from exc
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            err = LLMUnavailable(f"cannot reach {self.settings.base_url}: {exc}")
-            self.health.mark_down(err)
-            raise err from exc
-        except aiohttp.ClientError as exc:
-            raise LLMUnavailable(f"request to {self.settings.base_url} failed: {exc!r}") from exc
 
     async def _probe_embed(self) -> None:
         # Bulk timeout: this probe runs in the background and may be what loads a cold model.
@@ -321,7 +319,7 @@ class LLMClient(ABC):
 
     async def _read_events(
         self, response: aiohttp.ClientResponse, first_deadline: float, deadline: float
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         parse = self._line_parser()
         phase, phase_deadline = "first token", first_deadline
         while True:
@@ -366,12 +364,8 @@ class LLMClient(ABC):
                 if resp.status != 200:
                     raise self._error_for(resp.status, text, self.settings.model)
                 return _loads(text)
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise LLMUnavailable(f"cannot reach {self.settings.base_url}: {exc}") from exc
-        except TimeoutError as exc:
-            raise LLMTimeout(f"GET {path} timed out") from exc
-        except aiohttp.ClientError as exc:
-            raise LLMUnavailable(f"GET {path} failed: {exc!r}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self._transport_failure(exc) from exc
 
     async def _post_json(self, path: str, body: dict[str, Any], timeout_s: float) -> Any:
         """POST a non-streaming request (embeddings) that must complete within `timeout_s`."""
@@ -383,14 +377,16 @@ class LLMClient(ABC):
                 if resp.status != 200:
                     raise self._error_for(resp.status, text, str(body.get("model", "")))
                 return _loads(text)
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            err = LLMUnavailable(f"cannot reach {self.settings.base_url}: {exc}")
-            self.health.mark_down(err)
-            raise err from exc
-        except TimeoutError as exc:
-            raise LLMTimeout(f"POST {path} got no answer within {timeout_s:g} s") from exc
-        except aiohttp.ClientError as exc:
-            raise LLMUnavailable(f"POST {path} failed: {exc!r}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self._transport_failure(exc) from exc
+
+    def _transport_failure(self, exc: BaseException) -> LLMError:
+        """The LLMError for a request that failed on the wire (ai/transport.py); a server that is down is
+        remembered as down."""
+        err, marks_down = transport_error(exc, self.settings.base_url)
+        if marks_down:
+            self.health.mark_down(LLMUnavailable(str(err)))
+        return err
 
     def _url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + path
@@ -412,17 +408,3 @@ def _loads(text: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise LLMResponseError(f"the server sent invalid JSON: {text[:200]!r}") from exc
-
-
-def create_llm_client(settings: LLMSettings, session: aiohttp.ClientSession) -> LLMClient:
-    """The client for ``settings.backend``; the caller owns and closes ``session``."""
-    # Imported here because both backends subclass LLMClient from this module.
-    if settings.backend == "ollama":
-        from ai.ollama import OllamaClient
-
-        return OllamaClient(settings, session)
-    if settings.backend == "openai":
-        from ai.openai_compat import OpenAIClient
-
-        return OpenAIClient(settings, session)
-    raise ValueError(f"unknown LLM backend {settings.backend!r}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
+
+from ai.types import OnQueued
 
 log = logging.getLogger(__name__)
-
-OnQueued = Callable[[int], Awaitable[None]]
 
 
 class FairLimiter:
@@ -65,8 +66,9 @@ class FairLimiter:
                 await on_queued(position)
                 continue  # the queue may have moved while we were reporting
             moved = asyncio.ensure_future(self._moved.wait())
+            either: set[asyncio.Future[Any]] = {fut, moved}
             try:
-                await asyncio.wait({fut, moved}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 moved.cancel()
 

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
-from ai.client import (
-    ChatMessage,
-    LineParser,
-    LLMClient,
-    ServerStatus,
-    StreamEvent,
-    has_model,
-)
-from ai.errors import LLMBusy, LLMError, LLMResponseError, LLMTimeout, LLMUnavailable, ModelNotFound
+from ai.client import LLMClient, has_model
+from ai.errors import LLMError, LLMResponseError, ModelNotFound
+from ai.types import ChatMessage, LineParser, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +53,13 @@ def parse_ndjson_line(line: str) -> StreamEvent | None:
 
 
 class OllamaClient(LLMClient):
+    server_name = "Ollama"
+    listed_models_only = True  # a model Ollama does not list has to be pulled first
+    start_hint = "start it with: ollama serve"
+
+    def pull_hint(self, model: str) -> str | None:
+        return pull_hint(model)
+
     def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
         s = self.settings
         body = {
@@ -75,13 +75,8 @@ class OllamaClient(LLMClient):
     def _line_parser(self) -> LineParser:
         return parse_ndjson_line
 
-    def _error_for(self, status: int, body: str, model: str) -> LLMError:
-        message = error_message(body)
-        if status == 404 and "not found" in message.lower() and "model" in message.lower():
-            return ModelNotFound(model, pull_hint(model), message)
-        if status == 503:
-            return LLMBusy(f"server busy: {message}")
-        return LLMResponseError(f"HTTP {status} from Ollama: {message or '(empty body)'}")
+    def _error_message(self, body: str) -> str:
+        return error_message(body)
 
     async def _list_models(self) -> list[str]:
         data = await self._get_json("/api/tags")
@@ -104,38 +99,10 @@ class OllamaClient(LLMClient):
             raise LLMResponseError("/api/embed returned no embeddings")
         return [[float(x) for x in vec] for vec in got]
 
-    async def server_status(self) -> ServerStatus:
-        s = self.settings
-        try:
-            version_data, names = await asyncio.gather(self._get_json("/api/version"), self._list_models())
-            loaded = await self._loaded_models()
-        except LLMError as err:
-            if isinstance(err, LLMUnavailable | LLMTimeout):
-                self.health.mark_down(LLMUnavailable(str(err)))
-            return ServerStatus.unreachable(s, str(err))
-        version = version_data.get("version") if isinstance(version_data, dict) else None
-        model_ok = has_model(s.model, names)
-        embed_ok = has_model(s.embed_model, names) if s.embed_model else None
-        hints = [pull_hint(m) for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
-        if model_ok:
-            self.health.mark_up()
-        else:
-            self.health.mark_down(ModelNotFound(s.model, pull_hint(s.model)))
-        if s.embed_model and not embed_ok:
-            self.embed_health.mark_down(ModelNotFound(s.embed_model, pull_hint(s.embed_model)))
-        missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
-        return ServerStatus(
-            reachable=True,
-            version=version,
-            model=s.model,
-            model_available=model_ok,
-            embed_model=s.embed_model,
-            embed_model_available=embed_ok,
-            models=names,
-            error=f"model not installed: {', '.join(missing)}" if missing else None,
-            pull_hint=" && ".join(hints) or None,
-            loaded_models=loaded,
-        )
+    async def _version(self) -> str | None:
+        data = await self._get_json("/api/version")
+        version = data.get("version") if isinstance(data, dict) else None
+        return str(version) if version is not None else None
 
     async def _loaded_models(self) -> list[str]:
         # /api/ps is informative only (is the model warm?); older servers lack it.

@@ -6,22 +6,9 @@ import json
 import logging
 from typing import Any
 
-from ai.client import (
-    ChatMessage,
-    LineParser,
-    LLMClient,
-    ServerStatus,
-    StreamEvent,
-    has_model,
-)
-from ai.errors import (
-    LLMBusy,
-    LLMError,
-    LLMResponseError,
-    LLMTimeout,
-    LLMUnavailable,
-    ModelNotFound,
-)
+from ai.client import LLMClient
+from ai.errors import LLMResponseError
+from ai.types import ChatMessage, LineParser, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +66,8 @@ class SSEParser:
 
 
 class OpenAIClient(LLMClient):
+    server_name = "the server"
+
     def _url(self, path: str) -> str:
         # Accept base_url with or without the /v1 suffix.
         base = self.settings.base_url.rstrip("/")
@@ -104,16 +93,8 @@ class OpenAIClient(LLMClient):
     def _line_parser(self) -> LineParser:
         return SSEParser()
 
-    def _error_for(self, status: int, body: str, model: str) -> LLMError:
-        message = error_message(body)
-        lowered = message.lower()
-        if status == 404 and "model" in lowered:
-            return ModelNotFound(model, None, message)
-        if status in (429, 503):
-            return LLMBusy(f"server busy: {message}")
-        if status in (401, 403):
-            return LLMResponseError(f"HTTP {status}: authentication failed (check api_key): {message}")
-        return LLMResponseError(f"HTTP {status}: {message or '(empty body)'}")
+    def _error_message(self, body: str) -> str:
+        return error_message(body)
 
     async def _list_models(self) -> list[str]:
         data = await self._get_json("/models")
@@ -133,27 +114,3 @@ class OpenAIClient(LLMClient):
             raise LLMResponseError("/v1/embeddings returned no embedding list")
         items = sorted(items, key=lambda item: item.get("index", 0))
         return [[float(x) for x in item.get("embedding") or []] for item in items]
-
-    async def server_status(self) -> ServerStatus:
-        s = self.settings
-        try:
-            names = await self._list_models()
-        except LLMError as err:
-            if isinstance(err, LLMUnavailable | LLMTimeout):
-                self.health.mark_down(LLMUnavailable(str(err)))
-            return ServerStatus.unreachable(s, str(err))
-        self.health.mark_up()
-        model_ok = has_model(s.model, names)
-        embed_ok = has_model(s.embed_model, names) if s.embed_model else None
-        missing = [m for m, ok in ((s.model, model_ok), (s.embed_model, embed_ok)) if m and not ok]
-        return ServerStatus(
-            reachable=True,
-            version=None,
-            model=s.model,
-            model_available=model_ok,
-            embed_model=s.embed_model,
-            embed_model_available=embed_ok,
-            models=names,
-            error=f"model not listed by the server: {', '.join(missing)}" if missing else None,
-            pull_hint=None,
-        )

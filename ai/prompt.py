@@ -19,7 +19,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ai.client import ChatMessage
+from ai.types import ChatMessage
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""Typed configuration of the LLM connection; defaults are safe for a local Ollama."""
+"""Typed configuration of the LLM connection.
+
+The values come from app/settings.py, which holds every default; only the client's internal tuning
+(how long a failure is remembered, how 503s are retried) has its defaults here.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +16,25 @@ BACKENDS = ("ollama", "openai")
 
 @dataclass(frozen=True)
 class LLMSettings:
-    backend: str = "ollama"
-    base_url: str = "http://127.0.0.1:11434"
-    model: str = "llama3"
-    embed_model: str | None = None
+    backend: str
+    base_url: str
+    model: str
+    embed_model: str | None
     # repr=False: the key must never end up in logs or tracebacks.
-    api_key: str | None = field(default=None, repr=False)
-    connect_timeout: float = 5.0
-    # Generous: cold loads take tens of seconds, and giving up makes Ollama abort the load.
-    first_token_timeout: float = 120.0
-    chunk_timeout: float = 30.0
-    total_timeout: float = 300.0
-    keep_alive: str = "30m"
-    num_ctx: int = 4096
-    temperature: float = 0.3
-    num_predict: int = 512
-    max_concurrency: int = 2
+    api_key: str | None = field(repr=False)
+    connect_timeout: float
+    # Generous by default: cold loads take tens of seconds, and giving up makes Ollama abort the load.
+    first_token_timeout: float
+    chunk_timeout: float
+    total_timeout: float
+    keep_alive: str
+    num_ctx: int
+    temperature: float
+    num_predict: int
+    max_concurrency: int
     # Answers one Discord server may ask the model for per minute (0 = no cap); enforced by the
     # answer pipeline, beyond it a message is answered as if the model were busy.
-    server_requests_per_minute: int = 0
+    server_requests_per_minute: int
     down_retry_after: float = 30.0
     busy_retries: int = 3
     # First wait before retrying a 503; doubles on each retry. Tests shrink it.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ai.client import ChatMessage, LLMClient
+from ai.client import LLMClient
 from ai.errors import LLMError
 from ai.prompt import Turn, escape_tags
+from ai.types import ChatMessage
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class CachedMiniLM:
         self._path = cache_dir / "minilm.npz"
         self._cache: dict[str, np.ndarray] = {}
         self._dirty = False
-        self._encoder = None
+        self._encoder: Any = None  # sentence-transformers, loaded on first use
         if self._path.exists():
             stored = np.load(self._path)
             self._cache = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))

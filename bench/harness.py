@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.datasets import Benchmark
-from memory.db import open_database
+from db.database import Database
+from db.migrations import open_database
+from memory import migrations as memory_migrations
 from memory.decision import Route, Thresholds, decide
-from memory.models import Match
+from memory.models import Embedder, Match
 from memory.store import TrainedMemory
 
 log = logging.getLogger(__name__)
@@ -48,13 +50,13 @@ class Metrics:
 
 
 async def ask_all(
-    bench: Benchmark, split: str, embedder: object | None, mode: str, workdir: Path | None = None
+    bench: Benchmark, split: str, embedder: Embedder | None, mode: str, workdir: Path | None = None
 ) -> tuple[list[Asked], dict[int, str]]:
     """Every question of `split`, with the top 5 matches in `mode`; plus entry id -> intent."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        db = await open_database(Path(tmp) / "bench.db")
+        db = await open_database(Path(tmp) / "bench.db", [memory_migrations.SCHEMA])
         try:
-            memory = TrainedMemory(db, embedder if mode != "lexical" else None)  # type: ignore[arg-type]
+            memory = TrainedMemory(db, embedder if mode != "lexical" else None)
             intents = {}
             async with _fast_writes(db):
                 for text, intent, answer in bench.stored:
@@ -81,14 +83,14 @@ async def ask_all(
 class _fast_writes:
     """One transaction around many inserts: thousands of single commits would dominate the setup."""
 
-    def __init__(self, db: object) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def __aenter__(self) -> None:
-        await self.db.execute("PRAGMA synchronous=OFF")  # type: ignore[attr-defined]
+        await self.db.run("PRAGMA synchronous=OFF")
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.db.execute("PRAGMA synchronous=NORMAL")  # type: ignore[attr-defined]
+        await self.db.run("PRAGMA synchronous=NORMAL")
 
 
 def score(asked: list[Asked], intents: dict[int, str], thresholds: Thresholds) -> Metrics:

@@ -6,7 +6,7 @@
 
 Quality: stored questions imported into a real TrainedMemory (SQLite file), test questions asked
 through find_similar() and decide() at the shipped default thresholds. Semantic vectors travel
-over HTTP from tests/fake_ollama.py through the bot's own ai/ client, as in production.
+over HTTP from bench/embed_server.py through the bot's own ai/ client, as in production.
 Speed: queries/second of the in-memory search against a rapidfuzz token_set_ratio scan over
 the same texts, measured in the same run (median of repeats; the machine is shared and noisy).
 """
@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from ai.client import LLMClient
+from ai.factory import create_llm_client
+from app.settings import default_llm_settings
 from bench import datasets
-from bench.embedders import CachedMiniLM, hashed
-from bench.harness import MODES, FunctionEmbedder, ask_all, score
+from bench.embed_server import EmbedServer
+from bench.embedders import CachedMiniLM, EmbedFn, hashed
+from bench.harness import MODES, ask_all, score
 from memory.decision import Thresholds
 from memory.guild_index import GuildIndex
 from memory.models import Entry
@@ -65,37 +71,25 @@ async def quality(data_dir: Path, offline: bool) -> list[str]:
 
 
 class _embedder:
-    """The bot's own Ollama client against tests/fake_ollama.py serving `fn`; a direct call if
-    those modules are missing (e.g. running the bench from a partial checkout)."""
+    """The bot's own Ollama client against bench/embed_server.py serving `fn`."""
 
-    def __init__(self, fn, model: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, fn: EmbedFn, model: str) -> None:
         self.fn, self.model = fn, model
-        self.fake = self.session = None
+        self.stack = contextlib.AsyncExitStack()
 
-    async def __aenter__(self) -> object:
-        try:
-            from ai.client import create_llm_client
-            from ai.settings import LLMSettings
-            from tests.fake_ollama import FakeOllama
-        except ImportError as exc:
-            print(f"(embedding directly, not over HTTP: {exc})")
-            return FunctionEmbedder(self.model, self.fn)
-        self.fake = FakeOllama(models=("llama3:latest", f"{self.model}:latest"), embed_fn=self.fn).start()
-        self.session = aiohttp.ClientSession()
-        client = create_llm_client(
-            LLMSettings(base_url=self.fake.url, model="llama3", embed_model=self.model), self.session
-        )
-        return _ClientEmbedder(client, self.model)
+    async def __aenter__(self) -> _ClientEmbedder:
+        server = await self.stack.enter_async_context(EmbedServer(self.fn, self.model))
+        session = await self.stack.enter_async_context(aiohttp.ClientSession())
+        # The chat model is never asked for: the embedding model stands in for it in the probe.
+        settings = default_llm_settings(base_url=server.url, model=self.model, embed_model=self.model)
+        return _ClientEmbedder(create_llm_client(settings, session), self.model)
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.session is not None:
-            await self.session.close()
-        if self.fake is not None:
-            self.fake.stop()
+        await self.stack.aclose()
 
 
 class _ClientEmbedder:
-    def __init__(self, client, model: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, client: LLMClient, model: str) -> None:
         self.client, self.model = client, model
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
@@ -156,7 +150,7 @@ def _texts(pool: list[str], size: int) -> list[str]:
     return texts
 
 
-def _median_rate(work, count: int) -> float:  # type: ignore[no-untyped-def]
+def _median_rate(work: Callable[[], object], count: int) -> float:
     rates = []
     for _ in range(REPEATS):
         start = time.perf_counter()

@@ -1,4 +1,6 @@
-"""One place that turns command errors into short ephemeral replies and full log tracebacks."""
+"""One place that turns errors into what the user is told: a `tickets.errors.UserError` is a refusal and
+its text is the reply; anything else is a bug, logged with its traceback, and the user hears a short
+generic apology. Every reply is private."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._discord import reply_error
+from tickets.errors import UserError
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -19,6 +22,10 @@ log = logging.getLogger(__name__)
 
 def user_message(error: app_commands.AppCommandError) -> str | None:
     """The reply for an expected error, or None for a bug that must be logged."""
+    original = getattr(error, "original", None)
+    for refusal in (error, original):
+        if isinstance(refusal, UserError):
+            return str(refusal)
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server."
     if isinstance(error, app_commands.MissingPermissions):
@@ -27,11 +34,11 @@ def user_message(error: app_commands.AppCommandError) -> str | None:
         return f"I need {', '.join(error.missing_permissions)} here to do that."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down — try again in {error.retry_after:.0f} s."
-    if isinstance(error, app_commands.TransformerError | app_commands.RangeError):
+    if isinstance(error, app_commands.TransformerError):
         return str(error)
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
-    return _forbidden_message(getattr(error, "original", None))
+    return _forbidden_message(original)
 
 
 GENERIC_ERROR = "Something went wrong on my side. It has been logged; please try again."
@@ -43,11 +50,19 @@ def _forbidden_message(error: BaseException | None) -> str | None:
     return None
 
 
+async def refuse(interaction: discord.Interaction, error: UserError) -> None:
+    """Tell the user why their action was refused: a short private reply, nothing logged."""
+    await _tell(interaction, str(error))
+
+
 async def on_ui_error(_owner: Any, interaction: discord.Interaction, error: Exception, item: Any = None, /) -> None:
     """`on_error` for modals, views and buttons: log the traceback, tell the user briefly.
 
     Usable as a method as it is: `on_error = on_ui_error` in a Modal or View class body.
     """
+    if isinstance(error, UserError):
+        await refuse(interaction, error)
+        return
     where = type(item).__name__ if item is not None else type(_owner).__name__
     log.error("Interaction with %s failed", where, exc_info=error)
     await _tell(interaction, _forbidden_message(error) or GENERIC_ERROR)
@@ -63,7 +78,7 @@ async def _tell(interaction: discord.Interaction, text: str) -> None:
 class ErrorHandler(commands.Cog):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
-        bot.tree.on_error = self.on_app_command_error
+        bot.tree.error(self.on_app_command_error)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         text = user_message(error)

@@ -9,8 +9,11 @@ import discord
 from discord import app_commands
 
 from cogs._discord import NO_PINGS, reply_error
-from cogs.train import CATEGORY_CHOICES, staff_only, validate_pair
+from cogs.checks import require_staff
+from cogs.errors import refuse
+from cogs.train import CATEGORY_CHOICES, TEACHERS_ONLY, check_pair
 from memory.io import import_bytes
+from tickets.errors import InvalidInput
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -36,7 +39,8 @@ class MemoryGroup(
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await staff_only(interaction)
+        await require_staff(interaction, TEACHERS_ONLY)
+        return True
 
     @app_commands.command(name="list")
     @app_commands.describe(page="Page number (10 entries a page)")
@@ -50,7 +54,7 @@ class MemoryGroup(
         if page > pages:
             await reply_error(interaction, f"There are only {pages} page(s).")
             return
-        entries = await memory.list(guild, offset=(page - 1) * PAGE, limit=PAGE)
+        entries = await memory.list_entries(guild, offset=(page - 1) * PAGE, limit=PAGE)
         lines = [f"**#{e.id}** [{e.category}] {_short(e.query)} — used {e.usage_count}×" for e in entries]
         embed = discord.Embed(
             title=f"Trained answers ({total})", description="\n".join(lines) or "Nothing trained yet. Use /train."
@@ -88,9 +92,10 @@ class MemoryGroup(
         if current is None:
             await reply_error(interaction, f"There is no entry #{entry_id}.")
             return
-        problem = validate_pair(question, answer)
-        if problem:
-            await reply_error(interaction, problem)
+        try:
+            check_pair(question, answer)
+        except InvalidInput as refused:
+            await refuse(interaction, refused)
             return
         if question is not None:
             # Two entries with one question would compete and neither would be answered directly.
@@ -155,9 +160,10 @@ class MemoryGroup(
         answer: str | None = None,
     ) -> None:
         """Approve a pending suggestion (optionally edited) into the trained memory."""
-        problem = validate_pair(question, answer)
-        if problem:
-            await reply_error(interaction, problem)
+        try:
+            check_pair(question, answer)
+        except InvalidInput as refused:
+            await refuse(interaction, refused)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)  # approving embeds the question
         entry = await self.bot.core.memory.approve_suggestion(

@@ -8,10 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._discord import NO_PINGS, reply_error
+from cogs.checks import SETUP_FIRST, staff_only
+from cogs.tickets import PanelView
+
 if TYPE_CHECKING:
     from bot import TicketBot
-from cogs._buttons import PanelView
-from cogs._discord import NO_PINGS, is_staff, reply_error
 
 
 class PanelCog(commands.Cog):
@@ -21,15 +23,13 @@ class PanelCog(commands.Cog):
     @app_commands.command(name="ticket_panel")
     @app_commands.guild_only()
     @app_commands.describe(channel="Where to post the panel (default: this channel)")
+    @staff_only("Only staff can post the ticket panel.", needs_setup=True)
     async def ticket_panel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
         """Post a panel with an 'Open ticket' button (staff only)."""
         assert interaction.guild is not None
         config = await self.bot.core.tickets.config(interaction.guild.id)
         if config is None:
-            await reply_error(interaction, "Run /setup first to choose the ticket forum and staff role.")
-            return
-        if not is_staff(interaction.user, config):
-            await reply_error(interaction, "Only staff can post the ticket panel.")
+            await reply_error(interaction, SETUP_FIRST)
             return
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):

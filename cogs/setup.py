@@ -82,7 +82,10 @@ class SetupCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         for name in to_create:
             await forum.create_tag(name=name, reason="Ticket bot setup")
-        forum = await forum.guild.fetch_channel(forum.id)  # type: ignore[assignment]
+        # Fetched again: the cached channel does not list the tags just created.
+        fetched = await forum.guild.fetch_channel(forum.id)
+        assert isinstance(fetched, discord.ForumChannel)
+        forum = fetched
         by_name = {tag.name.lower(): tag.id for tag in forum.available_tags}
         tag_ids = {status.value: by_name[name.lower()] for status, name in STATUS_TAG_NAMES.items()}
         tag_ids.update({f"category:{c}": by_name[c.lower()] for c in DEFAULT_CATEGORIES})

@@ -9,8 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, is_staff, reply_error
-from tickets.health import database_size
+from cogs._discord import NO_PINGS
+from cogs.checks import staff_only
+from db.database import database_size
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -22,27 +23,24 @@ class StatusCog(commands.Cog):
 
     @app_commands.command(name="status")
     @app_commands.guild_only()
+    @staff_only("Only staff can see the bot status.")
     async def status(self, interaction: discord.Interaction) -> None:
         """Bot, model server and database health (staff only)."""
         core = self.bot.core
         guild_id = interaction.guild_id or 0
         config = await core.tickets.config(guild_id)
-        if not is_staff(interaction.user, config):
-            await reply_error(interaction, "Only staff can see the bot status.")
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         server = await core.llm.server_status()
         now = discord.utils.utcnow()
-        routes = await core.store.routes_since(guild_id, now - timedelta(hours=24))
+        routes = await core.tickets.routes_since(guild_id, now - timedelta(hours=24))
         latency = self.bot.latency
         embed = discord.Embed(
             title="Support bot status", colour=discord.Colour.green() if server.reachable else discord.Colour.orange()
         )
         embed.add_field(name="Discord latency", value=f"{latency * 1000:.0f} ms" if latency == latency else "n/a")
         if server.reachable:
-            model = f"`{server.model}` " + (
-                "✅ pulled" if server.model_available else f"❌ missing — run `{server.pull_hint}`"
-            )
+            missing = f"❌ missing — run `{server.pull_hint}`" if server.pull_hint else "❌ not listed by the server"
+            model = f"`{server.model}` " + ("✅ pulled" if server.model_available else missing)
             embed.add_field(
                 name="Model server", value=f"✅ reachable (version {server.version or '?'})\n{model}", inline=False
             )
@@ -56,9 +54,8 @@ class StatusCog(commands.Cog):
                 inline=False,
             )
         if server.embed_model:
-            state = {True: "✅", False: f"❌ missing — `ollama pull {server.embed_model}`", None: "?"}[
-                server.embed_model_available
-            ]
+            absent = f"❌ missing — `{server.embed_pull_hint}`" if server.embed_pull_hint else "❌ not listed"
+            state = {True: "✅", False: absent, None: "?"}[server.embed_model_available]
             health = core.llm.embed_health
             if server.embed_model_available and not health.available:
                 state = f"⚠️ failing, keyword search only for now ({health.last_error or 'unknown error'})"[:900]
@@ -68,7 +65,7 @@ class StatusCog(commands.Cog):
             name="Database",
             value=f"{database_size(core.settings.db_path) / 1024:.0f} KiB"
             f" · {await core.memory.count(guild_id)} trained entries"
-            f" · {await core.store.count_open(guild_id)} open tickets",
+            f" · {await core.tickets.count_open(guild_id)} open tickets",
             inline=False,
         )
         summary = ", ".join(f"{route}: {n}" for route, n in sorted(routes.items())) or "no answers yet"

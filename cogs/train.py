@@ -9,10 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, bot_of, is_staff, reply_error
-from cogs.errors import on_ui_error
-from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
-from memory.models import validate_pair as check_pair
+from cogs._discord import NO_PINGS, bot_of
+from cogs.checks import staff_only
+from cogs.errors import on_ui_error, refuse
+from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS, validate_pair
+from tickets.errors import InvalidInput
 from tickets.models import DEFAULT_CATEGORIES
 
 if TYPE_CHECKING:
@@ -23,21 +24,15 @@ log = logging.getLogger(__name__)
 CATEGORY_CHOICES = [app_commands.Choice(name=c.capitalize(), value=c) for c in DEFAULT_CATEGORIES]
 
 
-def validate_pair(question: str | None, answer: str | None) -> str | None:
-    """A user-facing problem with a Q&A pair (None = keep that part), or None when it is fine."""
+def check_pair(question: str | None, answer: str | None) -> None:
+    """Raise InvalidInput saying what is wrong with a Q&A pair (None = keep that part)."""
     try:
-        check_pair(question, answer)
+        validate_pair(question, answer)
     except ValueError as exc:
-        return f"The {exc}."
-    return None
+        raise InvalidInput(f"The {exc}.") from None
 
 
-async def staff_only(interaction: discord.Interaction) -> bool:
-    config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
-    if is_staff(interaction.user, config):
-        return True
-    await reply_error(interaction, "Only staff can teach the assistant.")
-    return False
+TEACHERS_ONLY = "Only staff can teach the assistant."
 
 
 class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
@@ -62,9 +57,10 @@ class TrainFromMessage(discord.ui.Modal, title="Train from this message"):
 async def save_pair(interaction: discord.Interaction, question: str, answer: str, category: str | None) -> None:
     """Save a Q&A pair; a question that is already trained (same wording once normalised) gets the
     new answer instead of a second entry, which would compete with it and block direct answers."""
-    problem = validate_pair(question, answer)
-    if problem:
-        await reply_error(interaction, problem)
+    try:
+        check_pair(question, answer)
+    except InvalidInput as refused:
+        await refuse(interaction, refused)
         return
     # Saving embeds the question through the model server, which can take longer than Discord's
     # 3-second limit for a first response (cold embedding model, busy server).
@@ -99,21 +95,20 @@ class TrainCog(commands.Cog):
     @app_commands.guild_only()
     @app_commands.describe(question="What users ask", answer="The answer to send", category="Ticket category")
     @app_commands.choices(category=CATEGORY_CHOICES)
+    @staff_only(TEACHERS_ONLY)
     async def train(
         self, interaction: discord.Interaction, question: str, answer: str,
         category: app_commands.Choice[str] | None = None,
     ) -> None:  # fmt: skip
         """Teach the assistant a question and its answer (staff only)."""
-        if await staff_only(interaction):
-            await save_pair(interaction, question, answer, category.value if category else None)
+        await save_pair(interaction, question, answer, category.value if category else None)
 
+    @staff_only(TEACHERS_ONLY)
     async def train_from_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Turn a staff reply (and the question before it) into a trained Q&A pair."""
-        if not await staff_only(interaction):
-            return
         question = ""
         if isinstance(message.channel, discord.Thread):
-            stored = await self.bot.core.store.messages(message.channel.id)
+            stored = await self.bot.core.tickets.messages(message.channel.id)
             before = [
                 m for m in stored if m.role == "user" and (message.id is None or (m.message_id or 0) < message.id)
             ]

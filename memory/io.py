@@ -1,4 +1,4 @@
-"""Bulk import/export of trained entries (CSV or JSONL) and batch search for the offline CLI."""
+"""Bulk import/export of trained entries (CSV or JSONL)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory.decision import Thresholds, decide
 from memory.models import validate_pair
 from memory.store import TrainedMemory
 from memory.text import identity_key, visible_text
@@ -165,7 +164,7 @@ async def export_file(memory: TrainedMemory, guild_id: int, path: Path) -> int:
     path = Path(path)
     entries = []
     offset = 0
-    while batch := await memory.list(guild_id, offset=offset, limit=500):
+    while batch := await memory.list_entries(guild_id, offset=offset, limit=500):
         entries.extend(batch)
         offset += len(batch)
     if path.suffix.lower() == ".csv":
@@ -184,41 +183,3 @@ async def export_file(memory: TrainedMemory, guild_id: int, path: Path) -> int:
     else:
         raise ValueError(f"unsupported export format {path.suffix!r} (use .csv or .jsonl)")
     return len(entries)
-
-
-async def search_batch(
-    memory: TrainedMemory,
-    guild_id: int,
-    queries: list[str],
-    *,
-    llm_available: bool,
-    thresholds: Thresholds,
-    k: int = 5,
-) -> list[dict[str, Any]]:
-    """What the bot would do with each question: its decision and the ranked matches.
-
-    "decision" is the route's value: "answer" (trained answer sent directly), "llm" (the LLM
-    answers, seeing the matches), "fallback" (LLM unavailable: the closest trained answer is sent
-    with a note that it may not fit) or "staff" (handed to staff).
-    """
-    results = []
-    for query in queries:
-        matches = await memory.find_similar(guild_id, query, k=max(k, 5))
-        decision = decide(matches, llm_available=llm_available, thresholds=thresholds)
-        results.append(
-            {
-                "query": query,
-                "decision": decision.route.value,
-                "matches": [
-                    {
-                        "id": m.entry.id,
-                        "query": m.entry.query,
-                        "response": m.entry.response,
-                        "category": m.entry.category,
-                        "score": round(m.score, 4),
-                    }
-                    for m in matches
-                ],
-            }
-        )
-    return results

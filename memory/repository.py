@@ -6,10 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
-from memory.db import fetchall, fetchone, run, utc_iso
-from memory.db import transaction as transaction  # re-exported: memory code writes `repo.transaction(db)`
+from db.database import Database, Row, utc_iso
 from memory.models import Entry
 from memory.text import identity_key
 from memory.vectors import to_blob
@@ -29,7 +26,7 @@ class PhrasingRow:
     vector: bytes | None
 
 
-def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
+def entry_from_row(row: Row, alternates: list[str]) -> Entry:
     return Entry(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -45,26 +42,26 @@ def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
     )
 
 
-async def fetch_entries(db: aiosqlite.Connection, guild_id: int, where: str = "", params: tuple = ()) -> list[Entry]:
+async def fetch_entries(db: Database, guild_id: int, where: str = "", params: tuple = ()) -> list[Entry]:
     sql = f"SELECT {ENTRY_COLUMNS} FROM trained_entries WHERE guild_id = ? {where}"
-    rows = await fetchall(db, sql, (guild_id, *params))
+    rows = await db.fetchall(sql, (guild_id, *params))
     alternates = await _alternates(db, [row["id"] for row in rows])
     return [entry_from_row(row, alternates.get(row["id"], [])) for row in rows]
 
 
-async def _alternates(db: aiosqlite.Connection, entry_ids: list[int]) -> dict[int, list[str]]:
+async def _alternates(db: Database, entry_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     # SQLite limits bound parameters per statement; chunk the id list.
     for start in range(0, len(entry_ids), 500):
         chunk = entry_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT entry_id, text FROM entry_phrasings WHERE is_primary = 0 AND entry_id IN ({marks}) ORDER BY id"
-        for row in await fetchall(db, sql, chunk):
+        for row in await db.fetchall(sql, chunk):
             found.setdefault(row["entry_id"], []).append(row["text"])
     return found
 
 
-async def fetch_phrasings(db: aiosqlite.Connection, guild_id: int, entry_id: int | None = None) -> list[PhrasingRow]:
+async def fetch_phrasings(db: Database, guild_id: int, entry_id: int | None = None) -> list[PhrasingRow]:
     sql = (
         "SELECT p.id, p.entry_id, p.text, p.is_primary, e.model, e.vector FROM entry_phrasings p "
         "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.guild_id = ?"
@@ -73,59 +70,57 @@ async def fetch_phrasings(db: aiosqlite.Connection, guild_id: int, entry_id: int
     if entry_id is not None:
         sql += " AND p.entry_id = ?"
         params += (entry_id,)
-    rows = await fetchall(db, sql + " ORDER BY p.id", params)
+    rows = await db.fetchall(sql + " ORDER BY p.id", params)
     return [
         PhrasingRow(r["id"], r["entry_id"], r["text"], bool(r["is_primary"]), r["model"], r["vector"]) for r in rows
     ]
 
 
 async def insert_entry(
-    db: aiosqlite.Connection, guild_id: int, query: str, response: str, category: str, created_by: int | None
+    db: Database, guild_id: int, query: str, response: str, category: str, created_by: int | None
 ) -> int:
     now = utc_iso()
-    return await run(
-        db,
+    return await db.insert(
         "INSERT INTO trained_entries (guild_id, query, response, category, created_by, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, query, response, category, created_by, now, now),
     )
 
 
-async def insert_phrasing(db: aiosqlite.Connection, guild_id: int, entry_id: int, text: str, primary: bool) -> int:
-    return await run(
-        db,
-        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?)",
+async def insert_phrasing(db: Database, guild_id: int, entry_id: int, text: str, primary: bool) -> int:
+    return await db.insert(
+        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (entry_id, guild_id, text, identity_key(text), int(primary)),
     )
 
 
-async def delete_phrasings(db: aiosqlite.Connection, phrasing_ids: Iterable[int]) -> None:
+async def delete_phrasings(db: Database, phrasing_ids: Iterable[int]) -> None:
     # Explicit, not only ON DELETE CASCADE: stays correct even if foreign keys are off.
     for pid in phrasing_ids:
-        await run(db, "DELETE FROM embeddings WHERE phrasing_id = ?", (pid,))
-        await run(db, "DELETE FROM entry_phrasings WHERE id = ?", (pid,))
+        await db.run("DELETE FROM embeddings WHERE phrasing_id = ?", (pid,))
+        await db.run("DELETE FROM entry_phrasings WHERE id = ?", (pid,))
 
 
-async def store_vectors(db: aiosqlite.Connection, model: str, vectors: dict[int, list[float]]) -> None:
+async def store_vectors(db: Database, model: str, vectors: dict[int, list[float]]) -> None:
     # A phrasing replaced or deleted while its vector was being computed is skipped (its row
     # would break the foreign key and fail the whole batch).
     for pid, vector in vectors.items():
-        await run(
-            db,
-            "INSERT OR REPLACE INTO embeddings (phrasing_id, model, dim, vector) "
-            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM entry_phrasings WHERE id = ?)",
+        await db.run(
+            "INSERT INTO embeddings (phrasing_id, model, dim, vector) "
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM entry_phrasings WHERE id = ?) "
+            "ON CONFLICT (phrasing_id) DO UPDATE SET "
+            "model = excluded.model, dim = excluded.dim, vector = excluded.vector",
             (pid, model, len(vector), to_blob(vector), pid),
         )
 
 
-async def entry_id_for_query(db: aiosqlite.Connection, guild_id: int, query: str) -> int | None:
+async def entry_id_for_query(db: Database, guild_id: int, query: str) -> int | None:
     """The entry whose primary question is `query` (same `identity_key`): /train, /memory edit,
     suggestion approval and imports use it to update a known question instead of adding it twice."""
     key = identity_key(query)
     if not key:
         return None
-    row = await fetchone(
-        db,
+    row = await db.fetchone(
         "SELECT entry_id FROM entry_phrasings WHERE guild_id = ? AND norm = ? AND is_primary = 1 "
         "ORDER BY entry_id LIMIT 1",
         (guild_id, key),
@@ -134,7 +129,7 @@ async def entry_id_for_query(db: aiosqlite.Connection, guild_id: int, query: str
 
 
 async def stale_phrasings(
-    db: aiosqlite.Connection, model: str, guild_id: int | None, limit: int
+    db: Database, model: str, guild_id: int | None, limit: int
 ) -> list[tuple[int, int, int, str]]:
     """(phrasing id, entry id, guild id, text) of phrasings not embedded with `model`."""
     sql = (
@@ -145,15 +140,14 @@ async def stale_phrasings(
     if guild_id is not None:
         sql += " AND p.guild_id = ?"
         params += (guild_id,)
-    rows = await fetchall(db, sql + " ORDER BY p.id LIMIT ?", (*params, limit))
+    rows = await db.fetchall(sql + " ORDER BY p.id LIMIT ?", (*params, limit))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def bump_changes(db: aiosqlite.Connection, guild_id: int) -> int:
+async def bump_changes(db: Database, guild_id: int) -> int:
     """Count one more write of the guild's trained memory (call inside the write's transaction);
     returns the new count."""
-    row = await fetchone(
-        db,
+    row = await db.fetchone(
         "INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
         "ON CONFLICT (guild_id) DO UPDATE SET counter = counter + 1 RETURNING counter",
         (guild_id,),
@@ -162,7 +156,7 @@ async def bump_changes(db: aiosqlite.Connection, guild_id: int) -> int:
     return int(row[0])
 
 
-async def change_count(db: aiosqlite.Connection, guild_id: int) -> int:
+async def change_count(db: Database, guild_id: int) -> int:
     """How many writes the guild's trained memory has had, from any process (0 before the first)."""
-    row = await fetchone(db, "SELECT counter FROM memory_changes WHERE guild_id = ?", (guild_id,))
+    row = await db.fetchone("SELECT counter FROM memory_changes WHERE guild_id = ?", (guild_id,))
     return 0 if row is None else int(row[0])

@@ -19,12 +19,10 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 
-import aiosqlite
-
 from ai.errors import LLMError
+from db.database import Database, utc_iso
 from memory import repository as repo
 from memory import suggestions as sugg
-from memory.db import fetchone, run, run_rowcount, utc_iso
 from memory.guild_index import GuildIndex
 from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
@@ -48,7 +46,7 @@ CHANGE_CHECK_INTERVAL = 1.0
 class TrainedMemory:
     def __init__(
         self,
-        db: aiosqlite.Connection,
+        db: Database,
         embedder: Embedder | None = None,
         *,
         change_check_interval: float = CHANGE_CHECK_INTERVAL,
@@ -88,7 +86,7 @@ class TrainedMemory:
         query, response = visible_text(query), visible_text(response)
         phrasings = _phrasing_list(query, alternates)
         async with self._write:
-            async with repo.transaction(self.db):
+            async with self.db.transaction():
                 entry_id = await repo.insert_entry(self.db, guild_id, query, response, category, created_by)
                 ids = [
                     await repo.insert_phrasing(self.db, guild_id, entry_id, t, i == 0) for i, t in enumerate(phrasings)
@@ -120,7 +118,7 @@ class TrainedMemory:
         # The current row is read under the write lock: two concurrent edits each start from the
         # other's result instead of both from the same old row (two primaries, stale alternates).
         async with self._write:
-            async with repo.transaction(self.db):
+            async with self.db.transaction():
                 current = await self.get(guild_id, entry_id)
                 if current is None:
                     return None
@@ -135,8 +133,7 @@ class TrainedMemory:
                 # again, otherwise an entry that fell below the direct-answer bar could never be
                 # answered directly.
                 confidence = 1.0 if normalise(new_response) != normalise(current.response) else current.confidence
-                await run(
-                    self.db,
+                await self.db.run(
                     "UPDATE trained_entries SET query = ?, response = ?, category = ?, confidence = ?, "
                     "updated_at = ? WHERE id = ?",
                     (
@@ -170,11 +167,11 @@ class TrainedMemory:
     async def delete(self, guild_id: int, entry_id: int) -> bool:
         """Delete an entry. Cheap whether or not the guild's index is loaded (it is never loaded here)."""
         async with self._write:
-            async with repo.transaction(self.db):
+            async with self.db.transaction():
                 pids = [p.id for p in await repo.fetch_phrasings(self.db, guild_id, entry_id)]
                 await repo.delete_phrasings(self.db, pids)
-                deleted = await run_rowcount(
-                    self.db, "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
+                deleted = await self.db.run_rowcount(
+                    "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
                 )
                 changes = await repo.bump_changes(self.db, guild_id)
             index = self._committed(guild_id, changes)
@@ -192,11 +189,11 @@ class TrainedMemory:
         entry_id = await repo.entry_id_for_query(self.db, guild_id, query)
         return None if entry_id is None else await self.get(guild_id, entry_id)
 
-    async def list(self, guild_id: int, *, offset: int = 0, limit: int = 10) -> list[Entry]:
+    async def list_entries(self, guild_id: int, *, offset: int = 0, limit: int = 10) -> list[Entry]:
         return await repo.fetch_entries(self.db, guild_id, "ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
 
     async def count(self, guild_id: int) -> int:
-        row = await fetchone(self.db, "SELECT COUNT(*) FROM trained_entries WHERE guild_id = ?", (guild_id,))
+        row = await self.db.fetchone("SELECT COUNT(*) FROM trained_entries WHERE guild_id = ?", (guild_id,))
         return int(row[0]) if row else 0
 
     # -- search ----------------------------------------------------------------------------
@@ -248,9 +245,8 @@ class TrainedMemory:
             else:
                 confidence = entry.confidence * CONFIDENCE_LOSS
             usage = entry.usage_count + int(solved)
-            async with repo.transaction(self.db):
-                await run(
-                    self.db,
+            async with self.db.transaction():
+                await self.db.run(
                     "UPDATE trained_entries SET confidence = ?, usage_count = usage_count + ? WHERE id = ?",
                     (confidence, int(solved), entry_id),
                 )
@@ -353,7 +349,7 @@ class TrainedMemory:
                 failed.update(row[0] for row in rows)
                 continue
             async with self._write:
-                async with repo.transaction(self.db):
+                async with self.db.transaction():
                     await repo.store_vectors(
                         self.db, self.embedder.model, {r[0]: v for r, v in zip(rows, vectors, strict=True)}
                     )
@@ -383,7 +379,7 @@ class TrainedMemory:
                 log.warning("Embedder returned %d vectors for %d texts", len(vectors), len(batch))
                 return
             async with self._write:
-                async with repo.transaction(self.db):
+                async with self.db.transaction():
                     await repo.store_vectors(
                         self.db, self.embedder.model, {pid: v for (pid, _), v in zip(batch, vectors, strict=True)}
                     )

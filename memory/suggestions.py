@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-import aiosqlite
-
-from memory.db import fetchall, fetchone, run, utc_iso
+from db.database import Database, utc_iso
 from memory.models import Entry, Suggestion
 from memory.text import normalise
 
@@ -18,7 +16,7 @@ _COLUMNS = (
 
 
 async def insert(
-    db: aiosqlite.Connection,
+    db: Database,
     guild_id: int,
     kind: str,
     entry_id: int | None,
@@ -27,15 +25,14 @@ async def insert(
     response: str | None,
     category: str | None,
 ) -> int:
-    return await run(
-        db,
+    return await db.insert(
         "INSERT INTO suggestions (guild_id, kind, entry_id, ticket_id, query, response, category, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, kind, entry_id, ticket_id, query, response, category, utc_iso()),
     )
 
 
-async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: str, ticket_id: int | None) -> int | None:
+async def propose_alternate(db: Database, entry: Entry, phrasing: str, ticket_id: int | None) -> int | None:
     """A pending alternate for `entry`, unless the wording is already known or already pending.
 
     "Known" compares matching forms (`normalise`), not identities: an alternate only helps matching,
@@ -46,8 +43,7 @@ async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: st
     known = {normalise(text) for text in (entry.query, *entry.alternates)}
     if not norm or norm in known:
         return None
-    pending = await fetchall(
-        db,
+    pending = await db.fetchall(
         "SELECT query FROM suggestions "
         "WHERE guild_id = ? AND kind = 'alternate' AND entry_id = ? AND status = 'pending'",
         (entry.guild_id, entry.id),
@@ -57,25 +53,23 @@ async def propose_alternate(db: aiosqlite.Connection, entry: Entry, phrasing: st
     return await insert(db, entry.guild_id, "alternate", entry.id, ticket_id, phrasing, None, entry.category)
 
 
-async def get(db: aiosqlite.Connection, guild_id: int, suggestion_id: int) -> Suggestion | None:
-    row = await fetchone(
-        db, f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND id = ?", (guild_id, suggestion_id)
+async def get(db: Database, guild_id: int, suggestion_id: int) -> Suggestion | None:
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND id = ?", (guild_id, suggestion_id)
     )
     return None if row is None else Suggestion(**dict(row))
 
 
-async def fetch(db: aiosqlite.Connection, guild_id: int, status: str, offset: int, limit: int) -> list[Suggestion]:
-    rows = await fetchall(
-        db,
+async def fetch(db: Database, guild_id: int, status: str, offset: int, limit: int) -> list[Suggestion]:
+    rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM suggestions WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?",
         (guild_id, status, limit, offset),
     )
     return [Suggestion(**dict(row)) for row in rows]
 
 
-async def decide(db: aiosqlite.Connection, suggestion_id: int, status: str, by: int) -> None:
-    await run(
-        db,
+async def decide(db: Database, suggestion_id: int, status: str, by: int) -> None:
+    await db.run(
         "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
         (status, by, utc_iso(), suggestion_id),
     )

@@ -2,7 +2,7 @@
 
 LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
 `@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test;
-`OLLAMA_URL="fake_openai"` points the bot at the `fake_openai` fixture's server instead
+`LLM_URL="fake_openai"` points the bot at the `fake_openai` fixture's server instead
 (with `LLM_BACKEND="openai"`).
 """
 
@@ -12,16 +12,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.settings import load_settings
 from bot import TicketBot, create_bot
-from tests.fake_ollama import FakeOllama
-from tickets.settings import load_settings
+from tests.fakes.ollama import FakeOllama
 
 pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", 'bot_env(**env): environment variables for the bot under test (OLLAMA_URL="fake_openai")'
+        "markers", 'bot_env(**env): environment variables for the bot under test (LLM_URL="fake_openai")'
     )
 
 
@@ -30,9 +30,9 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
     env = {
         "DISCORD_TOKEN": "test-token-never-used",
         "DB_PATH": str(tmp_path / "bot.db"),
-        "OLLAMA_URL": fake_ollama.url,
-        "OLLAMA_MODEL": "llama3",
-        "OLLAMA_EMBED_MODEL": "all-minilm",
+        "LLM_URL": fake_ollama.url,
+        "LLM_MODEL": "llama3",
+        "LLM_EMBED_MODEL": "all-minilm",
         "LLM_FIRST_TOKEN_TIMEOUT": "2",
         "LLM_CHUNK_TIMEOUT": "1",
         "LLM_TOTAL_TIMEOUT": "4",
@@ -41,8 +41,8 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
     marker = request.node.get_closest_marker("bot_env")
     if marker:
         env.update({k: str(v) for k, v in marker.kwargs.items()})
-    if env["OLLAMA_URL"] == "fake_openai":
-        env["OLLAMA_URL"] = request.getfixturevalue("fake_openai").url
+    if env["LLM_URL"] == "fake_openai":
+        env["LLM_URL"] = request.getfixturevalue("fake_openai").url
     return env
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
 
 from ai.settings import LLMSettings
-from tests.fake_ollama import FakeOllama
-from tests.fake_openai import FakeOpenAI
+from app.settings import default_llm_settings
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai import FakeOpenAI
 
 
 @pytest.fixture
@@ -41,10 +43,13 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def fast_settings(base_url: str, **overrides: object) -> LLMSettings:
-    """LLMSettings with timeouts small enough for tests (correctness bounds, not benchmarks)."""
-    values: dict[str, object] = {
+def fast_settings(base_url: str, **overrides: Any) -> LLMSettings:
+    """LLMSettings with timeouts small enough for tests (correctness bounds, not benchmarks), no
+    embedding model and no per-server request cap unless a test asks for them."""
+    values: dict[str, Any] = {
         "base_url": base_url,
+        "embed_model": None,
+        "server_requests_per_minute": 0,
         "connect_timeout": 1.0,
         "first_token_timeout": 1.0,
         "chunk_timeout": 0.5,
@@ -53,4 +58,4 @@ def fast_settings(base_url: str, **overrides: object) -> LLMSettings:
         "down_retry_after": 0.3,
     }
     values.update(overrides)
-    return LLMSettings(**values)  # type: ignore[arg-type]
+    return default_llm_settings(**values)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-import aiosqlite
 import pytest
 
 from ai.errors import LLMUnavailable
-from memory.db import open_database
+from app.schema import open_app_database
+from db.database import Database
 from memory.hashed_embedder import HashedEmbedder
 from memory.store import TrainedMemory
 
@@ -29,8 +29,8 @@ class DownEmbedder:
 
 
 @pytest.fixture
-async def memory_db(tmp_path) -> AsyncIterator[aiosqlite.Connection]:
-    db = await open_database(tmp_path / "memory.db")
+async def memory_db(tmp_path) -> AsyncIterator[Database]:
+    db = await open_app_database(tmp_path / "memory.db")
     yield db
     await db.close()
 

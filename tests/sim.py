@@ -7,6 +7,8 @@ from typing import Any
 
 import discord
 
+from cogs.tickets._lifecycle import TicketLifecycle, lifecycle_of
+
 
 @dataclass
 class World:
@@ -28,6 +30,10 @@ class World:
     @property
     def core(self) -> Any:
         return self.env.bot.core
+
+    @property
+    def lifecycle(self) -> TicketLifecycle:
+        return lifecycle_of(self.env.bot)
 
     def thread(self, thread_id: int) -> Any:
         return next(t for t in self.forum.threads if t.id == thread_id)

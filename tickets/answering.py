@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
@@ -18,7 +19,7 @@ from ai.split import append_note, neutralize_mentions, split_message
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
 from memory.store import TrainedMemory
-from tickets.models import TicketMessage
+from tickets.models import MessageRole, TicketMessage
 from tickets.pacing import RateWindow
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ STAFF_TEXT = (
 )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AnswerRequest:
     guild_id: int
     question: str
@@ -71,8 +72,11 @@ class AnswerPipeline:
     max_context_length: int
     history_messages: int
     system_prompt: str | None = None
+    # Model answers one Discord server may start per minute (0 = no cap): one server must not take the
+    # model from the others. Beyond it a message is answered as if the model were busy.
+    server_requests_per_minute: int = 0
     knowledge_k: int = 5
-    # Model requests started per server in the last minute (limit: llm.settings.server_requests_per_minute).
+    # Model requests started per server in the last minute.
     server_requests: RateWindow = field(default_factory=RateWindow)
 
     async def answer(
@@ -82,13 +86,14 @@ class AnswerPipeline:
         *,
         on_queued: Callable[[int], Awaitable[None]] | None = None,
     ) -> AnswerOutcome:
-        matches = await self.retrieve(request.guild_id, [request.question, *request.search_texts])
-        decision = decide(matches, llm_available=self.llm.health.available, thresholds=self.thresholds)
+        decision, matches = await self.decide(
+            request.guild_id, [request.question, *request.search_texts], llm_available=self.llm.health.available
+        )
         log.debug("Decision for guild %d: %s (%s)", request.guild_id, decision.route, decision.reason)
         if decision.route is Route.ANSWER:
             return await self._send_trained(decision, matches, sink, SAVED_NOTE)
         if decision.route is Route.LLM:
-            if self.server_requests.try_add(request.guild_id, self.llm.settings.server_requests_per_minute):
+            if self.server_requests.try_add(request.guild_id, self.server_requests_per_minute):
                 outcome, llm_error = await self._ask_llm(request, decision, matches, sink, on_queued)
                 if outcome is not None:
                     return outcome
@@ -114,9 +119,15 @@ class AnswerPipeline:
         outcome.llm_error = llm_error
         return outcome
 
-    async def retrieve(self, guild_id: int, texts: list[str]) -> list[Match]:
-        """Best matches over several phrasings of the same request, each entry once, best first."""
-        return await self.memory.find_similar_many(guild_id, texts, k=self.knowledge_k)
+    async def decide(
+        self, guild_id: int, texts: list[str], *, llm_available: bool, k: int | None = None
+    ) -> tuple[Decision, list[Match]]:
+        """The route for a request (phrased as `texts`) and the matches it was decided on.
+
+        The first step of every answer, and all that `python bot.py search` runs: both decide alike.
+        """
+        matches = await self.memory.find_similar_many(guild_id, texts, k=k or self.knowledge_k)
+        return decide(matches, llm_available=llm_available, thresholds=self.thresholds), matches
 
     async def _send_trained(
         self, decision: Decision, matches: list[Match], sink: MessageSink, note: str
@@ -176,6 +187,37 @@ def conversation_before(messages: list[TicketMessage], message_id: int, limit: i
     turns = [
         Turn(m.role, m.author_name, m.content)
         for m in messages
-        if m.role == "bot" or m.message_id is None or m.message_id < message_id
+        if m.role is MessageRole.BOT or m.message_id is None or m.message_id < message_id
     ]
     return turns[-limit:] if limit > 0 else []
+
+
+async def search_batch(
+    pipeline: AnswerPipeline, guild_id: int, queries: list[str], *, llm_available: bool, k: int = 5
+) -> list[dict[str, Any]]:
+    """What the bot would do with each question: its decision and the ranked matches.
+
+    "decision" is the route's value: "answer" (trained answer sent directly), "llm" (the LLM
+    answers, seeing the matches), "fallback" (LLM unavailable: the closest trained answer is sent
+    with a note that it may not fit) or "staff" (handed to staff).
+    """
+    results = []
+    for query in queries:
+        decision, matches = await pipeline.decide(guild_id, [query], llm_available=llm_available, k=max(k, 5))
+        results.append(
+            {
+                "query": query,
+                "decision": decision.route.value,
+                "matches": [
+                    {
+                        "id": m.entry.id,
+                        "query": m.entry.query,
+                        "response": m.entry.response,
+                        "category": m.entry.category,
+                        "score": round(m.score, 4),
+                    }
+                    for m in matches
+                ],
+            }
+        )
+    return results

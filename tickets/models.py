@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from memory.decision import Route
 
 
 class TicketStatus(StrEnum):
@@ -23,6 +26,27 @@ STATUS_TAG_NAMES: dict[TicketStatus, str] = {
     TicketStatus.CLOSED: "Closed",
 }
 DEFAULT_CATEGORIES: tuple[str, ...] = ("billing", "technical", "general")
+
+
+class MessageRole(StrEnum):
+    """Who wrote a ticket message (stored as its value)."""
+
+    USER = "user"
+    STAFF = "staff"
+    BOT = "bot"
+
+
+class Feedback(StrEnum):
+    """What the opener did with an answer (stored in `interactions.feedback`)."""
+
+    SOLVED = "solved"
+    STAFF = "staff"  # asked for staff instead
+
+
+class AutoCloseStep(StrEnum):
+    CLOSE_SOLVED = "close_solved"
+    WARN_IDLE = "warn_idle"
+    CLOSE_IDLE = "close_idle"
 
 
 class CloseReason(StrEnum):
@@ -79,7 +103,7 @@ class TicketMessage:
     message_id: int | None
     author_id: int
     author_name: str
-    role: str  # user|staff|bot
+    role: MessageRole
     content: str
     created_at: str
 
@@ -91,7 +115,18 @@ class RecordedRoute:
     id: int
     ticket_id: int | None
     message_id: int | None  # the message that carries the buttons
-    route: str
+    route: Route
     entry_id: int | None
     detail: str | None
-    feedback: str | None
+    feedback: Feedback | None
+
+    @property
+    def has_buttons(self) -> bool:
+        """Whether the answer was posted with the Solved / Talk to staff buttons (a hand-off is not)."""
+        return self.route is not Route.STAFF
+
+    @property
+    def question(self) -> str | None:
+        """The user's own wording of what this answer answered."""
+        value = json.loads(self.detail or "{}").get("question")
+        return value if isinstance(value, str) else None

@@ -1,18 +1,33 @@
-"""Ticket lifecycle: what happens when a ticket is opened, written in, resolved, handed off or closed.
+"""Ticket lifecycle: what happens when a ticket is opened, written in, answered, resolved, handed off
+or closed. One method per event: it decides the ticket's new status (`next_status`) and records it.
 
-Plain async Python over `TicketStore`; the cogs translate Discord events into these calls.
+Plain async Python over `TicketStore`; the Discord side (cogs/tickets/) translates Discord events
+into these calls and never sets a status itself.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from memory.db import utc_iso
+from db.database import utc_iso
 from memory.text import visible_text
-from tickets.models import CloseReason, GuildConfig, Ticket, TicketMessage, TicketStatus
-from tickets.pacing import AnswerPacing
+from tickets.answering import AnswerOutcome
+from tickets.errors import TicketOpenError
+from tickets.models import (
+    AutoCloseStep,
+    CloseReason,
+    Feedback,
+    GuildConfig,
+    MessageRole,
+    RecordedRoute,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
 from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -28,13 +43,54 @@ class OpenPolicy:
     cooldown_s: int
 
 
+class TicketEvent(StrEnum):
+    USER_WROTE = "user_wrote"
+    STAFF_WROTE = "staff_wrote"
+    ANSWERED = "answered"  # the bot's answer (not a hand-off) reached the ticket
+    SOLVED = "solved"
+    HANDED_TO_STAFF = "handed_to_staff"
+    CLOSED = "closed"
+
+
+def next_status(status: TicketStatus, event: TicketEvent) -> TicketStatus:
+    """The status a ticket in `status` has after `event` (the table test pins every pair)."""
+    S = TicketStatus
+    if status is S.CLOSED or event is TicketEvent.CLOSED:
+        return S.CLOSED  # nothing reopens a closed ticket
+    if event is TicketEvent.USER_WROTE:
+        return S.OPEN if status is S.RESOLVED else status  # "solved" was premature
+    if event is TicketEvent.STAFF_WROTE:
+        # Staff took it: answered again (and idles normally); a later hand-off pings anew.
+        return S.ANSWERED if status is S.WAITING_STAFF else status
+    if event is TicketEvent.ANSWERED:
+        # WAITING_STAFF here means a hand-off while the model was down; it answers again now.
+        return S.ANSWERED
+    if event is TicketEvent.SOLVED:
+        return S.RESOLVED
+    return S.WAITING_STAFF  # HANDED_TO_STAFF
+
+
+@dataclass(frozen=True)
+class HandOff:
+    ticket: Ticket
+    ping_staff: bool  # the first hand-off since staff last took the ticket
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    route_id: int
+    # The previous answer of the ticket, if it carries the Solved / Talk to staff buttons: only the
+    # newest answer keeps them.
+    replaced: RecordedRoute | None
+
+
 class TicketService:
     def __init__(self, store: TicketStore, policy: OpenPolicy) -> None:
         self.store = store
         self.policy = policy
         self._configs: dict[int, GuildConfig | None] = {}
-        # How often each user gets an answer in each ticket (per process, like the ticket locks).
-        self.pacing = AnswerPacing()
+
+    # -- configuration -----------------------------------------------------------------------
 
     async def config(self, guild_id: int) -> GuildConfig | None:
         # Read on every ticket message and button press, changed only by /setup: cache it.
@@ -46,11 +102,30 @@ class TicketService:
         await self.store.save_config(config, now)
         self._configs[config.guild_id] = config
 
-    async def why_cannot_open(self, guild_id: int, user_id: int, now: datetime) -> str | None:
-        """A user-facing reason the user may not open another ticket now, or None."""
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        return await self.store.get_ticket(ticket_id)
+
+    async def messages(self, ticket_id: int, *, last: int | None = None) -> list[TicketMessage]:
+        return await self.store.messages(ticket_id, last=last)
+
+    async def unclosed(self) -> list[Ticket]:
+        return await self.store.unclosed_tickets()
+
+    async def count_open(self, guild_id: int) -> int:
+        return await self.store.count_open(guild_id)
+
+    async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
+        return await self.store.routes_since(guild_id, since)
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def check_can_open(self, *, guild_id: int, user_id: int, now: datetime) -> None:
+        """Raise TicketOpenError with the reason when the user may not open another ticket now."""
         open_count = await self.store.open_tickets_of(guild_id, user_id)
         if open_count >= self.policy.max_open:
-            return (
+            raise TicketOpenError(
                 f"You already have {open_count} open ticket(s); the limit is {self.policy.max_open}. "
                 "Please continue in an existing ticket or close one first."
             )
@@ -58,8 +133,9 @@ class TicketService:
         if last and self.policy.cooldown_s:
             wait = self.policy.cooldown_s - (now - datetime.fromisoformat(last)).total_seconds()
             if wait > 0:
-                return f"You opened a ticket a moment ago. Please wait {int(wait) + 1} s before opening another."
-        return None
+                raise TicketOpenError(
+                    f"You opened a ticket a moment ago. Please wait {int(wait) + 1} s before opening another."
+                )
 
     async def ticket_opened(
         self,
@@ -79,14 +155,14 @@ class TicketService:
             ticket_id=ticket_id, guild_id=guild_id, opener_id=opener_id, category=category, subject=subject, now=now
         )
         await self.message_posted(
-            ticket, message_id=ticket_id, author_id=opener_id, author_name=opener_name, role="user",
+            ticket, message_id=ticket_id, author_id=opener_id, author_name=opener_name, role=MessageRole.USER,
             content=f"{subject}\n{description}".strip(), now=now,
         )  # fmt: skip
         log.info("Ticket %d opened in guild %d (%s)", ticket_id, guild_id, category)
         return ticket
 
     async def message_posted(
-        self, ticket: Ticket, *, message_id: int | None, author_id: int, author_name: str, role: str,
+        self, ticket: Ticket, *, message_id: int | None, author_id: int, author_name: str, role: MessageRole,
         content: str, now: datetime,
     ) -> Ticket:  # fmt: skip
         """Store a message; user/staff activity resets idle tracking, a user reopens a resolved ticket,
@@ -94,66 +170,103 @@ class TicketService:
         await self.store.add_message(
             TicketMessage(ticket.id, message_id, author_id, author_name, role, content, utc_iso(now))
         )
-        if role == "bot":
+        if role is MessageRole.BOT:
             return ticket
         changes: dict[str, object] = {"last_activity_at": utc_iso(now), "idle_warned_at": None}
-        if role == "user" and ticket.status is TicketStatus.RESOLVED:
-            changes.update(status=TicketStatus.OPEN, resolved_at=None)
-        if role == "staff" and not ticket.ai_paused:
+        event = TicketEvent.USER_WROTE if role is MessageRole.USER else TicketEvent.STAFF_WROTE
+        status = next_status(ticket.status, event)
+        if status is not ticket.status:
+            changes["status"] = status
+            if status is TicketStatus.OPEN:
+                changes["resolved_at"] = None
+            if event is TicketEvent.STAFF_WROTE:
+                changes["staff_pinged"] = 0
+        if role is MessageRole.STAFF and not ticket.ai_paused:
             changes["ai_paused"] = 1
-        if role == "staff" and ticket.status is TicketStatus.WAITING_STAFF:
-            # Staff took it: the ticket is answered again (and idles normally); a later hand-off pings anew.
-            changes.update(status=TicketStatus.ANSWERED, staff_pinged=0)
-        updated = await self.store.update_ticket(ticket.id, now, **changes)
-        assert updated is not None
-        return updated
+        return await self._update(ticket, now, changes)
 
-    async def set_status(self, ticket: Ticket, status: TicketStatus, now: datetime) -> Ticket:
-        updated = await self.store.update_ticket(ticket.id, now, status=status)
-        assert updated is not None
-        return updated
+    async def answer_recorded(
+        self, ticket: Ticket, outcome: AnswerOutcome, *, question: str, buttons_message_id: int | None,
+        first_message_id: int | None, bot_id: int, bot_name: str, now: datetime,
+    ) -> RecordedAnswer:  # fmt: skip
+        """Store the route an answer took and the bot's reply (its text, if any was shown).
+
+        `question` is the user's own wording (a ticket's description rather than "subject + description"):
+        it becomes a candidate alternate phrasing if they mark a trained answer as solved.
+        """
+        previous = await self.store.last_route(ticket.id)
+        top = outcome.decision.match
+        route_id = await self.store.record_route(
+            guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=buttons_message_id, route=outcome.route,
+            entry_id=outcome.entry_id, score=top.score if top else None,
+            detail=json.dumps({"reason": outcome.decision.reason, "question": question[:500]}), now=now,
+        )  # fmt: skip
+        if outcome.text:
+            await self.message_posted(
+                ticket, message_id=first_message_id, author_id=bot_id, author_name=bot_name, role=MessageRole.BOT,
+                content=outcome.text, now=now,
+            )  # fmt: skip
+        return RecordedAnswer(route_id, previous if previous is not None and previous.has_buttons else None)
+
+    async def answered(self, ticket: Ticket, now: datetime) -> Ticket:
+        """An answer (not a hand-off) reached the ticket."""
+        return await self._transition(ticket, TicketEvent.ANSWERED, now)
 
     async def resolved(self, ticket: Ticket, now: datetime) -> Ticket:
-        updated = await self.store.update_ticket(ticket.id, now, status=TicketStatus.RESOLVED, resolved_at=utc_iso(now))
-        assert updated is not None
-        return updated
+        return await self._update(ticket, now, {"status": TicketStatus.RESOLVED, "resolved_at": utc_iso(now)})
 
-    async def handed_to_staff(self, ticket: Ticket, now: datetime, *, pause_ai: bool) -> tuple[Ticket, bool]:
-        """Mark the ticket as waiting for staff; returns (ticket, whether staff should be pinged now)."""
-        should_ping = not ticket.staff_pinged
+    async def handed_to_staff(self, ticket: Ticket, now: datetime, *, pause_ai: bool) -> HandOff:
+        """Mark the ticket as waiting for staff; staff are pinged once per hand-off."""
         changes: dict[str, object] = {"status": TicketStatus.WAITING_STAFF, "staff_pinged": 1}
         if pause_ai:
             changes["ai_paused"] = 1
-        updated = await self.store.update_ticket(ticket.id, now, **changes)
-        assert updated is not None
-        return updated, should_ping
+        return HandOff(await self._update(ticket, now, changes), ping_staff=not ticket.staff_pinged)
 
-    async def set_ai_paused(self, ticket: Ticket, paused: bool, now: datetime) -> Ticket:
-        changes: dict[str, object] = {"ai_paused": int(paused)}
-        if not paused:
+    async def ai_switched(self, ticket: Ticket, *, enabled: bool, now: datetime) -> Ticket:
+        changes: dict[str, object] = {"ai_paused": int(not enabled)}
+        if enabled:
             changes["staff_pinged"] = 0  # a later hand-off may ping again
-        updated = await self.store.update_ticket(ticket.id, now, **changes)
-        assert updated is not None
-        return updated
+        return await self._update(ticket, now, changes)
 
     async def idle_warned(self, ticket: Ticket, now: datetime) -> None:
         await self.store.update_ticket(ticket.id, now, idle_warned_at=utc_iso(now))
 
     async def closed(self, ticket: Ticket, *, by: int | None, reason: str, summary: str, now: datetime) -> Ticket:
         reason = visible_text(reason) or NO_REASON
-        updated = await self.store.update_ticket(
-            ticket.id, now, status=TicketStatus.CLOSED, closed_at=utc_iso(now), closed_by=by,
-            close_reason=reason, summary=summary,
-        )  # fmt: skip
-        assert updated is not None
+        updated = await self._update(ticket, now, {
+            "status": TicketStatus.CLOSED, "closed_at": utc_iso(now), "closed_by": by, "close_reason": reason,
+            "summary": summary,
+        })  # fmt: skip
         log.info("Ticket %d closed (%s)", ticket.id, reason)
+        return updated
+
+    # -- ratings -----------------------------------------------------------------------------
+
+    async def route_to_rate(self, ticket_id: int, route_id: int | None) -> RecordedRoute | None:
+        """The answer a Solved / Talk to staff press rates: the one it was posted with, or (buttons
+        posted before answers carried their id) the ticket's latest answer."""
+        route = await self.store.get_route(route_id) if route_id is not None else await self.store.last_route(ticket_id)
+        return route if route is not None and route.ticket_id == ticket_id else None
+
+    async def rated(self, route: RecordedRoute, feedback: Feedback) -> None:
+        await self.store.set_feedback(route.id, feedback)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    async def _transition(self, ticket: Ticket, event: TicketEvent, now: datetime) -> Ticket:
+        status = next_status(ticket.status, event)
+        return ticket if status is ticket.status else await self._update(ticket, now, {"status": status})
+
+    async def _update(self, ticket: Ticket, now: datetime, changes: dict[str, object]) -> Ticket:
+        updated = await self.store.update_ticket(ticket.id, now, **changes)
+        assert updated is not None
         return updated
 
 
 @dataclass(frozen=True)
 class AutoCloseAction:
     ticket: Ticket
-    action: str  # "close_solved" | "warn_idle" | "close_idle"
+    action: AutoCloseStep
     reason: str
 
 
@@ -179,14 +292,14 @@ def due_autoclose_actions(
             continue
         if t.status is TicketStatus.RESOLVED and t.resolved_at:
             if solved_delay_s and now - datetime.fromisoformat(t.resolved_at) >= timedelta(seconds=solved_delay_s):
-                actions.append(AutoCloseAction(t, "close_solved", CloseReason.SOLVED_TIMEOUT.value))
+                actions.append(AutoCloseAction(t, AutoCloseStep.CLOSE_SOLVED, CloseReason.SOLVED_TIMEOUT.value))
             continue
         if not idle_warn_s or t.status is TicketStatus.WAITING_STAFF:
             continue  # a ticket waiting for staff is idle through no fault of the user
         idle_for = now - datetime.fromisoformat(t.last_activity_at)
         if t.idle_warned_at is None:
             if idle_for >= timedelta(seconds=idle_warn_s):
-                actions.append(AutoCloseAction(t, "warn_idle", CloseReason.IDLE.value))
+                actions.append(AutoCloseAction(t, AutoCloseStep.WARN_IDLE, CloseReason.IDLE.value))
         elif idle_close_s and now - datetime.fromisoformat(t.idle_warned_at) >= timedelta(seconds=idle_close_s):
-            actions.append(AutoCloseAction(t, "close_idle", CloseReason.IDLE.value))
+            actions.append(AutoCloseAction(t, AutoCloseStep.CLOSE_IDLE, CloseReason.IDLE.value))
     return actions

@@ -5,31 +5,27 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
-from memory.db import fetchall, fetchone, run, utc_iso
-from tickets.models import DEFAULT_CATEGORIES, GuildConfig, RecordedRoute, Ticket, TicketMessage, TicketStatus
+from db.database import Database, Row, utc_iso
+from memory.decision import Route
+from tickets.models import (
+    DEFAULT_CATEGORIES,
+    Feedback,
+    GuildConfig,
+    MessageRole,
+    RecordedRoute,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
 
 
 class TicketStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-
-    # --- process facts ------------------------------------------------------------
-    async def get_meta(self, key: str) -> str | None:
-        row = await fetchone(self.db, "SELECT value FROM bot_meta WHERE key = ?", (key,))
-        return row[0] if row else None
-
-    async def set_meta(self, key: str, value: str) -> None:
-        await run(
-            self.db,
-            "INSERT INTO bot_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
 
     # --- guild configuration -------------------------------------------------
     async def get_config(self, guild_id: int) -> GuildConfig | None:
-        row = await fetchone(self.db, "SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
+        row = await self.db.fetchone("SELECT * FROM guild_config WHERE guild_id = :guild_id", {"guild_id": guild_id})
         if row is None:
             return None
         return GuildConfig(
@@ -42,64 +38,67 @@ class TicketStore:
         )
 
     async def save_config(self, config: GuildConfig, now: datetime) -> None:
-        await run(
-            self.db,
+        await self.db.run(
             """INSERT INTO guild_config (guild_id, forum_id, staff_role_id, log_channel_id, tag_ids,
                                          categories, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+               VALUES (:guild_id, :forum_id, :staff_role_id, :log_channel_id, :tag_ids, :categories, :now)
                ON CONFLICT (guild_id) DO UPDATE SET
                  forum_id = excluded.forum_id, staff_role_id = excluded.staff_role_id,
                  log_channel_id = excluded.log_channel_id, tag_ids = excluded.tag_ids,
                  categories = excluded.categories, updated_at = excluded.updated_at""",
-            (
-                config.guild_id,
-                config.forum_id,
-                config.staff_role_id,
-                config.log_channel_id,
-                json.dumps(config.tag_ids),
-                json.dumps(list(config.categories)),
-                utc_iso(now),
-            ),
+            {
+                "guild_id": config.guild_id,
+                "forum_id": config.forum_id,
+                "staff_role_id": config.staff_role_id,
+                "log_channel_id": config.log_channel_id,
+                "tag_ids": json.dumps(config.tag_ids),
+                "categories": json.dumps(list(config.categories)),
+                "now": utc_iso(now),
+            },
         )
 
     # --- tickets ----------------------------------------------------------------
     async def create_ticket(
         self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime
     ) -> Ticket:
-        ts = utc_iso(now)
-        await run(
-            self.db,
+        await self.db.run(
             """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
                                     updated_at, last_activity_at)
-               VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)""",
-            (ticket_id, guild_id, opener_id, category, subject, ts, ts, ts),
+               VALUES (:id, :guild_id, :opener_id, :category, :subject, 'open', :now, :now, :now)""",
+            {
+                "id": ticket_id,
+                "guild_id": guild_id,
+                "opener_id": opener_id,
+                "category": category,
+                "subject": subject,
+                "now": utc_iso(now),
+            },
         )
         ticket = await self.get_ticket(ticket_id)
         assert ticket is not None
         return ticket
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        row = await fetchone(self.db, "SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        row = await self.db.fetchone("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id})
         return _ticket(row) if row else None
 
     async def open_tickets_of(self, guild_id: int, user_id: int) -> int:
-        row = await fetchone(
-            self.db,
-            "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND opener_id = ? AND status != 'closed'",
-            (guild_id, user_id),
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = :guild_id AND opener_id = :user_id AND status != 'closed'",
+            {"guild_id": guild_id, "user_id": user_id},
         )
         return row[0] if row else 0
 
     async def last_opened_at(self, guild_id: int, user_id: int) -> str | None:
-        row = await fetchone(
-            self.db, "SELECT MAX(created_at) FROM tickets WHERE guild_id = ? AND opener_id = ?", (guild_id, user_id)
+        row = await self.db.fetchone(
+            "SELECT MAX(created_at) FROM tickets WHERE guild_id = :guild_id AND opener_id = :user_id",
+            {"guild_id": guild_id, "user_id": user_id},
         )
         return row[0] if row else None
 
     async def unclosed_tickets(self) -> list[Ticket]:
         return [
-            _ticket(row)
-            for row in await fetchall(self.db, "SELECT * FROM tickets WHERE status != 'closed' ORDER BY id")
+            _ticket(row) for row in await self.db.fetchall("SELECT * FROM tickets WHERE status != 'closed' ORDER BY id")
         ]
 
     async def update_ticket(self, ticket_id: int, now: datetime, **fields: object) -> Ticket | None:
@@ -117,50 +116,48 @@ class TicketStore:
         if unknown:
             raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
         fields["updated_at"] = utc_iso(now)
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        values = [v.value if isinstance(v, TicketStatus) else v for v in fields.values()]
+        assignments = ", ".join(f"{name} = :{name}" for name in fields)
+        values = {name: v.value if isinstance(v, TicketStatus) else v for name, v in fields.items()}
         closing = fields.get("status") == TicketStatus.CLOSED
         guard = "" if closing else " AND status != 'closed'"
-        await run(self.db, f"UPDATE tickets SET {assignments} WHERE id = ?{guard}", (*values, ticket_id))
+        await self.db.run(f"UPDATE tickets SET {assignments} WHERE id = :id{guard}", {**values, "id": ticket_id})
         return await self.get_ticket(ticket_id)
 
     async def count_open(self, guild_id: int) -> int:
-        row = await fetchone(
-            self.db, "SELECT COUNT(*) FROM tickets WHERE guild_id = ? AND status != 'closed'", (guild_id,)
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM tickets WHERE guild_id = :guild_id AND status != 'closed'", {"guild_id": guild_id}
         )
         return row[0] if row else 0
 
     # --- messages ---------------------------------------------------------------
     async def add_message(self, message: TicketMessage) -> None:
-        await run(
-            self.db,
+        await self.db.run(
             """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content,
-                                            created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (
-                message.ticket_id,
-                message.message_id,
-                message.author_id,
-                message.author_name,
-                message.role,
-                message.content,
-                message.created_at,
-            ),
+                                            created_at)
+               VALUES (:ticket_id, :message_id, :author_id, :author_name, :role, :content, :created_at)""",
+            {
+                "ticket_id": message.ticket_id,
+                "message_id": message.message_id,
+                "author_id": message.author_id,
+                "author_name": message.author_name,
+                "role": message.role.value,
+                "content": message.content,
+                "created_at": message.created_at,
+            },
         )
 
     async def messages(self, ticket_id: int, *, last: int | None = None) -> list[TicketMessage]:
-        sql = "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id"
-        params: tuple[object, ...] = (ticket_id,)
+        sql = "SELECT * FROM ticket_messages WHERE ticket_id = :ticket_id ORDER BY id"
         if last is not None:
-            sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
-            params = (ticket_id, last)
-        rows = await fetchall(self.db, sql, params)
+            sql = f"SELECT * FROM ({sql} DESC LIMIT :last) AS recent ORDER BY id"
+        rows = await self.db.fetchall(sql, {"ticket_id": ticket_id, "last": last})
         return [
             TicketMessage(
                 ticket_id=r["ticket_id"],
                 message_id=r["message_id"],
                 author_id=r["author_id"],
                 author_name=r["author_name"],
-                role=r["role"],
+                role=MessageRole(r["role"]),
                 content=r["content"],
                 created_at=r["created_at"],
             )
@@ -174,50 +171,74 @@ class TicketStore:
         guild_id: int,
         ticket_id: int | None,
         message_id: int | None,
-        route: str,
+        route: Route,
         entry_id: int | None,
         score: float | None,
         detail: str,
         now: datetime,
     ) -> int:
-        return await run(
-            self.db,
+        return await self.db.insert(
             """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
-                                         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (guild_id, ticket_id, message_id, route, entry_id, score, detail, utc_iso(now)),
+                                         created_at)
+               VALUES (:guild_id, :ticket_id, :message_id, :route, :entry_id, :score, :detail, :now) RETURNING id""",
+            {
+                "guild_id": guild_id,
+                "ticket_id": ticket_id,
+                "message_id": message_id,
+                "route": route.value,
+                "entry_id": entry_id,
+                "score": score,
+                "detail": detail,
+                "now": utc_iso(now),
+            },
         )
 
-    async def last_route(self, ticket_id: int) -> tuple[int, str, int | None, str | None] | None:
-        """The latest answer given in a ticket: (interaction id, route, entry id, detail JSON)."""
-        row = await fetchone(
-            self.db,
-            "SELECT id, route, entry_id, detail FROM interactions WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
-            (ticket_id,),
+    async def last_route(self, ticket_id: int) -> RecordedRoute | None:
+        """The latest answer given in a ticket."""
+        row = await self.db.fetchone(
+            f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = :ticket_id ORDER BY id DESC LIMIT 1",
+            {"ticket_id": ticket_id},
         )
-        return (row[0], row[1], row[2], row[3]) if row else None
+        return _route(row) if row else None
 
     async def get_route(self, interaction_id: int) -> RecordedRoute | None:
         """One recorded answer, e.g. to credit the very answer whose button was pressed."""
-        row = await fetchone(
-            self.db,
-            "SELECT id, ticket_id, message_id, route, entry_id, detail, feedback FROM interactions WHERE id = ?",
-            (interaction_id,),
+        row = await self.db.fetchone(
+            f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE id = :id", {"id": interaction_id}
         )
-        return RecordedRoute(*row) if row else None
+        return _route(row) if row else None
 
-    async def set_feedback(self, interaction_id: int, feedback: str) -> None:
-        await run(self.db, "UPDATE interactions SET feedback = ? WHERE id = ?", (feedback, interaction_id))
+    async def set_feedback(self, interaction_id: int, feedback: Feedback) -> None:
+        await self.db.run(
+            "UPDATE interactions SET feedback = :feedback WHERE id = :id",
+            {"feedback": feedback.value, "id": interaction_id},
+        )
 
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
-        rows = await fetchall(
-            self.db,
-            "SELECT route, COUNT(*) FROM interactions WHERE guild_id = ? AND created_at >= ? GROUP BY route",
-            (guild_id, utc_iso(since)),
+        rows = await self.db.fetchall(
+            "SELECT route, COUNT(*) FROM interactions WHERE guild_id = :guild_id AND created_at >= :since "
+            "GROUP BY route",
+            {"guild_id": guild_id, "since": utc_iso(since)},
         )
         return {route: n for route, n in rows}
 
 
-def _ticket(row: aiosqlite.Row) -> Ticket:
+_ROUTE_COLUMNS = "id, ticket_id, message_id, route, entry_id, detail, feedback"
+
+
+def _route(row: Row) -> RecordedRoute:
+    return RecordedRoute(
+        id=row["id"],
+        ticket_id=row["ticket_id"],
+        message_id=row["message_id"],
+        route=Route(row["route"]),
+        entry_id=row["entry_id"],
+        detail=row["detail"],
+        feedback=Feedback(row["feedback"]) if row["feedback"] else None,
+    )
+
+
+def _ticket(row: Row) -> Ticket:
     return Ticket(
         id=row["id"],
         guild_id=row["guild_id"],

@@ -1,0 +1,103 @@
+"""`python bot.py [run|check|ask|search|train]`: run the bot, or use the core without Discord."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from app import commands
+from app.instance import AnotherInstanceRunning, InstanceLock
+from app.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+EXIT_CONFIG = 2
+EXIT_ALREADY_RUNNING = 3
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python bot.py", description="Discord support-ticket bot with a local LLM.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="connect to Discord and serve tickets (the default)")
+    sub.add_parser("check", help="validate config, database and the model server, then exit")
+    ask = sub.add_parser("ask", help="answer one message with the full pipeline, without Discord")
+    ask.add_argument("--guild", type=int, required=True)
+    ask.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ask.add_argument("message")
+    search = sub.add_parser("search", help="retrieve and decide for each query of a JSONL file")
+    search.add_argument("--guild", type=int, required=True)
+    search.add_argument("--batch", type=Path, required=True, help='JSONL file, one {"query": ...} per line')
+    search.add_argument("-k", type=int, default=5)
+    train = sub.add_parser("train", help="import or export trained Q&A pairs")
+    train_sub = train.add_subparsers(dest="train_command", required=True)
+    for name, helptext in (("import", "CSV or JSONL to import"), ("export", "CSV or JSONL to write")):
+        p = train_sub.add_parser(name)
+        p.add_argument("file", type=Path, help=helptext)
+        p.add_argument("--guild", type=int, required=True)
+    return parser
+
+
+def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_level)
+    command = args.command or "run"
+    if command == "run":
+        problems = settings.problems_for_run()
+        if problems:
+            for problem in problems:
+                print(f"config: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        return run_bot(settings, create_bot)
+    handler = {
+        "check": commands.check,
+        "ask": commands.ask,
+        "search": commands.search,
+        "train": commands.train,
+    }[command]
+    return asyncio.run(handler(settings, args))
+
+
+def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
+    """Serve while holding the database's instance lock: a second bot on the same database is
+    refused before it connects anywhere (the admin tools do not take the lock)."""
+    try:
+        lock = InstanceLock.acquire(settings.db_path)
+    except AnotherInstanceRunning as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    with lock:
+        return _serve(settings, create_bot)
+
+
+def _serve(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
+    """Connect and serve until stopped; the two usual portal mistakes get a one-line fix."""
+    bot = create_bot(settings)
+    try:
+        bot.run(settings.token.reveal(), log_handler=None)
+    except discord.LoginFailure:
+        print("Discord rejected DISCORD_TOKEN: reset it in the developer portal (Bot → Reset Token).", file=sys.stderr)
+        return EXIT_CONFIG
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "Enable the Message Content Intent: developer portal → your app → Bot → Privileged Gateway Intents.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return 0

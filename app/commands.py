@@ -1,0 +1,175 @@
+"""The admin tools that work without Discord: check, ask, search, train import/export (app/cli.py parses)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ai.delivery import MessageSink
+from app.runtime import open_core
+from app.settings import Settings
+from memory.io import export_file, import_file
+from tickets.answering import AnswerRequest, search_batch
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+async def check(settings: Settings, args: argparse.Namespace) -> int:
+    ok = True
+    for problem in settings.problems_for_run():
+        print(f"✗ {problem}")
+        ok = False
+    if ok:
+        print("✓ configuration is valid")
+    try:
+        core = await open_core(settings)
+    except Exception as exc:  # any failure to open is the answer here
+        print(f"✗ database {settings.db_path}: {exc}")
+        return 1
+    try:
+        print(f"✓ database {settings.db_path} (WAL, schema up to date)")
+        status = await core.llm.server_status()
+        if not status.reachable:
+            print(f"✗ model server not reachable at {settings.llm.base_url}: {status.error}")
+            print(f"  {status.start_hint}")
+            return 1
+        print(f"✓ model server {settings.llm.base_url} is up (version {status.version or 'unknown'})")
+        if status.model_available:
+            print(f"✓ model {status.model} is available")
+        else:
+            print(f"✗ model {status.model} is {_missing(status.pull_hint)}")
+            ok = False
+        if status.embed_model:
+            if status.embed_model_available:
+                print(f"✓ embedding model {status.embed_model} is available")
+            else:
+                print(f"✗ embedding model {status.embed_model} is {_missing(status.embed_pull_hint)}")
+                ok = False
+    finally:
+        await core.close()
+    return 0 if ok else 1
+
+
+def _missing(hint: str | None) -> str:
+    return f"not pulled; run: {hint}" if hint else "not listed by the server"
+
+
+class PrintSink(MessageSink):
+    """Collects what the bot would post, so `ask` can print the final text once."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    async def send(self, text: str) -> int:
+        self.parts.append(text)
+        return len(self.parts) - 1
+
+    async def edit(self, handle: int, text: str) -> None:
+        self.parts[handle] = text
+
+
+async def ask(settings: Settings, args: argparse.Namespace) -> int:
+    core = await open_core(settings)
+    try:
+        sink = PrintSink()
+        request = AnswerRequest(
+            guild_id=args.guild, question=args.message, history=[], user_name="admin", category="general",
+            server_name="this server",
+        )  # fmt: skip
+        outcome = await core.pipeline.answer(request, sink)
+        matches = [
+            {"id": m.entry.id, "query": m.entry.query, "category": m.entry.category, "score": round(m.score, 4)}
+            for m in outcome.matches
+        ]
+        reply = "\n".join(sink.parts)
+        if args.json:
+            print_json(
+                {
+                    "route": outcome.route.value,
+                    "reason": outcome.decision.reason,
+                    "reply": reply,
+                    "llm_error": str(outcome.llm_error) if outcome.llm_error else None,
+                    "matches": matches,
+                }
+            )
+        else:
+            print(f"route: {outcome.route.value} ({outcome.decision.reason})")
+            if outcome.llm_error:
+                print(f"llm error: {outcome.llm_error}")
+            print("reply:")
+            print(reply)
+            print("top matches:")
+            for m in matches or [{"id": "-", "score": 0, "query": "(none)"}]:
+                print(f"  {m['score']:.3f}  #{m['id']}  {m['query']}")
+    finally:
+        await core.close()
+    return 0
+
+
+async def search(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        text = args.batch.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{args.batch}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print(f"{args.batch}: not UTF-8 text", file=sys.stderr)
+        return 1
+    queries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            query = json.loads(line)["query"]
+        except (ValueError, KeyError, TypeError):
+            query = None
+        if not isinstance(query, str) or not query.strip():
+            # A null, number or blank query would silently be searched as "None", "5" or nothing.
+            print(f"{args.batch}:{number}: expected a JSON object with a non-empty 'query' string", file=sys.stderr)
+            return 1
+        queries.append(query)
+    core = await open_core(settings)
+    try:
+        llm_up = (await core.llm.server_status()).reachable
+        for row in await search_batch(core.pipeline, args.guild, queries, llm_available=llm_up, k=args.k):
+            print_json(row)
+    finally:
+        await core.close()
+    return 0
+
+
+async def train(settings: Settings, args: argparse.Namespace) -> int:
+    core = await open_core(settings)
+    try:
+        if args.train_command == "export":
+            try:
+                count = await export_file(core.memory, args.guild, args.file)
+            except (ValueError, OSError) as exc:  # unknown suffix, missing directory, no permission
+                print(f"{args.file}: {exc}", file=sys.stderr)
+                return 1
+            print(f"exported {count} entries to {args.file}")
+            return 0
+        if not args.file.exists():
+            print(f"{args.file}: no such file", file=sys.stderr)
+            return 1
+        report = await import_file(core.memory, args.guild, args.file, progress=_progress)
+        for error in report.errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        print(
+            f"added {report.added}, updated {report.updated}, unchanged {report.skipped}, errors {len(report.errors)}"
+        )
+        return 0 if not report.errors else 1
+    finally:
+        await core.close()
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    # The last update ends the line, so log lines and errors that follow start on their own.
+    end = "\n" if done >= total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)

@@ -1,0 +1,229 @@
+"""Typed configuration read once from the environment / `.env`, with every default in one place.
+
+`DEFAULTS` is the one list of settings and their defaults (`.env.example` documents exactly these
+keys; a test keeps the two in step). `load_settings` collects every problem instead of stopping at
+the first, so an admin fixes their `.env` in one pass. The token is kept in a `Secret` that never prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ai.settings import BACKENDS, LLMSettings
+
+# Every setting the bot reads, with its default as it would be written in `.env` ("" = unset).
+DEFAULTS: dict[str, str] = {
+    "DISCORD_TOKEN": "",
+    "LLM_BACKEND": "ollama",
+    "LLM_URL": "",  # by backend: DEFAULT_URLS
+    "LLM_MODEL": "llama3",
+    "LLM_EMBED_MODEL": "all-minilm",
+    "LLM_API_KEY": "",
+    "LLM_MAX_CONCURRENCY": "2",
+    "LLM_SERVER_REQUESTS_PER_MINUTE": "30",
+    "LLM_CONNECT_TIMEOUT": "5",
+    "LLM_FIRST_TOKEN_TIMEOUT": "120",
+    "LLM_CHUNK_TIMEOUT": "30",
+    "LLM_TOTAL_TIMEOUT": "300",
+    "LLM_KEEP_ALIVE": "30m",
+    "LLM_NUM_CTX": "4096",
+    "LLM_TEMPERATURE": "0.3",
+    "LLM_NUM_PREDICT": "512",
+    "SYSTEM_PROMPT_FILE": "",
+    "DB_PATH": "data/bot.db",
+    "SIMILARITY_THRESHOLD": "",  # the calibrated default (memory.decision.Thresholds)
+    "MAX_CONTEXT_LENGTH": "6000",
+    "HISTORY_MESSAGES": "16",
+    "MAX_OPEN_TICKETS": "3",
+    "TICKET_COOLDOWN_SECONDS": "60",
+    "USER_ANSWERS_PER_MINUTE": "5",
+    "SOLVED_CLOSE_DELAY_HOURS": "1",
+    "IDLE_WARN_HOURS": "48",
+    "IDLE_CLOSE_AFTER_WARN_HOURS": "24",
+    "AUTOCLOSE_CHECK_SECONDS": "60",
+    "LOG_LEVEL": "info",
+}
+DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "http://127.0.0.1:8080"}
+# Older names still accepted (the first backend was Ollama); the new name wins when both are set.
+ALIASES: dict[str, str] = {
+    "LLM_URL": "OLLAMA_URL",
+    "LLM_MODEL": "OLLAMA_MODEL",
+    "LLM_EMBED_MODEL": "OLLAMA_EMBED_MODEL",
+}
+# Writing one of these as the embedding model turns embeddings off (keyword search only).
+EMBEDDINGS_OFF = ("none", "off", "-")
+
+
+class ConfigError(Exception):
+    """Raised with one human-readable line per configuration problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Secret(str):
+    """A string whose repr/str never reveal the value (so it cannot leak into logs)."""
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self else "Secret('')"
+
+    def __str__(self) -> str:
+        return "********" if self else ""
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: Secret = field(repr=False)
+    db_path: Path
+    llm: LLMSettings
+    similarity_threshold: float | None  # None: the calibrated default (memory.decision.Thresholds)
+    max_context_length: int
+    history_messages: int
+    system_prompt: str | None
+    max_open_tickets: int
+    ticket_cooldown_s: int
+    user_answers_per_minute: int  # per user and ticket; 0 = no limit
+    solved_close_delay_s: int
+    idle_warn_s: int
+    idle_close_s: int
+    autoclose_check_s: int
+    log_level: str
+
+    def problems_for_run(self) -> list[str]:
+        return (
+            []
+            if self.token.reveal()
+            else ["DISCORD_TOKEN is not set: copy it from the developer portal (Bot → Reset Token)."]
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> tuple[str, str]:
+        """(the name the value was given under, the value); the default when it is unset."""
+        for key in (name, ALIASES.get(name)):
+            if key is not None:
+                value = self.env.get(key, "").strip()
+                if value:
+                    return key, value
+        return name, DEFAULTS[name]
+
+    def text(self, name: str) -> str:
+        return self.raw(name)[1]
+
+    def number(self, name: str, *, lo: float, hi: float, integer: bool = False) -> float:
+        given, raw = self.raw(name)
+        default = DEFAULTS[name]
+        if not raw:
+            return 0.0
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            self.problems.append(f"{given}={raw!r} is not {kind}.")
+            return float(default or 0)
+        if not lo <= value <= hi:
+            self.problems.append(f"{given}={raw} is outside the allowed range {lo:g}–{hi:g}.")
+            return float(default or 0)
+        return value
+
+    def optional_number(self, name: str, *, lo: float, hi: float) -> float | None:
+        _, raw = self.raw(name)
+        if not raw:
+            return None
+        return self.number(name, lo=lo, hi=hi)
+
+    def integer(self, name: str, *, lo: int, hi: int) -> int:
+        return int(self.number(name, lo=lo, hi=hi, integer=True))
+
+    def url(self, name: str, default: str) -> str:
+        given, value = self.raw(name)
+        value = (value or default).rstrip("/")
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            self.problems.append(f"{given}={value!r} is not an http(s) URL such as {default}.")
+            return default
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...]) -> str:
+        given, value = self.raw(name)
+        value = value.lower()
+        if value not in options:
+            self.problems.append(f"{given}={value!r} must be one of: {', '.join(options)}.")
+            return DEFAULTS[name]
+        return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read settings from `env` (default: the process environment, after loading `.env`)."""
+    if env is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        env = os.environ
+    r = _Reader(env)
+    backend = r.choice("LLM_BACKEND", BACKENDS)
+    embed_model = r.text("LLM_EMBED_MODEL")
+    llm = LLMSettings(
+        backend=backend,
+        base_url=r.url("LLM_URL", DEFAULT_URLS[backend]),
+        model=r.text("LLM_MODEL"),
+        embed_model=None if embed_model.lower() in EMBEDDINGS_OFF else embed_model,
+        api_key=r.text("LLM_API_KEY") or None,
+        connect_timeout=r.number("LLM_CONNECT_TIMEOUT", lo=0.1, hi=120),
+        first_token_timeout=r.number("LLM_FIRST_TOKEN_TIMEOUT", lo=1, hi=1800),
+        chunk_timeout=r.number("LLM_CHUNK_TIMEOUT", lo=1, hi=600),
+        total_timeout=r.number("LLM_TOTAL_TIMEOUT", lo=1, hi=3600),
+        keep_alive=r.text("LLM_KEEP_ALIVE"),
+        num_ctx=r.integer("LLM_NUM_CTX", lo=512, hi=262144),
+        temperature=r.number("LLM_TEMPERATURE", lo=0, hi=2),
+        num_predict=r.integer("LLM_NUM_PREDICT", lo=16, hi=8192),
+        max_concurrency=r.integer("LLM_MAX_CONCURRENCY", lo=1, hi=64),
+        server_requests_per_minute=r.integer("LLM_SERVER_REQUESTS_PER_MINUTE", lo=0, hi=100_000),
+    )
+    system_prompt = None
+    prompt_file = r.text("SYSTEM_PROMPT_FILE")
+    if prompt_file:
+        try:
+            system_prompt = Path(prompt_file).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            r.problems.append(f"SYSTEM_PROMPT_FILE={prompt_file!r} cannot be read: {exc.strerror}.")
+    hours = 3600
+    settings = Settings(
+        token=Secret(r.text("DISCORD_TOKEN")),
+        db_path=Path(r.text("DB_PATH")),
+        llm=llm,
+        similarity_threshold=r.optional_number("SIMILARITY_THRESHOLD", lo=0, hi=1),
+        max_context_length=r.integer("MAX_CONTEXT_LENGTH", lo=500, hi=500_000),
+        history_messages=r.integer("HISTORY_MESSAGES", lo=1, hi=100),
+        system_prompt=system_prompt,
+        max_open_tickets=r.integer("MAX_OPEN_TICKETS", lo=1, hi=100),
+        ticket_cooldown_s=r.integer("TICKET_COOLDOWN_SECONDS", lo=0, hi=86_400),
+        user_answers_per_minute=r.integer("USER_ANSWERS_PER_MINUTE", lo=0, hi=1000),
+        solved_close_delay_s=int(r.number("SOLVED_CLOSE_DELAY_HOURS", lo=0, hi=720) * hours),
+        idle_warn_s=int(r.number("IDLE_WARN_HOURS", lo=0, hi=8760) * hours),
+        idle_close_s=int(r.number("IDLE_CLOSE_AFTER_WARN_HOURS", lo=0, hi=8760) * hours),
+        autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
+        log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
+    )
+    if r.problems:
+        raise ConfigError(r.problems)
+    return settings
+
+
+def default_llm_settings(**changes: Any) -> LLMSettings:
+    """The LLM settings an empty `.env` gives, with `changes` (for tools and tests)."""
+    return replace(load_settings({}).llm, **changes)

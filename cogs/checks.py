@@ -1,0 +1,50 @@
+"""Who may use what: staff-only commands as `app_commands` checks, so no command repeats the test.
+
+"Staff" means members of the staff role chosen in /setup, or anyone with Manage Threads, Manage Server
+or Administrator (`cogs._discord.is_staff`). A refused check raises `NotStaff`, whose message
+cogs/errors.py sends as a short private reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import discord
+from discord import app_commands
+
+from cogs._discord import bot_of, is_staff
+from tickets.errors import UserError
+
+T = TypeVar("T")
+
+
+class NotStaff(app_commands.CheckFailure, UserError):
+    """The command is for staff; the message says so in the command's own words."""
+
+
+class NotSetUp(app_commands.CheckFailure, UserError):
+    """The command needs /setup to have been run on this server."""
+
+
+SETUP_FIRST = "Run /setup first to choose the ticket forum and staff role."
+
+
+async def require_staff(interaction: discord.Interaction, refusal: str, *, needs_setup: bool = False) -> None:
+    """Raise NotStaff(refusal) unless the user is staff on this server (NotSetUp first, for a command that
+    needs the configuration, on a server without one: nobody can be staff by role there yet)."""
+    config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
+    if needs_setup and config is None:
+        raise NotSetUp(SETUP_FIRST)
+    if not is_staff(interaction.user, config):
+        raise NotStaff(refusal)
+
+
+def staff_only(refusal: str, *, needs_setup: bool = False) -> Callable[[T], T]:
+    """Decorator for a slash command or context menu callback that only staff may use."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        await require_staff(interaction, refusal, needs_setup=needs_setup)
+        return True
+
+    return app_commands.check(predicate)

@@ -1,0 +1,126 @@
+"""Closes solved tickets after a delay and warns, then closes, idle ones (a loop owned by the tickets cog)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import tasks
+
+from cogs._discord import NO_PINGS, ping_users
+from cogs.tickets._lifecycle import TicketLifecycle
+from tickets.errors import CloseError, TicketAlreadyClosed
+from tickets.models import AutoCloseStep, Ticket
+from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
+
+if TYPE_CHECKING:
+    from bot import TicketBot
+
+log = logging.getLogger(__name__)
+
+# After Discord refused an automatic close (e.g. Manage Threads missing), wait this long before
+# trying that ticket again, and tell the ticket only once: retrying every sweep would post and
+# ask the model for a summary each minute.
+RETRY_FAILED_CLOSE_S = 3600
+
+
+class AutoCloser:
+    def __init__(self, bot: TicketBot, lifecycle: TicketLifecycle) -> None:
+        self.bot = bot
+        self.lifecycle = lifecycle
+        self.sweep.change_interval(seconds=bot.settings.autoclose_check_s)
+        self._failed: dict[int, float] = {}  # ticket id -> time.monotonic() of the refused close
+
+    def start(self) -> None:
+        self.sweep.start()
+
+    def stop(self) -> None:
+        self.sweep.cancel()
+
+    @tasks.loop(seconds=60)
+    async def sweep(self) -> None:
+        s, core = self.bot.settings, self.bot.core
+        actions = due_autoclose_actions(
+            await core.tickets.unclosed(), discord.utils.utcnow(),
+            solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
+        )  # fmt: skip
+        for action in actions:
+            if self.lifecycle.locks.ticket(action.ticket.id).locked():
+                continue  # being answered or closed right now: not idle; look again next sweep
+            failed_at = self._failed.get(action.ticket.id)
+            if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
+                continue
+            try:
+                await self._apply(action)
+            except Exception:
+                log.exception("Auto-close step %s failed for ticket %d", action.action, action.ticket.id)
+
+    @sweep.before_loop
+    async def _ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _apply(self, action: AutoCloseAction) -> None:
+        core, s = self.bot.core, self.bot.settings
+        # Re-check against the ticket as it is now: the user may have written since the sweep read
+        # its list (and the close checks once more under the ticket's lock).
+        ticket = await core.tickets.get(action.ticket.id)
+        if ticket is None or not self._still_due(action.action)(ticket):
+            return
+        config = await core.tickets.config(ticket.guild_id)
+        thread = self.bot.get_channel(ticket.id)
+        if thread is None:
+            try:
+                thread = await self.bot.fetch_channel(ticket.id)
+            except discord.NotFound:
+                thread = None
+            except discord.HTTPException:
+                # Forbidden or a Discord hiccup is not "deleted": try again on the next sweep.
+                log.warning("Cannot reach ticket %d for auto-close", ticket.id, exc_info=True)
+                return
+        if config is None or not isinstance(thread, discord.Thread):
+            # The post was deleted: record the ticket as closed so we stop trying.
+            await core.tickets.closed(ticket, by=None, reason="post deleted", summary="", now=discord.utils.utcnow())
+            return
+        if action.action is AutoCloseStep.WARN_IDLE:
+            then = (
+                f" It will close in {human_duration(s.idle_close_s)} unless someone writes here."
+                if s.idle_close_s
+                else ""
+            )
+            await thread.send(
+                f"<@{ticket.opener_id}> This ticket has been quiet for a while.{then}",
+                allowed_mentions=ping_users(discord.Object(ticket.opener_id)),
+            )
+            await core.tickets.idle_warned(ticket, discord.utils.utcnow())
+            return
+        try:
+            await self.lifecycle.closed(
+                thread, ticket, config, closer=None, reason=action.reason, still_wanted=self._still_due(action.action)
+            )
+        except TicketAlreadyClosed:
+            return  # closed by hand while the sweep was running
+        except CloseError as exc:
+            log.warning("Auto-close of ticket %d failed: %s", ticket.id, exc)
+            first_failure = ticket.id not in self._failed
+            self._failed[ticket.id] = time.monotonic()
+            if first_failure:
+                with contextlib.suppress(discord.HTTPException):
+                    await thread.send(f"I couldn't close this ticket automatically: {exc}", allowed_mentions=NO_PINGS)
+            return
+        self._failed.pop(ticket.id, None)
+
+    def _still_due(self, action: AutoCloseStep) -> Callable[[Ticket], bool]:
+        s = self.bot.settings
+
+        def check(ticket: Ticket) -> bool:
+            due = due_autoclose_actions(
+                [ticket], discord.utils.utcnow(),
+                solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
+            )  # fmt: skip
+            return bool(due) and due[0].action == action
+
+        return check

@@ -1,0 +1,85 @@
+"""Per-ticket and per-opener locks shared by everything that changes a ticket from Discord.
+
+One lock per ticket serialises answering, closing and the Solved / Talk to staff buttons, so
+none of them acts on a copy of the ticket that another one has changed meanwhile. A lock lives
+as long as someone holds or waits for it (weak values), so closed tickets leave nothing behind.
+
+A close must not wait minutes behind a model that is still queueing or streaming: `closing()`
+cancels the answer in progress and makes answers still waiting for the lock skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+class AnswerCancelled(Exception):
+    """The answer was stopped because its ticket is being closed."""
+
+
+class TicketLocks:
+    """The locks and in-flight answers of one bot (instance state: two bots in one process, as in
+    tests that restart the bot, share nothing)."""
+
+    def __init__(self) -> None:
+        self._tickets: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._openers: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+        self._answering: dict[int, asyncio.Task[object]] = {}
+        self._closing: dict[int, int] = {}  # ticket id -> number of closes in progress
+
+    def ticket(self, ticket_id: int) -> asyncio.Lock:
+        """The lock of one ticket: hold it while reading the ticket and acting on what was read."""
+        return _get(self._tickets, ticket_id)
+
+    def opener(self, *, guild_id: int, user_id: int) -> asyncio.Lock:
+        """The lock of one member opening tickets in one guild (limits and cooldown are per member)."""
+        return _get(self._openers, (guild_id, user_id))
+
+    def is_closing(self, ticket_id: int) -> bool:
+        return self._closing.get(ticket_id, 0) > 0
+
+    @contextmanager
+    def closing(self, ticket_id: int) -> Iterator[None]:
+        """Mark a ticket as closing for the duration, and stop the answer being written in it."""
+        self._closing[ticket_id] = self._closing.get(ticket_id, 0) + 1
+        task = self._answering.get(ticket_id)
+        if task is not None:
+            task.cancel()
+        try:
+            yield
+        finally:
+            self._closing[ticket_id] -= 1
+            if not self._closing[ticket_id]:
+                del self._closing[ticket_id]
+
+    async def run_answer(self, ticket_id: int, work: Awaitable[T]) -> T:
+        """Run the model part of an answer so that a close of this ticket can cancel it.
+
+        Raises AnswerCancelled when a close stopped it; a cancellation of the caller itself propagates.
+        """
+        task = asyncio.ensure_future(work)
+        self._answering[ticket_id] = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and not (current is not None and current.cancelling()):
+                raise AnswerCancelled from None
+            raise
+        finally:
+            if self._answering.get(ticket_id) is task:
+                del self._answering[ticket_id]
+
+
+def _get(locks: weakref.WeakValueDictionary[K, asyncio.Lock], key: K) -> asyncio.Lock:
+    lock = locks.get(key)
+    if lock is None:
+        lock = locks[key] = asyncio.Lock()
+    return lock

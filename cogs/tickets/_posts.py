@@ -1,0 +1,90 @@
+"""What the bot does to a ticket post in Discord besides answering: tags, staff pings, the closing
+embed and the transcript in the log channel."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Literal
+
+import discord
+
+from cogs._discord import NO_PINGS, ping_role
+from tickets.models import GuildConfig, Ticket, TicketMessage, TicketStatus
+from tickets.transcript import render_markdown
+
+log = logging.getLogger(__name__)
+
+# Discord's default (24 h) would archive a quiet ticket before our idle warning at 48 h.
+ARCHIVE_AFTER_MINUTES: Literal[10080] = 10080
+
+
+def tags_for(
+    forum: discord.ForumChannel, config: GuildConfig, status: TicketStatus, category: str
+) -> list[discord.ForumTag]:
+    wanted = [config.status_tag(status), config.category_tag(category)]
+    tags = [forum.get_tag(tag_id) for tag_id in wanted if tag_id]
+    return [t for t in tags if t is not None]
+
+
+async def show_status(
+    thread: discord.Thread, config: GuildConfig, ticket: Ticket, status: TicketStatus | None = None
+) -> None:
+    """Tag the post with `status` (default: the ticket's). Tags carry the ticket state: renames are
+    rate-limited to ~2 per 10 min, tags are not."""
+    forum = thread.parent
+    if not isinstance(forum, discord.ForumChannel):
+        return
+    tags = tags_for(forum, config, status or ticket.status, ticket.category)
+    try:
+        await thread.edit(applied_tags=tags)
+    except discord.HTTPException:
+        log.warning("Could not update tags on ticket %d", ticket.id, exc_info=True)
+
+
+async def notify_staff(thread: discord.Thread, config: GuildConfig, text: str) -> None:
+    """Ping the staff role in the log channel if there is one, else in the ticket itself."""
+    target: discord.abc.Messageable = thread
+    if config.log_channel_id:
+        log_channel = thread.guild.get_channel(config.log_channel_id)
+        if isinstance(log_channel, discord.TextChannel):
+            target = log_channel
+    try:
+        await target.send(f"<@&{config.staff_role_id}> {text}", allowed_mentions=ping_role(config.staff_role_id))
+    except discord.HTTPException:
+        log.warning("Could not notify staff about ticket %d", thread.id, exc_info=True)
+
+
+async def safe_send(thread: discord.Thread, text: str) -> None:
+    try:
+        await thread.send(text, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not post in ticket %d", thread.id, exc_info=True)
+
+
+def closing_embed(ticket: Ticket, closer: discord.abc.User | None, reason: str, summary: str) -> discord.Embed:
+    embed = discord.Embed(title=f"🔒 Ticket closed: {ticket.subject}"[:256], colour=discord.Colour.dark_grey())
+    embed.add_field(name="Closed by", value=closer.mention if closer else "automatically", inline=True)
+    embed.add_field(name="Reason", value=(reason or "—")[:1024], inline=True)
+    embed.add_field(name="Summary", value=(summary or "—")[:1024], inline=False)
+    embed.set_footer(text=f"Ticket {ticket.id} · {ticket.category}")
+    return embed
+
+
+async def send_to_log(
+    thread: discord.Thread, config: GuildConfig, ticket: Ticket, embed: discord.Embed, messages: list[TicketMessage]
+) -> None:
+    if not config.log_channel_id:
+        return
+    channel = thread.guild.get_channel(config.log_channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        log.warning("Log channel %s of guild %d is gone", config.log_channel_id, config.guild_id)
+        return
+    text = render_markdown(ticket, messages, guild_name=thread.guild.name)
+    file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ticket-{ticket.id}.md")
+    log_embed = embed.copy()
+    log_embed.description = f"Post: {thread.mention}"
+    try:
+        await channel.send(embed=log_embed, file=file, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not send the transcript of ticket %d to the log channel", ticket.id, exc_info=True)

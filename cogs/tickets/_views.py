@@ -1,0 +1,237 @@
+"""Persistent components: the panel (category select + Open ticket), the ticket modal,
+and the Solved / Talk to staff buttons that carry their ticket and answer ids in `custom_id`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Self
+
+import discord
+from discord.ext import commands
+
+from cogs._discord import NO_PINGS, is_staff, reply_error
+from cogs.errors import on_ui_error, refuse
+from cogs.tickets._lifecycle import TicketRequest, lifecycle_of
+from memory.text import visible_text
+from tickets.errors import ActionRefused, InvalidInput, UserError
+from tickets.models import DEFAULT_CATEGORIES
+
+log = logging.getLogger(__name__)
+
+
+class TicketModal(discord.ui.Modal):
+    subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
+        label="Subject",
+        custom_id="subject",
+        placeholder="A short title for your question",
+        min_length=3,
+        max_length=100,
+    )
+    description: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
+        label="Describe the problem",
+        custom_id="description",
+        style=discord.TextStyle.paragraph,
+        placeholder="What happened, what did you expect, what have you tried?",
+        min_length=1,
+        max_length=1500,
+    )
+
+    on_error = on_ui_error
+
+    def __init__(self, category: str) -> None:
+        super().__init__(title=f"New {category} ticket"[:45], custom_id=f"ticket:modal:{category}"[:100])
+        self.category = category
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._submitted(interaction)
+        except UserError as refused:  # expected: the reply says why (not an error for the log)
+            await refuse(interaction, refused)
+
+    async def _submitted(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        lifecycle = lifecycle_of(interaction.client)
+        # Zero-width and control characters count as nothing: they would make an invisible post title.
+        subject, description = visible_text(self.subject.value), visible_text(self.description.value)
+        if len(subject) < (self.subject.min_length or 1):
+            raise InvalidInput("The subject needs at least 3 characters besides spaces and invisible characters.")
+        config = await lifecycle.core.tickets.config(interaction.guild.id)
+        if config is None:
+            raise ActionRefused("Tickets are not set up on this server yet. Ask an admin to run /setup.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        request = TicketRequest(
+            guild=interaction.guild, opener=interaction.user, category=self.category, subject=subject,
+            description=description,
+        )  # fmt: skip
+        opened = await lifecycle.opened(config, request)
+        # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
+        # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
+        await _confirm(interaction, f"✅ Your ticket is open: {opened.thread.mention}")
+        await lifecycle.first_question(opened, interaction.user, description)
+
+
+async def _confirm(interaction: discord.Interaction, text: str) -> None:
+    """Best effort: replace the deferred "thinking…" with `text`.
+
+    If Discord refuses both ways (a 500, an expired interaction), the user still learns of the ticket:
+    its starter message mentions them.
+    """
+    try:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        return
+    except discord.HTTPException:
+        log.warning("Could not confirm a new ticket; editing the deferred reply instead", exc_info=True)
+    try:
+        await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("Could not confirm a new ticket at all; its starter message pings the user", exc_info=True)
+
+
+class PanelView(discord.ui.View):
+    """Registered once at start (timeout=None, fixed custom_ids) so old panels keep working."""
+
+    on_error = on_ui_error
+
+    def __init__(self, categories: tuple[str, ...] = DEFAULT_CATEGORIES) -> None:
+        super().__init__(timeout=None)
+        self.category_select.options = [
+            discord.SelectOption(label=c.capitalize(), value=c, description=f"Open a {c} ticket") for c in categories
+        ]
+
+    @discord.ui.select(
+        cls=discord.ui.Select, custom_id="ticket:panel:category", placeholder="Choose a category to open a ticket…"
+    )
+    async def category_select(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+        await _open_modal(interaction, select.values[0] if select.values else "general")
+
+    @discord.ui.button(
+        label="Open ticket", emoji="🎫", style=discord.ButtonStyle.primary, custom_id="ticket:panel:open"
+    )
+    async def open_button(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await _open_modal(interaction, "general")
+
+
+async def _open_modal(interaction: discord.Interaction, category: str) -> None:
+    try:
+        await _show_modal(interaction, category)
+    except UserError as refused:
+        await refuse(interaction, refused)
+
+
+async def _show_modal(interaction: discord.Interaction, category: str) -> None:
+    lifecycle = lifecycle_of(interaction.client)
+    if interaction.guild is None:
+        raise ActionRefused("Tickets can only be opened in a server.")
+    config = await lifecycle.core.tickets.config(interaction.guild.id)
+    if config is None:
+        raise ActionRefused("Tickets are not set up on this server yet. Ask an admin to run /setup.")
+    if category not in config.categories:
+        category = "general" if "general" in config.categories else config.categories[0]
+    # Checked before the form is shown (and again on submit): no typing for a ticket that cannot open.
+    await lifecycle.core.tickets.check_can_open(
+        guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
+    )
+    await interaction.response.send_modal(TicketModal(category))
+
+
+_ID = r"(?P<id>\d+)(?::(?P<route>\d+))?"
+
+
+class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:(?:solved|staff):{_ID}"):
+    """Shared behaviour of the per-ticket buttons; the subclasses are the ones registered.
+
+    custom_id `ticket:<action>:<ticket id>:<answer id>`; buttons posted before answers carried their
+    id (`ticket:<action>:<ticket id>`) still work and rate the latest answer.
+    """
+
+    action = ""
+    label, emoji, style = "", "", discord.ButtonStyle.secondary
+
+    def __init__(self, ticket_id: int, route_id: int | None = None) -> None:
+        custom_id = f"ticket:{self.action}:{ticket_id}" + (f":{route_id}" if route_id is not None else "")
+        super().__init__(discord.ui.Button(label=self.label, emoji=self.emoji, style=self.style, custom_id=custom_id))
+        self.ticket_id = ticket_id
+        self.route_id = route_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["id"]), int(match["route"]) if match["route"] else None)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # discord.py swallows errors of dynamic items silently: report them here.
+        try:
+            return await self._allowed(interaction)
+        except Exception as exc:
+            await on_ui_error(self, interaction, exc, self)
+            return False
+
+    async def _allowed(self, interaction: discord.Interaction) -> bool:
+        core = lifecycle_of(interaction.client).core
+        ticket = await core.tickets.get(self.ticket_id)
+        config = await core.tickets.config(interaction.guild_id or 0)
+        if ticket is None or ticket.is_closed:
+            await reply_error(interaction, "This ticket is closed.")
+            return False
+        if interaction.user.id != ticket.opener_id and not is_staff(interaction.user, config):
+            await reply_error(interaction, "Only the person who opened this ticket (or staff) can use these buttons.")
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._pressed(interaction)
+        except Exception as exc:
+            await on_ui_error(self, interaction, exc, self)
+
+    async def _pressed(self, interaction: discord.Interaction) -> None:
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread):
+            await reply_error(interaction, "This ticket is no longer available.")
+            return
+        # Acknowledge first: an answer still being written in this ticket is waited for.
+        await interaction.response.defer()
+        try:
+            text = await lifecycle_of(interaction.client).rated(
+                thread, ticket_id=self.ticket_id, route_id=self.route_id, solved=self.action == "solved",
+                by=interaction.user,
+            )  # fmt: skip
+        except ActionRefused as refused:
+            await _drop_buttons(interaction)
+            await refuse(interaction, refused)
+            return
+        # Only now: if the action failed, the buttons stay so it can be tried again.
+        await _drop_buttons(interaction)
+        await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+
+
+async def _drop_buttons(interaction: discord.Interaction) -> None:
+    try:
+        await interaction.edit_original_response(view=None)
+    except discord.HTTPException:
+        log.warning("Could not remove the buttons from message %s", interaction.message, exc_info=True)
+
+
+class SolvedButton(_TicketButton, template=rf"ticket:solved:{_ID}"):
+    action = "solved"
+    label, emoji, style = "Solved", "✅", discord.ButtonStyle.success
+
+
+class StaffButton(_TicketButton, template=rf"ticket:staff:{_ID}"):
+    action = "staff"
+    label, emoji, style = "Talk to staff", "🙋", discord.ButtonStyle.secondary
+
+
+def answer_view(ticket_id: int, route_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(SolvedButton(ticket_id, route_id))
+    view.add_item(StaffButton(ticket_id, route_id))
+    return view
+
+
+def register_persistent(bot: commands.Bot) -> None:
+    """Old panels and answer buttons keep working after a restart."""
+    bot.add_view(PanelView())
+    bot.add_dynamic_items(SolvedButton, StaffButton)

@@ -1,0 +1,147 @@
+"""The schema as the bot created it before each package owned its migrations (schema_version 1..3).
+
+Kept verbatim so tests can build a database the way earlier versions of the bot did, and check that
+today's runner upgrades it without re-applying or losing anything. Never change it.
+"""
+
+LEGACY_MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE guild_config (
+            guild_id        INTEGER PRIMARY KEY,
+            forum_id        INTEGER NOT NULL,
+            staff_role_id   INTEGER NOT NULL,
+            log_channel_id  INTEGER,
+            tag_ids         TEXT NOT NULL DEFAULT '{}',   -- JSON {"open": id, "billing": id, ...}
+            categories      TEXT NOT NULL DEFAULT '["billing","technical","general"]',
+            updated_at      TEXT NOT NULL
+        );
+
+        CREATE TABLE tickets (
+            id               INTEGER PRIMARY KEY,          -- the forum thread id
+            guild_id         INTEGER NOT NULL,
+            opener_id        INTEGER NOT NULL,
+            category         TEXT NOT NULL,
+            subject          TEXT NOT NULL,
+            status           TEXT NOT NULL,                -- open|answered|waiting_staff|resolved|closed
+            ai_paused        INTEGER NOT NULL DEFAULT 0,
+            staff_pinged     INTEGER NOT NULL DEFAULT 0,
+            created_at       TEXT NOT NULL,
+            updated_at       TEXT NOT NULL,
+            last_activity_at TEXT NOT NULL,
+            resolved_at      TEXT,
+            idle_warned_at   TEXT,
+            closed_at        TEXT,
+            closed_by        INTEGER,
+            close_reason     TEXT,
+            summary          TEXT
+        );
+        CREATE INDEX tickets_guild_status ON tickets (guild_id, status);
+        CREATE INDEX tickets_opener ON tickets (guild_id, opener_id, status);
+
+        CREATE TABLE ticket_messages (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id    INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            message_id   INTEGER,
+            author_id    INTEGER NOT NULL,
+            author_name  TEXT NOT NULL,
+            role         TEXT NOT NULL,                    -- user|staff|bot
+            content      TEXT NOT NULL,
+            created_at   TEXT NOT NULL
+        );
+        CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id, id);
+
+        CREATE TABLE interactions (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id    INTEGER NOT NULL,
+            ticket_id   INTEGER,
+            message_id  INTEGER,
+            route       TEXT NOT NULL,                     -- answer|llm|fallback|staff
+            entry_id    INTEGER,
+            score       REAL,
+            detail      TEXT,
+            feedback    TEXT,                              -- solved|staff|NULL
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX interactions_guild_time ON interactions (guild_id, created_at);
+        CREATE INDEX interactions_ticket ON interactions (ticket_id, id);
+
+        CREATE TABLE trained_entries (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id     INTEGER NOT NULL,
+            query        TEXT NOT NULL,
+            response     TEXT NOT NULL,
+            category     TEXT NOT NULL DEFAULT 'general',
+            created_by   INTEGER,
+            created_at   TEXT NOT NULL,
+            updated_at   TEXT NOT NULL,
+            usage_count  INTEGER NOT NULL DEFAULT 0,
+            confidence   REAL NOT NULL DEFAULT 1.0
+        );
+        CREATE INDEX trained_entries_guild ON trained_entries (guild_id, id);
+
+        -- Every phrasing of an entry, the primary query included, so search covers all of them.
+        CREATE TABLE entry_phrasings (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            entry_id    INTEGER NOT NULL REFERENCES trained_entries (id) ON DELETE CASCADE,
+            guild_id    INTEGER NOT NULL,
+            text        TEXT NOT NULL,
+            norm        TEXT NOT NULL,                     -- normalised text, for idempotent imports
+            is_primary  INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX entry_phrasings_entry ON entry_phrasings (entry_id);
+        CREATE INDEX entry_phrasings_guild_norm ON entry_phrasings (guild_id, norm);
+
+        CREATE TABLE embeddings (
+            phrasing_id INTEGER PRIMARY KEY REFERENCES entry_phrasings (id) ON DELETE CASCADE,
+            model       TEXT NOT NULL,
+            dim         INTEGER NOT NULL,
+            vector      BLOB NOT NULL                      -- float32 little-endian
+        );
+
+        -- Pending Q&A pairs and alternates proposed from tickets; only staff turn them into entries.
+        CREATE TABLE suggestions (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id    INTEGER NOT NULL,
+            kind        TEXT NOT NULL,                     -- qa|alternate
+            entry_id    INTEGER,
+            ticket_id   INTEGER,
+            query       TEXT NOT NULL,
+            response    TEXT,
+            category    TEXT,
+            status      TEXT NOT NULL DEFAULT 'pending',   -- pending|approved|rejected
+            created_at  TEXT NOT NULL,
+            decided_by  INTEGER,
+            decided_at  TEXT
+        );
+        CREATE INDEX suggestions_guild_status ON suggestions (guild_id, status);
+
+        -- Small process facts, e.g. the hash of the last synced slash-command tree.
+        CREATE TABLE bot_meta (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        """
+        -- entry_phrasings.norm becomes the question's identity (memory.text.identity_key): numbers
+        -- now count, so questions that differ only by a number are two questions. No uniqueness is
+        -- imposed: databases may hold rows whose old keys collided, and each keeps its own key.
+        UPDATE entry_phrasings SET norm = identity_key(text);
+        """,
+    ),
+    (
+        3,
+        """
+        -- Bumped in the same transaction as every write of a guild's trained memory, so a process
+        -- that caches the guild's search index notices another process's writes (memory/store.py).
+        CREATE TABLE memory_changes (
+            guild_id  INTEGER PRIMARY KEY,
+            counter   INTEGER NOT NULL
+        );
+        """,
+    ),
+]

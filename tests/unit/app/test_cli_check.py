@@ -1,0 +1,59 @@
+"""`python bot.py check` as a subprocess against the fake Ollama server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA", "DISCORD", "LLM_", "DB_PATH"))}
+    base.update({"DB_PATH": str(tmp_path / "check.db"), "DISCORD_TOKEN": "secret-token-value"})
+    base.update(env)
+    # cwd=tmp_path so a developer's own .env is not picked up
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "check"], cwd=tmp_path, env=base, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+
+
+def test_check_passes_with_server_and_models(tmp_path, fake_ollama):
+    proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, OLLAMA_MODEL="llama3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "model llama3 is available" in proc.stdout
+    assert (tmp_path / "check.db").exists()
+    assert "secret-token-value" not in proc.stdout + proc.stderr
+
+
+def test_check_prints_the_pull_command_for_a_missing_model(tmp_path, fake_ollama):
+    proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, OLLAMA_MODEL="qwen2.5:7b")
+    assert proc.returncode == 1
+    assert "ollama pull qwen2.5:7b" in proc.stdout
+
+
+def test_check_fails_when_the_server_is_down(tmp_path, closed_port_url):
+    proc = run_check(tmp_path, OLLAMA_URL=closed_port_url)
+    assert proc.returncode == 1
+    assert "not reachable" in proc.stdout
+
+
+def test_bad_config_lists_every_problem_and_exits_2(tmp_path):
+    proc = run_check(tmp_path, SIMILARITY_THRESHOLD="1.5", OLLAMA_URL="localhost:11434", MAX_OPEN_TICKETS="lots")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert any("SIMILARITY_THRESHOLD" in line and "0–1" in line for line in lines)
+    assert any("OLLAMA_URL" in line for line in lines)
+    assert any("MAX_OPEN_TICKETS" in line for line in lines)
+    assert "secret-token-value" not in proc.stdout + proc.stderr
+
+
+def test_run_without_token_exits_2(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"},
+    )  # fmt: skip
+    assert proc.returncode == 2 and "DISCORD_TOKEN" in proc.stderr

@@ -1,0 +1,80 @@
+"""Import/export: CSV and JSONL, line-numbered errors, idempotent re-import, round trip, batch search."""
+
+from __future__ import annotations
+
+import json
+
+from memory.io import export_file, import_bytes, import_file
+
+GUILD = 1
+
+CSV = (
+    "query,response,category,alternates\n"
+    "How do I reset my password?,Use the reset link.,technical,forgot password|lost login\n"
+    "Where is my invoice?,On the billing page.,billing,\n"
+    ",No question here,general,\n"
+    "Refund?,,billing,\n"
+    '"Multi-line, quoted",Yes,general,\n'
+)
+
+
+async def test_csv_import_reports_errors_with_line_numbers(memory, hashed_embedder):
+    report = await import_bytes(memory, GUILD, CSV.encode(), "faq.csv", created_by=5)
+    assert (report.added, report.updated, report.skipped) == (3, 0, 0)
+    assert report.errors == ["line 4: question is empty", "line 5: answer is empty"]
+    entry = await memory.get_by_query(GUILD, "how do i reset my password")
+    assert entry.alternates == ["forgot password", "lost login"] and entry.created_by == 5
+    assert (await memory.find_similar(GUILD, "lost login"))[0].entry.id == entry.id
+    # Every imported phrasing embedded in one batch (the second call is the search query).
+    assert [len(batch) for batch in hashed_embedder.calls] == [5, 1]
+    report = await import_bytes(memory, GUILD, CSV.encode(), "faq.csv", created_by=5)
+    assert (report.added, report.updated, report.skipped) == (0, 0, 3)
+    assert await memory.count(GUILD) == 3
+
+
+async def test_jsonl_import_updates_on_reimport(memory, tmp_path):
+    path = tmp_path / "faq.jsonl"
+    rows = [
+        {"query": "Opening hours?", "response": "9 to 5", "alternates": ["when are you open"]},
+        "not an object",
+        {"query": "Ship abroad?", "response": "Yes", "category": "billing"},
+        {"query": "x", "response": "y", "alternates": "a|b"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n\n", encoding="utf-8")
+    progress = []
+    report = await import_file(memory, GUILD, path, progress=lambda done, total: progress.append((done, total)))
+    assert (report.added, report.updated, report.skipped) == (3, 0, 0)
+    assert report.errors[0] == "line 2: expected a JSON object"
+    assert report.errors[1].startswith("line 5: invalid JSON")
+    assert progress[-1] == (3, 3)
+    path.write_text(json.dumps({"query": "opening hours", "response": "10 to 6", "alternates": ["hours?"]}))
+    report = await import_file(memory, GUILD, path)
+    assert (report.added, report.updated) == (0, 1)
+    entry = await memory.get_by_query(GUILD, "Opening hours?")
+    assert entry.response == "10 to 6" and entry.alternates == ["when are you open", "hours?"]
+    assert await memory.count(GUILD) == 3
+
+
+async def test_bad_files(memory):
+    assert (await import_bytes(memory, GUILD, b"x", "faq.txt")).errors == [
+        "faq.txt: unsupported file type (use .csv or .jsonl)"
+    ]
+    assert (await import_bytes(memory, GUILD, b"\xff\xfe", "faq.csv")).errors == ["faq.csv: not UTF-8 text"]
+    report = await import_bytes(memory, GUILD, b"question,answer\na,b\n", "faq.csv")
+    assert report.errors == ["line 1: missing column(s) query, response"]
+    report = await import_bytes(memory, GUILD, ("query,response\n" + "q" * 301 + ",a\n").encode(), "faq.csv")
+    assert report.errors == ["line 2: question is 301 characters long; the limit is 300"]
+
+
+async def test_export_import_round_trip(memory, lexical_memory, tmp_path):
+    await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
+    for suffix in (".csv", ".jsonl"):
+        path = tmp_path / f"out{suffix}"
+        assert await export_file(memory, GUILD, path) == 3
+        other_guild = 2 if suffix == ".csv" else 3
+        report = await import_file(lexical_memory, other_guild, path)
+        assert (report.added, report.errors) == (3, [])
+        strip = [(e.query, e.response, e.category, e.alternates) for e in await memory.list_entries(GUILD)]
+        assert [
+            (e.query, e.response, e.category, e.alternates) for e in await lexical_memory.list_entries(other_guild)
+        ] == strip

@@ -1,0 +1,77 @@
+"""Every ticket status × every event → the status after it, through TicketService on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tickets.models import MessageRole, Ticket, TicketStatus
+from tickets.service import OpenPolicy, TicketEvent, TicketService, next_status
+from tickets.store import TicketStore
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+OPEN, A, W, R, C = (
+    TicketStatus.OPEN,
+    TicketStatus.ANSWERED,
+    TicketStatus.WAITING_STAFF,
+    TicketStatus.RESOLVED,
+    TicketStatus.CLOSED,
+)
+E = TicketEvent
+EVENTS = (E.USER_WROTE, E.STAFF_WROTE, E.ANSWERED, E.SOLVED, E.HANDED_TO_STAFF, E.CLOSED)
+# Rows: status before; columns: EVENTS in that order.
+TABLE = {
+    OPEN: (OPEN, OPEN, A, R, W, C),
+    A: (A, A, A, R, W, C),
+    W: (W, A, A, R, W, C),  # staff writing takes the ticket; an answer after a hand-off answers it again
+    R: (OPEN, R, A, R, W, C),  # the user writing again means "solved" was premature
+    C: (C, C, C, C, C, C),  # nothing reopens a closed ticket
+}
+CASES = [(before, event, after) for before, row in TABLE.items() for event, after in zip(EVENTS, row, strict=True)]
+
+
+@pytest.mark.parametrize(("before", "event", "after"), CASES)
+def test_next_status(before: TicketStatus, event: TicketEvent, after: TicketStatus) -> None:
+    assert next_status(before, event) is after
+
+
+async def _ticket_in(service: TicketService, status: TicketStatus) -> Ticket:
+    ticket = await service.ticket_opened(
+        ticket_id=10, guild_id=1, opener_id=5, opener_name="alice", category="general", subject="Printer",
+        description="It is on fire.", now=NOW,
+    )  # fmt: skip
+    if status is TicketStatus.CLOSED:
+        return await service.closed(ticket, by=None, reason="done", summary="", now=NOW)
+    updated = await service.store.update_ticket(ticket.id, NOW, status=status)
+    assert updated is not None
+    return updated
+
+
+async def _apply(service: TicketService, ticket: Ticket, event: TicketEvent) -> None:
+    if event in (E.USER_WROTE, E.STAFF_WROTE):
+        role = MessageRole.USER if event is E.USER_WROTE else MessageRole.STAFF
+        await service.message_posted(
+            ticket, message_id=99, author_id=6, author_name="x", role=role, content="hello", now=NOW
+        )
+    elif event is E.ANSWERED:
+        await service.answered(ticket, NOW)
+    elif event is E.SOLVED:
+        await service.resolved(ticket, NOW)
+    elif event is E.HANDED_TO_STAFF:
+        await service.handed_to_staff(ticket, NOW, pause_ai=False)
+    else:
+        await service.closed(ticket, by=5, reason="bye", summary="", now=NOW)
+
+
+@pytest.mark.parametrize(("before", "event", "after"), CASES)
+async def test_each_event_records_its_transition(
+    memory_db, before: TicketStatus, event: TicketEvent, after: TicketStatus
+) -> None:
+    service = TicketService(TicketStore(memory_db), OpenPolicy(max_open=3, cooldown_s=0))
+    ticket = await _ticket_in(service, before)
+
+    await _apply(service, ticket, event)
+
+    stored = await service.get(ticket.id)
+    assert stored is not None and stored.status is after
