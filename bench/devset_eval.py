@@ -26,15 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.runtime import LLMEmbedder
+from app.schema import open_app_database
 from bench import devset as devsets
 from bench.devset import DevSet
 from bench.embedders import CachedMiniLM, hashed
 from bench.harness import FunctionEmbedder, _fast_writes
-from memory.db import open_database
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Embedder, Match
 from memory.store import TrainedMemory
-from tickets.embedder import LLMEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def ask_devset(
     """Train `devset` into a fresh memory (with the learned phrasings as alternates if `learned`) and
     search every message of it."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        db = await open_database(Path(tmp) / "devset.db")
+        db = await open_app_database(Path(tmp) / "devset.db")
         try:
             memory = TrainedMemory(db, embedder)
             topic_of: dict[int, str] = {}
@@ -92,7 +92,7 @@ async def ask_devset(
 
 
 def _messages(d: DevSet) -> list[tuple[str, str, tuple[str, ...]]]:
-    rows = [(text, "in_scope", (t.id,)) for t in d.topics for text in t.tests]
+    rows: list[tuple[str, str, tuple[str, ...]]] = [(text, "in_scope", (t.id,)) for t in d.topics for text in t.tests]
     rows += [(o.text, o.kind, ()) for o in d.out_of_scope]
     rows += [(m.text, "multi", m.topics) for m in d.multi]
     rows += [(m.text, "long", m.topics) for m in d.long]
@@ -279,11 +279,13 @@ class _HttpEmbedder:
     async def __aenter__(self) -> Embedder:
         import aiohttp
 
-        from ai.client import create_llm_client
-        from ai.settings import LLMSettings
+        from ai.factory import create_llm_client
+        from app.settings import default_llm_settings
 
         self.session = aiohttp.ClientSession()
-        client = create_llm_client(LLMSettings(base_url=self.url, model="none", embed_model=self.model), self.session)
+        client = create_llm_client(
+            default_llm_settings(base_url=self.url, model="none", embed_model=self.model), self.session
+        )
         return LLMEmbedder(client)
 
     async def __aexit__(self, *exc: object) -> None:

@@ -26,15 +26,15 @@ from typing import Any
 
 import aiohttp
 
-from ai.client import create_llm_client
+from ai.factory import create_llm_client
 from ai.prompt import KnowledgeItem, build_prompt, format_knowledge
-from ai.settings import LLMSettings
+from app.runtime import LLMEmbedder
+from app.schema import open_app_database
+from app.settings import default_llm_settings
 from bench import devset as devsets
 from bench.judge import judge
-from memory.db import open_database
 from memory.decision import Route, Thresholds, decide
 from memory.store import TrainedMemory
-from tickets.embedder import LLMEmbedder
 
 CHAT_URL = "http://127.0.0.1:11434"
 EMBED_URL = "http://127.0.0.1:11435"
@@ -132,16 +132,16 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rng = random.Random(args.seed)
     rows = []
     async with aiohttp.ClientSession() as session:
-        settings = LLMSettings(base_url=args.url, model=MODEL, embed_model=EMBED_MODEL, total_timeout=900)
+        settings = default_llm_settings(base_url=args.url, model=MODEL, embed_model=EMBED_MODEL, total_timeout=900)
         chat_client = create_llm_client(settings, session)
         embed_client = create_llm_client(
-            LLMSettings(base_url=args.embed_url, model=EMBED_MODEL, embed_model=EMBED_MODEL), session
+            default_llm_settings(base_url=args.embed_url, model=EMBED_MODEL, embed_model=EMBED_MODEL), session
         )
         for name in args.names:
             d = devsets.load(name)
             picks = _pick(d, args.per_group, rng)
             with tempfile.TemporaryDirectory() as tmp:
-                db = await open_database(Path(tmp) / "probe.db")
+                db = await open_app_database(Path(tmp) / "probe.db")
                 try:
                     memory = TrainedMemory(db, LLMEmbedder(embed_client))
                     topic_of = {}
@@ -158,7 +158,9 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _pick(d: devsets.DevSet, n: int, rng: random.Random) -> list[tuple[str, str, tuple[str, ...]]]:
-    in_scope = [("in_scope", text, (t.id,)) for t in d.topics for text in t.tests]
+    in_scope: list[tuple[str, str, tuple[str, ...]]] = [
+        ("in_scope", text, (t.id,)) for t in d.topics for text in t.tests
+    ]
     picks = rng.sample(in_scope, min(len(in_scope), 2 * n))
     for kind in ("near_miss", "chitchat", "general"):
         pool = [(kind, o.text, ()) for o in d.out_of_scope if o.kind == kind]
@@ -168,7 +170,7 @@ def _pick(d: devsets.DevSet, n: int, rng: random.Random) -> list[tuple[str, str,
     return picks
 
 
-async def _one(d, memory, client, topic_of, group, text, expected) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def _one(d, memory, client, topic_of, group, text, expected) -> dict[str, Any]:
     matches = await memory.find_similar_many(1, [text], k=5)
     decision = decide(matches, llm_available=True, thresholds=Thresholds())
     row: dict[str, Any] = {

@@ -55,8 +55,8 @@ class EmbeddingServer:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024)
-        app.router.add_get("/", lambda _: web.Response(text="Ollama is running"))
-        app.router.add_get("/api/version", lambda _: web.json_response({"version": "0.0.0-minilm"}))
+        app.router.add_get("/", _running)
+        app.router.add_get("/api/version", _version)
         app.router.add_get("/api/tags", self.tags)
         app.router.add_get("/api/ps", self.tags)
         app.router.add_post("/api/show", self.show)
@@ -154,3 +154,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def _running(_: web.Request) -> web.Response:
+    return web.Response(text="Ollama is running")
+
+
+async def _version(_: web.Request) -> web.Response:
+    return web.json_response({"version": "0.0.0-minilm"})
