@@ -20,7 +20,8 @@ def render_markdown(
         "",
         f"- Server: {guild_name or ticket.guild_id}",
         f"- Category: {ticket.category} ({ticket.mode.value.replace('_', ' ')})",
-        f"- Opened: {ticket.created_at} by user {ticket.opener_id}",
+        f"- Opened: {ticket.created_at} by user {ticket.opener_id}"
+        + (f" (opened for them by {ticket.opened_by})" if ticket.opened_by else ""),
         f"- Closed: {ticket.closed_at or 'not closed'}"
         + (f" by {ticket.closed_by}" if ticket.closed_by else "")
         + (f" ({ticket.close_reason})" if ticket.close_reason else ""),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import discord
 from simcord.backend.access import can_access_channel
 
 from app.settings import load_settings
 from bot import create_bot
+from cogs.tickets._places import PRIVATE_THREAD, place_of
 from tests.fakes.ollama import Reply
 from tests.sim import make_world, text_of
+from tickets.models import TicketStatus
 
 
 def _card(env, thread) -> dict[str, str]:
@@ -174,3 +178,27 @@ async def test_setup_refuses_to_drop_the_channel_private_categories_use(simcord_
 
     assert "open private threads" in text_of(result) and "private_channel" in text_of(result)
     assert (await world.core.tickets.config(world.guild.id)).private_channel_id == world.private_channel.id
+
+
+async def test_a_private_tickets_place_reopens_and_lets_members_in_and_out(simcord_env):
+    """What later commands (/add, /remove, /reopen) stand on: the place of the ticket, whatever its mode."""
+    world = await make_world(simcord_env, private=True)
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.private_channel.threads
+    await world.staff.slash(thread, "close")
+    bot = simcord_env.bot
+    ticket = await world.core.store.get_ticket(thread.id)
+    config = await world.core.tickets.config(world.guild.id)
+    dthread = await bot.fetch_channel(thread.id)
+    place = place_of(ticket)
+    assert place is PRIVATE_THREAD
+
+    await place.reopen(dthread, config, replace(ticket, status=TicketStatus.OPEN))
+    await place.add_member(dthread, discord.Object(world.bob.id))
+
+    meta = thread._channel.thread_metadata
+    assert not meta.archived and not meta.locked
+    assert _card(simcord_env, thread)["Status"].endswith("Open")
+    assert can_access_channel(simcord_env, thread.id, world.bob)
+    await place.remove_member(dthread, discord.Object(world.bob.id))
+    assert not can_access_channel(simcord_env, thread.id, world.bob)
