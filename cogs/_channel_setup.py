@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import discord
 
+from tickets.models import Category, GuildConfig, TicketMode
+
 log = logging.getLogger(__name__)
 
 FORUM_PERMS = (
@@ -95,6 +97,16 @@ def plan_private_channel(
             "are not allowed them by another role will not see their own private tickets."
         )
     return plan
+
+
+def private_category_plan(guild: discord.Guild, config: GuildConfig, category: Category) -> PrivateChannelPlan | None:
+    """What the private tickets' channel needs for a private category's staff role (None: not private,
+    or no such channel; CategoryService refuses the mode then, with the reason)."""
+    channel = guild.get_channel(config.private_channel_id or 0)
+    if category.mode is not TicketMode.PRIVATE_THREAD or not isinstance(channel, discord.TextChannel):
+        return None
+    role = guild.get_role(category.staff_role_id or config.staff_role_id)
+    return plan_private_channel(channel, guild.me, [role] if role else [])
 
 
 async def apply_private_channel(plan: PrivateChannelPlan, me: discord.Member) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from cogs._channel_setup import apply_private_channel, ensure_category_tag, plan_private_channel
+from cogs._channel_setup import apply_private_channel, ensure_category_tag, private_category_plan
 from cogs._discord import NO_PINGS
 from cogs.checks import NotStaff
 from cogs.tickets import refresh_panels
@@ -206,36 +206,29 @@ class CategoryGroup(
 
     def _check_place(self, interaction: discord.Interaction, config: GuildConfig, category: Category) -> None:
         """A private category's staff must be able to see its tickets: refuse what the bot cannot arrange."""
-        channel = interaction.guild.get_channel(config.private_channel_id or 0) if interaction.guild else None
-        if category.mode is not TicketMode.PRIVATE_THREAD or not isinstance(channel, discord.TextChannel):
-            return  # no private channel: CategoryService refuses the mode with the reason
-        role = channel.guild.get_role(category.staff_role_id or config.staff_role_id)
-        plan = plan_private_channel(channel, channel.guild.me, [role] if role else [])
-        if plan.problems:
+        plan = private_category_plan(interaction.guild, config, category) if interaction.guild else None
+        if plan is not None and plan.problems:
             raise InvalidInput("Private tickets of this category would not work yet:\n- " + "\n- ".join(plan.problems))
 
     async def _arrange(self, interaction: discord.Interaction, category: Category) -> list[str]:
         """Make Discord ready for the category: its forum tag, or its staff role's view of private tickets."""
-        config = await self._config(interaction)
-        guild = interaction.guild
+        config, guild = await self._config(interaction), interaction.guild
         assert guild is not None
-        notes: list[str] = []
-        if category.mode is TicketMode.FORUM:
-            forum = guild.get_channel(config.forum_id)
-            if isinstance(forum, discord.ForumChannel) and config.category_tag(category.name) is None:
-                tag_id = await ensure_category_tag(forum, category.label)
-                if tag_id is None:
-                    notes.append("It has no forum tag (the forum has 20 tags, or I lack Manage Channels there).")
-                else:
-                    tag_ids = {**config.tag_ids, f"category:{category.name}": tag_id}
-                    await self.bot.core.tickets.save_config(replace(config, tag_ids=tag_ids), discord.utils.utcnow())
-        channel = guild.get_channel(config.private_channel_id or 0)
-        if category.mode is TicketMode.PRIVATE_THREAD and isinstance(channel, discord.TextChannel):
-            role = guild.get_role(category.staff_role_id or config.staff_role_id)
-            plan = plan_private_channel(channel, guild.me, [role] if role else [])
+        if category.mode is TicketMode.PRIVATE_THREAD:
+            plan = private_category_plan(guild, config, category)
+            if plan is None:
+                return []
             await apply_private_channel(plan, guild.me)
-            notes += [f"I {line}." for line in plan.done()]
-        return notes
+            return [f"I {line}." for line in plan.done()]
+        forum = guild.get_channel(config.forum_id)
+        if not isinstance(forum, discord.ForumChannel) or config.category_tag(category.name) is not None:
+            return []
+        tag_id = await ensure_category_tag(forum, category.label)
+        if tag_id is None:
+            return ["It has no forum tag (the forum has 20 tags, or I lack Manage Channels there)."]
+        tag_ids = {**config.tag_ids, f"category:{category.name}": tag_id}
+        await self.bot.core.tickets.save_config(replace(config, tag_ids=tag_ids), discord.utils.utcnow())
+        return []
 
     async def _done(self, interaction: discord.Interaction, text: str, notes: list[str]) -> None:
         config = await self._config(interaction)
