@@ -189,3 +189,25 @@ async def test_category_commands_are_for_manage_server_only(simcord_env):
     result = await world.staff.slash(world.panel_channel, "category add", name="Sneaky")
     assert result.ephemeral and "Manage Server" in text_of(result)
     assert "sneaky" not in [c.name for c in await world.core.categories.of(world.guild.id)]
+
+
+async def test_a_category_staff_role_is_staff_in_its_own_tickets_only(simcord_env):
+    world = await make_world(simcord_env)
+    billing_team = world.guild.create_role("Billing team")
+    bella = world.guild.add_member(simcord_env.create_user("bella"), roles=[billing_team])
+    await world.category("billing", staff_role=billing_team)
+    await world.open_ticket(world.alice, "Refund", "Charged twice", category="billing")
+    await world.open_ticket(world.bob, "Printer", "It prints blank pages.", category="general")
+    billing, general = world.forum.threads
+
+    assert "stay quiet" in text_of(await bella.slash(billing, "ticket_ai", enabled=False))
+    assert "Only staff" in text_of(await bella.slash(general, "ticket_ai", enabled=False))
+    assert "Only the person who opened" in text_of(await bella.slash(general, "close"))
+    await bella.send(billing, "Refunded, sorry about that.")
+    await bella.send(general, "Have you tried turning it off and on?")
+    roles = {t.id: [m.role for m in await world.core.tickets.messages(t.id) if m.author_id == bella.id]
+             for t in (billing, general)}  # fmt: skip
+    assert roles == {billing.id: ["staff"], general.id: ["user"]}
+    await bella.slash(billing, "close")
+    assert (await world.core.store.get_ticket(billing.id)).close_reason == "closed by staff"
+    assert (await world.core.store.get_ticket(general.id)).status != "closed"

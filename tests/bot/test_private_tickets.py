@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import discord
+import pytest
 from simcord.backend.access import can_access_channel
 
 from app.settings import load_settings
@@ -201,4 +202,24 @@ async def test_a_private_tickets_place_reopens_and_lets_members_in_and_out(simco
     assert _card(simcord_env, thread)["Status"].endswith("Open")
     assert can_access_channel(simcord_env, thread.id, world.bob)
     await place.remove_member(dthread, discord.Object(world.bob.id))
+    assert not can_access_channel(simcord_env, thread.id, world.bob)
+
+
+@pytest.mark.bot_env(AUTOCLOSE_CHECK_SECONDS="600")
+async def test_an_idle_private_ticket_is_warned_then_closed(simcord_env):
+    world = await make_world(simcord_env, private=True)
+    for key in ("idle_warn_hours", "idle_close_after_warn_hours"):
+        await world.admin.slash(world.panel_channel, "settings set", key=key, value="1")
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.private_channel.threads
+
+    await simcord_env.advance_time(3600 + 600)
+    warning = world.bot_messages(thread)[-1]
+    assert "quiet for a while" in warning.content and world.alice.mention in warning.content
+    await simcord_env.advance_time(3600 + 600)
+
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket.status == "closed" and ticket.close_reason == "no activity"
+    assert thread._channel.thread_metadata.archived
+    assert _card(simcord_env, thread)["Status"].endswith("Closed")
     assert not can_access_channel(simcord_env, thread.id, world.bob)
