@@ -41,7 +41,7 @@ _CUSTOM_EMOJI = re.compile(r"^<a?:\w{2,32}:\d{15,21}>$")
 
 
 class Unset:
-    """ "Leave this as it is" for `CategoryService.edit` (None means "clear")."""
+    """Stands for "leave this as it is" in `CategoryService.edit` (None means "clear it")."""
 
 
 UNSET = Unset()

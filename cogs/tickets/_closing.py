@@ -14,7 +14,7 @@ from ai.prompt import Turn
 from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS
 from cogs.tickets._locks import TicketLocks
-from cogs.tickets._places import close_refused, place_of
+from cogs.tickets._places import place_of
 from cogs.tickets._posts import closing_embed, send_to_log
 from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
 from tickets.errors import TicketAlreadyClosed
@@ -72,7 +72,7 @@ class TicketCloser:
                     await notice.delete()
             if not isinstance(exc, discord.Forbidden):
                 log.exception("Closing ticket %d failed in Discord", ticket.id)
-            raise close_refused(exc, ticket) from exc
+            raise place.close_refused(exc) from exc
         was_resolved = ticket.status is TicketStatus.RESOLVED
         closed = await core.tickets.closed(
             ticket, by=closer.id if closer else None, reason=reason, summary=summary, now=discord.utils.utcnow()

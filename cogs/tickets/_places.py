@@ -87,6 +87,7 @@ class NewPlace:
 
 class TicketPlace(ABC):
     mode: ClassVar[TicketMode]
+    noun: ClassVar[str]  # what users call it: "post", "thread"
 
     @abstractmethod
     async def create(
@@ -129,6 +130,12 @@ class TicketPlace(ABC):
         """Text the bot posts in such a ticket (answers, quotes of user text)."""
         return text
 
+    def close_refused(self, exc: discord.HTTPException) -> CloseError:
+        """What the user is told when Discord refuses to close a ticket here."""
+        if isinstance(exc, discord.Forbidden):
+            return CloseError(f"I don't have permission to archive and lock this {self.noun} (Manage Threads).")
+        return CloseError(f"Discord refused to close this {self.noun} right now. Please try again.")
+
     async def rename(self, thread: discord.Thread, title: str) -> None:
         """A new title: rate limited by Discord (~2 per 10 minutes per thread), so only for rare changes."""
         await thread.edit(name=title[:100])
@@ -136,6 +143,7 @@ class TicketPlace(ABC):
 
 class ForumPlace(TicketPlace):
     mode = TicketMode.FORUM
+    noun = "post"
 
     async def create(
         self, guild: discord.Guild, config: GuildConfig, *, subject: str, category: str, starter: str,
@@ -201,6 +209,7 @@ class ForumPlace(TicketPlace):
 
 class PrivateThreadPlace(TicketPlace):
     mode = TicketMode.PRIVATE_THREAD
+    noun = "thread"
 
     async def create(
         self, guild: discord.Guild, config: GuildConfig, *, subject: str, category: str, starter: str,
@@ -290,12 +299,3 @@ def place_of(ticket: Ticket) -> TicketPlace:
 def place_of_thread(thread: discord.Thread) -> TicketPlace:
     """The place a thread is, from what Discord says it is (when the ticket has not been read)."""
     return PRIVATE_THREAD if thread.type is discord.ChannelType.private_thread else FORUM
-
-
-def close_refused(exc: discord.HTTPException, ticket: Ticket) -> CloseError:
-    """What the user is told when Discord refuses to close a ticket's thread."""
-    if isinstance(exc, discord.Forbidden):
-        what = "post" if ticket.mode is TicketMode.FORUM else "thread"
-        return CloseError(f"I don't have permission to archive and lock this {what} (Manage Threads).")
-    return CloseError(f"Discord refused to close this {'post' if ticket.mode is TicketMode.FORUM else 'thread'} "
-                      "right now. Please try again.")  # fmt: skip
