@@ -238,16 +238,19 @@ class ServerSettings:
     values: Mapping[str, object] = field(default_factory=dict)
 
     def get(self, setting: Setting[T]) -> T:
-        value = self.values[setting.key] if setting.key in self.values else self.registry.get(setting.key).default
         # The registry's copy carries the default from `.env`; `setting` may be the module's own: same type.
-        return cast(T, value)
+        return cast(T, self._value(setting.key))
+
+    def _value(self, key: str) -> object:
+        return self.values[key] if key in self.values else self.registry.get(key).default
 
     def is_set(self, setting: Setting[Any]) -> bool:
         return setting.key in self.values
 
-    def seconds(self, setting: Setting[float], *, per: int = 3600) -> int:
-        """A duration setting in whole seconds (`per`: seconds per unit of the setting; hours by default)."""
-        return int(self.get(setting) * per)
+    def seconds(self, setting: Setting[float] | Setting[int], *, per: int = 3600) -> int:
+        """A duration setting in whole seconds (`per`: seconds per unit of the setting: 3600 for hours, the
+        default; 60 for minutes)."""
+        return int(cast(float, self._value(setting.key)) * per)
 
 
 class ServerSettingsService:

@@ -119,3 +119,4 @@ async def test_a_refused_value_stores_nothing_and_a_stale_one_falls_back(memory_
     settings = await ServerSettingsService(service.store, service.registry).of(1)
     assert settings.get(MAX_OPEN_TICKETS) == 4
     assert settings.seconds(SOLVED_CLOSE_DELAY_HOURS) == 3600
+    assert settings.seconds(MAX_OPEN_TICKETS, per=60) == 240, "whole-number settings convert too (e.g. minutes)"
