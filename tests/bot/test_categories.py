@@ -211,3 +211,21 @@ async def test_a_category_staff_role_is_staff_in_its_own_tickets_only(simcord_en
     await bella.slash(billing, "close")
     assert (await world.core.store.get_ticket(billing.id)).close_reason == "closed by staff"
     assert (await world.core.store.get_ticket(general.id)).status != "closed"
+
+
+async def test_train_offers_and_checks_the_servers_categories(simcord_env):
+    world = await make_world(simcord_env)
+    await world.admin.slash(world.panel_channel, "category add", name="Orders")
+
+    offered = await world.staff.autocomplete(world.panel_channel, "train", "category", "or")
+    saved = await world.staff.slash(
+        world.panel_channel, "train", question="Where is my parcel?", answer="See the tracking page.", category="Orders"
+    )
+    refused = await world.staff.slash(
+        world.panel_channel, "train", question="Refunds?", answer="Within 14 days.", category="nope"
+    )
+
+    assert [c["value"] for c in offered] == ["orders"]
+    assert "(orders)" in text_of(saved)
+    assert refused.ephemeral and "no category" in text_of(refused) and "Orders" in text_of(refused)
+    assert await world.core.memory.count(world.guild.id) == 1
