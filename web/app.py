@@ -49,7 +49,7 @@ class WebContext:
 
 
 CONTEXT = web.AppKey("context", WebContext)
-SESSION = "session"  # request key of the signed-in Session
+SESSION = web.RequestKey("session", Session)  # the signed-in session of a request
 
 
 def context(request: web.Request) -> WebContext:
@@ -57,9 +57,7 @@ def context(request: web.Request) -> WebContext:
 
 
 def session_of(request: web.Request) -> Session:
-    session = request.get(SESSION)
-    assert isinstance(session, Session), "pages are only reached with a session"
-    return session
+    return request[SESSION]  # the middleware set it: pages are only reached with a session
 
 
 @web.middleware
@@ -90,7 +88,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     session = await context(request).auth.session(request.cookies.get(SESSION_COOKIE))
     if session is None:
-        return aiohttp_jinja2.render_template("signin.html", request, {"reason": "signed_out"}, status=401)
+        return page(request, "signin.html", None, {"reason": "signed_out"}, status=401)
     request[SESSION] = session
     if request.method == "POST":
         form = await request.post()
@@ -101,7 +99,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def _error_page(request: web.Request, status: int) -> web.Response:
-    return aiohttp_jinja2.render_template("error.html", request, {"status": status}, status=status)
+    return page(request, "error.html", None, {"status": status}, status=status)
 
 
 async def viewer(request: web.Request, *, staff_only: bool = False) -> Viewer:
@@ -130,12 +128,14 @@ async def viewer(request: web.Request, *, staff_only: bool = False) -> Viewer:
     return Viewer(session, guild_id, name, staff)
 
 
-def page(request: web.Request, template: str, view: Viewer | None, values: dict[str, Any]) -> web.Response:
-    session = request.get(SESSION)
+def page(
+    request: web.Request, template: str, view: Viewer | None, values: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    session = request.get(SESSION)  # None on the sign-in pages
     base = {
         "viewer": view,
         "csrf": session.csrf if isinstance(session, Session) else "",
         "capabilities": context(request).analytics.capabilities,
         "request_path": request.path,
     }
-    return aiohttp_jinja2.render_template(template, request, {**base, **values})
+    return aiohttp_jinja2.render_template(template, request, {**base, **values}, status=status)

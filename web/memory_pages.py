@@ -52,9 +52,8 @@ async def _memory_page(request: web.Request, view: Viewer, error: str | None = N
             "entries": entries, "total": total, "page": number, "pages": pages, "pending": pending, "gaps": gaps,
             "drafts": drafts, "days": days, "notice": notice, "error": error, "problems": problems,
         },
+        status=400 if error else 200,
     )  # fmt: skip
-    if error:
-        response.set_status(400)
     return response
 
 

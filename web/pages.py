@@ -35,9 +35,7 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPTooManyRequests(text="Too many sign-in attempts. Wait a few minutes and try again.")
     signed_in = await ctx.auth.spend_link(request.match_info["token"])
     if signed_in is None:
-        response = page(request, "signin.html", None, {"reason": "bad_link"})
-        response.set_status(403)
-        return response
+        return page(request, "signin.html", None, {"reason": "bad_link"}, status=403)
     response = web.HTTPSeeOther(f"/g/{signed_in.session.guild_id}")
     # Lax, not Strict: the link is opened from Discord (another site); Lax still keeps the cookie off
     # cross-site POSTs, and every POST also carries the session's CSRF token.

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_MENTION = re.compile(r"<@[!&]?(\d+)>|<#(\d+)>")
 AVATAR_COLOURS = 8
 
 
@@ -77,8 +78,24 @@ def linkify(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def discord_text(text: str, names: dict[int, str] | None = None) -> Markup:
+    """A message as Discord shows it: mentions as @name (or @someone when unknown), http(s) links clickable,
+    everything else escaped text."""
+    names = names or {}
+
+    def mention(match: re.Match[str]) -> str:
+        if match.group(2):
+            return "#channel"
+        if match.group(0).startswith("<@&"):
+            return "@role"
+        return "@" + names.get(int(match.group(1)), "someone")
+
+    return linkify(_MENTION.sub(mention, text))
+
+
 def heat_level(value: int, peak: int) -> int:
-    return 0 if not value or not peak else 1 + min(4, 5 * value // (peak + 1))
+    """0 for nothing, else 1–5 by the share of the busiest hour (the heatmap's shades)."""
+    return 0 if not value or not peak else max(1, min(5, -(-5 * value // peak)))
 
 
 FILTERS: dict[str, Any] = {
@@ -89,6 +106,7 @@ FILTERS: dict[str, Any] = {
     "avatar_colour": avatar_colour,
     "file_size": file_size,
     "linkify": linkify,
+    "discord_text": discord_text,
     "heat_level": heat_level,
 }
 

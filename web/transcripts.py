@@ -14,8 +14,10 @@ from web.render import STATIC, transcript_file
 async def transcript_values(
     archive: TicketArchive, analytics: TicketAnalytics, ticket: Ticket, *, staff: bool, guild_name: str
 ) -> dict[str, Any]:
+    transcript = await archive.transcript(ticket)
     return {
-        "t": await archive.transcript(ticket),
+        "t": transcript,
+        "names": {e.author_id: e.author_name for e in transcript.entries},
         "ticket": ticket,
         "guild_name": guild_name,
         "staff_view": staff,
