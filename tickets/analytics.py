@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from db.database import Database, Row, utc_iso
 from memory.decision import Route
@@ -315,16 +315,20 @@ class TicketAnalytics:
         """Questions the assistant could not answer, grouped by wording (most asked first)."""
         rows = await self.db.fetchall(sql.GAP_QUESTIONS, {"guild_id": guild_id, "limit": GAP_SCAN, **period.params})
         groups: list[GapGroup] = []
+        wordings: list[str] = []  # each group's first wording, compared in C by rapidfuzz
         for r in rows:
             question = json.loads(r["detail"] or "{}").get("question")
             if not isinstance(question, str) or not question.strip():
                 continue
             question = " ".join(question.split())
             kind = "talk to staff" if r["feedback"] == "staff" else r["route"]
-            group = next((g for g in groups if fuzz.token_set_ratio(question, g.question) >= GAP_SIMILARITY), None)
-            if group is None:
+            found = process.extractOne(question, wordings, scorer=fuzz.token_set_ratio, score_cutoff=GAP_SIMILARITY)
+            if found is not None:
+                group = groups[found[2]]
+            else:
                 group = GapGroup(question, 0, first_ticket_id=r["ticket_id"], asked_at=r["created_at"])
                 groups.append(group)
+                wordings.append(question)
             group.count += 1
             group.routes[kind] += 1
             if r["ticket_id"] is not None and r["ticket_id"] not in group.ticket_ids:

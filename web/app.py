@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -81,9 +82,22 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 _OPEN_PATHS = ("/login/", "/static/")
 
 
+def _foreign_origin(request: web.Request) -> bool:
+    """A POST that a browser says comes from another site (the sign-in form included, which has no session
+    and so no CSRF token yet)."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    allowed = {urlsplit(context(request).settings.public_url).netloc, request.host}
+    return urlsplit(origin).netloc not in allowed
+
+
 @web.middleware
 async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every page and export needs a session; every POST needs the session's CSRF token."""
+    """Every page and export needs a session; every POST needs the session's CSRF token (and must not come
+    from another site)."""
+    if request.method == "POST" and _foreign_origin(request):
+        raise web.HTTPForbidden(text="This form did not come from this dashboard.")
     if request.path.startswith(_OPEN_PATHS):
         return await handler(request)
     session = await context(request).auth.session(request.cookies.get(SESSION_COOKIE))

@@ -155,6 +155,20 @@ async def test_posts_need_the_sessions_csrf_token(seeded):
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
         done = await client.post(reject, data={"csrf": csrf}, allow_redirects=False)
         assert done.status == 303 and await memory.list_suggestions(a.guild.id) == []
+    # A form posted from another site is refused even with the right token, and so is a sign-in.
+    async with client_for(seeded) as client:
+        await sign_in(client, seeded, a.staff.id, a.guild.id)
+        page = await (await client.get(f"/g/{a.guild.id}/memory")).text()
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        target = await memory.suggest_qa(a.guild.id, "Where is the bank?", "Under Menu → Bank.")
+        path = f"/g/{a.guild.id}/memory/suggestions/{target}/reject"
+        foreign = {"Origin": "https://evil.example"}
+        assert (await client.post(path, data={"csrf": token}, headers=foreign)).status == 403
+        same = {"Origin": str(client.make_url("")).rstrip("/")}
+        assert (await client.post(path, data={"csrf": token}, headers=same, allow_redirects=False)).status == 303
+        link = await seeded.context.auth.create_link(user_id=a.staff.id, guild_id=a.guild.id)
+        assert (await client.post(link, headers=foreign, allow_redirects=False)).status == 403
+        assert (await client.post(link, allow_redirects=False)).status == 303  # not spent by the refused one
     # Another session's token is no good either.
     async with client_for(seeded) as other:
         await sign_in(other, seeded, a.staff.id, a.guild.id)
