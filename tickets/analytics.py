@@ -25,6 +25,9 @@ from tickets import analytics_sql as sql
 from tickets.models import TicketStatus
 
 PAGE_SIZE = 50
+FACTS_BATCH = 1000  # closed tickets whose facts are computed at a time
+# Rows per INSERT: SQLite binds named parameters more slowly the more a statement has (50 rows = 700).
+FACTS_PER_INSERT = 50
 GAP_SCAN = 500  # newest unanswered questions grouped on the Memory page
 GAP_SIMILARITY = 72  # rapidfuzz token_set_ratio to join a group
 
@@ -236,11 +239,14 @@ class TicketAnalytics:
     # -- the Analytics page ---------------------------------------------------------------------------
 
     async def report(self, guild_id: int, period: Period) -> AnalyticsReport:
+        await self._record_closed_facts(guild_id)
         p = {"guild_id": guild_id, **period.params}
         opened = {r["day"]: r["n"] for r in await self.db.fetchall(sql.OPENED_PER_DAY, p)}
         closed = {r["day"]: r["n"] for r in await self.db.fetchall(sql.CLOSED_PER_DAY, p)}
-        row = await self.db.fetchone(sql.OPEN_AT, {"guild_id": guild_id, "at": p["since"]})
-        backlog = row[0] if row else 0
+        at = {"guild_id": guild_id, "at": p["since"]}
+        opened_before = await self.db.fetchone(sql.OPENED_BEFORE, at)
+        closed_before = await self.db.fetchone(sql.CLOSED_BEFORE, at)
+        backlog = (opened_before[0] if opened_before else 0) - (closed_before[0] if closed_before else 0)
         days = []
         for day in period.days:
             backlog += opened.get(day, 0) - closed.get(day, 0)
@@ -261,37 +267,50 @@ class TicketAnalytics:
         found = {r["route"]: RouteRow(r["route"], r["n"], r["solved"] or 0, r["to_staff"] or 0) for r in rows}
         return [found.get(route.value, RouteRow(route.value, 0, 0, 0)) for route in Route]
 
+    async def _record_closed_facts(self, guild_id: int) -> None:
+        """Compute the facts of tickets closed since the last report, in batches: the database is shared with
+        the bot, which gets its turn between two batches (the first report of a big server does them all)."""
+        row = await self.db.fetchone(sql.FACTS_THROUGH, {"guild_id": guild_id})
+        # A day back from the newest: a ticket closed by another process a little out of order is not missed.
+        closed_from = utc_iso(_time(row[0]) - timedelta(days=1)) if row and row[0] else ""
+        while True:
+            rows = await self.db.fetchall(
+                sql.FACTS_TO_RECORD, {"guild_id": guild_id, "closed_from": closed_from, "batch": FACTS_BATCH}
+            )
+            for start in range(0, len(rows), FACTS_PER_INSERT):
+                chunk = [_facts(r) for r in rows[start : start + FACTS_PER_INSERT]]
+                params = {f"{name}{n}": value for n, facts in enumerate(chunk) for name, value in facts.items()}
+                await self.db.run(sql.facts_insert(len(chunk)), params)
+            if rows:
+                closed_from = rows[-1]["closed_at"]
+            if len(rows) < FACTS_BATCH:
+                return
+
     async def _durations(
         self, p: dict[str, object]
     ) -> tuple[Durations, Durations, Durations, Counter[int], dict[int, str]]:
-        rows = await self.db.fetchall(sql.FIRST_RESPONSES, p)
-        staff_message_ids = [r["first_staff_message"] for r in rows if r["first_staff_message"] is not None]
-        staff_messages = await self._messages_by_id(staff_message_ids)
+        closed = await self.db.fetchall(sql.CLOSED_OPENED_IN_PERIOD, p)
+        still_open = [_facts(r) for r in await self.db.fetchall(sql.OPEN_OPENED_IN_PERIOD, p)]
         bot, staff, resolution = [], [], []
         first_by: Counter[int] = Counter()
-        names: dict[int, str] = {}
-        for r in rows:
-            opened = _time(r["created_at"])
-            if r["first_bot"]:
-                bot.append((_time(r["first_bot"]) - opened).total_seconds())
-            message = staff_messages.get(r["first_staff_message"])
-            if message is not None:
-                staff.append((_time(message["created_at"]) - opened).total_seconds())
-                first_by[message["author_id"]] += 1
-                names[message["author_id"]] = message["author_name"]
-            if r["closed_at"]:
-                resolution.append((_time(r["closed_at"]) - opened).total_seconds())
+        a_message_of: dict[int, int] = {}
+        columns = ("first_bot_s", "first_staff_s", "first_staff_id", "first_staff_message", "resolution_s")
+        for bot_s, staff_s, staff_id, staff_message, resolution_s in [
+            *(tuple(r) for r in closed), *(tuple(f[c] for c in columns) for f in still_open)
+        ]:  # fmt: skip
+            if bot_s is not None:
+                bot.append(bot_s)
+            if staff_s is not None:
+                staff.append(staff_s)
+                first_by[staff_id] += 1
+                a_message_of[staff_id] = staff_message
+            if resolution_s is not None:
+                resolution.append(resolution_s)
+        names = {}
+        for staff_id, message_id in a_message_of.items():  # one look-up per member of staff, not per ticket
+            row = await self.db.fetchone(sql.MESSAGE_AUTHOR, {"id": message_id})
+            names[staff_id] = row[0] if row else str(staff_id)
         return Durations.of(bot), Durations.of(staff), Durations.of(resolution), first_by, names
-
-    async def _messages_by_id(self, ids: list[int]) -> dict[int, Row]:
-        found: dict[int, Row] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            params = {f"id{i}": v for i, v in enumerate(chunk)}
-            query = sql.MESSAGES_BY_ID.format(ids=", ".join(f":{k}" for k in params))
-            for row in await self.db.fetchall(query, params):
-                found[row["id"]] = row
-        return found
 
     async def _closed(self, p: dict[str, object]) -> tuple[Deflection, list[tuple[str, int]], Counter[int]]:
         rows = await self.db.fetchall(sql.CLOSED_TICKETS, p)
@@ -418,6 +437,22 @@ def _staff_rows(first_by: Counter[int], closers: Counter[int], names: dict[int, 
     """Who answered first and who closed others' tickets (only staff can close someone else's ticket)."""
     rows = [StaffRow(i, names.get(i, str(i)), first_by[i], closers[i]) for i in set(first_by) | set(closers)]
     return sorted(rows, key=lambda r: (-(r.first_responses + r.closed), r.name))
+
+
+def _facts(r: Row) -> dict[str, object]:
+    """A ticket's facts (tickets/analytics_sql.py FACT_FIELDS) from its row and _FACT_COLUMNS: times as seconds."""
+    opened = _time(r["created_at"])
+
+    def after(moment: str | None) -> int | None:
+        return None if moment is None else round((_time(moment) - opened).total_seconds())
+
+    return {
+        "ticket_id": r["id"], "guild_id": r["guild_id"], "created_at": r["created_at"], "closed_at": r["closed_at"],
+        "opener_id": r["opener_id"], "closed_by": r["closed_by"], "close_reason": r["close_reason"],
+        "first_bot_s": after(r["first_bot_at"]), "first_staff_s": after(r["first_staff_at"]),
+        "first_staff_id": r["first_staff_id"], "first_staff_message": r["first_staff_message"],
+        "resolution_s": after(r["closed_at"]), "had_staff": r["had_staff"], "solved": r["solved"],
+    }  # fmt: skip
 
 
 def _time(value: str) -> datetime:

@@ -13,11 +13,38 @@ MIGRATIONS: list[Migration] = [
     (
         1,
         """
-        CREATE INDEX tickets_guild_created ON tickets (guild_id, created_at);
-        CREATE INDEX tickets_guild_closed ON tickets (guild_id, closed_at);
+        -- Covering: the period's tickets are read from the index alone (the id is in every SQLite index).
+        CREATE INDEX tickets_guild_created ON tickets (guild_id, created_at, closed_at, category);
+        CREATE INDEX tickets_guild_closed ON tickets (guild_id, closed_at, opener_id, closed_by, close_reason);
         -- First bot / staff answer of a ticket is one index seek per ticket and role.
         CREATE INDEX ticket_messages_ticket_role ON ticket_messages (ticket_id, role, created_at);
         CREATE INDEX interactions_ticket_feedback ON interactions (ticket_id, feedback);
+        CREATE INDEX interactions_guild_time_route ON interactions (guild_id, created_at, route, feedback);
+
+        -- What analytics need of each CLOSED ticket, computed once (tickets/analytics.py fills it before a
+        -- report): a closed ticket never changes (no message is recorded in it, no answer rated, nothing
+        -- reopens it). Something that reopens tickets must delete the ticket's row here.
+        CREATE TABLE ticket_facts (
+            ticket_id            INTEGER PRIMARY KEY,
+            guild_id             INTEGER NOT NULL,
+            created_at           TEXT NOT NULL,
+            closed_at            TEXT NOT NULL,
+            opener_id            INTEGER NOT NULL,
+            closed_by            INTEGER,
+            close_reason         TEXT,
+            first_bot_s          INTEGER,                  -- seconds from opening to the first bot answer
+            first_staff_s        INTEGER,                  -- … to the first staff message
+            first_staff_id       INTEGER,
+            first_staff_message  INTEGER,
+            resolution_s         INTEGER NOT NULL,         -- … to the close
+            had_staff            INTEGER NOT NULL,
+            solved               INTEGER NOT NULL
+        );
+        -- Covering both ways a report reads them: by opening time and by closing time.
+        CREATE INDEX ticket_facts_guild_created ON ticket_facts
+            (guild_id, created_at, first_bot_s, first_staff_s, first_staff_id, first_staff_message, resolution_s);
+        CREATE INDEX ticket_facts_guild_closed ON ticket_facts
+            (guild_id, closed_at, had_staff, solved, opener_id, closed_by, close_reason);
 
         CREATE VIRTUAL TABLE ticket_messages_fts
             USING fts5 (content, content = 'ticket_messages', content_rowid = 'id');

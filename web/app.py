@@ -70,7 +70,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = _error_page(request, exc.status) if exc.status in (404, 405) else exc
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"  # sign-in links must never leak in a Referer
+    # Sign-in links must never leak in a Referer to another site; same-origin (not no-referrer) so that our own
+    # forms carry their real Origin, and a POST whose Origin is "null" or another site can be refused.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
