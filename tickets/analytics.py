@@ -387,8 +387,9 @@ class TicketAnalytics:
             params.update(zip(keys, ids, strict=True))
         fts = fts_query(f.text or "")
         if fts:
-            where.append(f"(lower(t.subject) LIKE :like OR {sql.MESSAGE_SEARCH})")
-            params.update(fts=fts, like=f"%{_like_escape((f.text or '').lower())}%")
+            # The subject is searched too: it opens the ticket's first message ("subject\ndescription").
+            where.append(sql.MESSAGE_SEARCH)
+            params["fts"] = fts
         clause = " AND ".join(where)
         row = await self.db.fetchone(f"SELECT COUNT(*) FROM tickets t WHERE {clause}", params)
         total = row[0] if row else 0
@@ -457,12 +458,6 @@ def _facts(r: Row) -> dict[str, object]:
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-def _like_escape(text: str) -> str:
-    # LIKE's wildcards typed by a user are meant literally; without an ESCAPE clause (not portable as written
-    # everywhere), the simplest honest choice is to drop them from the substring match (FTS still matches words).
-    return text.replace("%", "").replace("_", "")
 
 
 def _row(row: Row) -> TicketRow:

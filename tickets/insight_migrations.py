@@ -13,7 +13,9 @@ MIGRATIONS: list[Migration] = [
     (
         1,
         """
-        -- Covering: the period's tickets are read from the index alone (the id is in every SQLite index).
+        -- The ticket list, newest first (the id, last in every SQLite index, breaks ties in the same order).
+        CREATE INDEX tickets_guild_opened ON tickets (guild_id, created_at);
+        -- Covering: the period's tickets are read from the index alone.
         CREATE INDEX tickets_guild_created ON tickets (guild_id, created_at, closed_at, category);
         CREATE INDEX tickets_guild_closed ON tickets (guild_id, closed_at, opener_id, closed_by, close_reason);
         -- First bot / staff answer of a ticket is one index seek per ticket and role.
