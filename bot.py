@@ -29,6 +29,7 @@ EXTENSIONS = (
     "cogs.memory_admin",
     "cogs.status",
     "cogs.maintenance",
+    "cogs.dashboard",
 )
 
 

@@ -22,6 +22,7 @@ from ai.errors import LLMBusy
 from ai.prompt import Turn
 from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS, is_staff, ping_users
+from cogs.tickets._archive import archive_closed, transcript_url
 from cogs.tickets._locks import AnswerCancelled, TicketLocks
 from cogs.tickets._posts import (
     ARCHIVE_AFTER_MINUTES,
@@ -410,7 +411,7 @@ class TicketLifecycle:
         stored = await core.tickets.messages(ticket.id)
         turns = [Turn(m.role, m.author_name, m.content) for m in stored]
         summary, _used_llm = await summarize_ticket(core.llm, ticket.subject, turns)
-        embed = closing_embed(ticket, closer, reason, summary)
+        embed = closing_embed(ticket, closer, reason, summary, transcript_url=transcript_url(core, ticket))
         forum = thread.parent if isinstance(thread.parent, discord.ForumChannel) else None
         closed_tags = tags_for(forum, config, TicketStatus.CLOSED, ticket.category) if forum is not None else []
         notice: discord.Message | None = None
@@ -431,7 +432,8 @@ class TicketLifecycle:
         )
         if was_resolved:
             await self._suggest_from_staff_answer(ticket, stored)
-        await send_to_log(thread, config, closed, embed, stored)
+        transcript = await archive_closed(core, thread, closed)
+        await send_to_log(thread, config, closed, embed, stored, extra_files=transcript)
         return closed
 
     async def _suggest_from_staff_answer(self, ticket: Ticket, stored: list[TicketMessage]) -> None:
