@@ -31,6 +31,7 @@ EXTENSIONS = (
     "cogs.memory_admin",
     "cogs.status",
     "cogs.maintenance",
+    "cogs.dashboard",
 )
 
 

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = train_sub.add_parser(name)
         p.add_argument("file", type=Path, help=helptext)
         p.add_argument("--guild", type=int, required=True)
+    dashboard = sub.add_parser("dashboard", help="print a single-use sign-in link to the web dashboard")
+    dashboard.add_argument("--guild", type=int, required=True)
     return parser
 
 
@@ -70,6 +72,7 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
         "ask": commands.ask,
         "search": commands.search,
         "train": commands.train,
+        "dashboard": commands.dashboard,
     }[command]
     return asyncio.run(handler(settings, args))
 

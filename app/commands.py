@@ -12,6 +12,7 @@ from app.runtime import open_core
 from app.settings import Settings
 from memory.io import export_file, import_file
 from tickets.answering import AnswerRequest, search_batch
+from web.auth import Auth
 
 
 def print_json(obj: Any) -> None:
@@ -173,3 +174,22 @@ def _progress(done: int, total: int) -> None:
     # The last update ends the line, so log lines and errors that follow start on their own.
     end = "\n" if done >= total else ""
     print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+async def dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    """A console sign-in link: it sees the one server it was printed for, as staff (whoever can run this
+    can read the database anyway)."""
+    if not settings.web.enabled:
+        print("The web dashboard is off: set WEB_ENABLED=true in .env and restart the bot.", file=sys.stderr)
+        return 1
+    core = await open_core(settings)
+    try:
+        if await core.tickets.config(args.guild) is None:
+            print(f"Server {args.guild} is not set up (run /setup there first).", file=sys.stderr)
+            return 1
+        path = await Auth(core.db).create_link(user_id=0, guild_id=args.guild, console=True)
+    finally:
+        await core.close()
+    print(f"{settings.web.public_url}{path}")
+    print("Works once, for 10 minutes, while the bot is running.", file=sys.stderr)
+    return 0

@@ -14,7 +14,10 @@ from app.settings import Settings
 from db.database import Database
 from memory.decision import Thresholds
 from memory.store import TrainedMemory
+from tickets.analytics import TicketAnalytics
 from tickets.answering import AnswerPipeline
+from tickets.archive import TicketArchive
+from tickets.archive_store import ArchiveStore
 from tickets.categories import CategoryService
 from tickets.category_store import CategoryStore
 from tickets.pacing import AnswerPacing
@@ -51,6 +54,9 @@ class Core:
     pipeline: AnswerPipeline
     # How often each user gets an answer in each ticket (in memory, per process, like the ticket locks).
     pacing: AnswerPacing
+    # What closed tickets showed (attachments, embeds) and what the dashboard and /stats report.
+    archive: TicketArchive
+    analytics: TicketAnalytics
 
     async def close(self) -> None:
         try:
@@ -90,4 +96,6 @@ async def open_core(settings: Settings) -> Core:
             server_requests_per_minute=settings.llm.server_requests_per_minute,
         ),
         pacing=AnswerPacing(),
+        archive=TicketArchive(store, ArchiveStore(db)),
+        analytics=TicketAnalytics(db),
     )

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ai.settings import BACKENDS, LLMSettings
+from web.settings import WebSettings
 
 # Every setting the bot reads, with its default as it would be written in `.env` ("" = unset).
 DEFAULTS: dict[str, str] = {
@@ -47,6 +48,10 @@ DEFAULTS: dict[str, str] = {
     "IDLE_CLOSE_AFTER_WARN_HOURS": "24",
     "AUTOCLOSE_CHECK_SECONDS": "60",
     "LOG_LEVEL": "info",
+    "WEB_ENABLED": "false",
+    "WEB_HOST": "127.0.0.1",
+    "WEB_PORT": "8088",
+    "WEB_PUBLIC_URL": "",  # http://WEB_HOST:WEB_PORT
 }
 DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "http://127.0.0.1:8080"}
 # Older names still accepted (the first backend was Ollama); the new name wins when both are set.
@@ -99,6 +104,7 @@ class Settings:
     idle_close_s: int
     autoclose_check_s: int
     log_level: str
+    web: WebSettings
     # Every setting as given (secrets left out): the defaults of the per-server settings that name one
     # (tickets/server_settings.py), so a server that never ran /settings behaves as `.env` says.
     env_values: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -162,6 +168,15 @@ class _Reader:
             return default
         return value
 
+    def flag(self, name: str) -> bool:
+        given, value = self.raw(name)
+        value = value.lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value not in ("0", "false", "no", "off"):
+            self.problems.append(f"{given}={value!r} must be true or false.")
+        return False
+
     def choice(self, name: str, options: tuple[str, ...]) -> str:
         given, value = self.raw(name)
         value = value.lower()
@@ -223,11 +238,23 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         idle_close_s=int(r.number("IDLE_CLOSE_AFTER_WARN_HOURS", lo=0, hi=8760) * hours),
         autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
+        web=_web_settings(r),
         env_values={name: r.text(name) for name in DEFAULTS if name not in SECRETS},
     )
     if r.problems:
         raise ConfigError(r.problems)
     return settings
+
+
+def _web_settings(r: _Reader) -> WebSettings:
+    host = r.text("WEB_HOST")
+    port = r.integer("WEB_PORT", lo=0, hi=65535)  # 0: any free port (tests)
+    public = r.text("WEB_PUBLIC_URL")
+    if public:
+        public = r.url("WEB_PUBLIC_URL", "https://support.example.com")
+    else:
+        public = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    return WebSettings(enabled=r.flag("WEB_ENABLED"), host=host, port=port, public_url=public)
 
 
 def default_llm_settings(**changes: Any) -> LLMSettings:

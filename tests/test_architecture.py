@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ai", "app", "bench", "cogs", "db", "memory", "tickets")
+PACKAGES = ("ai", "app", "bench", "cogs", "db", "memory", "tickets", "web")
 
 
 def _modules() -> dict[str, Path]:
@@ -78,6 +78,21 @@ def test_layers_import_one_way() -> None:
             assert tops <= {top}, f"{module} knows other packages: {tops}"
         if top == "memory":
             assert "tickets" not in tops, f"{module} imports the ticket domain"
+        if top in ("ai", "db", "memory", "tickets"):
+            assert "web" not in tops, f"{module} imports the dashboard"
+        if top == "web":
+            assert not tops & {"app", "cogs", "bot"}, f"{module} imports the wiring or the Discord side"
+
+
+def test_the_dashboard_knows_no_discord_and_no_sql() -> None:
+    """web/ renders what the services return: Discord is reached through its Directory (cogs/dashboard.py)
+    and the database through the services, except its own tables (sign-in links and sessions: web/auth.py)."""
+    sql = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET)\b")
+    for path in (ROOT / "web").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from) discord\b", text, re.M), f"{path} imports discord"
+        if path.name not in ("auth.py", "migrations.py"):
+            assert not sql.search(text), f"{path} holds SQL"
 
 
 def test_bench_does_not_import_tests() -> None:

@@ -13,6 +13,7 @@ import discord
 from ai.prompt import Turn
 from ai.summary import summarize_ticket
 from cogs._discord import NO_PINGS
+from cogs.tickets._archive import archive_closed, transcript_url
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import place_of
 from cogs.tickets._posts import closing_embed, send_to_log
@@ -60,7 +61,7 @@ class TicketCloser:
         stored = await core.tickets.messages(ticket.id)
         turns = [Turn(m.role, m.author_name, m.content) for m in stored]
         summary, _used_llm = await summarize_ticket(core.llm, ticket.subject, turns)
-        embed = closing_embed(ticket, closer, reason, summary)
+        embed = closing_embed(ticket, closer, reason, summary, transcript_url=transcript_url(core, ticket))
         notice: discord.Message | None = None
         try:
             notice = await thread.send(embed=embed, allowed_mentions=NO_PINGS)
@@ -79,7 +80,9 @@ class TicketCloser:
         )
         if was_resolved:
             await self._suggest_from_staff_answer(ticket, stored)
-        await send_to_log(thread, config, closed, embed, stored, await core.tickets.form_answers(ticket.id))
+        transcript = await archive_closed(core, thread, closed)
+        answers = await core.tickets.form_answers(ticket.id)
+        await send_to_log(thread, config, closed, embed, stored, answers, extra_files=transcript)
         return closed
 
     async def _suggest_from_staff_answer(self, ticket: Ticket, stored: list[TicketMessage]) -> None:

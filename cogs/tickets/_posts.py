@@ -38,19 +38,32 @@ async def safe_send(thread: discord.Thread, text: str) -> None:
         log.warning("Could not post in ticket %d", thread.id, exc_info=True)
 
 
-def closing_embed(ticket: Ticket, closer: discord.abc.User | None, reason: str, summary: str) -> discord.Embed:
+def closing_embed(
+    ticket: Ticket, closer: discord.abc.User | None, reason: str, summary: str, *, transcript_url: str | None = None
+) -> discord.Embed:
     embed = discord.Embed(title=f"🔒 Ticket closed: {ticket.subject}"[:256], colour=discord.Colour.dark_grey())
     embed.add_field(name="Closed by", value=closer.mention if closer else "automatically", inline=True)
     embed.add_field(name="Reason", value=(reason or "—")[:1024], inline=True)
     embed.add_field(name="Summary", value=(summary or "—")[:1024], inline=False)
+    if transcript_url:
+        link = f"[Open it on the dashboard]({transcript_url}) (sign in with /dashboard)"
+        embed.add_field(name="Transcript", value=link)
     embed.set_footer(text=f"Ticket {ticket.id} · {ticket.category}")
     return embed
 
 
 async def send_to_log(
-    thread: discord.Thread, config: GuildConfig, ticket: Ticket, embed: discord.Embed, messages: list[TicketMessage],
+    thread: discord.Thread,
+    config: GuildConfig,
+    ticket: Ticket,
+    embed: discord.Embed,
+    messages: list[TicketMessage],
     answers: list[FormAnswer],
-) -> None:  # fmt: skip
+    *,
+    extra_files: list[discord.File] | None = None,
+) -> None:
+    """The closing embed and the transcripts (Markdown with the form's answers, and HTML when given) to the
+    log channel."""
     if not config.log_channel_id:
         return
     channel = thread.guild.get_channel(config.log_channel_id)
@@ -62,6 +75,6 @@ async def send_to_log(
     log_embed = embed.copy()
     log_embed.description = f"Post: {thread.mention}"
     try:
-        await channel.send(embed=log_embed, file=file, allowed_mentions=NO_PINGS)
+        await channel.send(embed=log_embed, files=[file, *(extra_files or [])], allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         log.warning("Could not send the transcript of ticket %d to the log channel", ticket.id, exc_info=True)

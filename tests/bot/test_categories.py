@@ -78,8 +78,9 @@ async def test_a_category_with_questions_flows_into_the_ticket_the_prompt_and_th
     assert "Tracking link" not in form, "an empty answer is left out"
 
     await world.alice.slash(thread, "close")
-    transcript = (await world.log_channel.last_message.attachments[0].read()).decode()
-    assert "## Form" in transcript and "**Order number**\n> A-1234" in transcript
+    markdown, html = [(await a.read()).decode() for a in world.log_channel.last_message.attachments]
+    assert "## Form" in markdown and "**Order number**\n> A-1234" in markdown
+    assert '<dt>Order number</dt><dd class="content">A-1234 &lt;@&amp;1&gt;</dd>' in html
 
 
 async def test_panels_follow_edits_and_removals(simcord_env):

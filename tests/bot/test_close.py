@@ -33,8 +33,9 @@ async def test_opener_closes_with_embed_transcript_and_lock(simcord_env):
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "closed" and ticket.close_reason == "fixed it myself" and ticket.closed_by == world.alice.id
     log_msg = world.log_channel.last_message
-    [attachment] = log_msg.attachments
-    assert attachment.filename == f"ticket-{thread.id}.md"
+    # The Markdown transcript and, since the dashboard (issue 11), the self-contained HTML one.
+    attachment, html = log_msg.attachments
+    assert attachment.filename == f"ticket-{thread.id}.md" and html.filename == f"ticket-{thread.id}.html"
     transcript = (await attachment.read()).decode()
     assert "It smells like toast." in transcript and "Never mind, I unplugged it." in transcript
 

@@ -79,3 +79,15 @@ def test_pacing_settings_have_defaults_and_zero_turns_them_off():
     with pytest.raises(ConfigError) as err:
         load_settings({"USER_ANSWERS_PER_MINUTE": "-1", "LLM_SERVER_REQUESTS_PER_MINUTE": "many"})
     assert len(err.value.problems) == 2
+
+
+def test_web_dashboard_settings_default_to_off_and_local():
+    s = load_settings({})
+    assert not s.web.enabled and s.web.host == "127.0.0.1" and s.web.port == 8088
+    assert s.web.public_url == "http://127.0.0.1:8088" and not s.web.secure_cookies
+    proxied = load_settings({"WEB_ENABLED": "true", "WEB_PUBLIC_URL": "https://support.example.com/"})
+    assert proxied.web.enabled and proxied.web.public_url == "https://support.example.com"
+    assert proxied.web.secure_cookies
+    with pytest.raises(ConfigError) as err:
+        load_settings({"WEB_ENABLED": "maybe", "WEB_PORT": "70000", "WEB_PUBLIC_URL": "support.example.com"})
+    assert len(err.value.problems) == 3

@@ -1,0 +1,18 @@
+"""The dashboard's settings (read by app/settings.py from WEB_* in the environment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    enabled: bool
+    host: str  # the only address the dashboard listens on
+    port: int  # 0 = any free port
+    public_url: str  # how people reach it (links given in Discord), without a trailing slash
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked Secure when people reach the dashboard over https (a reverse proxy)."""
+        return self.public_url.startswith("https://")
