@@ -23,6 +23,8 @@ log = logging.getLogger("bot")
 EXTENSIONS = (
     "cogs.errors",
     "cogs.setup",
+    "cogs.categories",
+    "cogs.settings",
     "cogs.panel",
     "cogs.tickets",
     "cogs.train",

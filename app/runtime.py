@@ -18,8 +18,12 @@ from tickets.analytics import TicketAnalytics
 from tickets.answering import AnswerPipeline
 from tickets.archive import TicketArchive
 from tickets.archive_store import ArchiveStore
+from tickets.categories import CategoryService
+from tickets.category_store import CategoryStore
 from tickets.pacing import AnswerPacing
-from tickets.service import OpenPolicy, TicketService
+from tickets.server_settings import REGISTRY, ServerSettingsService
+from tickets.service import TicketService
+from tickets.settings_store import SettingsStore
 from tickets.store import TicketStore
 
 
@@ -44,6 +48,9 @@ class Core:
     memory: TrainedMemory
     store: TicketStore
     tickets: TicketService
+    categories: CategoryService
+    # Per-server settings (/settings), with defaults from `.env` where a setting names one.
+    server_settings: ServerSettingsService
     pipeline: AnswerPipeline
     # How often each user gets an answer in each ticket (in memory, per process, like the ticket locks).
     pacing: AnswerPacing
@@ -65,6 +72,9 @@ async def open_core(settings: Settings) -> Core:
     llm = create_llm_client(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
     store = TicketStore(db)
+    server_settings = ServerSettingsService(SettingsStore(db), REGISTRY.with_env_defaults(settings.env_values))
+    category_store = CategoryStore(db)
+    tickets = TicketService(store, category_store, server_settings)
     return Core(
         settings=settings,
         db=db,
@@ -73,7 +83,9 @@ async def open_core(settings: Settings) -> Core:
         llm=llm,
         memory=memory,
         store=store,
-        tickets=TicketService(store, OpenPolicy(settings.max_open_tickets, settings.ticket_cooldown_s)),
+        tickets=tickets,
+        categories=CategoryService(category_store, tickets),
+        server_settings=server_settings,
         pipeline=AnswerPipeline(
             memory=memory,
             llm=llm,

@@ -60,6 +60,8 @@ ALIASES: dict[str, str] = {
     "LLM_MODEL": "OLLAMA_MODEL",
     "LLM_EMBED_MODEL": "OLLAMA_EMBED_MODEL",
 }
+# Never handed on with `Settings.env_values`.
+SECRETS = ("DISCORD_TOKEN", "LLM_API_KEY")
 # Writing one of these as the embedding model turns embeddings off (keyword search only).
 EMBEDDINGS_OFF = ("none", "off", "-")
 
@@ -103,6 +105,9 @@ class Settings:
     autoclose_check_s: int
     log_level: str
     web: WebSettings
+    # Every setting as given (secrets left out): the defaults of the per-server settings that name one
+    # (tickets/server_settings.py), so a server that never ran /settings behaves as `.env` says.
+    env_values: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def problems_for_run(self) -> list[str]:
         return (
@@ -234,6 +239,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
         web=_web_settings(r),
+        env_values={name: r.text(name) for name in DEFAULTS if name not in SECRETS},
     )
     if r.problems:
         raise ConfigError(r.problems)

@@ -28,7 +28,10 @@ from memory.store import TrainedMemory
 from tickets.analytics import Period, TicketAnalytics
 from tickets.archive import TicketArchive
 from tickets.archive_store import ArchiveStore
-from tickets.service import OpenPolicy, TicketService
+from tickets.category_store import CategoryStore
+from tickets.server_settings import ServerSettingsService
+from tickets.service import TicketService
+from tickets.settings_store import SettingsStore
 from tickets.store import TicketStore
 from web.app import WebContext
 from web.auth import AttemptLimiter, Auth
@@ -128,9 +131,10 @@ async def measure(path: Path, repeats: int = 5) -> list[tuple[str, float]]:
     db = await open_app_database(path)
     store = TicketStore(db)
     analytics = TicketAnalytics(db)
+    tickets = TicketService(store, CategoryStore(db), ServerSettingsService(SettingsStore(db)))
     context = WebContext(
         settings=WebSettings(True, "127.0.0.1", 0, "http://127.0.0.1"), auth=Auth(db, clock=lambda: END),
-        limiter=AttemptLimiter(), directory=BenchDirectory(), tickets=TicketService(store, OpenPolicy(3, 60)),
+        limiter=AttemptLimiter(), directory=BenchDirectory(), tickets=tickets,
         analytics=analytics, archive=TicketArchive(store, ArchiveStore(db)), memory=TrainedMemory(db),
         clock=lambda: END,
     )  # fmt: skip

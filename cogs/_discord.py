@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, cast
 
 import discord
 
-from tickets.models import GuildConfig
+from tickets.access import Actor, TicketAccess, ticket_access
+from tickets.access import is_staff as staff_by_rules
+from tickets.models import GuildConfig, Ticket
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -17,13 +19,26 @@ log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 
 
-def is_staff(member: discord.abc.User, config: GuildConfig | None) -> bool:
-    if not isinstance(member, discord.Member):
-        return False
-    perms = member.guild_permissions
-    if perms.administrator or perms.manage_guild or perms.manage_threads:
-        return True
-    return config is not None and any(role.id == config.staff_role_id for role in member.roles)
+def actor_of(user: discord.abc.User) -> Actor | None:
+    """The member as the access rules (tickets/access.py) see them; None outside a server."""
+    if not isinstance(user, discord.Member):
+        return None
+    perms = user.guild_permissions
+    return Actor(
+        id=user.id,
+        role_ids=frozenset(role.id for role in user.roles),
+        moderator=perms.administrator or perms.manage_guild or perms.manage_threads,
+    )
+
+
+def is_staff(member: discord.abc.User, config: GuildConfig | None, *, category: str | None = None) -> bool:
+    """Staff of the server, or (with `category`) staff for that category's tickets: see tickets/access.py."""
+    return staff_by_rules(actor_of(member), config, category=category)
+
+
+def access_to(member: discord.abc.User, config: GuildConfig | None, ticket: Ticket) -> TicketAccess:
+    """How `member` stands to `ticket` (opener, staff for its category, or other): the one rule."""
+    return ticket_access(actor_of(member), config, ticket)
 
 
 def ping_users(*users: discord.abc.Snowflake) -> discord.AllowedMentions:

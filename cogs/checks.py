@@ -1,8 +1,9 @@
 """Who may use what: staff-only commands as `app_commands` checks, so no command repeats the test.
 
 "Staff" means members of the staff role chosen in /setup, or anyone with Manage Threads, Manage Server
-or Administrator (`cogs._discord.is_staff`). A refused check raises `NotStaff`, whose message
-cogs/errors.py sends as a short private reply.
+or Administrator; a category's own staff role makes its members staff for that category's tickets only
+(the rules: tickets/access.py). A refused check raises `NotStaff`, whose message cogs/errors.py sends as
+a short private reply.
 """
 
 from __future__ import annotations
@@ -38,6 +39,53 @@ async def require_staff(interaction: discord.Interaction, refusal: str, *, needs
         raise NotSetUp(SETUP_FIRST)
     if not is_staff(interaction.user, config):
         raise NotStaff(refusal)
+
+
+def staff_for_category(refusal: str) -> Callable[[T], T]:
+    """Decorator for a command with a `category` option: staff for that category (the server's default
+    category when it is left out) may use it."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
+        if config is None:
+            raise NotSetUp(SETUP_FIRST)
+        named = getattr(interaction.namespace, "category", None)
+        default = config.default_category
+        category = named if isinstance(named, str) else (default.name if default else None)
+        if not is_staff(interaction.user, config, category=category):
+            raise NotStaff(refusal)
+        return True
+
+    return app_commands.check(predicate)
+
+
+def ticket_staff_only(refusal: str) -> Callable[[T], T]:
+    """Decorator for a command used inside a ticket: staff for that ticket's category may use it. Outside a
+    ticket the check passes and the command itself says it only works in a ticket."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        core = bot_of(interaction).core
+        config = await core.tickets.config(interaction.guild_id or 0)
+        channel = interaction.channel
+        ticket = await core.tickets.get(channel.id) if isinstance(channel, discord.Thread) else None
+        category = ticket.category if ticket is not None else None
+        if not is_staff(interaction.user, config, category=category):
+            raise NotStaff(refusal)
+        return True
+
+    return app_commands.check(predicate)
+
+
+def manage_server_only(refusal: str) -> Callable[[T], T]:
+    """Decorator for commands that configure the server (/setup, /category, /settings): Manage Server."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        user = interaction.user
+        if not (isinstance(user, discord.Member) and user.guild_permissions.manage_guild):
+            raise NotStaff(refusal)
+        return True
+
+    return app_commands.check(predicate)
 
 
 def staff_only(refusal: str, *, needs_setup: bool = False) -> Callable[[T], T]:

@@ -11,7 +11,7 @@ from discord import app_commands
 from cogs._discord import NO_PINGS, reply_error
 from cogs.checks import require_staff
 from cogs.errors import refuse
-from cogs.train import CATEGORY_CHOICES, TEACHERS_ONLY, check_pair
+from cogs.train import TEACHERS_ONLY, category_choices, check_pair, checked_category
 from memory.io import import_bytes
 from tickets.errors import InvalidInput
 
@@ -81,10 +81,10 @@ class MemoryGroup(
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="edit")
-    @app_commands.choices(category=CATEGORY_CHOICES)
+    @app_commands.autocomplete(category=category_choices)
     async def edit(
         self, interaction: discord.Interaction, entry_id: int, question: str | None = None, answer: str | None = None,
-        category: app_commands.Choice[str] | None = None,
+        category: str | None = None,
     ) -> None:  # fmt: skip
         """Change the question, answer or category of an entry."""
         memory, guild = self.bot.core.memory, interaction.guild_id or 0
@@ -94,6 +94,7 @@ class MemoryGroup(
             return
         try:
             check_pair(question, answer)
+            category = await checked_category(interaction, category)
         except InvalidInput as refused:
             await refuse(interaction, refused)
             return
@@ -104,9 +105,7 @@ class MemoryGroup(
                 await reply_error(interaction, f"Entry #{other.id} already has that question; edit that one instead.")
                 return
         await interaction.response.defer(ephemeral=True, thinking=True)  # a new question is re-embedded
-        await memory.update(
-            guild, entry_id, query=question, response=answer, category=category.value if category else None
-        )
+        await memory.update(guild, entry_id, query=question, response=answer, category=category)
         await interaction.followup.send(f"✏️ Entry #{entry_id} updated.", ephemeral=True)
 
     @app_commands.command(name="delete")

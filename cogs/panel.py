@@ -1,4 +1,4 @@
-"""/ticket_panel: post the persistent 'Open ticket' panel."""
+"""/ticket_panel: post the persistent 'Open ticket' panel (remembered, so it follows /category changes)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, reply_error
+from cogs._discord import reply_error
 from cogs.checks import SETUP_FIRST, staff_only
-from cogs.tickets import PanelView
+from cogs.tickets import post_panel
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -35,16 +35,8 @@ class PanelCog(commands.Cog):
         if not isinstance(target, discord.TextChannel):
             await reply_error(interaction, "Pick a text channel for the panel.")
             return
-        embed = discord.Embed(
-            title="Need help? Open a ticket",
-            description=(
-                "Pick a category below or press **Open ticket**. Your ticket becomes a post in "
-                f"<#{config.forum_id}>; our assistant answers right away and staff step in when needed."
-            ),
-            colour=discord.Colour.blurple(),
-        )
         try:
-            await target.send(embed=embed, view=PanelView(config.categories), allowed_mentions=NO_PINGS)
+            await post_panel(self.bot, target, config)
         except discord.Forbidden:
             await reply_error(
                 interaction, f"I can't post in {target.mention} (need View Channel, Send Messages, Embed Links)."

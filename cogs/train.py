@@ -14,14 +14,30 @@ from cogs.checks import staff_only
 from cogs.errors import on_ui_error, refuse
 from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS, validate_pair
 from tickets.errors import InvalidInput
-from tickets.models import DEFAULT_CATEGORIES
 
 if TYPE_CHECKING:
     from bot import TicketBot
 
 log = logging.getLogger(__name__)
 
-CATEGORY_CHOICES = [app_commands.Choice(name=c.capitalize(), value=c) for c in DEFAULT_CATEGORIES]
+
+async def category_choices(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a trained entry's category: the server's ticket categories."""
+    config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
+    categories = config.categories if config else ()
+    return [app_commands.Choice(name=c.label, value=c.name) for c in categories if typed.lower() in c.name][:25]
+
+
+async def checked_category(interaction: discord.Interaction, category: str | None) -> str | None:
+    """The category key for a trained entry (None: keep / the default); raises InvalidInput for an unknown one."""
+    if category is None:
+        return None
+    config = await bot_of(interaction).core.tickets.config(interaction.guild_id or 0)
+    found = config.category(category) if config else None
+    if found is None:
+        known = ", ".join(c.label for c in config.categories) if config else "none yet (run /setup)"
+        raise InvalidInput(f"There is no category “{category[:40]}”. Categories: {known}.")
+    return found.name
 
 
 def check_pair(question: str | None, answer: str | None) -> None:
@@ -94,14 +110,13 @@ class TrainCog(commands.Cog):
     @app_commands.command(name="train")
     @app_commands.guild_only()
     @app_commands.describe(question="What users ask", answer="The answer to send", category="Ticket category")
-    @app_commands.choices(category=CATEGORY_CHOICES)
+    @app_commands.autocomplete(category=category_choices)
     @staff_only(TEACHERS_ONLY)
     async def train(
-        self, interaction: discord.Interaction, question: str, answer: str,
-        category: app_commands.Choice[str] | None = None,
-    ) -> None:  # fmt: skip
+        self, interaction: discord.Interaction, question: str, answer: str, category: str | None = None
+    ) -> None:
         """Teach the assistant a question and its answer (staff only)."""
-        await save_pair(interaction, question, answer, category.value if category else None)
+        await save_pair(interaction, question, answer, await checked_category(interaction, category))
 
     @staff_only(TEACHERS_ONLY)
     async def train_from_message(self, interaction: discord.Interaction, message: discord.Message) -> None:

@@ -49,6 +49,9 @@ class AnswerRequest:
     # Extra texts to search the memory with, e.g. a ticket's subject and description on their own:
     # mixing both into one query dilutes the match for either.
     search_texts: list[str] = field(default_factory=list)
+    # The ticket's form answers (question label, answer) beyond the first, which opened the conversation:
+    # context for every answer in the ticket, given to the model as data.
+    form: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +160,7 @@ class AnswerPipeline:
             max_chars=self.max_context_length,
             max_history=self.history_messages,
             num_ctx=self.llm.settings.num_ctx,
+            form=request.form,
         )
         try:
             result: DeliveryResult = await deliver_stream(

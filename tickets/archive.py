@@ -17,7 +17,7 @@ from datetime import datetime
 from db.database import Row, utc_iso
 from memory.decision import Route
 from tickets.archive_store import ArchiveStore
-from tickets.models import MessageRole, Ticket, TicketMessage
+from tickets.models import FormAnswer, MessageRole, Ticket, TicketMessage
 from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,6 @@ class SavedAttachment:
     size: int
     kept: bool  # False: over the size cap or unreadable (see note)
     note: str | None
-
-
-@dataclass(frozen=True)
-class FormAnswer:
-    question: str
-    answer: str
 
 
 @dataclass(frozen=True)
@@ -189,12 +183,14 @@ class TicketArchive:
                 for m in stored
             ]
         opener_name = next((m.author_name for m in stored if m.author_id == ticket.opener_id), str(ticket.opener_id))
-        return Transcript(ticket, opener_name, entries, form_answers(ticket, stored), attachments, bool(archived))
+        answers = await self.store.answers(ticket.id)
+        form = [FormAnswer("Subject", ticket.subject), *answers] if answers else form_answers(ticket, stored)
+        return Transcript(ticket, opener_name, entries, form, attachments, bool(archived))
 
 
 def form_answers(ticket: Ticket, stored: list[TicketMessage]) -> list[FormAnswer]:
-    """What the opener filled in. Today's form asks for a subject and a description (stored as the first
-    message, "subject\\ndescription"); issue 10's per-category questions will be read here too."""
+    """What the opener filled in, for tickets opened before form answers were stored (or without a form, as
+    direct forum posts): the subject and the description, read from the first message ("subject\\ndescription")."""
     first = next((m for m in stored if m.role is MessageRole.USER and m.author_id == ticket.opener_id), None)
     description = first.content if first else ""
     if description.startswith(ticket.subject):

@@ -1,4 +1,5 @@
-"""The ticket tables: per-server configuration, tickets, their messages, the answers given (interactions).
+"""The ticket tables: per-server configuration, categories and settings, tickets, their messages and form
+answers, the answers given (interactions), the panels posted.
 
 Append new migrations at the end; never edit one that has shipped.
 """
@@ -67,6 +68,71 @@ MIGRATIONS: list[Migration] = [
         );
         CREATE INDEX interactions_guild_time ON interactions (guild_id, created_at);
         CREATE INDEX interactions_ticket ON interactions (ticket_id, id);
+        """,
+    ),
+    (
+        2,
+        # Issue 10: ticket modes and categories as data, form answers, per-server settings, posted panels.
+        # The categories every server had so far become rows (the default form: one question).
+        """
+        ALTER TABLE guild_config ADD COLUMN private_channel_id INTEGER;
+
+        CREATE TABLE ticket_categories (
+            guild_id       INTEGER NOT NULL,
+            name           TEXT NOT NULL,                  -- lowercase key, as stored in tickets.category
+            label          TEXT NOT NULL,                  -- as shown in the panel and the forum tag
+            emoji          TEXT,
+            description    TEXT NOT NULL DEFAULT '',
+            mode           TEXT NOT NULL DEFAULT 'forum',  -- forum|private_thread
+            staff_role_id  INTEGER,                        -- NULL: the server's staff role
+            questions      TEXT NOT NULL DEFAULT '[]',     -- JSON [{label, placeholder, required, style, max_length}]
+            position       INTEGER NOT NULL DEFAULT 0,
+            created_at     TEXT NOT NULL,
+            updated_at     TEXT NOT NULL,
+            PRIMARY KEY (guild_id, name)
+        );
+        INSERT INTO ticket_categories (guild_id, name, label, description, questions, position, created_at,
+                                       updated_at)
+        SELECT guild_id, defaults.name, defaults.label, defaults.description,
+               '[{"label": "Describe the problem", '
+               || '"placeholder": "What happened, what did you expect, what have you tried?", '
+               || '"required": true, "style": "paragraph", "max_length": 1500}]',
+               defaults.position, updated_at, updated_at
+        FROM guild_config CROSS JOIN (
+            SELECT 'billing' AS name, 'Billing' AS label, 'Open a billing ticket' AS description, 0 AS position
+            UNION ALL SELECT 'technical', 'Technical', 'Open a technical ticket', 1
+            UNION ALL SELECT 'general', 'General', 'Open a general ticket', 2
+        ) AS defaults;
+
+        ALTER TABLE tickets ADD COLUMN mode TEXT NOT NULL DEFAULT 'forum';
+        ALTER TABLE tickets ADD COLUMN source TEXT;           -- panel|post|message|staff; NULL: opened before
+        ALTER TABLE tickets ADD COLUMN opened_by INTEGER;     -- staff who opened it for the opener
+        ALTER TABLE tickets ADD COLUMN starter_message_id INTEGER;
+
+        CREATE TABLE ticket_answers (
+            ticket_id  INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            position   INTEGER NOT NULL,
+            question   TEXT NOT NULL,
+            answer     TEXT NOT NULL,
+            PRIMARY KEY (ticket_id, position)
+        );
+
+        CREATE TABLE server_settings (
+            guild_id    INTEGER NOT NULL,
+            key         TEXT NOT NULL,
+            value       TEXT NOT NULL,                     -- as typed; parsed by the setting's kind
+            updated_by  INTEGER,
+            updated_at  TEXT NOT NULL,
+            PRIMARY KEY (guild_id, key)
+        );
+
+        CREATE TABLE ticket_panels (
+            message_id  INTEGER PRIMARY KEY,
+            guild_id    INTEGER NOT NULL,
+            channel_id  INTEGER NOT NULL,
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX ticket_panels_guild ON ticket_panels (guild_id);
         """,
     ),
 ]

@@ -25,7 +25,24 @@ STATUS_TAG_NAMES: dict[TicketStatus, str] = {
     TicketStatus.RESOLVED: "Resolved",
     TicketStatus.CLOSED: "Closed",
 }
+# The categories a server starts with (what the panel offered before categories were data).
 DEFAULT_CATEGORIES: tuple[str, ...] = ("billing", "technical", "general")
+
+
+class TicketMode(StrEnum):
+    """Where a category's tickets live in Discord."""
+
+    FORUM = "forum"  # a post in the ticket forum: public to everyone who can see the forum
+    PRIVATE_THREAD = "private_thread"  # a private thread in a text channel: the opener, added members, staff
+
+
+class TicketSource(StrEnum):
+    """How a ticket was opened (stored, for the dashboard)."""
+
+    PANEL = "panel"
+    POST = "post"  # a post made directly in the forum
+    MESSAGE = "message"  # "Open ticket from this message"
+    STAFF = "staff"  # /ticket_open: staff on behalf of a member
 
 
 class MessageRole(StrEnum):
@@ -56,20 +73,92 @@ class CloseReason(StrEnum):
     IDLE = "no activity"
 
 
+class QuestionStyle(StrEnum):
+    SHORT = "short"
+    PARAGRAPH = "paragraph"
+
+
+@dataclass(frozen=True)
+class FormQuestion:
+    """One question of a category's form (a text input of the ticket modal)."""
+
+    label: str
+    placeholder: str = ""
+    required: bool = True
+    style: QuestionStyle = QuestionStyle.PARAGRAPH
+    max_length: int = 1500
+
+
+# What every ticket form asked before forms were configurable; the default categories ask it.
+DESCRIBE_THE_PROBLEM = FormQuestion(
+    label="Describe the problem",
+    placeholder="What happened, what did you expect, what have you tried?",
+    required=True,
+    style=QuestionStyle.PARAGRAPH,
+    max_length=1500,
+)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of ticket a server offers: its panel option, where its tickets live, who handles them,
+    and the questions its form asks (the subject is always asked first)."""
+
+    guild_id: int
+    name: str  # the key: lowercase, stored in `tickets.category`
+    label: str  # as shown (the panel option, the forum tag)
+    emoji: str | None = None
+    description: str = ""
+    mode: TicketMode = TicketMode.FORUM
+    staff_role_id: int | None = None  # None: the server's staff role
+    questions: tuple[FormQuestion, ...] = (DESCRIBE_THE_PROBLEM,)
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class FormAnswer:
+    """What the opener answered to one question of the form (stored with the ticket)."""
+
+    question: str  # the question's label when the ticket was opened
+    answer: str
+
+
 @dataclass(frozen=True)
 class GuildConfig:
     guild_id: int
     forum_id: int
     staff_role_id: int
     log_channel_id: int | None
-    tag_ids: dict[str, int] = field(default_factory=dict)  # status value or category -> tag id
-    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    tag_ids: dict[str, int] = field(default_factory=dict)  # status value or "category:<name>" -> forum tag id
+    private_channel_id: int | None = None  # the text channel of private-thread tickets
+    categories: tuple[Category, ...] = ()  # in panel order; read with the configuration, saved by CategoryService
 
     def status_tag(self, status: TicketStatus) -> int | None:
         return self.tag_ids.get(status.value)
 
     def category_tag(self, category: str) -> int | None:
         return self.tag_ids.get(f"category:{category}")
+
+    def category(self, name: str) -> Category | None:
+        return next((c for c in self.categories if c.name == name.lower()), None)
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.categories)
+
+    @property
+    def default_category(self) -> Category | None:
+        """What "Open ticket" (no category chosen) opens: "general" if the server has it, else the first."""
+        return self.category("general") or (self.categories[0] if self.categories else None)
+
+    def staff_role_for(self, category: str | None) -> int:
+        """The role pinged for a category's tickets: its own staff role, else the server's."""
+        found = self.category(category) if category else None
+        return found.staff_role_id if found is not None and found.staff_role_id else self.staff_role_id
+
+    def mode_of(self, category: str) -> TicketMode:
+        found = self.category(category)
+        return found.mode if found is not None else TicketMode.FORUM
 
 
 @dataclass(frozen=True)
@@ -91,6 +180,10 @@ class Ticket:
     closed_by: int | None
     close_reason: str | None
     summary: str | None
+    mode: TicketMode = TicketMode.FORUM
+    source: TicketSource | None = None  # None: opened before the source was recorded
+    opened_by: int | None = None  # who opened it when not the opener (staff, /ticket_open)
+    starter_message_id: int | None = None  # the bot's first message; a forum post's has the thread's id
 
     @property
     def is_closed(self) -> bool:

@@ -9,24 +9,37 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from db.database import utc_iso
 from memory.text import visible_text
 from tickets.answering import AnswerOutcome
+from tickets.category_store import CategoryStore
 from tickets.errors import TicketOpenError
 from tickets.models import (
     AutoCloseStep,
     CloseReason,
     Feedback,
+    FormAnswer,
     GuildConfig,
     MessageRole,
     RecordedRoute,
     Ticket,
     TicketMessage,
+    TicketMode,
+    TicketSource,
     TicketStatus,
+)
+from tickets.server_settings import (
+    IDLE_CLOSE_AFTER_WARN_HOURS,
+    IDLE_WARN_HOURS,
+    MAX_OPEN_TICKETS,
+    SOLVED_CLOSE_DELAY_HOURS,
+    TICKET_COOLDOWN_SECONDS,
+    ServerSettings,
+    ServerSettingsService,
 )
 from tickets.store import TicketStore
 
@@ -41,6 +54,46 @@ NO_REASON = "no reason given"
 class OpenPolicy:
     max_open: int
     cooldown_s: int
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> OpenPolicy:
+        return cls(settings.get(MAX_OPEN_TICKETS), settings.get(TICKET_COOLDOWN_SECONDS))
+
+
+@dataclass(frozen=True)
+class AutoClosePolicy:
+    """Seconds before each auto-close step (0 disables it), from a server's settings."""
+
+    solved_delay_s: int
+    idle_warn_s: int
+    idle_close_s: int
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> AutoClosePolicy:
+        return cls(
+            settings.seconds(SOLVED_CLOSE_DELAY_HOURS),
+            settings.seconds(IDLE_WARN_HOURS),
+            settings.seconds(IDLE_CLOSE_AFTER_WARN_HOURS),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewTicket:
+    """What `TicketService.ticket_opened` records: the ticket, where it lives and how it was opened."""
+
+    ticket_id: int  # the thread's id
+    guild_id: int
+    opener_id: int
+    opener_name: str
+    category: str
+    subject: str
+    description: str  # the opening message as the conversation's first user turn
+    mode: TicketMode = TicketMode.FORUM
+    source: TicketSource = TicketSource.PANEL
+    opened_by: int | None = None
+    starter_message_id: int | None = None
+    answers: tuple[FormAnswer, ...] = ()
+    ai_paused: bool = False
 
 
 class TicketEvent(StrEnum):
@@ -85,22 +138,31 @@ class RecordedAnswer:
 
 
 class TicketService:
-    def __init__(self, store: TicketStore, policy: OpenPolicy) -> None:
+    def __init__(self, store: TicketStore, categories: CategoryStore, settings: ServerSettingsService) -> None:
         self.store = store
-        self.policy = policy
+        self.categories = categories
+        self.settings = settings
         self._configs: dict[int, GuildConfig | None] = {}
 
     # -- configuration -----------------------------------------------------------------------
 
     async def config(self, guild_id: int) -> GuildConfig | None:
-        # Read on every ticket message and button press, changed only by /setup: cache it.
+        """The server's configuration with its categories (None before /setup)."""
+        # Read on every ticket message and button press, changed only by /setup and /category: cache it.
         if guild_id not in self._configs:
-            self._configs[guild_id] = await self.store.get_config(guild_id)
+            config = await self.store.get_config(guild_id)
+            if config is not None:
+                config = replace(config, categories=await self.categories.categories(guild_id))
+            self._configs[guild_id] = config
         return self._configs[guild_id]
+
+    def forget_config(self, guild_id: int) -> None:
+        """The configuration or the categories changed: read them again next time."""
+        self._configs.pop(guild_id, None)
 
     async def save_config(self, config: GuildConfig, now: datetime) -> None:
         await self.store.save_config(config, now)
-        self._configs[config.guild_id] = config
+        self.forget_config(config.guild_id)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -119,46 +181,50 @@ class TicketService:
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
         return await self.store.routes_since(guild_id, since)
 
+    async def form_answers(self, ticket_id: int) -> list[FormAnswer]:
+        return await self.store.answers(ticket_id)
+
+    async def autoclose_policy(self, guild_id: int) -> AutoClosePolicy:
+        return AutoClosePolicy.of(await self.settings.of(guild_id))
+
     # -- events ------------------------------------------------------------------------------
 
     async def check_can_open(self, *, guild_id: int, user_id: int, now: datetime) -> None:
         """Raise TicketOpenError with the reason when the user may not open another ticket now."""
+        policy = OpenPolicy.of(await self.settings.of(guild_id))
         open_count = await self.store.open_tickets_of(guild_id, user_id)
-        if open_count >= self.policy.max_open:
+        if open_count >= policy.max_open:
             raise TicketOpenError(
-                f"You already have {open_count} open ticket(s); the limit is {self.policy.max_open}. "
+                f"You already have {open_count} open ticket(s); the limit is {policy.max_open}. "
                 "Please continue in an existing ticket or close one first."
             )
         last = await self.store.last_opened_at(guild_id, user_id)
-        if last and self.policy.cooldown_s:
-            wait = self.policy.cooldown_s - (now - datetime.fromisoformat(last)).total_seconds()
+        if last and policy.cooldown_s:
+            wait = policy.cooldown_s - (now - datetime.fromisoformat(last)).total_seconds()
             if wait > 0:
                 raise TicketOpenError(
                     f"You opened a ticket a moment ago. Please wait {int(wait) + 1} s before opening another."
                 )
 
-    async def ticket_opened(
-        self,
-        *,
-        ticket_id: int,
-        guild_id: int,
-        opener_id: int,
-        opener_name: str,
-        category: str,
-        subject: str,
-        description: str,
-        now: datetime,
-    ) -> Ticket:
+    async def ticket_opened(self, new: NewTicket, *, now: datetime) -> Ticket:
+        """Record a ticket, its form answers and its opening message (the first user turn).
+
+        The opening message is stored under the thread's id: it comes before everything else in the
+        ticket, also in a private thread, whose starter message the bot posts after creating it.
+        """
         # A direct forum post's title comes from Discord as typed: it may be zero-width characters only.
-        subject = visible_text(subject) or UNTITLED
+        subject = visible_text(new.subject) or UNTITLED
         ticket = await self.store.create_ticket(
-            ticket_id=ticket_id, guild_id=guild_id, opener_id=opener_id, category=category, subject=subject, now=now
-        )
-        await self.message_posted(
-            ticket, message_id=ticket_id, author_id=opener_id, author_name=opener_name, role=MessageRole.USER,
-            content=f"{subject}\n{description}".strip(), now=now,
+            ticket_id=new.ticket_id, guild_id=new.guild_id, opener_id=new.opener_id, category=new.category,
+            subject=subject, mode=new.mode, source=new.source, opened_by=new.opened_by,
+            starter_message_id=new.starter_message_id, answers=list(new.answers), ai_paused=new.ai_paused, now=now,
         )  # fmt: skip
-        log.info("Ticket %d opened in guild %d (%s)", ticket_id, guild_id, category)
+        await self.message_posted(
+            ticket, message_id=new.ticket_id, author_id=new.opener_id, author_name=new.opener_name,
+            role=MessageRole.USER, content=f"{subject}\n{new.description}".strip(), now=now,
+        )  # fmt: skip
+        log.info("Ticket %d opened in guild %d (%s, %s, %s)", new.ticket_id, new.guild_id, new.category, new.mode,
+                 new.source)  # fmt: skip
         return ticket
 
     async def message_posted(

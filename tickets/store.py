@@ -8,13 +8,15 @@ from datetime import datetime
 from db.database import Database, Row, utc_iso
 from memory.decision import Route
 from tickets.models import (
-    DEFAULT_CATEGORIES,
     Feedback,
+    FormAnswer,
     GuildConfig,
     MessageRole,
     RecordedRoute,
     Ticket,
     TicketMessage,
+    TicketMode,
+    TicketSource,
     TicketStatus,
 )
 
@@ -25,6 +27,7 @@ class TicketStore:
 
     # --- guild configuration -------------------------------------------------
     async def get_config(self, guild_id: int) -> GuildConfig | None:
+        """The server's configuration without its categories (`CategoryStore` reads those)."""
         row = await self.db.fetchone("SELECT * FROM guild_config WHERE guild_id = :guild_id", {"guild_id": guild_id})
         if row is None:
             return None
@@ -34,49 +37,76 @@ class TicketStore:
             staff_role_id=row["staff_role_id"],
             log_channel_id=row["log_channel_id"],
             tag_ids={k: int(v) for k, v in json.loads(row["tag_ids"]).items()},
-            categories=tuple(json.loads(row["categories"])) or DEFAULT_CATEGORIES,
+            private_channel_id=row["private_channel_id"],
         )
 
     async def save_config(self, config: GuildConfig, now: datetime) -> None:
+        # The `categories` column is what servers had before categories were rows (migration 2): unused.
         await self.db.run(
             """INSERT INTO guild_config (guild_id, forum_id, staff_role_id, log_channel_id, tag_ids,
-                                         categories, updated_at)
-               VALUES (:guild_id, :forum_id, :staff_role_id, :log_channel_id, :tag_ids, :categories, :now)
+                                         private_channel_id, updated_at)
+               VALUES (:guild_id, :forum_id, :staff_role_id, :log_channel_id, :tag_ids, :private_channel_id, :now)
                ON CONFLICT (guild_id) DO UPDATE SET
                  forum_id = excluded.forum_id, staff_role_id = excluded.staff_role_id,
                  log_channel_id = excluded.log_channel_id, tag_ids = excluded.tag_ids,
-                 categories = excluded.categories, updated_at = excluded.updated_at""",
+                 private_channel_id = excluded.private_channel_id, updated_at = excluded.updated_at""",
             {
                 "guild_id": config.guild_id,
                 "forum_id": config.forum_id,
                 "staff_role_id": config.staff_role_id,
                 "log_channel_id": config.log_channel_id,
                 "tag_ids": json.dumps(config.tag_ids),
-                "categories": json.dumps(list(config.categories)),
+                "private_channel_id": config.private_channel_id,
                 "now": utc_iso(now),
             },
         )
 
     # --- tickets ----------------------------------------------------------------
     async def create_ticket(
-        self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime
-    ) -> Ticket:
-        await self.db.run(
-            """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
-                                    updated_at, last_activity_at)
-               VALUES (:id, :guild_id, :opener_id, :category, :subject, 'open', :now, :now, :now)""",
-            {
-                "id": ticket_id,
-                "guild_id": guild_id,
-                "opener_id": opener_id,
-                "category": category,
-                "subject": subject,
-                "now": utc_iso(now),
-            },
-        )
+        self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime,
+        mode: TicketMode = TicketMode.FORUM, source: TicketSource = TicketSource.PANEL, opened_by: int | None = None,
+        starter_message_id: int | None = None, answers: list[FormAnswer] | None = None, ai_paused: bool = False,
+    ) -> Ticket:  # fmt: skip
+        """The ticket row and its form answers, together or not at all."""
+        async with self.db.transaction():
+            await self.db.run(
+                """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
+                                        updated_at, last_activity_at, mode, source, opened_by, starter_message_id,
+                                        ai_paused)
+                   VALUES (:id, :guild_id, :opener_id, :category, :subject, 'open', :now, :now, :now, :mode,
+                           :source, :opened_by, :starter_message_id, :ai_paused)""",
+                {
+                    "id": ticket_id,
+                    "guild_id": guild_id,
+                    "opener_id": opener_id,
+                    "category": category,
+                    "subject": subject,
+                    "now": utc_iso(now),
+                    "mode": mode.value,
+                    "source": source.value,
+                    "opened_by": opened_by,
+                    "starter_message_id": starter_message_id,
+                    "ai_paused": int(ai_paused),
+                },
+            )
+            for position, answer in enumerate(answers or [], start=1):
+                await self.db.run(
+                    """INSERT INTO ticket_answers (ticket_id, position, question, answer)
+                       VALUES (:ticket_id, :position, :question, :answer)""",
+                    {"ticket_id": ticket_id, "position": position, "question": answer.question,
+                     "answer": answer.answer},
+                )  # fmt: skip
         ticket = await self.get_ticket(ticket_id)
         assert ticket is not None
         return ticket
+
+    async def answers(self, ticket_id: int) -> list[FormAnswer]:
+        """The form answers given when the ticket was opened, in the form's order."""
+        rows = await self.db.fetchall(
+            "SELECT question, answer FROM ticket_answers WHERE ticket_id = :ticket_id ORDER BY position",
+            {"ticket_id": ticket_id},
+        )
+        return [FormAnswer(row["question"], row["answer"]) for row in rows]
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
         row = await self.db.fetchone("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id})
@@ -257,4 +287,8 @@ def _ticket(row: Row) -> Ticket:
         closed_by=row["closed_by"],
         close_reason=row["close_reason"],
         summary=row["summary"],
+        mode=TicketMode(row["mode"]),
+        source=TicketSource(row["source"]) if row["source"] else None,
+        opened_by=row["opened_by"],
+        starter_message_id=row["starter_message_id"],
     )

@@ -1,9 +1,13 @@
 """The ticket feature on the Discord side, in the spirit of python-discord's help_channels:
 
-- `_cog.py` receives events (messages in ticket posts, /close, /ticket_ai, buttons) and defers;
-- `_lifecycle.py` (`TicketLifecycle`) is what happens to a ticket, one method per event;
-- `_views.py` the panel, the ticket form and the Solved / Talk to staff buttons;
-- `_sink.py` posts a streamed answer; `_posts.py` tags, staff pings, the closing embed and transcript;
+- `_cog.py` receives events (messages in tickets, /close, /ticket_ai, buttons) and defers;
+  `_open_commands.py` the other ways of opening (message menu, /ticket_open);
+- `_lifecycle.py` (`TicketLifecycle`) is what happens to a ticket, one method per event; it holds
+  `_opening.py` (`TicketOpener`: the one opening path) and `_closing.py` (`TicketCloser`);
+- `_places.py` where a ticket lives (`TicketPlace`: forum post or private thread);
+- `_views.py` the panel, the ticket form and the Solved / Talk to staff buttons; `_panel.py` posts
+  panels and keeps them in step with the categories;
+- `_sink.py` posts a streamed answer; `_posts.py` staff pings, the closing embed and transcript;
 - `_locks.py` the per-ticket locks; `_autoclose.py` the auto-close loop.
 """
 
@@ -12,9 +16,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cogs.tickets._cog import TicketCog
+from cogs.tickets._open_commands import OpeningCog
+from cogs.tickets._panel import post_panel, refresh_panels
 from cogs.tickets._views import PanelView
 
-__all__ = ["PanelView", "TicketCog", "setup"]
+__all__ = ["OpeningCog", "PanelView", "TicketCog", "post_panel", "refresh_panels", "setup"]
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -22,3 +28,4 @@ if TYPE_CHECKING:
 
 async def setup(bot: TicketBot) -> None:
     await bot.add_cog(TicketCog(bot))
+    await bot.add_cog(OpeningCog(bot))

@@ -1,4 +1,5 @@
-"""Closes solved tickets after a delay and warns, then closes, idle ones (a loop owned by the tickets cog)."""
+"""Closes solved tickets after a delay and warns, then closes, idle ones (a loop owned by the tickets cog).
+The delays are each server's settings (/settings; `.env` gives their defaults)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from cogs._discord import NO_PINGS, ping_users
 from cogs.tickets._lifecycle import TicketLifecycle
 from tickets.errors import CloseError, TicketAlreadyClosed
 from tickets.models import AutoCloseStep, Ticket
-from tickets.service import AutoCloseAction, due_autoclose_actions, human_duration
+from tickets.service import AutoCloseAction, AutoClosePolicy, due_autoclose_actions, human_duration
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -43,11 +44,13 @@ class AutoCloser:
 
     @tasks.loop(seconds=60)
     async def sweep(self) -> None:
-        s, core = self.bot.settings, self.bot.core
-        actions = due_autoclose_actions(
-            await core.tickets.unclosed(), discord.utils.utcnow(),
-            solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
-        )  # fmt: skip
+        core = self.bot.core
+        by_guild: dict[int, list[Ticket]] = {}
+        for ticket in await core.tickets.unclosed():
+            by_guild.setdefault(ticket.guild_id, []).append(ticket)
+        actions: list[AutoCloseAction] = []
+        for guild_id, tickets in by_guild.items():
+            actions += _due(tickets, await core.tickets.autoclose_policy(guild_id))
         for action in actions:
             if self.lifecycle.locks.ticket(action.ticket.id).locked():
                 continue  # being answered or closed right now: not idle; look again next sweep
@@ -64,11 +67,12 @@ class AutoCloser:
         await self.bot.wait_until_ready()
 
     async def _apply(self, action: AutoCloseAction) -> None:
-        core, s = self.bot.core, self.bot.settings
+        core = self.bot.core
+        policy = await core.tickets.autoclose_policy(action.ticket.guild_id)
         # Re-check against the ticket as it is now: the user may have written since the sweep read
         # its list (and the close checks once more under the ticket's lock).
         ticket = await core.tickets.get(action.ticket.id)
-        if ticket is None or not self._still_due(action.action)(ticket):
+        if ticket is None or not _still_due(action.action, policy)(ticket):
             return
         config = await core.tickets.config(ticket.guild_id)
         thread = self.bot.get_channel(ticket.id)
@@ -87,8 +91,8 @@ class AutoCloser:
             return
         if action.action is AutoCloseStep.WARN_IDLE:
             then = (
-                f" It will close in {human_duration(s.idle_close_s)} unless someone writes here."
-                if s.idle_close_s
+                f" It will close in {human_duration(policy.idle_close_s)} unless someone writes here."
+                if policy.idle_close_s
                 else ""
             )
             await thread.send(
@@ -98,9 +102,8 @@ class AutoCloser:
             await core.tickets.idle_warned(ticket, discord.utils.utcnow())
             return
         try:
-            await self.lifecycle.closed(
-                thread, ticket, config, closer=None, reason=action.reason, still_wanted=self._still_due(action.action)
-            )
+            wanted = _still_due(action.action, policy)
+            await self.lifecycle.closed(thread, ticket, config, closer=None, reason=action.reason, still_wanted=wanted)
         except TicketAlreadyClosed:
             return  # closed by hand while the sweep was running
         except CloseError as exc:
@@ -113,14 +116,17 @@ class AutoCloser:
             return
         self._failed.pop(ticket.id, None)
 
-    def _still_due(self, action: AutoCloseStep) -> Callable[[Ticket], bool]:
-        s = self.bot.settings
 
-        def check(ticket: Ticket) -> bool:
-            due = due_autoclose_actions(
-                [ticket], discord.utils.utcnow(),
-                solved_delay_s=s.solved_close_delay_s, idle_warn_s=s.idle_warn_s, idle_close_s=s.idle_close_s,
-            )  # fmt: skip
-            return bool(due) and due[0].action == action
+def _due(tickets: list[Ticket], policy: AutoClosePolicy) -> list[AutoCloseAction]:
+    return due_autoclose_actions(
+        tickets, discord.utils.utcnow(),
+        solved_delay_s=policy.solved_delay_s, idle_warn_s=policy.idle_warn_s, idle_close_s=policy.idle_close_s,
+    )  # fmt: skip
 
-        return check
+
+def _still_due(action: AutoCloseStep, policy: AutoClosePolicy) -> Callable[[Ticket], bool]:
+    def check(ticket: Ticket) -> bool:
+        due = _due([ticket], policy)
+        return bool(due) and due[0].action == action
+
+    return check

@@ -1,4 +1,4 @@
-"""Receives the Discord events of tickets and defers to `TicketLifecycle`: messages in ticket posts,
+"""Receives the Discord events of tickets and defers to `TicketLifecycle`: messages in tickets,
 /close, /ticket_ai, the persistent panel and answer buttons, and the auto-close loop."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, is_staff, reply_error
-from cogs.checks import staff_only
+from cogs._discord import NO_PINGS, access_to, reply_error
+from cogs.checks import ticket_staff_only
 from cogs.errors import refuse
 from cogs.tickets._autoclose import AutoCloser
 from cogs.tickets._lifecycle import COG_NAME, TicketLifecycle
@@ -65,12 +65,12 @@ class TicketCog(commands.Cog, name=COG_NAME):
         except ActionRefused as refused:
             await refuse(interaction, refused)
             return
-        staff = is_staff(interaction.user, config)
-        if interaction.user.id != ticket.opener_id and not staff:
+        access = access_to(interaction.user, config, ticket)
+        if not access.opener_or_staff:
             await reply_error(interaction, "Only the person who opened this ticket or staff can close it.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        default = CloseReason.BY_STAFF if staff and interaction.user.id != ticket.opener_id else CloseReason.BY_USER
+        default = CloseReason.BY_STAFF if access.is_staff and not access.is_opener else CloseReason.BY_USER
         try:
             await self.lifecycle.closed(
                 thread, ticket, config, closer=interaction.user, reason=visible_text(reason) or default.value
@@ -83,7 +83,7 @@ class TicketCog(commands.Cog, name=COG_NAME):
     @app_commands.command(name="ticket_ai")
     @app_commands.guild_only()
     @app_commands.describe(enabled="Let the assistant answer in this ticket again (true) or keep it quiet (false)")
-    @staff_only("Only staff can switch the assistant in a ticket.")
+    @ticket_staff_only("Only staff can switch the assistant in a ticket.")
     async def ticket_ai(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Turn the AI assistant on or off in this ticket (staff only)."""
         try:
@@ -101,7 +101,7 @@ class TicketCog(commands.Cog, name=COG_NAME):
         config = await core.tickets.config(interaction.guild_id or 0)
         ticket = await core.tickets.get(thread.id) if isinstance(thread, discord.Thread) else None
         if config is None or ticket is None or not isinstance(thread, discord.Thread):
-            raise ActionRefused("This command only works inside a ticket post.")
+            raise ActionRefused("This command only works inside a ticket.")
         if ticket.is_closed:
             raise ActionRefused("This ticket is already closed.")
         return thread, ticket, config

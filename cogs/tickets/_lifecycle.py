@@ -1,45 +1,35 @@
 """The ticket lifecycle on the Discord side: one method per thing that happens to a ticket.
 
-The cog (`_cog.py`) and the views (`_views.py`) receive Discord events and call these methods; they
-call the core (`TicketService` decides and records every status, the memory learns) and talk to
-Discord. No SQL or HTTP here. `TicketLifecycle` owns the per-ticket locks, so everything that changes
-a ticket from Discord goes through one object.
+The cogs and the views (`_views.py`) receive Discord events and call these methods; they call the
+core (`TicketService` decides and records every status, the memory learns) and talk to Discord
+through the ticket's place (`_places.py`: forum post or private thread). No SQL or HTTP here.
+`TicketLifecycle` owns the per-ticket locks, so everything that changes a ticket from Discord goes
+through one object; opening (`_opening.py`) and closing (`_closing.py`) are collaborators it holds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
 from ai.errors import LLMBusy
-from ai.prompt import Turn
-from ai.summary import summarize_ticket
-from cogs._discord import NO_PINGS, is_staff, ping_users
-from cogs.tickets._archive import archive_closed, transcript_url
+from cogs._discord import is_staff
+from cogs.tickets._closing import TicketCloser
 from cogs.tickets._locks import AnswerCancelled, TicketLocks
-from cogs.tickets._posts import (
-    ARCHIVE_AFTER_MINUTES,
-    closing_embed,
-    notify_staff,
-    safe_send,
-    send_to_log,
-    show_status,
-    tags_for,
-)
+from cogs.tickets._opening import OpenedTicket, TicketOpener, TicketRequest
+from cogs.tickets._places import place_of, place_of_thread
+from cogs.tickets._posts import notify_staff, safe_send
 from cogs.tickets._sink import ThreadSink, typing_indicator
 from memory.decision import Route
-from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
 from memory.text import visible_text
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
-from tickets.errors import ActionRefused, CloseError, TicketAlreadyClosed, TicketOpenError
-from tickets.models import Feedback, GuildConfig, MessageRole, Ticket, TicketMessage, TicketStatus
+from tickets.errors import ActionRefused, TicketOpenError
+from tickets.models import Feedback, GuildConfig, MessageRole, Ticket, TicketStatus
 from tickets.pacing import PendingQuestion
 from tickets.service import human_duration
 
@@ -52,25 +42,6 @@ COG_NAME = "Tickets"
 STAFF_ASKED = "🙋 A member of staff has been asked to help. The assistant will stay quiet in this ticket meanwhile."
 # Builds the Solved / Talk to staff buttons for an answer: (ticket id, recorded route id) -> view.
 AnswerButtons = Callable[[int, int], discord.ui.View]
-
-
-@dataclass(frozen=True, kw_only=True)
-class TicketRequest:
-    """Someone asks for a ticket: from the panel (the bot creates the post) or by posting in the forum."""
-
-    guild: discord.Guild
-    opener: discord.Member
-    category: str
-    subject: str
-    description: str
-    post: discord.Thread | None = None  # the forum post the user made themselves
-
-
-@dataclass(frozen=True)
-class OpenedTicket:
-    thread: discord.Thread
-    ticket: Ticket
-    new: bool  # False: the post already was a ticket (its first messages raced each other)
 
 
 def lifecycle_of(client: discord.Client) -> TicketLifecycle:
@@ -87,81 +58,23 @@ class TicketLifecycle:
         self.bot = bot
         self.core = bot.core
         self.locks = TicketLocks()
+        self.opener = TicketOpener(bot.core.tickets, self.locks)
+        self.closer = TicketCloser(bot, self.locks)
         self._answer_buttons = answer_buttons
 
     # -- opening -----------------------------------------------------------------------------
 
     async def opened(self, config: GuildConfig, request: TicketRequest) -> OpenedTicket:
-        """The one way a ticket is opened: checks, the post, the record, the staff ping.
+        """The one way a ticket is opened (`TicketOpener.opened`): every way of opening builds a request."""
+        return await self.opener.opened(config, request)
 
-        Raises TicketOpenError with a message for the user; a post the user made is then closed with
-        that message in it. Does not answer: the panel confirms to its user first (`first_question`).
-        """
-        guild, opener = request.guild, request.opener
-        async with self.locks.opener(guild_id=guild.id, user_id=opener.id):
-            if request.post is not None:
-                existing = await self.core.tickets.get(request.post.id)
-                if existing is not None:
-                    return OpenedTicket(request.post, existing, new=False)
-            try:
-                await self.core.tickets.check_can_open(guild_id=guild.id, user_id=opener.id, now=discord.utils.utcnow())
-            except TicketOpenError as refused:
-                if request.post is not None:
-                    await _refuse_post(request.post, str(refused))
-                raise
-            thread = request.post or await self._create_post(config, request)
-            try:
-                ticket = await self.core.tickets.ticket_opened(
-                    ticket_id=thread.id, guild_id=guild.id, opener_id=opener.id, opener_name=opener.display_name,
-                    category=request.category, subject=request.subject, description=request.description,
-                    now=discord.utils.utcnow(),
-                )  # fmt: skip
-            except Exception as exc:
-                if request.post is not None:
-                    raise
-                # A post without a ticket row would never be answered, closed or counted: take it back.
-                log.exception("Recording ticket %d failed; deleting its post", thread.id)
-                with contextlib.suppress(discord.HTTPException):
-                    await thread.delete()
-                raise TicketOpenError("Something went wrong while opening your ticket. Please try again.") from exc
-            if request.post is not None:
-                await _adopt_post(thread, config, request.category)
-        await notify_staff(
-            thread, config, f"🎫 New **{request.category}** ticket {thread.mention} from {opener.mention}."
-        )
-        return OpenedTicket(thread, ticket, new=True)
-
-    async def first_question(self, opened: OpenedTicket, opener: discord.abc.User, description: str) -> None:
-        """Answer what a new ticket asks (the starter message: its id is the thread's id)."""
-        subject = opened.ticket.subject
+    async def first_question(self, opened: OpenedTicket, request: TicketRequest) -> None:
+        """Answer what a new ticket asks (its opening message: stored under the thread's id)."""
+        subject, text = opened.ticket.subject, request.opening_text
         await self.answer(
-            opened.thread, ticket_id=opened.ticket.id, message_id=opened.thread.id,
-            question=f"{subject}\n{description}", user=opener, search_texts=(subject, description),
+            opened.thread, ticket_id=opened.ticket.id, message_id=opened.thread.id, question=f"{subject}\n{text}",
+            user=request.opener, search_texts=(subject, text),
         )  # fmt: skip
-
-    async def _create_post(self, config: GuildConfig, request: TicketRequest) -> discord.Thread:
-        forum = request.guild.get_channel(config.forum_id)
-        if not isinstance(forum, discord.ForumChannel):
-            raise TicketOpenError("The ticket forum is gone. Ask an admin to run /setup again.")
-        quoted = visible_text(request.description) or "_(no description)_"
-        try:
-            created = await forum.create_thread(
-                name=request.subject[:100],
-                content=f"🎫 {request.opener.mention} opened a **{request.category}** ticket.\n\n>>> {quoted}"[:2000],
-                applied_tags=tags_for(forum, config, TicketStatus.OPEN, request.category),
-                allowed_mentions=ping_users(request.opener),
-                auto_archive_duration=ARCHIVE_AFTER_MINUTES,
-            )
-        except discord.Forbidden as exc:
-            log.warning("Missing permissions creating a ticket in %s: %s", forum.id, exc)
-            raise TicketOpenError(
-                f"I don't have permission to create posts in {forum.mention}. "
-                "An admin can run /setup again to see which permissions are missing."
-            ) from exc
-        except discord.HTTPException as exc:
-            log.exception("Discord refused to create a ticket in %s", forum.id)
-            raise TicketOpenError("Discord refused to create the ticket right now. Please try again.") from exc
-        return created.thread
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -169,32 +82,19 @@ class TicketLifecycle:
         """A member wrote in a thread: record it if the thread is a ticket (a post made directly in the
         forum becomes one), and answer a user's question."""
         config = await self.core.tickets.config(thread.guild.id)
-        if config is None or thread.parent_id != config.forum_id:
+        if config is None or thread.parent_id not in (config.forum_id, config.private_channel_id):
             return
         ticket = await self.core.tickets.get(thread.id)
         if ticket is None:
-            # A post made directly in the forum: its creator's first message (normally the starter) opens it.
-            if thread.owner_id != message.author.id or not isinstance(message.author, discord.Member):
-                return
-            category = next(
-                (c for c in config.categories if config.category_tag(c) in {t.id for t in thread.applied_tags}),
-                "general",
-            )
-            request = TicketRequest(
-                guild=thread.guild, opener=message.author, category=category, subject=thread.name,
-                description=message.content, post=thread,
-            )  # fmt: skip
-            try:
-                opened = await self.opened(config, request)
-            except TicketOpenError:
-                return  # the post says why and is closed
-            if opened.new:
-                await self.first_question(opened, message.author, message.content)
+            if thread.parent_id != config.forum_id:
+                return  # a thread someone made in the private tickets' channel is not a ticket
+            opened = await self._direct_post(message, thread, config)
+            if opened is None or opened.new:
                 return
             ticket = opened.ticket  # opened by a message just before: this one is an ordinary message
         if ticket.is_closed:
             return
-        staff = is_staff(message.author, config) and message.author.id != ticket.opener_id
+        staff = is_staff(message.author, config, category=ticket.category) and message.author.id != ticket.opener_id
         before = ticket.status
         ticket = await self.core.tickets.message_posted(
             ticket, message_id=message.id, author_id=message.author.id, author_name=message.author.display_name,
@@ -202,12 +102,34 @@ class TicketLifecycle:
             now=discord.utils.utcnow(),
         )  # fmt: skip
         if ticket.status is not before:
-            await show_status(thread, config, ticket)
+            await place_of(ticket).show_status(thread, config, ticket)
         if staff or ticket.ai_paused or not visible_text(message.content):
             return
         await self.answer(
             thread, ticket_id=ticket.id, message_id=message.id, question=message.content, user=message.author
         )
+
+    async def _direct_post(
+        self, message: discord.Message, thread: discord.Thread, config: GuildConfig
+    ) -> OpenedTicket | None:
+        """A post made directly in the forum: its creator's first message (normally the starter) opens it,
+        in the category whose tag it wears (else the default one). None: it is not, or cannot be, a ticket."""
+        default = config.default_category
+        if thread.owner_id != message.author.id or not isinstance(message.author, discord.Member) or default is None:
+            return None
+        tags = {t.id for t in thread.applied_tags}
+        category = next((c for c in config.categories if config.category_tag(c.name) in tags), default)
+        request = TicketRequest(
+            guild=thread.guild, opener=message.author, category=category.name, subject=thread.name,
+            description=message.content, post=thread,
+        )  # fmt: skip
+        try:
+            opened = await self.opened(config, request)
+        except TicketOpenError:
+            return None  # the post says why and is closed
+        if opened.new:
+            await self.first_question(opened, request)
+        return opened
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -227,7 +149,7 @@ class TicketLifecycle:
         pending = pacing.join(key, message_id, question, search_texts)
         if pending is None:
             return  # folded into the answer that is already waiting for this user's earlier message
-        sink = ThreadSink(thread)
+        sink = ThreadSink(thread, scrub=place_of_thread(thread).scrub)
         lock = self.locks.ticket(ticket_id)
         try:
             delay = pacing.delay(key, self.core.settings.user_answers_per_minute)
@@ -262,9 +184,12 @@ class TicketLifecycle:
             return
         n = core.settings.history_messages
         history = conversation_before(await core.tickets.messages(ticket.id, last=2 * n + 1), pending.message_id, n)
+        answers = await core.tickets.form_answers(ticket.id)
         request = AnswerRequest(
             guild_id=thread.guild.id, question=pending.question, history=history, user_name=user_name,
             category=ticket.category, server_name=thread.guild.name, search_texts=list(pending.searches),
+            # The first answer opened the conversation (it is in the history); the others are context.
+            form=[(a.question, a.answer) for a in answers[1:]],
         )  # fmt: skip
         try:
             async with typing_indicator(thread):
@@ -327,15 +252,16 @@ class TicketLifecycle:
                 log.warning("Could not add buttons to the answer in ticket %d", current.id, exc_info=True)
         updated = await self.core.tickets.answered(current, discord.utils.utcnow())
         if updated.status is not current.status:
-            await show_status(thread, config, updated)
+            await place_of(updated).show_status(thread, config, updated)
 
     async def handed_to_staff(
         self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, why: str, *, pause_ai: bool
     ) -> None:
         handoff = await self.core.tickets.handed_to_staff(ticket, discord.utils.utcnow(), pause_ai=pause_ai)
-        await show_status(thread, config, handoff.ticket, TicketStatus.WAITING_STAFF)
+        await place_of(ticket).show_status(thread, config, handoff.ticket, TicketStatus.WAITING_STAFF)
         if handoff.ping_staff:
-            await notify_staff(thread, config, f"Ticket {thread.mention} needs a human ({why}).")
+            text = f"Ticket {thread.mention} needs a human ({why})."
+            await notify_staff(thread, config, text, category=ticket.category)
 
     # -- ratings -----------------------------------------------------------------------------
 
@@ -376,8 +302,8 @@ class TicketLifecycle:
 
     async def _solved(self, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
         ticket = await self.core.tickets.resolved(ticket, discord.utils.utcnow())
-        await show_status(thread, config, ticket, TicketStatus.RESOLVED)
-        delay = self.core.settings.solved_close_delay_s
+        await place_of(ticket).show_status(thread, config, ticket, TicketStatus.RESOLVED)
+        delay = (await self.core.tickets.autoclose_policy(ticket.guild_id)).solved_delay_s
         when = f" This ticket will close automatically in {human_duration(delay)}." if delay else ""
         return f"🎉 Glad that helped!{when} Just write here if you need anything else."
 
@@ -387,95 +313,11 @@ class TicketLifecycle:
         self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,
         reason: str, still_wanted: Callable[[Ticket], bool] | None = None,
     ) -> Ticket | None:  # fmt: skip
-        """Close in Discord first, then record it, so a refused edit leaves the ticket open everywhere.
-
-        Stops an answer being written in the ticket, then holds the ticket's lock; of two closes at
-        once the second raises TicketAlreadyClosed. `ticket` only names the ticket; it is read again,
-        and an automatic close passes `still_wanted` to re-check it under the lock (returns None if the
-        ticket no longer qualifies, e.g. the user wrote meanwhile). Raises CloseError for the user.
-        """
-        with self.locks.closing(ticket.id):
-            async with self.locks.ticket(ticket.id):
-                current = await self.core.tickets.get(ticket.id)
-                if current is None or current.is_closed:
-                    raise TicketAlreadyClosed()
-                if still_wanted is not None and not still_wanted(current):
-                    return None
-                return await self._close(thread, current, config, closer=closer, reason=reason)
-
-    async def _close(
-        self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,
-        reason: str,
-    ) -> Ticket:  # fmt: skip
-        core = self.core
-        stored = await core.tickets.messages(ticket.id)
-        turns = [Turn(m.role, m.author_name, m.content) for m in stored]
-        summary, _used_llm = await summarize_ticket(core.llm, ticket.subject, turns)
-        embed = closing_embed(ticket, closer, reason, summary, transcript_url=transcript_url(core, ticket))
-        forum = thread.parent if isinstance(thread.parent, discord.ForumChannel) else None
-        closed_tags = tags_for(forum, config, TicketStatus.CLOSED, ticket.category) if forum is not None else []
-        notice: discord.Message | None = None
-        try:
-            notice = await thread.send(embed=embed, allowed_mentions=NO_PINGS)
-            await thread.edit(archived=True, locked=True, applied_tags=closed_tags)
-        except discord.HTTPException as exc:
-            if notice is not None:  # no "Ticket closed" may stay in a ticket that is still open
-                with contextlib.suppress(discord.HTTPException):
-                    await notice.delete()
-            if isinstance(exc, discord.Forbidden):
-                raise CloseError("I don't have permission to archive and lock this post (Manage Threads).") from exc
-            log.exception("Closing ticket %d failed in Discord", ticket.id)
-            raise CloseError("Discord refused to close this post right now. Please try again.") from exc
-        was_resolved = ticket.status is TicketStatus.RESOLVED
-        closed = await core.tickets.closed(
-            ticket, by=closer.id if closer else None, reason=reason, summary=summary, now=discord.utils.utcnow()
-        )
-        if was_resolved:
-            await self._suggest_from_staff_answer(ticket, stored)
-        transcript = await archive_closed(core, thread, closed)
-        await send_to_log(thread, config, closed, embed, stored, extra_files=transcript)
-        return closed
-
-    async def _suggest_from_staff_answer(self, ticket: Ticket, stored: list[TicketMessage]) -> None:
-        """A solved ticket that staff answered becomes a *pending* Q&A suggestion for staff to review.
-
-        The ticket is closed already: a refused suggestion must not keep the transcript from the log.
-        """
-        question = next((m.content for m in stored if m.role is MessageRole.USER), None)
-        answer = next((m.content for m in reversed(stored) if m.role is MessageRole.STAFF), None)
-        if not (question and answer):
-            return
-        try:
-            await self.core.memory.suggest_qa(
-                ticket.guild_id,
-                question[:MAX_QUERY_CHARS],
-                answer[:MAX_RESPONSE_CHARS],
-                ticket_id=ticket.id,
-                category=ticket.category,
-            )
-        except ValueError:
-            log.warning("Could not suggest a Q&A pair from ticket %d", ticket.id, exc_info=True)
+        """Close a ticket (`TicketCloser.closed`); raises CloseError for the user."""
+        return await self.closer.closed(thread, ticket, config, closer=closer, reason=reason, still_wanted=still_wanted)
 
     async def ai_switched(self, ticket: Ticket, *, enabled: bool) -> None:
         await self.core.tickets.ai_switched(ticket, enabled=enabled, now=discord.utils.utcnow())
-
-
-async def _refuse_post(post: discord.Thread, reason: str) -> None:
-    with contextlib.suppress(discord.HTTPException):
-        await post.send(f"{reason}\nThis post has been closed.", allowed_mentions=NO_PINGS)
-    with contextlib.suppress(discord.HTTPException):
-        await post.edit(archived=True, locked=True)
-
-
-async def _adopt_post(post: discord.Thread, config: GuildConfig, category: str) -> None:
-    """A post made directly in the forum gets what a panel post is created with: tags, archive duration."""
-    forum = post.parent
-    if isinstance(forum, discord.ForumChannel):
-        with contextlib.suppress(discord.HTTPException):
-            await post.edit(
-                applied_tags=tags_for(forum, config, TicketStatus.OPEN, category),
-                auto_archive_duration=ARCHIVE_AFTER_MINUTES,
-            )
 
 
 async def _remove_buttons(thread: discord.Thread, ticket_id: int, message_id: int) -> None:

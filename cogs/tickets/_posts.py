@@ -1,61 +1,37 @@
-"""What the bot does to a ticket post in Discord besides answering: tags, staff pings, the closing
-embed and the transcript in the log channel."""
+"""What the bot posts about a ticket besides answering: staff pings, the closing embed and the
+transcript in the log channel. (How a ticket shows its state is its place's business: `_places.py`.)"""
 
 from __future__ import annotations
 
 import io
 import logging
-from typing import Literal
 
 import discord
 
 from cogs._discord import NO_PINGS, ping_role
-from tickets.models import GuildConfig, Ticket, TicketMessage, TicketStatus
+from tickets.models import FormAnswer, GuildConfig, Ticket, TicketMessage
 from tickets.transcript import render_markdown
 
 log = logging.getLogger(__name__)
 
-# Discord's default (24 h) would archive a quiet ticket before our idle warning at 48 h.
-ARCHIVE_AFTER_MINUTES: Literal[10080] = 10080
 
-
-def tags_for(
-    forum: discord.ForumChannel, config: GuildConfig, status: TicketStatus, category: str
-) -> list[discord.ForumTag]:
-    wanted = [config.status_tag(status), config.category_tag(category)]
-    tags = [forum.get_tag(tag_id) for tag_id in wanted if tag_id]
-    return [t for t in tags if t is not None]
-
-
-async def show_status(
-    thread: discord.Thread, config: GuildConfig, ticket: Ticket, status: TicketStatus | None = None
-) -> None:
-    """Tag the post with `status` (default: the ticket's). Tags carry the ticket state: renames are
-    rate-limited to ~2 per 10 min, tags are not."""
-    forum = thread.parent
-    if not isinstance(forum, discord.ForumChannel):
-        return
-    tags = tags_for(forum, config, status or ticket.status, ticket.category)
-    try:
-        await thread.edit(applied_tags=tags)
-    except discord.HTTPException:
-        log.warning("Could not update tags on ticket %d", ticket.id, exc_info=True)
-
-
-async def notify_staff(thread: discord.Thread, config: GuildConfig, text: str) -> None:
-    """Ping the staff role in the log channel if there is one, else in the ticket itself."""
+async def notify_staff(thread: discord.Thread, config: GuildConfig, text: str, *, category: str | None) -> None:
+    """Ping the category's staff role (else the server's) in the log channel if there is one, else in the
+    ticket itself."""
     target: discord.abc.Messageable = thread
     if config.log_channel_id:
         log_channel = thread.guild.get_channel(config.log_channel_id)
         if isinstance(log_channel, discord.TextChannel):
             target = log_channel
+    role_id = config.staff_role_for(category)
     try:
-        await target.send(f"<@&{config.staff_role_id}> {text}", allowed_mentions=ping_role(config.staff_role_id))
+        await target.send(f"<@&{role_id}> {text}", allowed_mentions=ping_role(role_id))
     except discord.HTTPException:
         log.warning("Could not notify staff about ticket %d", thread.id, exc_info=True)
 
 
 async def safe_send(thread: discord.Thread, text: str) -> None:
+    """Post the bot's own text (no user text in it) in a ticket; a refusal is logged."""
     try:
         await thread.send(text, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
@@ -82,17 +58,19 @@ async def send_to_log(
     ticket: Ticket,
     embed: discord.Embed,
     messages: list[TicketMessage],
+    answers: list[FormAnswer],
     *,
     extra_files: list[discord.File] | None = None,
 ) -> None:
-    """The closing embed and the transcripts (Markdown, and HTML when given) to the log channel."""
+    """The closing embed and the transcripts (Markdown with the form's answers, and HTML when given) to the
+    log channel."""
     if not config.log_channel_id:
         return
     channel = thread.guild.get_channel(config.log_channel_id)
     if not isinstance(channel, discord.TextChannel):
         log.warning("Log channel %s of guild %d is gone", config.log_channel_id, config.guild_id)
         return
-    text = render_markdown(ticket, messages, guild_name=thread.guild.name)
+    text = render_markdown(ticket, messages, guild_name=thread.guild.name, answers=answers)
     file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ticket-{ticket.id}.md")
     log_embed = embed.copy()
     log_embed.description = f"Post: {thread.mention}"

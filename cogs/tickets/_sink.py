@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import discord
 
@@ -30,16 +30,26 @@ async def typing_indicator(channel: discord.abc.Messageable) -> AsyncIterator[No
         yield
 
 
-class ThreadSink:
-    """Posts an answer into a ticket thread; the first message may replace a 'you're in line' notice."""
+def _as_is(text: str) -> str:
+    return text
 
-    def __init__(self, thread: discord.Thread) -> None:
+
+class ThreadSink:
+    """Posts an answer into a ticket thread; the first message may replace a 'you're in line' notice.
+
+    `scrub` is applied to every answer text before it is posted (a private ticket breaks user mentions:
+    there a mention would add the person to the thread).
+    """
+
+    def __init__(self, thread: discord.Thread, *, scrub: Callable[[str], str] = _as_is) -> None:
         self.thread = thread
+        self.scrub = scrub
         self.queue_notice: discord.Message | None = None
         self.messages: list[discord.Message] = []
         self.last_text: str | None = None  # what the newest message shows now
 
     async def send(self, text: str) -> discord.Message:
+        text = self.scrub(text)
         message: discord.Message | None = None
         if self.queue_notice is not None:
             notice, self.queue_notice = self.queue_notice, None
@@ -54,6 +64,7 @@ class ThreadSink:
         return message
 
     async def edit(self, handle: discord.Message, text: str) -> None:
+        text = self.scrub(text)
         await handle.edit(content=text, allowed_mentions=NO_PINGS)
         if self.messages and handle.id == self.messages[-1].id:
             self.last_text = text

@@ -1,5 +1,5 @@
-"""Persistent components: the panel (category select + Open ticket), the ticket modal,
-and the Solved / Talk to staff buttons that carry their ticket and answer ids in `custom_id`."""
+"""Persistent components: the panel (category select + Open ticket), the ticket form (a category's
+questions), and the Solved / Talk to staff buttons that carry their ticket and answer ids in `custom_id`."""
 
 from __future__ import annotations
 
@@ -10,38 +10,52 @@ from typing import Any, Self
 import discord
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, is_staff, reply_error
+from cogs._discord import NO_PINGS, access_to, reply_error
 from cogs.errors import on_ui_error, refuse
-from cogs.tickets._lifecycle import TicketRequest, lifecycle_of
+from cogs.tickets._lifecycle import lifecycle_of
+from cogs.tickets._opening import QuotedMessage, TicketRequest
 from memory.text import visible_text
+from tickets.categories import MAX_QUESTIONS
 from tickets.errors import ActionRefused, InvalidInput, UserError
-from tickets.models import DEFAULT_CATEGORIES
+from tickets.models import DEFAULT_CATEGORIES, Category, FormAnswer, QuestionStyle, TicketMode, TicketSource
 
 log = logging.getLogger(__name__)
 
 
+SUBJECT_MIN = 3
+TEXT_STYLES = {QuestionStyle.SHORT: discord.TextStyle.short, QuestionStyle.PARAGRAPH: discord.TextStyle.paragraph}
+
+
+def question_id(index: int) -> str:
+    """custom_id of a form's question `index` (from 0): the first is the ticket's description."""
+    return "description" if index == 0 else f"answer{index + 1}"
+
+
 class TicketModal(discord.ui.Modal):
-    subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
-        label="Subject",
-        custom_id="subject",
-        placeholder="A short title for your question",
-        min_length=3,
-        max_length=100,
-    )
-    description: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
-        label="Describe the problem",
-        custom_id="description",
-        style=discord.TextStyle.paragraph,
-        placeholder="What happened, what did you expect, what have you tried?",
-        min_length=1,
-        max_length=1500,
-    )
+    """The category's form: the subject, then its questions (at most 4: a modal holds 5 inputs)."""
 
     on_error = on_ui_error
 
-    def __init__(self, category: str) -> None:
-        super().__init__(title=f"New {category} ticket"[:45], custom_id=f"ticket:modal:{category}"[:100])
+    def __init__(self, category: Category, *, subject: str = "", quote: QuotedMessage | None = None) -> None:
+        super().__init__(title=f"New {category.label} ticket"[:45], custom_id=f"ticket:modal:{category.name}"[:100])
         self.category = category
+        self.quote = quote
+        self.subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
+            label="Subject", custom_id="subject", placeholder="A short title for your question",
+            min_length=SUBJECT_MIN, max_length=100, default=subject[:100] or None,
+        )  # fmt: skip
+        self.add_item(self.subject)
+        self.questions = category.questions[:MAX_QUESTIONS]
+        self.answers: list[discord.ui.TextInput[TicketModal]] = []
+        for index, question in enumerate(self.questions):
+            text_input: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
+                label=question.label[:45], custom_id=question_id(index), placeholder=question.placeholder or None,
+                required=question.required, min_length=1 if question.required else None,
+                max_length=question.max_length,
+                style=TEXT_STYLES[question.style],
+            )  # fmt: skip
+            self.answers.append(text_input)
+            self.add_item(text_input)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         try:
@@ -49,26 +63,35 @@ class TicketModal(discord.ui.Modal):
         except UserError as refused:  # expected: the reply says why (not an error for the log)
             await refuse(interaction, refused)
 
+    def _form(self) -> tuple[str, tuple[FormAnswer, ...]]:
+        """The subject and the answers as typed, checked; raises InvalidInput."""
+        # Zero-width and control characters count as nothing: they would make an invisible post title.
+        subject = visible_text(self.subject.value)
+        if len(subject) < SUBJECT_MIN:
+            raise InvalidInput("The subject needs at least 3 characters besides spaces and invisible characters.")
+        # Discord makes sure required questions get something typed; an answer with nothing visible in it
+        # is kept as empty (the starter then says so) rather than refusing the whole form.
+        pairs = zip(self.questions, self.answers, strict=True)
+        return subject, tuple(FormAnswer(q.label, visible_text(i.value)) for q, i in pairs)
+
     async def _submitted(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
         lifecycle = lifecycle_of(interaction.client)
-        # Zero-width and control characters count as nothing: they would make an invisible post title.
-        subject, description = visible_text(self.subject.value), visible_text(self.description.value)
-        if len(subject) < (self.subject.min_length or 1):
-            raise InvalidInput("The subject needs at least 3 characters besides spaces and invisible characters.")
+        subject, answers = self._form()
         config = await lifecycle.core.tickets.config(interaction.guild.id)
         if config is None:
             raise ActionRefused("Tickets are not set up on this server yet. Ask an admin to run /setup.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         request = TicketRequest(
-            guild=interaction.guild, opener=interaction.user, category=self.category, subject=subject,
-            description=description,
+            guild=interaction.guild, opener=interaction.user, category=self.category.name, subject=subject,
+            description=answers[0].answer if answers else "", answers=answers, quote=self.quote,
+            source=TicketSource.MESSAGE if self.quote is not None else TicketSource.PANEL,
         )  # fmt: skip
         opened = await lifecycle.opened(config, request)
         # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
         # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
         await _confirm(interaction, f"✅ Your ticket is open: {opened.thread.mention}")
-        await lifecycle.first_question(opened, interaction.user, description)
+        await lifecycle.first_question(opened, request)
 
 
 async def _confirm(interaction: discord.Interaction, text: str) -> None:
@@ -88,51 +111,73 @@ async def _confirm(interaction: discord.Interaction, text: str) -> None:
         log.warning("Could not confirm a new ticket at all; its starter message pings the user", exc_info=True)
 
 
+def _option_description(category: Category) -> str | None:
+    if category.mode is TicketMode.PRIVATE_THREAD:
+        return f"🔒 Private · {category.description}".rstrip(" ·")[:100]
+    return category.description[:100] or None
+
+
+def category_options(categories: tuple[Category, ...]) -> list[discord.SelectOption]:
+    return [
+        discord.SelectOption(label=c.label, value=c.name, description=_option_description(c), emoji=c.emoji)
+        for c in categories[:25]
+    ]
+
+
 class PanelView(discord.ui.View):
-    """Registered once at start (timeout=None, fixed custom_ids) so old panels keep working."""
+    """Registered once at start (timeout=None, fixed custom_ids) so old panels keep working; a posted
+    panel's options are the server's categories (updated when they change, see `_panel.py`)."""
 
     on_error = on_ui_error
 
-    def __init__(self, categories: tuple[str, ...] = DEFAULT_CATEGORIES) -> None:
+    def __init__(self, categories: tuple[Category, ...] = ()) -> None:
         super().__init__(timeout=None)
-        self.category_select.options = [
-            discord.SelectOption(label=c.capitalize(), value=c, description=f"Open a {c} ticket") for c in categories
+        # Only the registered copy has no options: discord.py routes presses by custom_id.
+        self.category_select.options = category_options(categories) or [
+            discord.SelectOption(label=c.capitalize(), value=c) for c in DEFAULT_CATEGORIES
         ]
 
     @discord.ui.select(
         cls=discord.ui.Select, custom_id="ticket:panel:category", placeholder="Choose a category to open a ticket…"
     )
     async def category_select(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
-        await _open_modal(interaction, select.values[0] if select.values else "general")
+        await _open_modal(interaction, select.values[0] if select.values else None)
 
     @discord.ui.button(
         label="Open ticket", emoji="🎫", style=discord.ButtonStyle.primary, custom_id="ticket:panel:open"
     )
     async def open_button(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        await _open_modal(interaction, "general")
+        await _open_modal(interaction, None)
 
 
-async def _open_modal(interaction: discord.Interaction, category: str) -> None:
+async def _open_modal(interaction: discord.Interaction, category: str | None) -> None:
     try:
-        await _show_modal(interaction, category)
+        await show_ticket_form(interaction, category)
     except UserError as refused:
         await refuse(interaction, refused)
 
 
-async def _show_modal(interaction: discord.Interaction, category: str) -> None:
+async def show_ticket_form(
+    interaction: discord.Interaction, category: str | None, *, subject: str = "", quote: QuotedMessage | None = None
+) -> None:
+    """Answer `interaction` with the form of `category` (None: the server's default category).
+
+    Raises UserError: not set up, a category that no longer exists, or the member may not open a ticket now.
+    """
     lifecycle = lifecycle_of(interaction.client)
     if interaction.guild is None:
         raise ActionRefused("Tickets can only be opened in a server.")
     config = await lifecycle.core.tickets.config(interaction.guild.id)
     if config is None:
         raise ActionRefused("Tickets are not set up on this server yet. Ask an admin to run /setup.")
-    if category not in config.categories:
-        category = "general" if "general" in config.categories else config.categories[0]
+    chosen = config.default_category if category is None else config.category(category)
+    if chosen is None:
+        raise ActionRefused("That category no longer exists. Please pick another one.")
     # Checked before the form is shown (and again on submit): no typing for a ticket that cannot open.
     await lifecycle.core.tickets.check_can_open(
         guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
     )
-    await interaction.response.send_modal(TicketModal(category))
+    await interaction.response.send_modal(TicketModal(chosen, subject=subject, quote=quote))
 
 
 _ID = r"(?P<id>\d+)(?::(?P<route>\d+))?"
@@ -175,7 +220,7 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
         if ticket is None or ticket.is_closed:
             await reply_error(interaction, "This ticket is closed.")
             return False
-        if interaction.user.id != ticket.opener_id and not is_staff(interaction.user, config):
+        if not access_to(interaction.user, config, ticket).opener_or_staff:
             await reply_error(interaction, "Only the person who opened this ticket (or staff) can use these buttons.")
             return False
         return True

@@ -66,7 +66,9 @@ async def test_transcript_shows_routes_form_attachments_and_close_reason(seeded)
         entry = (await seeded.bot.core.memory.get_by_query(g, PASSWORD_Q)).id
         assert f'<span class="route r-answer">saved answer #{entry}</span>' in html
         assert "<dt>Close reason</dt><dd>fixed</dd>" in html and "<dt>Rating</dt><dd>—</dd>" in html
-        assert '<dt>Description</dt><dd class="content">how do i reset my password</dd>' in html
+        # The form as the opener saw it: the subject, then the category's questions (issue 10 stores the answers).
+        assert '<dt>Subject</dt><dd class="content">Password</dd>' in html
+        assert '<dt>Describe the problem</dt><dd class="content">how do i reset my password</dd>' in html
         assert "Ticket closed: Password" in html  # the closing embed, as Discord showed it
         evil = await (await client.get(f"/g/{g}/tickets/{seeded.evil_ticket}")).text()
         assert '<span class="route r-llm">model</span>' in evil and STAFF_REPLY in evil

@@ -6,9 +6,20 @@ from pathlib import Path
 
 import aiosqlite
 
-from app.schema import SCHEMAS, open_app_database
+from app.schema import LEGACY_VERSIONS, SCHEMAS, open_app_database
 from db.migrations import Schema, apply_migrations, open_database, split_sql
 from tests.legacy_schema import LEGACY_MIGRATIONS
+
+# Each package's migrations as far as the single legacy list went: what adopting an old database must
+# reproduce exactly. Later migrations are applied on top (test_later_migrations_apply_on_top_of_an_adopted_one).
+_LEGACY_KNOWN = {record for records in LEGACY_VERSIONS.values() for record in records}
+LEGACY_ERA = [
+    Schema(s.package, [m for m in s.migrations if (s.package, m[0]) in _LEGACY_KNOWN], s.functions) for s in SCHEMAS
+]
+
+
+async def _open_legacy_era(path: Path):
+    return await open_database(path, LEGACY_ERA, legacy=LEGACY_VERSIONS)
 
 
 async def _legacy_database(path: Path, up_to: int) -> None:
@@ -55,23 +66,16 @@ async def _tables(path: Path) -> dict[str, str]:
     return {name: " ".join(sql.split()) for name, sql in rows if name not in skip}
 
 
-# Packages whose tables came after the single legacy list (the dashboard, issue 11): a legacy database gets them
-# as new migrations on top of what it adopted.
-LATER_PACKAGES = [("ticket_archive", 1), ("ticket_insights", 1), ("web", 1)]
-LEGACY_PACKAGES = {"app", "tickets", "memory"}
-
-
 async def test_a_database_at_legacy_version_3_upgrades_without_reapplying_or_losing_anything(tmp_path):
     path = tmp_path / "old.db"
     await _legacy_database(path, up_to=3)
     before = await _tables(path)
 
-    db = await open_app_database(path)
+    db = await _open_legacy_era(path)
     try:
         records = await _records(db)
-        assert [(p, v) for p, v, _ in records if p not in LEGACY_PACKAGES] == LATER_PACKAGES
         # Each old version became the records of what it created, with its original date.
-        assert [r for r in records if r[0] in LEGACY_PACKAGES] == [
+        assert records == [
             ("app", 1, "2024-01-01T00:00:00+00:00"),
             ("memory", 1, "2024-01-01T00:00:00+00:00"),
             ("memory", 2, "2024-01-02T00:00:00+00:00"),
@@ -83,10 +87,9 @@ async def test_a_database_at_legacy_version_3_upgrades_without_reapplying_or_los
         assert (await db.fetchone("SELECT query FROM trained_entries WHERE id = 3"))[0] == "Where is my invoice?"
     finally:
         await db.close()
-    after = await _tables(path)
-    assert {name: after[name] for name in before} == before, "no table or index changed"
+    assert await _tables(path) == before, "no table or index changed"
 
-    again = await open_app_database(path)  # a second start finds nothing to do
+    again = await _open_legacy_era(path)  # a second start finds nothing to do
     try:
         assert await _records(again) == records
     finally:
@@ -97,12 +100,10 @@ async def test_a_database_at_legacy_version_1_gets_only_the_later_migrations(tmp
     path = tmp_path / "older.db"
     await _legacy_database(path, up_to=1)
 
-    db = await open_app_database(path)
+    db = await _open_legacy_era(path)
     try:
         applied = [(package, version) for package, version, _ in await _records(db)]
-        legacy = [(p, v) for p, v in applied if p in LEGACY_PACKAGES]
-        assert legacy == [("app", 1), ("memory", 1), ("memory", 2), ("memory", 3), ("tickets", 1)]
-        assert [(p, v) for p, v in applied if p not in LEGACY_PACKAGES] == LATER_PACKAGES
+        assert applied == [("app", 1), ("memory", 1), ("memory", 2), ("memory", 3), ("tickets", 1)]
         assert await db.fetchone("SELECT COUNT(*) FROM memory_changes") is not None
         assert (await db.fetchone("SELECT subject FROM tickets WHERE id = 7"))[0] == "Printer"
     finally:
@@ -111,8 +112,7 @@ async def test_a_database_at_legacy_version_1_gets_only_the_later_migrations(tmp
 
 async def test_a_new_database_has_exactly_the_tables_the_legacy_list_made(tmp_path):
     await _legacy_database(tmp_path / "old.db", up_to=len(LEGACY_MIGRATIONS))
-    legacy_schemas = [schema for schema in SCHEMAS if schema.package in LEGACY_PACKAGES]
-    db = await open_database(tmp_path / "new.db", legacy_schemas)
+    db = await open_database(tmp_path / "new.db", LEGACY_ERA)
     await db.close()
 
     assert await _tables(tmp_path / "new.db") == await _tables(tmp_path / "old.db")
@@ -121,6 +121,32 @@ async def test_a_new_database_has_exactly_the_tables_the_legacy_list_made(tmp_pa
         db = await open_app_database(path)
         await db.close()
     assert await _tables(tmp_path / "old.db") == await _tables(tmp_path / "full.db")
+
+
+async def test_later_migrations_apply_on_top_of_an_adopted_database(tmp_path):
+    path = tmp_path / "old.db"
+    await _legacy_database(path, up_to=len(LEGACY_MIGRATIONS))
+    legacy = await _open_legacy_era(path)  # adopted first, as by the bot before these migrations
+    await legacy.run(
+        "INSERT INTO guild_config (guild_id, forum_id, staff_role_id, updated_at) VALUES (1, 2, 3, '2024-01-01')"
+    )
+    await legacy.close()
+
+    db = await open_app_database(path)
+    try:
+        records = [(package, version) for package, version, _ in await _records(db)]
+        later = sorted((s.package, v) for s in SCHEMAS for v, _ in s.migrations if (s.package, v) not in _LEGACY_KNOWN)
+        assert [r for r in records if r not in _LEGACY_KNOWN] == later, "every later migration, on top"
+        assert sorted(r for r in records if r in _LEGACY_KNOWN) == sorted(_LEGACY_KNOWN), "nothing re-applied"
+        assert (await db.fetchone("SELECT subject, mode, source FROM tickets WHERE id = 7"))[:] == (
+            "Printer", "forum", None,
+        )  # fmt: skip
+        rows = await db.fetchall(
+            "SELECT name, mode, position FROM ticket_categories WHERE guild_id = 1 ORDER BY position"
+        )
+        assert [tuple(r) for r in rows] == [("billing", "forum", 0), ("technical", "forum", 1), ("general", "forum", 2)]
+    finally:
+        await db.close()
 
 
 async def test_each_package_is_migrated_on_its_own(tmp_path):
@@ -137,4 +163,4 @@ async def test_each_package_is_migrated_on_its_own(tmp_path):
 
 def test_the_application_migrates_every_package_that_owns_tables() -> None:
     packages = [schema.package for schema in SCHEMAS]
-    assert packages == ["app", "tickets", "memory", *(package for package, _ in LATER_PACKAGES)]
+    assert packages == ["app", "tickets", "memory", "ticket_archive", "ticket_insights", "web"]

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tickets.category_store import CategoryStore
 from tickets.models import MessageRole, Ticket, TicketStatus
-from tickets.service import OpenPolicy, TicketEvent, TicketService, next_status
+from tickets.server_settings import ServerSettingsService
+from tickets.service import NewTicket, TicketEvent, TicketService, next_status
+from tickets.settings_store import SettingsStore
 from tickets.store import TicketStore
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -38,8 +41,11 @@ def test_next_status(before: TicketStatus, event: TicketEvent, after: TicketStat
 
 async def _ticket_in(service: TicketService, status: TicketStatus) -> Ticket:
     ticket = await service.ticket_opened(
-        ticket_id=10, guild_id=1, opener_id=5, opener_name="alice", category="general", subject="Printer",
-        description="It is on fire.", now=NOW,
+        NewTicket(
+            ticket_id=10, guild_id=1, opener_id=5, opener_name="alice", category="general", subject="Printer",
+            description="It is on fire.",
+        ),
+        now=NOW,
     )  # fmt: skip
     if status is TicketStatus.CLOSED:
         return await service.closed(ticket, by=None, reason="done", summary="", now=NOW)
@@ -68,7 +74,9 @@ async def _apply(service: TicketService, ticket: Ticket, event: TicketEvent) -> 
 async def test_each_event_records_its_transition(
     memory_db, before: TicketStatus, event: TicketEvent, after: TicketStatus
 ) -> None:
-    service = TicketService(TicketStore(memory_db), OpenPolicy(max_open=3, cooldown_s=0))
+    service = TicketService(
+        TicketStore(memory_db), CategoryStore(memory_db), ServerSettingsService(SettingsStore(memory_db))
+    )
     ticket = await _ticket_in(service, before)
 
     await _apply(service, ticket, event)
