@@ -60,9 +60,9 @@ class Claims:
 
 
 def next_on_call(members: list[OnCallMember], eligible: Callable[[int], bool]) -> int | None:
-    """Round robin: the eligible member who was assigned a ticket longest ago (never first, then by when they
-    went on call). `eligible` says who may take this ticket (still on the server, staff for its category)."""
-    ordered = sorted(members, key=lambda m: (m.last_assigned_at is not None, m.last_assigned_at or "", m.since))
+    """Round robin: the eligible member whose last ticket was longest ago (never first, then by when they went
+    on call). `eligible` says who may take this ticket (still on the server, staff for its category)."""
+    ordered = sorted(members, key=lambda m: (m.last_turn, m.since, m.user_id))
     return next((m.user_id for m in ordered if eligible(m.user_id)), None)
 
 

@@ -30,6 +30,22 @@ _RANKS = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT
 _EMOJI = {Priority.LOW: "🔵", Priority.NORMAL: "⚪", Priority.HIGH: "🟠", Priority.URGENT: "🔴"}
 
 
+# Forum tags the staff desk uses when the forum has room for them (/setup creates them after the status and
+# category tags): keys of GuildConfig.tag_ids → tag names (at most 20 characters). Normal priority has none.
+CLAIMED_TAG = "claimed"
+DESK_TAG_NAMES: dict[str, str] = {
+    "priority:urgent": "Urgent",
+    "priority:high": "High priority",
+    CLAIMED_TAG: "Claimed",
+    "priority:low": "Low priority",
+}
+
+
+def priority_tag(priority: Priority) -> str:
+    """The tag_ids key of a priority's forum tag."""
+    return f"priority:{priority.value}"
+
+
 class PrioritySource(StrEnum):
     """Who set a ticket's priority: the urgency detection, or staff (whose choice is never undone)."""
 
@@ -124,3 +140,4 @@ class OnCallMember:
     user_id: int
     since: str
     last_assigned_at: str | None
+    last_turn: int = 0  # the rotation's counter when they last got a ticket (0: never)

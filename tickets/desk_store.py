@@ -294,14 +294,18 @@ class DeskStore:
 
     async def on_call(self, guild_id: int) -> list[OnCallMember]:
         rows = await self.db.fetchall(
-            "SELECT user_id, since, last_assigned_at FROM oncall_staff WHERE guild_id = :guild_id ORDER BY since",
+            """SELECT user_id, since, last_turn, last_assigned_at FROM oncall_staff WHERE guild_id = :guild_id
+               ORDER BY since, user_id""",
             {"guild_id": guild_id},
         )
-        return [OnCallMember(r["user_id"], r["since"], r["last_assigned_at"]) for r in rows]
+        return [OnCallMember(r["user_id"], r["since"], r["last_assigned_at"], r["last_turn"]) for r in rows]
 
     async def on_call_assigned(self, guild_id: int, user_id: int, now: datetime) -> None:
+        # A counter, not the time: tickets opened within the same second still go round.
         await self.db.run(
-            "UPDATE oncall_staff SET last_assigned_at = :now WHERE guild_id = :guild_id AND user_id = :user_id",
+            """UPDATE oncall_staff SET last_assigned_at = :now,
+                 last_turn = (SELECT MAX(last_turn) FROM oncall_staff WHERE guild_id = :guild_id) + 1
+               WHERE guild_id = :guild_id AND user_id = :user_id""",
             {"guild_id": guild_id, "user_id": user_id, "now": utc_iso(now)},
         )
 

@@ -236,6 +236,7 @@ MIGRATIONS: list[Migration] = [
             guild_id          INTEGER NOT NULL,
             user_id           INTEGER NOT NULL,
             since             TEXT NOT NULL,
+            last_turn         INTEGER NOT NULL DEFAULT 0,  -- the rotation's counter at their last ticket; 0: none
             last_assigned_at  TEXT,
             PRIMARY KEY (guild_id, user_id)
         );

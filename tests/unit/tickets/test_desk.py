@@ -246,10 +246,10 @@ async def test_close_requests(world) -> None:
 
 def test_the_rotation_takes_turns_among_those_who_may() -> None:
     members = [
-        OnCallMember(1, "2026-01-01T00:00:00", "2026-01-01T10:00:00"),
+        OnCallMember(1, "2026-01-01T00:00:00", "2026-01-01T10:00:00", last_turn=8),
         OnCallMember(2, "2026-01-01T01:00:00", None),
         OnCallMember(3, "2026-01-01T02:00:00", None),
-        OnCallMember(4, "2026-01-01T03:00:00", "2026-01-01T09:00:00"),
+        OnCallMember(4, "2026-01-01T03:00:00", "2026-01-01T10:00:00", last_turn=7),
     ]
     assert next_on_call(members, lambda _: True) == 2, "never assigned, on call longest"
     assert next_on_call(members, lambda user: user not in (2, 3)) == 4, "then the longest since the last one"
@@ -263,10 +263,11 @@ async def test_the_rotation_goes_round(world) -> None:
         assert await desk.oncall.set(GUILD, user, on=True, now=NOW + timedelta(minutes=minute))
     assert not await desk.oncall.set(GUILD, 1, on=True, now=NOW), "already on call"
 
-    picked = [await desk.oncall.next_for(GUILD, lambda _: True, NOW + timedelta(hours=h)) for h in range(1, 5)]
+    # All within the same second: the rotation still goes round.
+    picked = [await desk.oncall.next_for(GUILD, lambda _: True, NOW) for _ in range(4)]
 
     assert picked == [1, 2, 3, 1]
     assert await desk.oncall.set(GUILD, 2, on=False, now=NOW)
-    picked = [await desk.oncall.next_for(GUILD, lambda _: True, NOW + timedelta(hours=h)) for h in range(5, 8)]
+    picked = [await desk.oncall.next_for(GUILD, lambda _: True, NOW) for _ in range(3)]
     assert picked == [3, 1, 3]
     assert not await desk.rotation_on(GUILD), "off by default"
