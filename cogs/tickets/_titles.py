@@ -103,8 +103,8 @@ class TitleKeeper:
             task.cancel()
 
     async def _rename(self, thread: discord.Thread, title: str) -> None:
-        self.budget.spent(thread.id, _now())
         await thread.edit(name=title)
+        self.budget.spent(thread.id, _now())
 
     def _later(self, thread: discord.Thread, title: str, wait: float) -> None:
         scheduled = thread.id in self._wanted

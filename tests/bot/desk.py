@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.sim import World
 
-BOTH_MODES = {"argnames": "private", "argvalues": [False, True], "ids": ["forum", "private"]}
+# Runs a test in both ticket modes: forum posts (private=False) and private threads.
+BOTH_MODES = pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
 
 
 def card(env: Any, thread: Any) -> dict[str, str]:

@@ -3,7 +3,6 @@ the message menu, /reopen, staff's /ticket_open on their behalf), with a clear r
 
 from __future__ import annotations
 
-import pytest
 from simcord import ChannelHandle
 
 from tests.bot.desk import BOTH_MODES, open_ticket
@@ -13,7 +12,7 @@ from tickets.blacklist import REFUSAL
 MENU = "Open ticket from this message"
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_a_blacklisted_member_opens_no_ticket_by_any_path(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     earlier = await open_ticket(world, world.alice, "Earlier", "from before the blacklist")

@@ -15,7 +15,7 @@ def _thread_member_adds(env, thread) -> set[int]:
     return {int(r.path.rsplit("/", 1)[1]) for r in env.http_requests if r.method == "PUT" and r.path.startswith(prefix)}
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_claim_quiets_the_assistant_shows_the_owner_and_transfer_hands_over(
     simcord_env, fake_ollama: FakeOllama, private: bool
 ):

@@ -23,7 +23,7 @@ async def _facts_of(world, ticket_id: int) -> bool:
     return row is not None
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_the_opener_reopens_a_closed_ticket_as_it_was(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)
@@ -84,7 +84,7 @@ async def test_reopening_works_within_the_servers_window(simcord_env):
     assert "can't be reopened on this server" in text_of(off)
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_a_close_request_accepted_closes_the_ticket(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)
@@ -113,7 +113,7 @@ async def test_a_close_request_accepted_closes_the_ticket(simcord_env, private: 
     assert _labels(next(m for m in thread.history() if m.id == asked.id)) == [], "taken off before archiving"
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 @pytest.mark.bot_env(AUTOCLOSE_CHECK_SECONDS="600")
 async def test_a_close_request_declined_keeps_the_ticket_open(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
@@ -134,7 +134,7 @@ async def test_a_close_request_declined_keeps_the_ticket_open(simcord_env, priva
     assert (await world.core.desk.close_requests.get(1)).status == "declined"
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 @pytest.mark.bot_env(AUTOCLOSE_CHECK_SECONDS="600")
 async def test_an_ignored_close_request_closes_the_ticket_also_after_a_restart(simcord_env, bot_env, private: bool):
     world = await make_world(simcord_env, private=private)
@@ -158,7 +158,7 @@ async def test_an_ignored_close_request_closes_the_ticket_also_after_a_restart(s
     await restarted.core.close()
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_close_request_buttons_keep_working_after_a_restart(simcord_env, bot_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)

@@ -3,7 +3,6 @@ public, so there the member follows it (or not) and the membership is recorded."
 
 from __future__ import annotations
 
-import pytest
 from simcord.backend.access import can_access_channel
 
 from tests.bot.desk import BOTH_MODES, open_ticket
@@ -17,7 +16,7 @@ def _member_requests(env, thread, method: str) -> list[int]:
     ]
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_staff_add_and_remove_a_member(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)
@@ -57,7 +56,7 @@ async def test_staff_add_and_remove_a_member(simcord_env, private: bool):
     assert await world.core.store.get_ticket(thread.id) is not None
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_only_staff_add_and_remove(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)

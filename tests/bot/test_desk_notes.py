@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.bot.desk import BOTH_MODES, open_ticket, readable
 from tests.fakes.ollama import FakeOllama
 from tests.sim import make_world, text_of
@@ -15,7 +13,7 @@ from tests.sim import make_world, text_of
 SECRET = "SECRET-NOTE-7731: customer is on the chargeback watchlist"
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_notes_reach_staff_only(simcord_env, fake_ollama: FakeOllama, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)

@@ -19,7 +19,7 @@ def _renames(env, thread) -> list[str]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_priority_shows_as_a_tag_or_on_the_card_and_in_the_title(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)
@@ -69,7 +69,7 @@ async def test_a_forum_without_room_for_the_tags_shows_priority_in_the_title(sim
     assert len(simcord_env.bot.get_channel(world.forum.id).available_tags) == 20
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_renames_wait_for_discords_limit_and_the_newest_title_wins(simcord_env, private: bool):
     world = await make_world(simcord_env, private=private)
     thread = await open_ticket(world)
@@ -101,7 +101,7 @@ async def test_renames_wait_for_discords_limit_and_the_newest_title_wins(simcord
     assert "at least 3 characters" in text_of(blank)
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 async def test_an_urgent_ticket_is_flagged_by_the_model_after_its_answer(
     simcord_env, fake_ollama: FakeOllama, private: bool
 ):
@@ -130,7 +130,7 @@ async def test_an_urgent_ticket_is_flagged_by_the_model_after_its_answer(
     assert change.source == "auto" and change.by_id is None and change.reason == "model: the model"
 
 
-@pytest.mark.parametrize(**BOTH_MODES)
+@BOTH_MODES
 @pytest.mark.bot_env(LLM_URL="http://127.0.0.1:9")
 async def test_the_rules_flag_an_angry_ticket_while_the_model_is_down_and_staff_have_the_last_word(
     simcord_env, private: bool
