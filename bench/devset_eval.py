@@ -33,6 +33,7 @@ from bench.harness import FunctionEmbedder, _fast_writes
 from memory.db import open_database
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Embedder, Match
+from memory.segments import find_per_question
 from memory.store import TrainedMemory
 from tickets.embedder import LLMEmbedder
 
@@ -62,6 +63,9 @@ class Asked:
     expected: tuple[str, ...]
     matches: list[Match]
     topics: list[str] = field(default_factory=list)  # topic id of each match, same order
+    # Multi-question and long messages: memory.segments.find_per_question, (matches, their topic ids)
+    # for each question found in the message.
+    questions: list[tuple[list[Match], list[str]]] = field(default_factory=list)
 
 
 async def ask_devset(
@@ -86,6 +90,9 @@ async def ask_devset(
             for text, group, expected in messages:
                 matches = await memory.find_similar_many(GUILD, [text], k=K)
                 asked.append(Asked(text, group, expected, matches, [topic_of[m.entry.id] for m in matches]))
+                if group in ("multi", "long"):
+                    for q in await find_per_question(memory, GUILD, text, k=K):
+                        asked[-1].questions.append((q.matches, [topic_of[m.entry.id] for m in q.matches]))
         finally:
             await db.close()
     return asked
@@ -127,6 +134,16 @@ class Score:
     long_in_top5: int = 0
     long_direct_right: int = 0
     long_direct_wrong: int = 0
+    # The same, searched per question (memory.segments.find_per_question): topics found first for one
+    # of the message's questions, and direct answers (one per question, an entry counted once).
+    multi_topics: int = 0
+    multi_topics_first: int = 0
+    multi_q_right: int = 0
+    multi_q_wrong: int = 0
+    long_q_first: int = 0
+    long_q_in_top5: int = 0
+    long_q_right: int = 0
+    long_q_wrong: int = 0
     wrong: list[str] = field(default_factory=list)
 
     @property
@@ -154,6 +171,7 @@ def score_devset(asked: Sequence[Asked], decide_fn: DecideFn) -> Score:
         down = decide_fn(a.matches, False)
         if a.group in ("multi", "long"):
             _composite(s, a, up)
+            _per_question(s, a, decide_fn)
             continue
         in_scope = a.group == "in_scope"
         if in_scope:
@@ -185,6 +203,29 @@ def score_devset(asked: Sequence[Asked], decide_fn: DecideFn) -> Score:
     if s.in_scope:
         s.top1, s.recall3, s.recall5 = (x / s.in_scope for x in (s.top1, s.recall3, s.recall5))
     return s
+
+
+def _per_question(s: Score, a: Asked, decide_fn: DecideFn) -> None:
+    firsts = {topics[0] for _, topics in a.questions if topics}
+    answered: dict[str, bool] = {}
+    for matches, topics in a.questions:
+        decision = decide_fn(matches, True)
+        if decision.route is Route.ANSWER and decision.match is not None:
+            topic = topics[[m.entry.id for m in matches].index(decision.match.entry.id)]
+            answered[topic] = topic in a.expected
+            if topic not in a.expected:
+                s.wrong.append(f"question {topic!s:22} want {','.join(a.expected):22} {a.text[:60]!r}")
+    right, wrong = sum(answered.values()), sum(not v for v in answered.values())
+    if a.group == "multi":
+        s.multi_topics += len(a.expected)
+        s.multi_topics_first += sum(t in firsts for t in a.expected)
+        s.multi_q_right += right
+        s.multi_q_wrong += wrong
+    else:
+        s.long_q_first += any(t in firsts for t in a.expected)
+        s.long_q_in_top5 += any(t in topics[:5] for _, topics in a.questions for t in a.expected)
+        s.long_q_right += right
+        s.long_q_wrong += wrong
 
 
 def _composite(s: Score, a: Asked, up: Decision) -> None:
@@ -231,8 +272,11 @@ TABLE_HEAD = (
     "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 COMPOSITE_HEAD = (
-    "| dev set | phrasings | multi: all topics in top 5 | multi: direct right / wrong "
-    "| long: top-1 | long: a topic in top 5 | long: direct right / wrong |\n|---|---|---|---|---|---|---|"
+    "| dev set | phrasings | multi, whole message: all topics in top 5 | direct right / wrong "
+    "| multi, per question: topics first for a question | direct right / wrong "
+    "| long, head: top-1 | a topic in top 5 | direct right / wrong "
+    "| long, per question: a topic first | in top 5 | direct right / wrong |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -249,7 +293,9 @@ def table_row(name: str, condition: str, s: Score) -> str:
 def composite_row(name: str, condition: str, s: Score) -> str:
     return (
         f"| {name} | {condition} | {s.multi_all_in_top5}/{s.multi} | {s.multi_direct_right} / {s.multi_direct_wrong} "
-        f"| {s.long_top1}/{s.long} | {s.long_in_top5}/{s.long} | {s.long_direct_right} / {s.long_direct_wrong} |"
+        f"| {s.multi_topics_first}/{s.multi_topics} | {s.multi_q_right} / {s.multi_q_wrong} "
+        f"| {s.long_top1}/{s.long} | {s.long_in_top5}/{s.long} | {s.long_direct_right} / {s.long_direct_wrong} "
+        f"| {s.long_q_first}/{s.long} | {s.long_q_in_top5}/{s.long} | {s.long_q_right} / {s.long_q_wrong} |"
     )
 
 

@@ -16,6 +16,10 @@ from memory.vectors import to_blob
 
 log = logging.getLogger(__name__)
 
+# entry_phrasings.is_primary: 0 an alternate, 1 the primary question, 2 the entry's answer (embedded
+# like a phrasing, never a question: not in alternates, not an identity, not in the lexical index).
+ANSWER_KIND = 2
+
 ENTRY_COLUMNS = "id, guild_id, query, response, category, created_by, created_at, updated_at, usage_count, confidence"
 
 
@@ -27,6 +31,7 @@ class PhrasingRow:
     is_primary: bool
     model: str | None
     vector: bytes | None
+    is_answer: bool = False
 
 
 def entry_from_row(row: aiosqlite.Row, alternates: list[str]) -> Entry:
@@ -75,7 +80,16 @@ async def fetch_phrasings(db: aiosqlite.Connection, guild_id: int, entry_id: int
         params += (entry_id,)
     rows = await fetchall(db, sql + " ORDER BY p.id", params)
     return [
-        PhrasingRow(r["id"], r["entry_id"], r["text"], bool(r["is_primary"]), r["model"], r["vector"]) for r in rows
+        PhrasingRow(
+            r["id"],
+            r["entry_id"],
+            r["text"],
+            r["is_primary"] == 1,
+            r["model"],
+            r["vector"],
+            r["is_primary"] == ANSWER_KIND,
+        )
+        for r in rows
     ]
 
 
@@ -96,6 +110,15 @@ async def insert_phrasing(db: aiosqlite.Connection, guild_id: int, entry_id: int
         db,
         "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?)",
         (entry_id, guild_id, text, identity_key(text), int(primary)),
+    )
+
+
+async def insert_answer(db: aiosqlite.Connection, guild_id: int, entry_id: int, response: str) -> int:
+    """Store an entry's answer as a row of the answer kind (to be embedded); returns its id."""
+    return await run(
+        db,
+        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, '', ?)",
+        (entry_id, guild_id, response, ANSWER_KIND),
     )
 
 

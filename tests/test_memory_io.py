@@ -26,8 +26,8 @@ async def test_csv_import_reports_errors_with_line_numbers(memory, hashed_embedd
     entry = await memory.get_by_query(GUILD, "how do i reset my password")
     assert entry.alternates == ["forgot password", "lost login"] and entry.created_by == 5
     assert (await memory.find_similar(GUILD, "lost login"))[0].entry.id == entry.id
-    # Every imported phrasing embedded in one batch (the second call is the search query).
-    assert [len(batch) for batch in hashed_embedder.calls] == [5, 1]
+    # Every imported phrasing and answer embedded in one batch (the second call is the search query).
+    assert [len(batch) for batch in hashed_embedder.calls] == [5 + 3, 1]
     report = await import_bytes(memory, GUILD, CSV.encode(), "faq.csv", created_by=5)
     assert (report.added, report.updated, report.skipped) == (0, 0, 3)
     assert await memory.count(GUILD) == 3
@@ -83,7 +83,7 @@ async def test_export_import_round_trip(memory, lexical_memory, tmp_path):
 
 async def test_search_batch_reports_decision_and_matches(memory):
     await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
-    loose = Thresholds(direct=0.5, margin=0.0, require_agreement=False, min_semantic=0.0)
+    loose = Thresholds(direct=0.5, margin_floor=0.0)
     (exact, unknown) = await search_batch(
         memory, GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False, thresholds=loose
     )
@@ -98,7 +98,7 @@ async def test_search_batch_reports_decision_and_matches(memory):
 async def test_search_batch_reports_fallback_apart_from_staff(memory):
     await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
     # Nothing is answered directly; a close match clears the fallback bar, an unknown one does not.
-    never_direct = Thresholds(direct=1.01, supported_direct=1.01, fallback=0.5)
+    never_direct = Thresholds(direct=9.0, fallback=0.5)
     close, unknown = await search_batch(
         memory, GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False, thresholds=never_direct
     )
