@@ -46,9 +46,12 @@ DEV_PRECISION = 0.97
 # word ("get bill" / "see bill"): its precision tops out near 0.95 at any bar (bench/RESULTS.md).
 PUBLIC_PRECISION = {"clinc150": 0.97, "banking77": 0.97, "bitext": 0.95}
 FALLBACK_PRECISION = 0.95
-MARGIN_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
-COVERAGE_WEIGHTS = (0.0, 0.15, 0.3, 0.5, 0.75, 1.0)
-MARGIN_FLOORS = (0.0, 0.03, 0.06, 0.1)
+MARGIN_WEIGHTS = (0.5, 1.0, 1.5)
+COVERAGE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+SHARE_WEIGHTS = (0.0, 0.5, 1.0)
+CROWDING_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)
+CROWDING_FLOORS = (0.5, 0.55, 0.6)
+MARGIN_FLOORS = (0.0, 0.05)
 BARS = tuple(np.round(np.arange(0.30, 2.50, 0.01), 2))
 REUSE = CACHE_DIR / "calibrate_devsets.pkl"
 
@@ -65,6 +68,13 @@ class Row:
     trusted: bool
     right: bool
     group: str  # in_scope | near_miss | oos (chit-chat, general, public out of scope)
+    # For analysis: the separate signals and whether each alone ranks the best match first.
+    semantic_value: float = 0.0
+    lexical_value: float = 0.0
+    answer_value: float = 0.0
+    agrees: bool = False
+    share: float = 1.0
+    crowding: float = 0.0
 
 
 def _rows(asked_matches: list[tuple[list, bool, str]]) -> list[Row]:
@@ -85,9 +95,21 @@ def _rows(asked_matches: list[tuple[list, bool, str]]) -> list[Row]:
                 top.entry.confidence >= Thresholds().min_confidence,
                 right,
                 group,
+                top.semantic or 0.0,
+                top.lexical or 0.0,
+                top.answer_semantic or 0.0,
+                _agrees(top, matches[1:]),
+                seen.share,
+                top.crowding or 0.0,
             )
         )
     return rows
+
+
+def _agrees(top, others) -> bool:  # type: ignore[no-untyped-def]
+    """The best match is also first by the embedding alone and by the wording alone."""
+    sem, lex = top.semantic or 0.0, top.lexical or 0.0
+    return all((m.semantic or 0.0) <= sem and (m.lexical or 0.0) <= lex for m in others)
 
 
 async def collect(data_dir: Path) -> dict[str, dict[str, list[Row]]]:
@@ -134,15 +156,25 @@ def _arrays(rows: list[Row]) -> dict[str, np.ndarray]:
         "coverage": np.array([r.coverage for r in rows]),
         "allowed": np.array([not r.foreign and r.trusted for r in rows]),
         "semantic": np.array([r.semantic for r in rows]),
+        "sem": np.array([r.semantic_value for r in rows]),
+        "lex": np.array([r.lexical_value for r in rows]),
+        "ans": np.array([r.answer_value for r in rows]),
+        "agrees": np.array([r.agrees for r in rows]),
+        "share": np.array([r.share for r in rows]),
+        "crowding": np.array([r.crowding for r in rows]),
         "right": np.array([r.right for r in rows]),
         "in_scope": np.array([r.group == "in_scope" for r in rows]),
         "near_miss": np.array([r.group == "near_miss" for r in rows]),
     }
 
 
-def _confidence(a: dict[str, np.ndarray], mw: float, cw: float) -> tuple[np.ndarray, np.ndarray]:
+def _confidence(
+    a: dict[str, np.ndarray], mw: float, cw: float, sw: float = 0.0, kw: float = 0.0, floor: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence minus the crowding rise of the bar (the same comparison as decide's), and the margin."""
     margin = a["score"] - a["rival"]
-    return a["score"] + mw * margin + cw * a["coverage"], margin
+    crowded = kw * np.maximum(0.0, a["crowding"] - floor)
+    return a["score"] + mw * margin + cw * a["coverage"] + sw * (a["share"] - 1) - crowded, margin
 
 
 @dataclass
@@ -167,16 +199,22 @@ def _outcome(a: dict[str, np.ndarray], send: np.ndarray) -> Outcome:
 
 
 def search_direct(
-    per_set: dict[str, dict[str, np.ndarray]], tune: list[str], *, weights: tuple[float, float] | None = None
+    per_set: dict[str, dict[str, np.ndarray]], tune: list[str], *, weights: tuple | None = None
 ) -> tuple[dict, dict[str, Outcome]]:
-    """Best (margin weight, coverage weight, margin floor, bar) for direct answers on the `tune` sets
-    (with the weights fixed to `weights` if given)."""
+    """Best (margin, coverage, share and crowding weights, crowding floor, margin floor, bar) for direct
+    answers on the `tune` sets (with the weights fixed to `weights` if given)."""
     best: tuple = (-1.0,)
-    grid = itertools.product(MARGIN_WEIGHTS, COVERAGE_WEIGHTS) if weights is None else [weights]
-    for (mw, cw), floor in itertools.product(list(grid), MARGIN_FLOORS):
+    grid = (
+        itertools.product(MARGIN_WEIGHTS, COVERAGE_WEIGHTS, SHARE_WEIGHTS, CROWDING_WEIGHTS, CROWDING_FLOORS)
+        if weights is None
+        else [weights]
+    )
+    for (mw, cw, sw, kw, cf), floor in itertools.product(list(grid), MARGIN_FLOORS):
+        if kw == 0 and cf != CROWDING_FLOORS[0]:
+            continue
         conf = {}
         for name, a in per_set.items():
-            c, margin = _confidence(a, mw, cw)
+            c, margin = _confidence(a, mw, cw, sw, kw, cf)
             conf[name] = (c, a["allowed"] & (margin >= floor))
         for bar in BARS:
             outcomes = {name: _outcome(per_set[name], ok & (c >= bar)) for name, (c, ok) in conf.items()}
@@ -188,7 +226,15 @@ def search_direct(
             if key > best[:3]:
                 best = (
                     *key,
-                    {"margin_weight": mw, "coverage_weight": cw, "margin_floor": floor, "direct": bar},
+                    {
+                        "margin_weight": mw,
+                        "coverage_weight": cw,
+                        "share_weight": sw,
+                        "crowding_weight": kw,
+                        "crowding_floor": cf,
+                        "margin_floor": floor,
+                        "direct": float(bar),
+                    },
                     outcomes,
                 )
             break  # higher bars only lose coverage for these weights
@@ -210,7 +256,9 @@ def search_fallback(
     for bar in BARS:
         outcomes = {}
         for name, a in per_set.items():
-            c, margin = _confidence(a, t.margin_weight, t.coverage_weight)
+            c, margin = _confidence(
+                a, t.margin_weight, t.coverage_weight, t.share_weight, t.crowding_weight, t.crowding_floor
+            )
             direct = a["allowed"] & (c >= direct_bar) & (margin >= t.margin_floor)
             fallback = a["allowed"] & ~direct & (c >= bar)
             outcomes[name] = (_outcome(a, fallback), _outcome(a, direct | fallback))
@@ -246,7 +294,7 @@ def choose(found: dict[str, dict[str, list[Row]]], tune_dev: list[str]) -> tuple
             + held
         )
     # Keyword search only: the same weights; its own bars (the scores are on another scale).
-    weights = (t.margin_weight, t.coverage_weight)
+    weights = (t.margin_weight, t.coverage_weight, t.share_weight, t.crowding_weight, t.crowding_floor)
     lex_params, lex_outcomes = search_direct(lexical, [n for n in lexical if n in tune], weights=weights)
     lex_direct = lex_params.get("direct", 9.0) if lex_params else 9.0
     lex_fallback, lex_fb = search_fallback(lexical, t, lex_direct, [n for n in lexical if n in tune])

@@ -26,12 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import datasets
 from bench import devset as devsets
 from bench.devset import DevSet
 from bench.embedders import CachedMiniLM, hashed
 from bench.harness import FunctionEmbedder, _fast_writes
 from memory.db import open_database
-from memory.decision import Decision, Route, Thresholds, decide
+from memory.decision import MAX_CONFIDENCE, Decision, Route, Thresholds, decide
 from memory.models import Embedder, Match
 from memory.segments import find_per_question
 from memory.store import TrainedMemory
@@ -336,6 +337,42 @@ class _HttpEmbedder:
         await self.session.close()
 
 
+RESULTS = Path(__file__).resolve().parent / "devsets" / "RESULTS.md"
+HELD_OUT = ("halden",)
+
+
+async def results(data_dir: Path) -> str:
+    """bench/devsets/RESULTS.md: every dev set (the held-out one apart), hybrid and keyword-only, and the
+    public test splits, at the shipped thresholds."""
+    t = Thresholds()
+    minilm = CachedMiniLM()
+    embedder = FunctionEmbedder("all-minilm", minilm)
+    decide_fn = decider(t)
+    parts = [
+        "# Dev sets: the shipped decision",
+        "",
+        "Written by `python -m bench.devset_eval --results` (real all-MiniLM-L6-v2, hybrid search as the bot",
+        f"runs it, `Thresholds()`: direct when score + {t.margin_weight} x margin + {t.coverage_weight} x coverage",
+        f">= {t.direct}, fallback {t.fallback}; keyword-only bars {t.lexical_direct} / {t.lexical_fallback}, above",
+        f"{MAX_CONFIDENCE:.1f} = never). Calibrated by `python -m bench.calibrate_devsets` on Starfall and",
+        "Harborline with the public val splits; Halden was held out (written before any measurement on it).",
+        "",
+    ]
+    try:
+        for title, names in (("Tuning sets", devsets.NAMES), ("Held out", HELD_OUT)):
+            for mode, emb in (("hybrid", embedder), ("keyword search only (embeddings down)", None)):
+                parts += [f"## {title}: {mode}", ""]
+                parts += await run(names, emb, decide_fn, verbose=False)
+                parts.append("")
+    finally:
+        minilm.save()
+    from bench import retrieval
+
+    parts += ["## Public benchmarks (test splits, 3 stored questions per intent)", ""]
+    parts += await retrieval.quality(data_dir, offline=False)
+    return "\n".join(parts) + "\n"
+
+
 async def _main_async(args: argparse.Namespace) -> list[str]:
     thresholds = Thresholds()
     decide_fn = decider(thresholds)
@@ -360,8 +397,14 @@ def main() -> None:
     parser.add_argument("--lexical", action="store_true", help="no embeddings: keyword search, as when they are down")
     parser.add_argument("--embed-url", help="get vectors over HTTP from this Ollama-compatible server")
     parser.add_argument("--verbose", action="store_true", help="list the wrong answers sent")
+    parser.add_argument("--results", action="store_true", help=f"write {RESULTS.name} (all sets, public test splits)")
+    parser.add_argument("--data", type=Path, default=datasets.DEFAULT_DATA, help="folder holding benchmarks/")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.results:
+        RESULTS.write_text(asyncio.run(results(args.data)), encoding="utf-8")
+        print(RESULTS.read_text(encoding="utf-8"))
+        return
     print("\n".join(asyncio.run(_main_async(args))))
 
 

@@ -4,6 +4,7 @@ ranked per entry, with the evidence the decision weighs (memory/decision.py) att
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import numpy as np
 from memory import scope
 from memory.lexical import LexicalIndex
 from memory.models import Entry, Match
+from memory.text import normalise
 from memory.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ SEMANTIC_WEIGHT = 0.75
 # question; on the dev sets (bench/devsets/RESULTS.md) it lifts top-1 from 0.74 to 0.78 and
 # recall@5 from 0.90 to 0.96 with one phrasing per entry.
 ANSWER_WEIGHT = 0.3
+# Phrasings sampled to measure the guild's crowding (GuildIndex.crowding).
+CROWDING_SAMPLE = 64
 # Phrasings (and answers) pulled from each signal before grouping by entry.
 CANDIDATES_PER_RESULT = 8
 MIN_CANDIDATES = 40
@@ -61,19 +65,30 @@ class GuildIndex:
         # other-product names its texts mention (memory/scope.py).
         self._vocab: dict[int, frozenset[str]] = {}
         self._question_vocab: dict[int, frozenset[str]] = {}
+        # Entries per answer (normalised, hashed): how many entries of the guild give each answer.
+        self._answer_of: dict[int, int] = {}
+        self._answer_count: Counter[int] = Counter()
+        self._crowding: float | None = None
+        self._crowding_stale = True
         self._names: dict[int, frozenset[str]] = {}
 
     def put_entry(self, entry: Entry) -> None:
+        self._crowding_stale = True
+        self._forget_answer(entry.id)
         self.entries[entry.id] = entry
+        answer = hash(normalise(entry.response))
+        self._answer_of[entry.id] = answer
+        self._answer_count[answer] += 1
         texts = [entry.query, *entry.alternates, entry.response]
         self._vocab[entry.id] = scope.vocabulary(texts)
         self._question_vocab[entry.id] = scope.vocabulary(texts[:-1])
-        self._names[entry.id] = scope.mentioned(texts)
+        self._names[entry.id] = scope.mentioned(texts[:-1], entry.response)
 
     def add_phrasing(self, phrasing_id: int, entry_id: int, text: str) -> None:
         self.add_phrasings([(phrasing_id, entry_id, text)])
 
     def add_phrasings(self, items: list[tuple[int, int, str]]) -> None:
+        self._crowding_stale = True
         for pid, entry_id, text in items:
             self._phrasings[pid] = _Phrasing(entry_id, text)
             self._entry_phrasings.setdefault(entry_id, set()).add(pid)
@@ -87,6 +102,7 @@ class GuildIndex:
         self._answer_rows[row_id] = entry_id
 
     def set_vector(self, phrasing_id: int, vector: Sequence[float] | np.ndarray) -> None:
+        self._crowding_stale = True
         entry_id = self._answer_rows.get(phrasing_id)
         if entry_id is not None:
             self.answers.add(entry_id, vector)
@@ -94,6 +110,7 @@ class GuildIndex:
             self.vectors.add(phrasing_id, vector)
 
     def remove_phrasing(self, phrasing_id: int) -> None:
+        self._crowding_stale = True
         entry_id = self._answer_rows.pop(phrasing_id, None)
         if entry_id is not None:
             self.answers.remove(entry_id)
@@ -104,7 +121,15 @@ class GuildIndex:
         self.lexical.remove(phrasing_id)
         self.vectors.remove(phrasing_id)
 
+    def _forget_answer(self, entry_id: int) -> None:
+        answer = self._answer_of.pop(entry_id, None)
+        if answer is not None:
+            self._answer_count[answer] -= 1
+            if self._answer_count[answer] <= 0:
+                del self._answer_count[answer]
+
     def remove_entry(self, entry_id: int) -> None:
+        self._forget_answer(entry_id)
         self.entries.pop(entry_id, None)
         self._vocab.pop(entry_id, None)
         self._question_vocab.pop(entry_id, None)
@@ -151,7 +176,38 @@ class GuildIndex:
                     match.score = _with_answer(match.score, cosine)
         ranked = sorted(best.values(), key=lambda m: (-m.score, m.entry.id))[:k]
         self._attach_scope(text, ranked)
+        crowding = self.crowding() if usable else None
+        for match in ranked:
+            match.siblings = self._answer_count[self._answer_of[match.entry.id]] - 1
+            match.crowding = crowding
         return ranked
+
+    def crowding(self) -> float | None:
+        """How close this guild's questions with *different* answers are to each other: the median,
+        over a sample of phrasings, of the cosine with the nearest phrasing of another answer. A
+        memory of near-identical questions with different answers (an import of user messages, each
+        with its own reply) makes every confident-looking match less reliable. Cached until the
+        memory changes; None without vectors."""
+        if self._crowding_stale:
+            self._crowding = self._measure_crowding()
+            self._crowding_stale = False
+        return self._crowding
+
+    def _measure_crowding(self) -> float | None:
+        keys = [pid for pid in sorted(self._phrasings) if pid in self.vectors]
+        if len(keys) < 2:
+            return None
+        step = max(1, len(keys) // CROWDING_SAMPLE)
+        nearest = []
+        for pid in keys[::step][:CROWDING_SAMPLE]:
+            own = self._answer_of.get(self._phrasings[pid].entry_id)
+            vector = self.vectors.vector(pid)
+            for other, cosine in self.vectors.search(vector, 16).items():
+                phrasing = self._phrasings.get(other)
+                if phrasing is not None and self._answer_of.get(phrasing.entry_id) != own:
+                    nearest.append(cosine)
+                    break
+        return float(np.median(nearest)) if nearest else None
 
     def _attach_scope(self, text: str, ranked: list[Match]) -> None:
         """Set each match's `coverage`, `foreign` and `ruled_out` (memory/scope.py)."""

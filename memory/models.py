@@ -37,6 +37,8 @@ class Match:
     content words found in the entry's texts; `foreign` the other products or services the
     question names and the entry does not ("refund policy of steam" against our refund entry);
     `ruled_out` the words of the entry's question the user says are not the problem ("my ping is fine").
+    `siblings` is how many other entries of the guild give the same answer; `crowding` how close the
+    guild's questions with different answers are to each other (GuildIndex.crowding; None without vectors).
     """
 
     entry: Entry
@@ -48,6 +50,8 @@ class Match:
     coverage: float = 0.0
     foreign: tuple[str, ...] = ()
     ruled_out: tuple[str, ...] = ()
+    siblings: int = 0
+    crowding: float | None = None
 
 
 @dataclass

@@ -78,12 +78,19 @@ def _spellings(word: str) -> tuple[str, ...]:
     return (word,)
 
 
-def mentioned(texts: Iterable[str]) -> frozenset[str]:
-    """Every listed name that any of `texts` mentions (an entry's question, alternates and answer)."""
+# The platform the bot itself runs on. Answers name it all the time ("ask in our Discord's #help"), so
+# an answer that mentions it says nothing about whether the entry is about Discord itself ("how do i
+# contact discord support"): only an entry's questions count for it.
+HOST_PLATFORMS = frozenset({"discord"})
+
+
+def mentioned(texts: Iterable[str], answer: str = "") -> frozenset[str]:
+    """Every listed name that an entry's questions (`texts`) or its `answer` mention (in the answer,
+    the host platform does not count)."""
     found: set[str] = set()
     for text in texts:
         found |= names_in(text)
-    return frozenset(found)
+    return frozenset(found | {n for n in names_in(answer) if n.split()[0] not in HOST_PLATFORMS})
 
 
 def foreign_names(message_names: frozenset[str], entry_names: frozenset[str]) -> tuple[str, ...]:

@@ -138,7 +138,7 @@ def test_from_similarity_moves_every_bar():
 
 def test_defaults_refuse_rather_than_guess():
     t = Thresholds()
-    assert 0 < t.fallback < t.direct < MAX_CONFIDENCE
+    assert 0 < t.fallback <= t.direct < MAX_CONFIDENCE
     assert t.min_confidence > t.fallback_min_confidence > 0
     # An unrelated message: low score, no lead, few shared words.
     assert route([match(1, 0.35, coverage=0.2), match(2, 0.33)], thresholds=t) is Route.LLM
@@ -149,3 +149,25 @@ def test_defaults_refuse_rather_than_guess():
 
 def test_thresholds_are_replaceable():
     assert replace(T, direct=0.5).direct == 0.5
+
+
+def test_share_of_the_answers_entries_found_ahead_of_the_rival():
+    t = replace(T, share_weight=0.6)
+    same = "Reset it in settings."
+
+    def sib(entry_id, score, siblings=2):
+        m = match(entry_id, score, response=same, coverage=0.5)
+        m.siblings = siblings
+        return m
+
+    rival = match(9, 0.5)
+    # All three entries of this answer ahead of the rival: share 1, no penalty.
+    seen = evidence(sib(1, 0.8), [sib(2, 0.75), sib(3, 0.7), rival], t)
+    assert seen.share == 1.0 and seen.confidence == pytest.approx(0.8 + 0.3 + 0.25)
+    # One of three: the other two wordings of this answer look nothing like the message.
+    lone = evidence(sib(1, 0.8), [rival, sib(2, 0.4)], t)
+    assert lone.share == pytest.approx(1 / 3) and lone.confidence == pytest.approx(0.8 + 0.3 + 0.25 - 0.4)
+    assert route([sib(1, 0.8), sib(2, 0.75), sib(3, 0.7), rival], thresholds=t) is Route.ANSWER
+    assert route([sib(1, 0.8), rival, sib(2, 0.4)], thresholds=t) is Route.LLM
+    # An entry whose answer no other entry gives is never penalised (one FAQ entry per topic).
+    assert evidence(match(1, 0.8), [rival], t).share == 1.0

@@ -35,13 +35,20 @@ def test_names_in(text, names):
 
 def test_foreign_names_only_counts_what_the_entry_does_not_mention():
     entry = scope.mentioned(
-        ["How do I link my PlayStation account?", "Open Settings → Accounts → PlayStation Network."]
+        ["How do I link my PlayStation account?"], "Open Settings → Accounts → PlayStation Network."
     )
     assert scope.foreign_names(scope.names_in("link my playstation pls"), entry) == ()
     assert scope.foreign_names(scope.names_in("link psn and steam"), entry) == ("psn", "steam")
     # A longer or shorter form of a name the entry mentions is covered either way.
     assert scope.foreign_names(scope.names_in("playstation store refund"), entry) == ()
     assert scope.foreign_names(scope.names_in("playstation"), scope.mentioned(["PlayStation Store refunds"])) == ()
+
+
+def test_the_host_platform_counts_only_in_questions():
+    answer = "Open a ticket in our Discord's #support channel; we answer within a day."
+    assert scope.mentioned(["How do I contact support?"], answer) == frozenset()
+    assert scope.mentioned(["Can I link my Discord account?"], answer) == {"discord"}
+    assert scope.mentioned([], "Refunds for Steam purchases go through Steam.") == {"steam"}
 
 
 @pytest.mark.parametrize(
@@ -88,3 +95,16 @@ def test_listed_names_are_normalised_and_unique():
     assert len(lines) > 500
     assert all(line == line.lower() for line in lines)
     assert len(set(lines)) == len(lines)
+
+
+def test_index_counts_entries_giving_the_same_answer():
+    index = GuildIndex()
+    for entry_id, answer in ((1, "Reset it in settings."), (2, "reset it in settings"), (3, "Call the bank.")):
+        index.put_entry(entry(entry_id, f"question {entry_id}", answer))
+    index.add_phrasings([(10, 1, "reset my password"), (20, 2, "password reset please"), (30, 3, "card stolen")])
+    siblings = {m.entry.id: m.siblings for m in index.rank("reset my password", None, 5)}
+    assert siblings[1] == siblings[2] == 1 and siblings.get(3, 0) == 0
+    index.put_entry(entry(2, "question 2", "Something else now."))  # an edit moves it out
+    assert {m.entry.id: m.siblings for m in index.rank("reset my password", None, 5)}[1] == 0
+    index.remove_entry(1)
+    assert all(m.siblings == 0 for m in index.rank("reset my password", None, 5))
