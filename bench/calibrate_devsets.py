@@ -199,13 +199,24 @@ def _outcome(a: dict[str, np.ndarray], send: np.ndarray) -> Outcome:
 
 
 def search_direct(
-    per_set: dict[str, dict[str, np.ndarray]], tune: list[str], *, weights: tuple | None = None
+    per_set: dict[str, dict[str, np.ndarray]],
+    tune: list[str],
+    *,
+    weights: tuple | None = None,
+    grid_of: dict[str, tuple[float, ...]] | None = None,
 ) -> tuple[dict, dict[str, Outcome]]:
     """Best (margin, coverage, share and crowding weights, crowding floor, margin floor, bar) for direct
     answers on the `tune` sets (with the weights fixed to `weights` if given)."""
     best: tuple = (-1.0,)
+    g = grid_of or {}
     grid = (
-        itertools.product(MARGIN_WEIGHTS, COVERAGE_WEIGHTS, SHARE_WEIGHTS, CROWDING_WEIGHTS, CROWDING_FLOORS)
+        itertools.product(
+            g.get("margin", MARGIN_WEIGHTS),
+            g.get("coverage", COVERAGE_WEIGHTS),
+            g.get("share", SHARE_WEIGHTS),
+            g.get("crowding", CROWDING_WEIGHTS),
+            CROWDING_FLOORS,
+        )
         if weights is None
         else [weights]
     )
@@ -309,22 +320,63 @@ def choose(found: dict[str, dict[str, list[Row]]], tune_dev: list[str]) -> tuple
     return t, report
 
 
+ABLATIONS = {
+    "shipped": {},
+    "no other-product veto": {"veto": False},
+    "no margin term": {"margin": (0.0,)},
+    "no coverage term": {"coverage": (0.0,)},
+    "no share term": {"share": (0.0,)},
+    "no crowding term": {"crowding": (0.0,)},
+}
+
+
+def ablate(found: dict[str, dict[str, list[Row]]], tune_dev: list[str]) -> list[str]:
+    """Re-calibrate with one signal taken out at a time: what each one buys under the same constraints."""
+    lines = ["| variant | " + " | ".join(found["hybrid"]) + " |", "|---|" + "---|" * len(found["hybrid"])]
+    for name, change in ABLATIONS.items():
+        hybrid = {n: _arrays(rows) for n, rows in found["hybrid"].items()}
+        if change.get("veto") is False:
+            for n, rows in found["hybrid"].items():
+                hybrid[n]["allowed"] = np.array([r.trusted for r in rows])
+        tune = [n for n in hybrid if "/" not in n or n.split(" / ")[0] in tune_dev]
+        params, outcomes = search_direct(hybrid, tune, grid_of=change)
+        if not params:
+            lines.append(f"| {name} | " + " | ".join("no bar meets the constraints" for _ in hybrid) + " |")
+            continue
+        cells = [f"{o.precision:.3f} / {o.coverage:.2f} ({o.near_miss} nm)" for o in outcomes.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=datasets.DEFAULT_DATA)
     parser.add_argument("--tune", nargs="*", default=list(devsets.NAMES), help="dev sets to tune on (others held out)")
     parser.add_argument("--reuse", action="store_true", help=f"reuse the matches saved in {REUSE}")
+    parser.add_argument("--ablate", action="store_true", help="also re-calibrate with each signal taken out")
+    parser.add_argument(
+        "--no-answers", action="store_true", help="search without the answers' vectors (answer weight 0)"
+    )
     args = parser.parse_args()
+    reuse = REUSE
+    if args.no_answers:
+        from memory import guild_index
+
+        guild_index.ANSWER_WEIGHT = 0.0
+        reuse = REUSE.with_name("calibrate_devsets_no_answers.pkl")
     logging.basicConfig(level=logging.WARNING)
-    if args.reuse and REUSE.exists():
-        found = pickle.loads(REUSE.read_bytes())
+    if args.reuse and reuse.exists():
+        found = pickle.loads(reuse.read_bytes())
     else:
         found = asyncio.run(collect(args.data))
-        REUSE.parent.mkdir(parents=True, exist_ok=True)
-        REUSE.write_bytes(pickle.dumps(found))
+        reuse.parent.mkdir(parents=True, exist_ok=True)
+        reuse.write_bytes(pickle.dumps(found))
     chosen, report = choose(found, args.tune)
     print("\n".join(report))
     print("chosen:", chosen)
+    if args.ablate:
+        print("\n".join(["", "precision / coverage (near misses answered) at each variant's own best bar:"]))
+        print("\n".join(ablate(found, args.tune)))
 
 
 if __name__ == "__main__":

@@ -171,3 +171,21 @@ def test_share_of_the_answers_entries_found_ahead_of_the_rival():
     assert route([sib(1, 0.8), rival, sib(2, 0.4)], thresholds=t) is Route.LLM
     # An entry whose answer no other entry gives is never penalised (one FAQ entry per topic).
     assert evidence(match(1, 0.8), [rival], t).share == 1.0
+
+
+def test_a_crowded_memory_raises_every_hybrid_bar():
+    t = replace(T, crowding_weight=2.0, crowding_floor=0.6)
+
+    def crowded(m, value):
+        m.crowding = value
+        return m
+
+    confident = [match(1, 0.7, coverage=0.6), match(2, 0.5)]  # confidence 1.2 = the bar
+    assert route([crowded(m, 0.5) for m in confident], thresholds=t) is Route.ANSWER  # below the floor
+    assert route([crowded(m, None) for m in confident], thresholds=t) is Route.ANSWER  # not measured
+    d = decide([crowded(m, 0.7) for m in confident], llm_available=True, thresholds=t)
+    assert d.route is Route.LLM and "below 1.40" in d.reason  # 1.2 + 2 x 0.1
+    # The fallback bar rises too (0.9 -> 1.1), the lexical ones do not.
+    down = [crowded(match(1, 0.6, coverage=0.4), 0.7), match(2, 0.4)]  # confidence 1.0
+    assert route(down, llm=False, thresholds=replace(t, crowding_weight=0.0)) is Route.FALLBACK
+    assert route(down, llm=False, thresholds=t) is Route.STAFF

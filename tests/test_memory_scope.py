@@ -108,3 +108,47 @@ def test_index_counts_entries_giving_the_same_answer():
     assert {m.entry.id: m.siblings for m in index.rank("reset my password", None, 5)}[1] == 0
     index.remove_entry(1)
     assert all(m.siblings == 0 for m in index.rank("reset my password", None, 5))
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("game lags but my ping is fine, is it my pc", {"ping"}),
+        ("my friends cant hear me but discord works fine", {"discord"}),
+        ("its not a wifi problem", {"wifi"}),
+        ("no lag issues but fps drops", {"lag"}),
+        ("my fps is low", set()),  # a problem, not ruled out
+        ("everything is fine now thanks", set()),
+    ],
+)
+def test_ruled_out(text, words):
+    assert scope.ruled_out(text) == {scope.root(w) for w in words}
+
+
+def test_index_marks_the_entry_whose_question_the_user_rules_out():
+    index = GuildIndex()
+    index.put_entry(entry(1, "Why is my ping so high?", "Pick the nearest region."))
+    index.put_entry(entry(2, "My FPS is low, how do I fix it?", "Use the Performance preset; ping is unrelated."))
+    index.add_phrasings([(10, 1, "Why is my ping so high?"), (20, 2, "My FPS is low, how do I fix it?")])
+    ruled = {m.entry.id: m.ruled_out for m in index.rank("game lags but my ping is fine", None, 5)}
+    assert ruled[1] == ("ping",)
+    assert ruled.get(2, ()) == ()  # only the entry's questions count, not its answer
+
+
+def test_crowding_measures_how_close_questions_with_other_answers_are():
+    index = GuildIndex()
+    assert index.crowding() is None  # nothing embedded
+    for entry_id, (question, vector) in enumerate([("refund", [1, 0, 0]), ("password", [0, 1, 0])], 1):
+        index.put_entry(entry(entry_id, question, f"answer {entry_id}"))
+        index.add_phrasings([(entry_id * 10, entry_id, question)])
+        index.set_vector(entry_id * 10, vector)
+    assert index.crowding() == pytest.approx(0.0)  # orthogonal questions
+    index.put_entry(entry(3, "refund please", "answer 3"))
+    index.add_phrasings([(30, 3, "refund please")])
+    index.set_vector(30, [0.96, 0.28, 0])  # nearly the refund question, another answer
+    assert index.crowding() == pytest.approx(0.96, abs=0.01)  # median of 0.96, 0.28, 0.96
+    ranked = index.rank("refund", [1, 0, 0], 5)
+    assert all(m.crowding == pytest.approx(index.crowding()) for m in ranked)
+    # The same answer is no crowding: entry 3 now gives the refund answer.
+    index.put_entry(entry(3, "refund please", "answer 1"))
+    assert index.crowding() == pytest.approx(0.28, abs=0.01)
