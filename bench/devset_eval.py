@@ -339,6 +339,7 @@ class _HttpEmbedder:
 
 RESULTS = Path(__file__).resolve().parent / "devsets" / "RESULTS.md"
 HELD_OUT = ("halden",)
+KEEP_MARKER = "<!-- written by hand below; kept by --results -->"
 
 
 async def results(data_dir: Path) -> str:
@@ -402,8 +403,11 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.results:
-        RESULTS.write_text(asyncio.run(results(args.data)), encoding="utf-8")
-        print(RESULTS.read_text(encoding="utf-8"))
+        # What follows the marker (analysis written by hand) survives a new run.
+        kept = RESULTS.read_text(encoding="utf-8").partition(KEEP_MARKER)[2] if RESULTS.exists() else ""
+        text = asyncio.run(results(args.data))
+        RESULTS.write_text(text + (f"\n{KEEP_MARKER}{kept}" if kept else ""), encoding="utf-8")
+        print(text)
         return
     print("\n".join(asyncio.run(_main_async(args))))
 

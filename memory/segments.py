@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
 from memory.store import MAX_SEARCH_CHARS, TrainedMemory
 
@@ -159,3 +160,22 @@ def _merge(found: list[list[Match]], k: int) -> list[Match]:
             if current is None or match.score > current.score:
                 best[match.entry.id] = match
     return sorted(best.values(), key=lambda m: (-m.score, m.entry.id))[:k]
+
+
+def decide_each(
+    questions: list[QuestionMatches], *, llm_available: bool, thresholds: Thresholds
+) -> list[tuple[QuestionMatches, Decision]]:
+    """memory.decision.decide for every question of a message, in order: the pipeline sends a saved
+    answer for each ANSWER and lets the LLM (or staff) handle the rest together. An entry already
+    answered for an earlier question is not sent twice: that question joins the rest."""
+    sent: set[int] = set()
+    decided = []
+    for q in questions:
+        decision = decide(q.matches, llm_available=llm_available, thresholds=thresholds)
+        if decision.route is Route.ANSWER and decision.match is not None:
+            if decision.match.entry.id in sent:
+                route = Route.LLM if llm_available else Route.STAFF
+                decision = Decision(route, decision.match, f"entry {decision.match.entry.id} answered above")
+            sent.add(decision.match.entry.id)
+        decided.append((q, decision))
+    return decided

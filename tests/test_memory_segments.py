@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from memory import segments
-from memory.segments import MAX_SEGMENTS, find_per_question, sentences
+from memory.decision import Route, Thresholds
+from memory.segments import MAX_SEGMENTS, decide_each, find_per_question, sentences
 
 GUILD = 1
 
@@ -92,3 +93,18 @@ async def test_find_similar_each_keeps_order_and_blanks(memory):
     await memory.add(GUILD, "How do I get a refund?", "Refunds within 14 days.")
     results = await memory.find_similar_each(GUILD, ["refund please", "  ", "refund please"])
     assert len(results) == 3 and results[1] == [] and results[0][0].entry.id == results[2][0].entry.id
+
+
+async def test_decide_each_answers_each_confident_question_once(memory):
+    refund = await memory.add(GUILD, "How do I get a refund?", "Refunds within 14 days in Settings → Store.")
+    password = await memory.add(GUILD, "How do I reset my password?", "Use the reset link on the login page.")
+    loose = Thresholds(direct=0.5)
+    text = "How do I get a refund? How do I reset my password? And how do I get a refund?"
+    decided = decide_each(await find_per_question(memory, GUILD, text), llm_available=True, thresholds=loose)
+    assert [(d.route, d.match.entry.id) for _, d in decided] == [
+        (Route.ANSWER, refund.id),
+        (Route.ANSWER, password.id),
+        (Route.LLM, refund.id),  # the same answer is not sent twice
+    ]
+    down = decide_each(await find_per_question(memory, GUILD, text), llm_available=False, thresholds=loose)
+    assert [d.route for _, d in down] == [Route.ANSWER, Route.ANSWER, Route.STAFF]
