@@ -42,15 +42,15 @@ from memory.decision import Thresholds, evidence
 log = logging.getLogger(__name__)
 
 DEV_PRECISION = 0.97
-# Bitext stores every example with its own wording of the answer and has intents that differ by one
-# word ("get bill" / "see bill"): its precision tops out near 0.95 at any bar (bench/RESULTS.md).
-PUBLIC_PRECISION = {"clinc150": 0.97, "banking77": 0.97, "bitext": 0.95}
+# Well above 0.95, as before issue 9 (bench/calibrate.py): val and test differ (BANKING77's and Bitext's
+# val are held-out pool questions; at 0.96 on Bitext's val its test split came out at 0.92).
+PUBLIC_PRECISION = {"clinc150": 0.98, "banking77": 0.98, "bitext": 0.98}
 FALLBACK_PRECISION = 0.95
 MARGIN_WEIGHTS = (0.5, 1.0, 1.5)
 COVERAGE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 SHARE_WEIGHTS = (0.0, 0.5, 1.0)
-CROWDING_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)
-CROWDING_FLOORS = (0.5, 0.55, 0.6)
+CROWDING_WEIGHTS = (0.0, 2.0, 4.0, 6.0, 8.0, 12.0)
+CROWDING_FLOORS = (0.5, 0.55, 0.6, 0.65)
 MARGIN_FLOORS = (0.0, 0.05)
 BARS = tuple(np.round(np.arange(0.30, 2.50, 0.01), 2))
 REUSE = CACHE_DIR / "calibrate_devsets.pkl"

@@ -51,8 +51,9 @@ only, another scale) the `lexical_*` bars apply.
 The defaults were calibrated with bench/calibrate_devsets.py on the dev sets (bench/devsets:
 Starfall and Harborline, one phrasing per entry and with two learned phrasings) together with the
 val splits of CLINC150, BANKING77 and Bitext (all-MiniLM-L6-v2): direct precision >= 0.97 on every
-set and every condition, near misses never answered, fallback precision >= 0.95, then the most
-coverage. The measured tables are in bench/devsets/RESULTS.md.
+dev set and condition with no near miss answered, >= 0.98 on every public val split (their test
+splits must keep 0.95), fallback precision >= 0.95, then the most coverage. The measured tables,
+the ablation and what was tried and dropped are in bench/devsets/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -102,16 +103,16 @@ class Thresholds:
     margin_weight: float = 1.0
     coverage_weight: float = 1.0
     share_weight: float = 1.0
-    crowding_weight: float = 6.0
+    crowding_weight: float = 12.0
     crowding_floor: float = 0.6
     # No lower bar kept the fallback at 0.95 on every set: with the model down, what is not confident
     # enough to send directly goes to staff.
     fallback: float = 1.19
-    # Keyword search alone reached 0.97 on every set only for a handful of messages (0.5 % of the dev
-    # sets' at 1.95): not worth a wrong answer on an FAQ we have not seen, so it stays off; as the
-    # fallback (model and embeddings down) that bar stands.
+    # Keyword search alone reached the precision targets on every set only for a handful of messages
+    # (0-1.5 % of the dev sets' at 2.15): not worth a wrong answer on an FAQ we have not seen, so it
+    # stays off; as the fallback (model and embeddings down) that bar stands.
     lexical_direct: float = 9.0
-    lexical_fallback: float = 1.95
+    lexical_fallback: float = 2.15
     min_confidence: float = 0.5
     fallback_min_confidence: float = 0.25
 
