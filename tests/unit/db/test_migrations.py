@@ -59,6 +59,8 @@ async def _tables(path: Path) -> dict[str, str]:
 # as new migrations on top of what it adopted.
 LATER_PACKAGES = [("ticket_archive", 1), ("ticket_insights", 1), ("web", 1)]
 LEGACY_PACKAGES = {"app", "tickets", "memory"}
+# Migrations of those packages that came after the legacy list: answers stored as phrasing rows (issue 9).
+LATER_LEGACY_MIGRATIONS = [("memory", 4)]
 
 
 async def test_a_database_at_legacy_version_3_upgrades_without_reapplying_or_losing_anything(tmp_path):
@@ -70,8 +72,10 @@ async def test_a_database_at_legacy_version_3_upgrades_without_reapplying_or_los
     try:
         records = await _records(db)
         assert [(p, v) for p, v, _ in records if p not in LEGACY_PACKAGES] == LATER_PACKAGES
+        later = [(p, v) for p, v, _ in records if p in LEGACY_PACKAGES and (p, v) in LATER_LEGACY_MIGRATIONS]
+        assert later == LATER_LEGACY_MIGRATIONS
         # Each old version became the records of what it created, with its original date.
-        assert [r for r in records if r[0] in LEGACY_PACKAGES] == [
+        assert [r for r in records if r[0] in LEGACY_PACKAGES and (r[0], r[1]) not in LATER_LEGACY_MIGRATIONS] == [
             ("app", 1, "2024-01-01T00:00:00+00:00"),
             ("memory", 1, "2024-01-01T00:00:00+00:00"),
             ("memory", 2, "2024-01-02T00:00:00+00:00"),
@@ -81,6 +85,10 @@ async def test_a_database_at_legacy_version_3_upgrades_without_reapplying_or_los
         assert (await db.fetchone("SELECT value FROM bot_meta WHERE key = 'commands_hash:1'"))[0] == "abc"
         assert (await db.fetchone("SELECT subject FROM tickets WHERE id = 7"))[0] == "Printer"
         assert (await db.fetchone("SELECT query FROM trained_entries WHERE id = 3"))[0] == "Where is my invoice?"
+        # Memory 4 gave the existing entry its answer row (to be embedded), which is no alternate.
+        answers = await db.fetchall("SELECT entry_id, text, norm FROM entry_phrasings WHERE is_primary = 2")
+        assert [tuple(row) for row in answers] == [(3, "Billing page.", "")]
+        assert await db.fetchall("SELECT id FROM entry_phrasings WHERE is_primary = 0") == []
     finally:
         await db.close()
     after = await _tables(path)
@@ -101,7 +109,7 @@ async def test_a_database_at_legacy_version_1_gets_only_the_later_migrations(tmp
     try:
         applied = [(package, version) for package, version, _ in await _records(db)]
         legacy = [(p, v) for p, v in applied if p in LEGACY_PACKAGES]
-        assert legacy == [("app", 1), ("memory", 1), ("memory", 2), ("memory", 3), ("tickets", 1)]
+        assert legacy == [("app", 1), ("memory", 1), ("memory", 2), ("memory", 3), ("memory", 4), ("tickets", 1)]
         assert [(p, v) for p, v in applied if p not in LEGACY_PACKAGES] == LATER_PACKAGES
         assert await db.fetchone("SELECT COUNT(*) FROM memory_changes") is not None
         assert (await db.fetchone("SELECT subject FROM tickets WHERE id = 7"))[0] == "Printer"
