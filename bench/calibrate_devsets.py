@@ -38,6 +38,7 @@ from bench.devset_eval import ask_devset
 from bench.embedders import CACHE_DIR, CachedMiniLM
 from bench.harness import FunctionEmbedder, ask_all
 from memory.decision import Thresholds, evidence
+from memory.models import Match
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Row:
     crowding: float = 0.0
 
 
-def _rows(asked_matches: list[tuple[list, bool, str]]) -> list[Row]:
+def _rows(asked_matches: list[tuple[list[Match], bool, str]]) -> list[Row]:
     rows = []
     for matches, right, group in asked_matches:
         if not matches:
@@ -106,7 +107,7 @@ def _rows(asked_matches: list[tuple[list, bool, str]]) -> list[Row]:
     return rows
 
 
-def _agrees(top, others) -> bool:  # type: ignore[no-untyped-def]
+def _agrees(top: Match, others: list[Match]) -> bool:
     """The best match is also first by the embedding alone and by the wording alone."""
     sem, lex = top.semantic or 0.0, top.lexical or 0.0
     return all((m.semantic or 0.0) <= sem and (m.lexical or 0.0) <= lex for m in others)
@@ -130,14 +131,14 @@ async def collect(data_dir: Path) -> dict[str, dict[str, list[Row]]]:
                     ]
                     found[mode][f"{name} / {condition}"] = _rows(items)
             for name in datasets.NAMES:
-                asked, intents = await ask_all(datasets.load(name, data_dir), "val", embedder, mode)
+                val, intents = await ask_all(datasets.load(name, data_dir), "val", embedder, mode)
                 items = [
                     (
-                        a.matches,
-                        bool(a.matches) and intents[a.matches[0].entry.id] == a.intent,
-                        "in_scope" if a.intent is not None else "oos",
+                        q.matches,
+                        bool(q.matches) and intents[q.matches[0].entry.id] == q.intent,
+                        "in_scope" if q.intent is not None else "oos",
                     )
-                    for a in asked
+                    for q in val
                 ]
                 found[mode][name] = _rows(items)
     finally:
@@ -296,12 +297,17 @@ def choose(found: dict[str, dict[str, list[Row]]], tune_dev: list[str]) -> tuple
     t = replace(t, fallback=fallback)
     report.append(f"hybrid direct: {params}; fallback bar {fallback}")
     for name, o in outcomes.items():
-        f, d = fb.get(name, (None, None))
+        down = fb.get(name)
         held = "" if name in tune else "  (held out)"
         report.append(
             f"  {name:24} direct precision {o.precision:.3f} coverage {o.coverage:.3f} sent {o.sent} wrong {o.wrong} "
             f"near-miss {o.near_miss}"
-            + (f" | fallback {f.precision:.3f} ({f.sent}) model-down {d.precision:.3f} ({d.sent})" if f else "")
+            + (
+                f" | fallback {down[0].precision:.3f} ({down[0].sent}) model-down {down[1].precision:.3f} "
+                f"({down[1].sent})"
+                if down is not None
+                else ""
+            )
             + held
         )
     # Keyword search only: the same weights; its own bars (the scores are on another scale).
@@ -312,17 +318,19 @@ def choose(found: dict[str, dict[str, list[Row]]], tune_dev: list[str]) -> tuple
     t = replace(t, lexical_direct=lex_direct, lexical_fallback=lex_fallback)
     report.append(f"lexical: direct {lex_params or 'off'}; fallback {lex_fallback}")
     for name, (f, d) in lex_fb.items():
-        o = lex_outcomes.get(name)
-        direct = f"direct {o.precision:.3f} coverage {o.coverage:.3f} ({o.sent}) | " if o else ""
+        lex = lex_outcomes.get(name)
+        direct = f"direct {lex.precision:.3f} coverage {lex.coverage:.3f} ({lex.sent}) | " if lex else ""
         report.append(
             f"  {name:24} {direct}fallback {f.precision:.3f} ({f.sent}) model-down {d.precision:.3f} ({d.sent})"
         )
     return t, report
 
 
-ABLATIONS = {
+NO_VETO = "no other-product veto"
+# Each variant's grid (search_direct's grid_of); the veto is taken out by name.
+ABLATIONS: dict[str, dict[str, tuple[float, ...]]] = {
     "shipped": {},
-    "no other-product veto": {"veto": False},
+    NO_VETO: {},
     "no margin term": {"margin": (0.0,)},
     "no coverage term": {"coverage": (0.0,)},
     "no share term": {"share": (0.0,)},
@@ -335,7 +343,7 @@ def ablate(found: dict[str, dict[str, list[Row]]], tune_dev: list[str]) -> list[
     lines = ["| variant | " + " | ".join(found["hybrid"]) + " |", "|---|" + "---|" * len(found["hybrid"])]
     for name, change in ABLATIONS.items():
         hybrid = {n: _arrays(rows) for n, rows in found["hybrid"].items()}
-        if change.get("veto") is False:
+        if name == NO_VETO:
             for n, rows in found["hybrid"].items():
                 hybrid[n]["allowed"] = np.array([r.trusted for r in rows])
         tune = [n for n in hybrid if "/" not in n or n.split(" / ")[0] in tune_dev]

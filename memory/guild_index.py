@@ -143,23 +143,25 @@ class GuildIndex:
         """Top `k` entries, each scored by its best phrasing and its answer (hybrid when a query vector
         is usable), with the evidence of memory/decision.py attached."""
         depth = max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * k)
-        usable = query_vector is not None
+        # The query's vector where each index can use it (None: lexical only, or nothing stored there).
+        by_phrasing = query_vector if len(self.vectors) else None
+        by_answer = query_vector if len(self.answers) else None
         semantic: dict[int, float] = {}
         answer: dict[int, float] = {}
-        if usable and len(self.vectors):
-            semantic = self.vectors.search(query_vector, depth)
-        if usable and len(self.answers):
-            answer = self.answers.search(query_vector, depth)
+        if by_phrasing is not None:
+            semantic = self.vectors.search(by_phrasing, depth)
+        if by_answer is not None:
+            answer = self.answers.search(by_answer, depth)
         # Entries found by their answer alone are scored on their phrasings too.
         also = {pid for entry_id in answer for pid in self._entry_phrasings.get(entry_id, ())}
         lexical = self.lexical.search(text, depth, also=tuple(set(semantic) | also))
-        if semantic or (usable and len(self.vectors)):
-            semantic.update(self.vectors.scores(query_vector, [p for p in set(lexical) | also if p not in semantic]))
+        if by_phrasing is not None:
+            semantic.update(self.vectors.scores(by_phrasing, [p for p in set(lexical) | also if p not in semantic]))
         best: dict[int, Match] = {}
         for pid in set(lexical) | set(semantic):
             phrasing = self._phrasings.get(pid)
-            entry = phrasing and self.entries.get(phrasing.entry_id)
-            if entry is None:
+            entry = self.entries.get(phrasing.entry_id) if phrasing is not None else None
+            if phrasing is None or entry is None:
                 continue
             lex = lexical.get(pid, 0.0)
             sem = semantic.get(pid) if semantic else None
@@ -167,8 +169,8 @@ class GuildIndex:
             current = best.get(entry.id)
             if current is None or score > current.score:
                 best[entry.id] = Match(entry, score, lex, sem, phrasing.text)
-        if answer or (usable and len(self.answers)):
-            answer.update(self.answers.scores(query_vector, [e for e in best if e not in answer]))
+        if by_answer is not None:
+            answer.update(self.answers.scores(by_answer, [e for e in best if e not in answer]))
             for entry_id, match in best.items():
                 cosine = answer.get(entry_id)
                 if cosine is not None and match.semantic is not None:
@@ -176,7 +178,7 @@ class GuildIndex:
                     match.score = _with_answer(match.score, cosine)
         ranked = sorted(best.values(), key=lambda m: (-m.score, m.entry.id))[:k]
         self._attach_scope(text, ranked)
-        crowding = self.crowding() if usable else None
+        crowding = self.crowding() if query_vector is not None else None
         for match in ranked:
             match.siblings = self._answer_count[self._answer_of[match.entry.id]] - 1
             match.crowding = crowding
@@ -202,6 +204,8 @@ class GuildIndex:
         for pid in keys[::step][:CROWDING_SAMPLE]:
             own = self._answer_of.get(self._phrasings[pid].entry_id)
             vector = self.vectors.vector(pid)
+            if vector is None:
+                continue
             for other, cosine in self.vectors.search(vector, 16).items():
                 phrasing = self._phrasings.get(other)
                 if phrasing is not None and self._answer_of.get(phrasing.entry_id) != own:

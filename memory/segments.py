@@ -172,10 +172,11 @@ def decide_each(
     decided = []
     for q in questions:
         decision = decide(q.matches, llm_available=llm_available, thresholds=thresholds)
-        if decision.route is Route.ANSWER and decision.match is not None:
-            if decision.match.entry.id in sent:
+        match = decision.match
+        if decision.route is Route.ANSWER and match is not None:
+            if match.entry.id in sent:
                 route = Route.LLM if llm_available else Route.STAFF
-                decision = Decision(route, decision.match, f"entry {decision.match.entry.id} answered above")
-            sent.add(decision.match.entry.id)
+                decision = Decision(route, match, f"entry {match.entry.id} answered above")
+            sent.add(match.entry.id)
         decided.append((q, decision))
     return decided
