@@ -295,6 +295,7 @@ async def test_memory_list_pages_and_show(simcord_env, fake_ollama):
 
     shown = (await world.staff.slash(world.panel_channel, "memory show", entry_id=11)).response
     assert shown.embeds[0].title == "Entry #11 · general" and shown.embeds[0].description == "Answer number 11."
+    assert [field.name for field in shown.embeds[0].fields] == ["Question"]  # its answer is no other phrasing
     missing = await world.staff.slash(world.panel_channel, "memory show", entry_id=999)
     assert missing.ephemeral and "There is no entry #999." in text_of(missing)
 

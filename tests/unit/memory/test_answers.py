@@ -3,12 +3,14 @@ answer is unchanged, replaced with it, backfilled for databases made before (mig
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from app.schema import open_app_database
 from db.migrations import open_database
+from memory.io import export_file
 from memory.migrations import SCHEMA
 from memory.store import TrainedMemory
 
@@ -52,6 +54,24 @@ async def test_the_answer_row_follows_the_answer(memory, memory_db, hashed_embed
     assert live.entry.id == loaded.entry.id == entry.id
     assert live.answer_semantic == pytest.approx(loaded.answer_semantic, abs=1e-6)
     assert await memory.delete(GUILD, entry.id) and await answer_rows(memory_db) == []
+
+
+async def test_the_answer_row_is_never_an_alternate(memory, tmp_path):
+    # Entry.alternates is what /memory show, the dashboard's memory page, exports and suggestions read.
+    entry = await memory.add(GUILD, "Opening hours", "Nine to five.", alternates=["when are you open"])
+    await memory.update(GUILD, entry.id, response="Ten to six.")
+    (listed,) = await memory.list_entries(GUILD)
+    assert listed.alternates == ["when are you open"]
+    path = tmp_path / "faq.jsonl"
+    assert await export_file(memory, GUILD, path) == 1
+    (row,) = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert (row["response"], row["alternates"]) == ("Ten to six.", ["when are you open"])
+    # An approved suggestion adds to the alternates without picking up the answer's row.
+    await memory.record_feedback(GUILD, entry.id, solved=True, phrasing="what time do you open")
+    (suggestion,) = await memory.list_suggestions(GUILD)
+    approved = await memory.approve_suggestion(GUILD, suggestion.id, by=5)
+    assert approved.alternates == ["when are you open", "what time do you open"]
+    assert len(await answer_rows(memory.db, entry.id)) == 1
 
 
 async def test_answers_are_embedded_by_reembed_stale(memory_db, hashed_embedder):
