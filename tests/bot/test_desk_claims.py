@@ -97,9 +97,10 @@ async def test_who_may_claim_unclaim_and_transfer(simcord_env):
     assert "only works inside a ticket" in text_of(outside)
 
 
+@BOTH_MODES
 @pytest.mark.bot_env(TICKET_COOLDOWN_SECONDS="0", MAX_OPEN_TICKETS="10")
-async def test_the_on_call_rotation_assigns_new_tickets_in_turn(simcord_env, fake_ollama: FakeOllama):
-    world = await make_world(simcord_env)
+async def test_the_on_call_rotation_assigns_new_tickets_in_turn(simcord_env, fake_ollama: FakeOllama, private: bool):
+    world = await make_world(simcord_env, private=private)
     refused = await world.bob.slash(world.panel_channel, "oncall", state="on")
     assert "Only staff" in text_of(refused)
     for member in (world.staff, world.admin):
@@ -119,6 +120,11 @@ async def test_the_on_call_rotation_assigns_new_tickets_in_turn(simcord_env, fak
         notice = world.log_channel.last_message
         assert f"<@{ticket.claimed_by}>" in notice.content and "on call" in notice.content
         assert notice.mentions and notice.mentions[0].id == ticket.claimed_by
+        assert ticket.claimed_by in _thread_member_adds(simcord_env, thread), "the owner is added to the ticket"
+        if private:
+            assert card(simcord_env, thread)["Claimed by"] == f"<@{ticket.claimed_by}>"
+        else:
+            assert "Claimed" in tags(simcord_env, world, thread)
     assert owners == [world.staff.id, world.admin.id, world.staff.id]
 
     await world.staff.slash(world.panel_channel, "oncall", state="off")
