@@ -90,7 +90,10 @@ class TicketModal(discord.ui.Modal):
         opened = await lifecycle.opened(config, request)
         # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
         # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
-        await _confirm(interaction, f"✅ Your ticket is open: {opened.thread.mention}")
+        await _confirm(
+            interaction,
+            f"✅ Your ticket is open: {opened.thread.mention}" + (f"\n{opened.note}" if opened.note else ""),
+        )
         await lifecycle.first_question(opened, request)
 
 
@@ -177,6 +180,7 @@ async def show_ticket_form(
     await lifecycle.core.tickets.check_can_open(
         guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
     )
+    await lifecycle.desk.check_gates(interaction.guild.id, interaction.user)
     await interaction.response.send_modal(TicketModal(chosen, subject=subject, quote=quote))
 
 
@@ -250,6 +254,8 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
         # Only now: if the action failed, the buttons stay so it can be tried again.
         await _drop_buttons(interaction)
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+        if self.action == "solved":
+            await lifecycle_of(interaction.client).ask_rating(thread, self.ticket_id, interaction.user)
 
 
 async def _drop_buttons(interaction: discord.Interaction) -> None:
