@@ -12,11 +12,13 @@ from tests.sim import make_world, text_of
 
 
 def _rating_prompt(world, channel):
-    return next(m for m in reversed(channel.history()) if m.author.id == world.bot.user.id and "How did we do" in m.content)
+    mine = [m for m in channel.history() if m.author.id == world.bot.user.id]
+    return next(m for m in reversed(mine) if "How did we do" in m.content)
 
 
 def _summary_fields(world) -> dict[str, str]:
-    summary = next(m for m in reversed(world.log_channel.history()) if m.embeds and "Ticket closed" in m.embeds[0].title)
+    logged = reversed(world.log_channel.history())
+    summary = next(m for m in logged if m.embeds and "Ticket closed" in m.embeds[0].title)
     return {f.name: f.value for f in summary.embeds[0].fields}
 
 
