@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any, Self
 
 import discord
@@ -37,7 +38,9 @@ class TicketModal(discord.ui.Modal):
     on_error = on_ui_error
 
     def __init__(self, category: Category, *, subject: str = "", quote: QuotedMessage | None = None) -> None:
-        super().__init__(title=f"New {category.label} ticket"[:45], custom_id=f"ticket:modal:{category.name}"[:100])
+        # One custom_id per form shown: discord.py finds the form a submit belongs to by its custom_id alone.
+        form_id = f"ticket:modal:{category.name}:{secrets.token_hex(6)}"
+        super().__init__(title=f"New {category.label} ticket"[:45], custom_id=form_id[:100])
         self.category = category
         self.quote = quote
         self.subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
