@@ -1,10 +1,11 @@
 """What the dashboard and /stats show about support, computed from what is stored (SQL in
 tickets/analytics_sql.py). Every result is a dataclass; durations are seconds; times are UTC.
 
-Issue 10 (claims, priority, staff notes, ratings, per-category form answers) is not stored yet. The
-questions the dashboard asks about it are here already, as `Capabilities` and the methods marked
-"issue 10": today they answer "not recorded" (None / False), and the dashboard hides those filters and
-shows "—". When those tables land, these methods read them and nothing else changes.
+Issue 10 records ratings (tickets/ratings.py: average, 1–5 distribution, per staff, the list's filter).
+Claims, priority and staff notes are not stored yet. The questions the dashboard asks about them are here
+already, as `Capabilities` and the methods marked "issue 10": they answer "not recorded" (None / False), and
+the dashboard hides those filters and shows "—". When those tables land, these methods read them and nothing
+else changes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from rapidfuzz import fuzz, process
@@ -234,7 +235,7 @@ def fts_query(text: str) -> str | None:
 class TicketAnalytics:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.capabilities = Capabilities()
+        self.capabilities = Capabilities(ratings=True)
 
     # -- the Analytics page ---------------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ class TicketAnalytics:
         return AnalyticsReport(
             guild_id=guild_id, period=period, days=days, first_bot=first_bot, first_staff=first_staff,
             resolution=resolution, deflection=deflection, routes=await self.routes(guild_id, period),
-            staff=_staff_rows(first_by, closers, names), heatmap=await self._heatmap(p),
+            staff=await self._rated(_staff_rows(first_by, closers, names), p), heatmap=await self._heatmap(p),
             close_reasons=close_reasons,
             categories=[(r["category"], r["n"]) for r in await self.db.fetchall(sql.CATEGORIES, p)],
             ratings=await self.rating_summary(guild_id, period),
@@ -365,12 +366,14 @@ class TicketAnalytics:
     # -- the ticket list -------------------------------------------------------------------------------
 
     async def tickets(self, guild_id: int, f: TicketFilter, *, page: int = 1, per_page: int = PAGE_SIZE) -> TicketPage:
-        if f.priority is not None or f.claimer_id is not None or f.rating is not None:
-            raise UnsupportedFilter("priority, claimer and rating are recorded from issue 10 on")
+        if f.priority is not None or f.claimer_id is not None:
+            raise UnsupportedFilter("priority and claimer are recorded from issue 10 on")
+        if f.rating is not None and not 1 <= f.rating <= 5:
+            raise UnsupportedFilter("a rating is 1 to 5 stars")
         where: list[str] = ["t.guild_id = :guild_id"]
         params: dict[str, object] = {"guild_id": guild_id}
         values = {
-            "status": f.status, "category": f.category, "route": f.route,
+            "status": f.status, "category": f.category, "route": f.route, "rating": f.rating,
             "since": utc_iso(f.since) if f.since else None, "until": utc_iso(f.until) if f.until else None,
         }  # fmt: skip
         for name, value in values.items():
@@ -413,13 +416,39 @@ class TicketAnalytics:
 
     # -- issue 10: claims, priority, notes, ratings ---------------------------------------------------
 
-    async def rating_summary(self, guild_id: int, period: Period) -> RatingSummary | None:
-        """Issue 10 (ratings 1–5 with a comment): None until ratings are recorded."""
-        return None
+    async def rating_summary(self, guild_id: int, period: Period) -> RatingSummary:
+        """The openers' ratings given in the period: how many, their average and how many of each 1–5."""
+        rows = await self.db.fetchall(sql.RATINGS, {"guild_id": guild_id, **period.params})
+        distribution = {stars: 0 for stars in range(1, 6)} | {r["stars"]: r["n"] for r in rows}
+        count = sum(distribution.values())
+        average = sum(stars * n for stars, n in distribution.items()) / count if count else None
+        return RatingSummary(count, average, distribution)
 
     async def ticket_rating(self, ticket_id: int) -> tuple[int, str] | None:
-        """Issue 10: the opener's rating and comment, None until recorded."""
-        return None
+        """The opener's stars and comment ("" without one); None while unrated."""
+        row = await self.db.fetchone(sql.TICKET_RATING, {"ticket_id": ticket_id})
+        return (row["stars"], row["comment"] or "") if row else None
+
+    async def _rated(self, rows: list[StaffRow], p: dict[str, object]) -> list[StaffRow]:
+        """The staff rows with the average rating (given in the period) of the tickets each wrote in or closed;
+        staff with ratings but neither a first response nor a close in the period get a row too."""
+        rated: dict[int, dict[int, int]] = {}  # staff id -> ticket id -> stars
+        names: dict[int, str] = {}
+        for r in await self.db.fetchall(sql.RATED_WRITERS, p):
+            rated.setdefault(r["staff_id"], {})[r["ticket_id"]] = r["stars"]
+            names.setdefault(r["staff_id"], r["name"])
+        for r in await self.db.fetchall(sql.RATED_CLOSERS, p):
+            rated.setdefault(r["staff_id"], {})[r["ticket_id"]] = r["stars"]
+        if not rated:
+            return rows
+
+        def average(staff_id: int) -> float | None:
+            stars = list(rated.get(staff_id, {}).values())
+            return sum(stars) / len(stars) if stars else None
+
+        known = {row.staff_id for row in rows}
+        extra = [StaffRow(i, names.get(i, str(i)), 0, 0) for i in rated if i not in known]
+        return [replace(row, average_rating=average(row.staff_id)) for row in [*rows, *extra]]
 
     async def ticket_notes(self, ticket_id: int) -> list[tuple[str, str, str]] | None:
         """Issue 10: staff notes (author, time, text); None until recorded."""

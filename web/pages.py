@@ -96,6 +96,10 @@ def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter
         route = None
     first = parse_day(query.get("from"), problems, "From")
     last = parse_day(query.get("to"), problems, "To")
+    rating = query.get("rating") or None
+    if rating and rating not in ("1", "2", "3", "4", "5"):
+        problems.append("A rating is 1 to 5 stars.")
+        rating = None
     return TicketFilter(
         status=status,
         category=(query.get("category") or None),
@@ -105,6 +109,7 @@ def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter
         until=datetime.combine(last + timedelta(days=1), datetime.min.time()).replace(tzinfo=UTC) if last else None,
         text=(query.get("q") or "").strip()[:200] or None,
         only_opener_id=view.only_opener_id,
+        rating=int(rating) if rating else None,
     )
 
 
