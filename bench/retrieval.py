@@ -34,7 +34,7 @@ from bench import datasets
 from bench.embed_server import EmbedServer
 from bench.embedders import CachedMiniLM, EmbedFn, hashed
 from bench.harness import MODES, ask_all, score
-from memory.decision import Thresholds
+from memory.decision import MAX_CONFIDENCE, Thresholds
 from memory.guild_index import GuildIndex
 from memory.models import Entry
 from memory.text import normalise
@@ -173,9 +173,9 @@ def main() -> None:
         "## Quality (test splits, 3 stored questions per intent)",
         "",
         f"Embeddings: {'hashed n-grams (offline smoke run)' if args.offline else 'all-MiniLM-L6-v2 via fake Ollama'}."
-        f" Default thresholds: direct {t.direct}, margin {t.margin} (one phrasing, both signals agree);"
-        f" supported direct {t.supported_direct}, margin {t.supported_margin} (>= {t.min_support} of the"
-        f" nearest phrasings carry the answer); lexical direct {t.lexical_direct} (> 1 = never).",
+        f" Default thresholds (memory/decision.py): direct when score + {t.margin_weight} x margin +"
+        f" {t.coverage_weight} x word coverage >= {t.direct} and no other product is named; lexical direct"
+        f" {t.lexical_direct} (above {MAX_CONFIDENCE:.1f} = never).",
         "",
     ]
     print("\n".join(header))

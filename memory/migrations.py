@@ -83,6 +83,16 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        4,
+        """
+        -- Every entry's answer is also a row of entry_phrasings (is_primary = 2, the answer kind), so it
+        -- is embedded, re-embedded and deleted like a phrasing; search compares questions with answers
+        -- too (memory/guild_index.py). Not a question: its norm stays empty and it is never an alternate.
+        INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary)
+            SELECT id, guild_id, response, '', 2 FROM trained_entries ORDER BY id;
+        """,
+    ),
 ]
 
 SCHEMA = Schema("memory", MIGRATIONS, functions={"identity_key": identity_key})

@@ -28,13 +28,17 @@ class Entry:
 
 @dataclass
 class Match:
-    """One trained entry found for a question, ranked by its best phrasing.
+    """One trained entry found for a question, ranked by its best phrasing and its answer.
 
     `score` (0..1) is what ranking and the decision use; `lexical`/`semantic` are the
-    separate signals of that phrasing (`semantic` is None when no vectors were usable).
-    `support` is how many of the nearest trained phrasings (the few best-scored ones over
-    all entries, see guild_index.SUPPORT_PHRASINGS) carry this entry's answer: several
-    phrasings of one answer closest to a question is strong evidence for that answer.
+    separate signals of that phrasing (`semantic` is None when no vectors were usable), and
+    `answer_semantic` the cosine of the question with the entry's answer (None when either is
+    not embedded). The evidence of memory/scope.py: `coverage` is the share of the question's
+    content words found in the entry's texts; `foreign` the other products or services the
+    question names and the entry does not ("refund policy of steam" against our refund entry);
+    `ruled_out` the words of the entry's question the user says are not the problem ("my ping is fine").
+    `siblings` is how many other entries of the guild give the same answer; `crowding` how close the
+    guild's questions with different answers are to each other (GuildIndex.crowding; None without vectors).
     """
 
     entry: Entry
@@ -42,7 +46,12 @@ class Match:
     lexical: float | None
     semantic: float | None
     phrasing: str
-    support: int = 1
+    answer_semantic: float | None = None
+    coverage: float = 0.0
+    foreign: tuple[str, ...] = ()
+    ruled_out: tuple[str, ...] = ()
+    siblings: int = 0
+    crowding: float | None = None
 
 
 @dataclass

@@ -13,6 +13,10 @@ from memory.vectors import to_blob
 
 log = logging.getLogger(__name__)
 
+# entry_phrasings.is_primary: 0 an alternate, 1 the primary question, 2 the entry's answer (embedded
+# like a phrasing, never a question: not in alternates, not an identity, not in the lexical index).
+ANSWER_KIND = 2
+
 ENTRY_COLUMNS = "id, guild_id, query, response, category, created_by, created_at, updated_at, usage_count, confidence"
 
 
@@ -24,6 +28,7 @@ class PhrasingRow:
     is_primary: bool
     model: str | None
     vector: bytes | None
+    is_answer: bool = False
 
 
 def entry_from_row(row: Row, alternates: list[str]) -> Entry:
@@ -72,7 +77,16 @@ async def fetch_phrasings(db: Database, guild_id: int, entry_id: int | None = No
         params += (entry_id,)
     rows = await db.fetchall(sql + " ORDER BY p.id", params)
     return [
-        PhrasingRow(r["id"], r["entry_id"], r["text"], bool(r["is_primary"]), r["model"], r["vector"]) for r in rows
+        PhrasingRow(
+            r["id"],
+            r["entry_id"],
+            r["text"],
+            r["is_primary"] == 1,
+            r["model"],
+            r["vector"],
+            r["is_primary"] == ANSWER_KIND,
+        )
+        for r in rows
     ]
 
 
@@ -91,6 +105,15 @@ async def insert_phrasing(db: Database, guild_id: int, entry_id: int, text: str,
     return await db.insert(
         "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (entry_id, guild_id, text, identity_key(text), int(primary)),
+    )
+
+
+async def insert_answer(db: Database, guild_id: int, entry_id: int, response: str) -> int:
+    """Store an entry's answer as a row of the answer kind (to be embedded); returns its id."""
+    return await db.insert(
+        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) "
+        "VALUES (:entry_id, :guild_id, :text, '', :kind) RETURNING id",
+        {"entry_id": entry_id, "guild_id": guild_id, "text": response, "kind": ANSWER_KIND},
     )
 
 

@@ -91,6 +91,7 @@ class TrainedMemory:
                 ids = [
                     await repo.insert_phrasing(self.db, guild_id, entry_id, t, i == 0) for i, t in enumerate(phrasings)
                 ]
+                answer_id = await repo.insert_answer(self.db, guild_id, entry_id, response)
                 entry = await self.get(guild_id, entry_id)
                 changes = await repo.bump_changes(self.db, guild_id)
             assert entry is not None
@@ -98,8 +99,9 @@ class TrainedMemory:
             if index is not None:
                 index.put_entry(entry)
                 index.add_phrasings([(pid, entry_id, text) for pid, text in zip(ids, phrasings, strict=True)])
+                index.add_answer(answer_id, entry_id)
         if embed:
-            await self._embed(guild_id, list(zip(ids, phrasings, strict=True)))
+            await self._embed(guild_id, [*zip(ids, phrasings, strict=True), (answer_id, response)])
         return entry
 
     async def update(
@@ -125,10 +127,15 @@ class TrainedMemory:
                 new_query = visible_text(query) if query is not None else current.query
                 wanted = _phrasing_list(new_query, alternates if alternates is not None else current.alternates)
                 existing = await repo.fetch_phrasings(self.db, guild_id, entry_id)
+                new_response = visible_text(response) if response is not None else current.response
+                # The answer's row is kept while the answer is (text and vector); a new answer gets a new row.
+                answers = [p for p in existing if p.is_answer]
+                existing = [p for p in existing if not p.is_answer]
+                keep_answer = len(answers) == 1 and answers[0].text == new_response
                 # Keep unchanged phrasings (and their vectors); replace the rest.
                 keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
                 dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
-                new_response = visible_text(response) if response is not None else current.response
+                dropped += [] if keep_answer else [p.id for p in answers]
                 # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted
                 # again, otherwise an entry that fell below the direct-answer bar could never be
                 # answered directly.
@@ -150,6 +157,9 @@ class TrainedMemory:
                     if text not in keep:
                         pid = await repo.insert_phrasing(self.db, guild_id, entry_id, text, text == new_query)
                         added.append((pid, text))
+                new_answer = (
+                    None if keep_answer else await repo.insert_answer(self.db, guild_id, entry_id, new_response)
+                )
                 entry = await self.get(guild_id, entry_id)
                 changes = await repo.bump_changes(self.db, guild_id)
             assert entry is not None
@@ -160,8 +170,10 @@ class TrainedMemory:
                 index.put_entry(entry)
                 for pid, text in added:
                     index.add_phrasing(pid, entry_id, text)
+                if new_answer is not None:
+                    index.add_answer(new_answer, entry_id)
         if embed:
-            await self._embed(guild_id, added)
+            await self._embed(guild_id, added + ([(new_answer, new_response)] if new_answer is not None else []))
         return entry
 
     async def delete(self, guild_id: int, entry_id: int) -> bool:
@@ -205,22 +217,29 @@ class TrainedMemory:
     async def find_similar_many(self, guild_id: int, texts: Sequence[str], k: int = 5) -> list[Match]:
         """Best `k` entries over several phrasings of one request, each entry once with its best
         match, best first. All texts are embedded in one request (lexical only when unavailable)."""
-        texts = list(dict.fromkeys(t.strip()[:MAX_SEARCH_CHARS] for t in texts if t.strip()))
-        if not texts or k <= 0:
-            return []
-        index = await self._index(guild_id)
-        if not index.entries:
-            return []
-        vectors: list[list[float] | None] = [None] * len(texts)
-        if self._query_vectors is not None and len(index.vectors):
-            vectors = await self._query_vectors.get_many(texts)
         best: dict[int, Match] = {}
-        for text, vector in zip(texts, vectors, strict=True):
-            for match in index.rank(text, vector, k):
+        for matches in await self.find_similar_each(guild_id, texts, k):
+            for match in matches:
                 current = best.get(match.entry.id)
                 if current is None or match.score > current.score:
                     best[match.entry.id] = match
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
+
+    async def find_similar_each(self, guild_id: int, texts: Sequence[str], k: int = 5) -> list[list[Match]]:
+        """Best `k` entries for each of `texts` (same order; blank texts find nothing), all embedded in
+        one request (memory/segments.py searches each question of a long message this way)."""
+        wanted = [t.strip()[:MAX_SEARCH_CHARS] for t in texts]
+        unique = list(dict.fromkeys(t for t in wanted if t))
+        if not unique or k <= 0:
+            return [[] for _ in wanted]
+        index = await self._index(guild_id)
+        if not index.entries:
+            return [[] for _ in wanted]
+        vectors: list[list[float] | None] = [None] * len(unique)
+        if self._query_vectors is not None and (len(index.vectors) or len(index.answers)):
+            vectors = await self._query_vectors.get_many(unique)
+        found = {text: index.rank(text, vector, k) for text, vector in zip(unique, vectors, strict=True)}
+        return [found.get(t, []) if t else [] for t in wanted]
 
     async def warm(self, guild_id: int) -> None:
         """Build the guild's index now instead of on its first question (e.g. in the background at
@@ -455,7 +474,10 @@ class TrainedMemory:
         for entry in await repo.fetch_entries(self.db, guild_id):
             index.put_entry(entry)
         rows = await repo.fetch_phrasings(self.db, guild_id)
-        index.add_phrasings([(row.id, row.entry_id, row.text) for row in rows])
+        index.add_phrasings([(row.id, row.entry_id, row.text) for row in rows if not row.is_answer])
+        for row in rows:
+            if row.is_answer:
+                index.add_answer(row.id, row.entry_id)
         model = self.embedder.model if self.embedder else None
         for row in rows:
             # Vectors of another model live in another space: ignored until re-embedded.

@@ -96,9 +96,9 @@ class VectorIndex:
             if self._slot_of.get(key) == slot:
                 result[key] = max(0.0, float(sims[slot]))
         for key in also:
-            slot = self._slot_of.get(key)
-            if slot is not None and key not in result:
-                result[key] = max(0.0, float(sims[slot]))
+            found = self._slot_of.get(key)
+            if found is not None and key not in result:
+                result[key] = max(0.0, float(sims[found]))
         return result
 
     def scores(self, query: Sequence[float] | np.ndarray, keys: Sequence[int]) -> dict[int, float]:

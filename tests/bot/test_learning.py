@@ -111,8 +111,10 @@ async def test_repeated_talk_to_staff_stops_direct_answers(simcord_env, fake_oll
 STAFF_ANSWER = "You can change the billing e-mail under Billing → Contacts; invoices follow within a day."
 
 
-async def _staff_answered_and_solved(world) -> Any:
-    await world.open_ticket(world.alice, "Billing e-mail", "How do I change the e-mail address my invoices go to?")
+async def _staff_answered_and_solved(
+    world, question: str = "How do I change the e-mail address my invoices go to?", title: str = "Billing e-mail"
+) -> Any:
+    await world.open_ticket(world.alice, title, question)
     [thread] = world.forum.threads
     llm_answer = world.bot_messages(thread)[-1]
     await world.staff.send(thread, STAFF_ANSWER)
@@ -293,6 +295,7 @@ async def test_memory_list_pages_and_show(simcord_env, fake_ollama):
 
     shown = (await world.staff.slash(world.panel_channel, "memory show", entry_id=11)).response
     assert shown.embeds[0].title == "Entry #11 · general" and shown.embeds[0].description == "Answer number 11."
+    assert [field.name for field in shown.embeds[0].fields] == ["Question"]  # its answer is no other phrasing
     missing = await world.staff.slash(world.panel_channel, "memory show", entry_id=999)
     assert missing.ephemeral and "There is no entry #999." in text_of(missing)
 
@@ -328,7 +331,8 @@ async def test_training_a_known_question_again_updates_it_instead_of_duplicating
 async def test_approving_a_suggestion_for_a_known_question_updates_the_entry(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
     entry_id = await _train(world, "How do I change my billing e-mail?", "Write to billing@example.com.")
-    await _staff_answered_and_solved(world)
+    # Worded unlike the trained question, so the LLM answers (a saved answer would propose an alternate too).
+    await _staff_answered_and_solved(world, "My invoices still go to my old address, can someone help?", "Invoices")
     await world.alice.slash(world.forum.threads[-1], "close")
     [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
     approved = await world.staff.slash(

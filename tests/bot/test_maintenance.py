@@ -18,4 +18,4 @@ async def test_entries_trained_while_embed_model_missing_get_vectors_once_it_is_
     assert await _vectors(world) == 0
     fake_ollama.models.append("all-minilm:latest")  # the admin ran `ollama pull all-minilm`
     await simcord_env.advance_time(21 * 60)  # the remembered failure expires, the upkeep loop runs
-    assert await _vectors(world) == 1
+    assert await _vectors(world) == 2  # the question and the answer (search compares both)

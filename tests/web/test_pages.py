@@ -135,6 +135,7 @@ async def test_memory_page_reviews_suggestions_and_drafts_from_coverage_gaps(see
         html = await (await client.get(f"/g/{g}/memory")).text()
         csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
         assert "Saved answers (1)" in html and PASSWORD_Q in html
+        assert "Also:" not in html  # the entry's answer is searched as a row of its own, never listed as a phrasing
         assert "<td>1</td><td>1.00</td>" in html  # used once (Solved), full confidence
         gaps = html[html.index('id="gaps"') : html.index('id="suggestions"')]
         assert "<b>1×</b> The app crashes when I open the map view." in gaps

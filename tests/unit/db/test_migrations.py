@@ -145,6 +145,10 @@ async def test_later_migrations_apply_on_top_of_an_adopted_database(tmp_path):
             "SELECT name, mode, position FROM ticket_categories WHERE guild_id = 1 ORDER BY position"
         )
         assert [tuple(r) for r in rows] == [("billing", "forum", 0), ("technical", "forum", 1), ("general", "forum", 2)]
+        # Memory 4 gave the existing entry its answer row (to be embedded), which is no alternate.
+        answers = await db.fetchall("SELECT entry_id, text, norm FROM entry_phrasings WHERE is_primary = 2")
+        assert [tuple(row) for row in answers] == [(3, "Billing page.", "")]
+        assert await db.fetchall("SELECT id FROM entry_phrasings WHERE is_primary = 0") == []
     finally:
         await db.close()
 

@@ -6,36 +6,44 @@ from dataclasses import replace
 
 import pytest
 
-from memory.decision import Route, Thresholds, decide
-from memory.guild_index import GuildIndex
+from memory.decision import MAX_CONFIDENCE, Route, Thresholds, decide, evidence
 from memory.models import Entry, Match
 
+# confidence = score + 1.0 * margin + 0.5 * coverage
 T = Thresholds(
-    direct=0.8, margin=0.1, supported_direct=0.5, supported_margin=0.2, min_support=2,
-    fallback=0.6, lexical_direct=0.9, lexical_margin=0.2, lexical_fallback=0.7,
-    min_semantic=0.7, min_confidence=0.5, fallback_min_confidence=0.25, require_agreement=True,
+    direct=1.2, margin_floor=0.05, margin_weight=1.0, coverage_weight=0.5, fallback=0.9,
+    lexical_direct=1.5, lexical_fallback=1.1, min_confidence=0.5, fallback_min_confidence=0.25,
 )  # fmt: skip
 
 
-def match(entry_id, score, *, lexical=None, semantic="same", response=None, confidence=1.0, support=1):
+def match(entry_id, score, *, lexical=None, semantic="same", response=None, confidence=1.0, coverage=0.0, foreign=()):
     entry = Entry(
         id=entry_id, guild_id=1, query=f"q{entry_id}", response=response or f"answer {entry_id}", category="general",
         alternates=[], created_by=None, created_at="", updated_at="", usage_count=0, confidence=confidence,
     )  # fmt: skip
     lexical = score if lexical is None else lexical
     semantic = score if semantic == "same" else semantic
-    return Match(entry, score, lexical, semantic, entry.query, support)
+    return Match(entry, score, lexical, semantic, entry.query, coverage=coverage, foreign=tuple(foreign))
 
 
 def route(matches, llm=True, thresholds=T):
     return decide(matches, llm_available=llm, thresholds=thresholds).route
 
 
-def test_confident_hybrid_match_is_answered():
-    d = decide([match(1, 0.9), match(2, 0.7)], llm_available=True, thresholds=T)
-    assert (d.route, d.match.entry.id) == (Route.ANSWER, 1)
-    assert route([match(1, 0.9)]) is Route.ANSWER  # no runner-up at all
-    assert route([match(1, 0.9), match(2, 0.7)], llm=False) is Route.ANSWER  # LLM health is irrelevant
+def test_confidence_adds_margin_and_coverage():
+    top, rival = match(1, 0.7, coverage=0.6), match(2, 0.5)
+    seen = evidence(top, [rival], T)
+    assert seen.rival is rival and seen.margin == pytest.approx(0.2)
+    assert seen.confidence == pytest.approx(0.7 + 0.2 + 0.5 * 0.6)
+    # Without a rival the lead is the whole score.
+    assert evidence(top, [], T).margin == pytest.approx(0.7)
+
+
+def test_confident_match_is_answered():
+    d = decide([match(1, 0.7, coverage=0.6), match(2, 0.5)], llm_available=True, thresholds=T)
+    assert (d.route, d.match.entry.id) == (Route.ANSWER, 1) and "confidence 1.20" in d.reason
+    assert route([match(1, 0.7)]) is Route.ANSWER  # no runner-up: 0.7 + 0.7
+    assert route([match(1, 0.7, coverage=0.6), match(2, 0.5)], llm=False) is Route.ANSWER  # LLM health irrelevant
 
 
 @pytest.mark.parametrize("llm", [True, False])
@@ -44,15 +52,22 @@ def test_no_matches(llm):
     assert (d.route, d.match) == (Route.LLM if llm else Route.STAFF, None)
 
 
+def test_each_signal_can_make_up_for_another():
+    rival = match(2, 0.4)
+    # About the same confidence from a high score, a clear lead or full coverage.
+    assert route([match(1, 0.8, coverage=0.1), rival]) is Route.ANSWER  # 0.8 + 0.4 + 0.05 = 1.25
+    assert route([match(1, 0.6, coverage=0.9), rival]) is Route.ANSWER  # 0.6 + 0.2 + 0.45 = 1.25
+    assert route([match(1, 0.5, coverage=1.0), rival]) is Route.LLM  # 0.5 + 0.1 + 0.5 = 1.1
+    assert route([match(1, 0.57, coverage=1.0), rival]) is Route.ANSWER  # 0.57 + 0.17 + 0.5 = 1.24
+
+
 @pytest.mark.parametrize(
     ("matches", "reason"),
     [
-        ([match(1, 0.79)], "score 0.79 below 0.80"),
-        ([match(1, 0.9), match(2, 0.85)], "too close to entry 2"),
-        ([match(1, 0.9, semantic=0.65)], "semantic score 0.65 below 0.70"),
-        ([match(1, 0.9, confidence=0.4)], "entry confidence 0.40 below 0.50"),
-        ([match(1, 0.9, semantic=0.8), match(2, 0.7, semantic=0.85)], "embeddings prefer entry 2"),
-        ([match(1, 0.9, lexical=0.5), match(2, 0.7, lexical=0.6)], "wording prefers entry 2"),
+        ([match(1, 0.6, coverage=0.4), match(2, 0.5)], "confidence 0.90 below 1.20"),
+        ([match(1, 0.9, coverage=1.0), match(2, 0.87)], "too close to entry 2"),  # margin 0.03 < 0.05 floor
+        ([match(1, 0.9, coverage=1.0, confidence=0.4)], "entry confidence 0.40 below 0.50"),
+        ([match(1, 0.95, coverage=1.0, foreign=["steam"])], "names steam, which entry 1 does not mention"),
     ],
 )
 def test_each_doubt_sends_to_llm(matches, reason):
@@ -62,65 +77,36 @@ def test_each_doubt_sends_to_llm(matches, reason):
 
 def test_margin_ignores_entries_with_the_same_answer():
     same = [match(1, 0.9, response="Reset it here."), match(2, 0.89, response="reset it here")]
-    assert route(same) is Route.ANSWER
-    assert route([*same, match(3, 0.85)]) is Route.LLM
+    assert route(same) is Route.ANSWER  # no rival: 0.9 + 0.9
+    assert route([*same, match(3, 0.85, coverage=0.0)]) is Route.LLM  # margin 0.05 over entry 3: 0.95
     assert route([match(1, 0.9), match(1, 0.89)]) is Route.ANSWER  # the same entry twice
 
 
-def test_agreement_can_be_switched_off():
-    disagree = [match(1, 0.9, semantic=0.8), match(2, 0.7, semantic=0.85)]
-    assert route(disagree, thresholds=replace(T, require_agreement=False)) is Route.ANSWER
-
-
-def test_supported_match_passes_lower_score_bar():
-    # 0.75 is below the one-phrasing bar (0.8) but two of the nearest phrasings carry this answer.
-    d = decide([match(1, 0.75, semantic=0.75, support=2), match(2, 0.5)], llm_available=True, thresholds=T)
-    assert d.route is Route.ANSWER and "2 nearest phrasings agree" in d.reason
-    assert route([match(1, 0.75, semantic=0.75, support=3), match(2, 0.5)]) is Route.ANSWER
-    # Agreement is not required on this path: the neighbours already agree.
-    assert route([match(1, 0.75, semantic=0.7, support=2), match(2, 0.5, semantic=0.72)]) is Route.ANSWER
-    # The same answer on another entry is no rival.
-    assert route([match(1, 0.75, support=2, response="x"), match(2, 0.74, response="X")]) is Route.ANSWER
-
-
-@pytest.mark.parametrize(
-    ("matches", "reason"),
-    [
-        ([match(1, 0.75, support=1), match(2, 0.5)], "score 0.75 below 0.80"),  # not enough support
-        ([match(1, 0.45, support=3)], "score 0.45 below 0.80"),  # below the supported bar too
-        ([match(1, 0.75, support=2), match(2, 0.6)], "score 0.75 below 0.80"),  # margin 0.15 < 0.2
-        ([match(1, 0.75, support=2, confidence=0.4)], "entry confidence 0.40"),
-        ([match(1, 0.75, semantic=0.65, support=2)], "score 0.75 below 0.80"),  # min_semantic on this path too
-        ([match(1, 0.95, semantic=None, support=3)], "score 0.95 below 1.01"),  # hybrid only
-    ],
-)
-def test_supported_path_refusals(matches, reason):
-    thresholds = replace(T, lexical_direct=1.01)
-    d = decide(matches, llm_available=True, thresholds=thresholds)
-    assert d.route is Route.LLM and reason in d.reason
-
-
-def test_one_phrasing_path_still_answers_with_support():
-    # Margin 0.15 fails the supported margin (0.2) but passes the one-phrasing path (0.1).
-    assert route([match(1, 0.9, support=2), match(2, 0.75)]) is Route.ANSWER
+def test_foreign_names_block_even_a_perfect_match_and_the_fallback():
+    steam = [match(1, 1.0, coverage=1.0, foreign=["steam"])]
+    assert route(steam) is Route.LLM
+    d = decide(steam, llm_available=False, thresholds=T)
+    assert d.route is Route.STAFF and "steam" in d.reason
+    # Only the best match's names count: a rival naming something else changes nothing.
+    assert route([match(1, 0.9, coverage=1.0), match(2, 0.3, foreign=["steam"])]) is Route.ANSWER
 
 
 def test_lexical_only_uses_lexical_bars():
-    lexical = [match(1, 0.85, semantic=None), match(2, 0.5, semantic=None)]
-    assert route(lexical) is Route.LLM  # 0.85 would pass the hybrid bar, not the lexical one
-    assert route([match(1, 0.95, semantic=None), match(2, 0.8, semantic=None)]) is Route.LLM  # margin 0.15 < 0.2
-    assert route([match(1, 0.95, semantic=None), match(2, 0.7, semantic=None)]) is Route.ANSWER
+    lexical = [match(1, 0.75, semantic=None, coverage=0.6), match(2, 0.5, semantic=None)]
+    assert route(lexical) is Route.LLM  # 1.3 passes the hybrid bar (1.2), not the lexical one (1.5)
+    assert route([match(1, 0.95, semantic=None, coverage=1.0), match(2, 0.5, semantic=None)]) is Route.ANSWER
 
 
 @pytest.mark.parametrize(
     ("matches", "expected"),
     [
-        ([match(1, 0.65)], Route.FALLBACK),
-        ([match(1, 0.55)], Route.STAFF),
-        ([match(1, 0.75, semantic=None)], Route.FALLBACK),
-        ([match(1, 0.65, semantic=None)], Route.STAFF),  # lexical fallback bar is 0.7
-        ([match(1, 0.9, confidence=0.3)], Route.FALLBACK),
-        ([match(1, 0.9, confidence=0.2)], Route.STAFF),
+        ([match(1, 0.6, coverage=0.3), match(2, 0.4)], Route.FALLBACK),  # 0.95
+        ([match(1, 0.6, coverage=0.0), match(2, 0.4)], Route.STAFF),  # 0.8
+        ([match(1, 0.6, coverage=0.3, foreign=["netflix"]), match(2, 0.4)], Route.STAFF),
+        ([match(1, 0.7, semantic=None, coverage=0.4), match(2, 0.4, semantic=None)], Route.FALLBACK),  # 1.2 >= 1.1
+        ([match(1, 0.6, semantic=None, coverage=0.2), match(2, 0.4, semantic=None)], Route.STAFF),  # 0.9 < 1.1
+        ([match(1, 0.9, confidence=0.3, coverage=1.0)], Route.FALLBACK),
+        ([match(1, 0.9, confidence=0.2, coverage=1.0)], Route.STAFF),
     ],
 )
 def test_llm_down_falls_back_or_hands_to_staff(matches, expected):
@@ -129,43 +115,77 @@ def test_llm_down_falls_back_or_hands_to_staff(matches, expected):
     assert "LLM unavailable" in d.reason
 
 
-def test_from_similarity_moves_both_bars():
+def test_from_similarity_moves_every_bar():
     base = Thresholds()
     assert Thresholds.from_similarity(None) == base
-    assert Thresholds.from_similarity(base.direct) == base
-    tighter = Thresholds.from_similarity(base.direct + 0.05)
-    assert tighter.direct == pytest.approx(base.direct + 0.05)
-    assert base.supported_direct < tighter.supported_direct < tighter.direct
-    assert Thresholds.from_similarity(1.0).supported_direct == pytest.approx(1.0)  # 1 = only perfect matches
-    assert Thresholds.from_similarity(0.0).supported_direct == 0.0
-    looser = Thresholds.from_similarity(base.direct - 0.05)
-    assert looser.supported_direct < base.supported_direct
-    lexical_on = replace(base, lexical_direct=0.8)
-    assert lexical_on.lexical_direct <= 1.0
-    if base.lexical_direct > 1.0:
-        assert tighter.lexical_direct == base.lexical_direct  # switched off stays off
-    else:
-        assert tighter.lexical_direct == pytest.approx(base.lexical_direct + 0.05)
+    assert Thresholds.from_similarity(0.84) == base
+    tighter, looser = Thresholds.from_similarity(0.9), Thresholds.from_similarity(0.8)
+    assert looser.direct < base.direct < tighter.direct
+    assert looser.fallback < base.fallback < tighter.fallback
+    assert tighter.direct - base.direct == pytest.approx(tighter.fallback - base.fallback)
+    for off in ("lexical_direct", "lexical_fallback"):
+        if getattr(base, off) > MAX_CONFIDENCE:
+            assert getattr(tighter, off) == getattr(looser, off) == getattr(base, off)  # off stays off
+    on = Thresholds.from_similarity(0.9)
+    assert on.margin_weight == base.margin_weight and on.coverage_weight == base.coverage_weight
+    # 1 = never answer from memory without the LLM; 0 = bars at their floor.
+    never = Thresholds.from_similarity(1.0)
+    assert min(never.direct, never.fallback, never.lexical_direct, never.lexical_fallback) > MAX_CONFIDENCE
+    assert route([match(1, 1.0, coverage=1.0)], thresholds=never) is Route.LLM
+    assert route([match(1, 1.0, coverage=1.0)], llm=False, thresholds=never) is Route.STAFF
+    assert Thresholds.from_similarity(0.0).direct >= 0.0
 
 
 def test_defaults_refuse_rather_than_guess():
     t = Thresholds()
-    assert 0 < t.direct <= 1 and t.margin > 0 and t.fallback < t.direct
-    assert 0 < t.supported_direct < t.direct and t.supported_margin > t.margin and t.min_support >= 2
-    assert route([match(1, 0.99, semantic=None)], thresholds=t) is Route.LLM
-    assert route([match(1, 0.99, semantic=None, support=5)], thresholds=t) is Route.LLM
+    assert 0 < t.fallback <= t.direct < MAX_CONFIDENCE
+    assert t.min_confidence > t.fallback_min_confidence > 0
+    # An unrelated message: low score, no lead, few shared words.
+    assert route([match(1, 0.35, coverage=0.2), match(2, 0.33)], thresholds=t) is Route.LLM
+    assert route([match(1, 0.35, coverage=0.2), match(2, 0.33)], llm=False, thresholds=t) is Route.STAFF
+    # A trained question repeated word for word is answered.
+    assert route([match(1, 1.0, coverage=1.0), match(2, 0.5)], thresholds=t) is Route.ANSWER
 
 
-def test_index_counts_support_of_nearest_phrasings():
-    index = GuildIndex()
-    entries = [(1, "Reset it in settings."), (2, "reset it in settings"), (3, "Call the bank.")]
-    for entry_id, answer in entries:
-        index.put_entry(Entry(entry_id, 1, f"q{entry_id}", answer, "general", [], None, "", "", 0, 1.0))
-    index.add_phrasings(
-        [(10, 1, "reset my password"), (11, 1, "forgot my password"), (20, 2, "password reset please"),
-         (30, 3, "my card was stolen")]
-    )  # fmt: skip
-    matches = index.rank("reset my password", None, 5)
-    support = {m.entry.id: m.support for m in matches}
-    assert matches[0].entry.id == 1 and support[1] == support[2] == 3  # equal answers count together
-    assert support.get(3, 1) == 1
+def test_thresholds_are_replaceable():
+    assert replace(T, direct=0.5).direct == 0.5
+
+
+def test_share_of_the_answers_entries_found_ahead_of_the_rival():
+    t = replace(T, share_weight=0.6)
+    same = "Reset it in settings."
+
+    def sib(entry_id, score, siblings=2):
+        m = match(entry_id, score, response=same, coverage=0.5)
+        m.siblings = siblings
+        return m
+
+    rival = match(9, 0.5)
+    # All three entries of this answer ahead of the rival: share 1, no penalty.
+    seen = evidence(sib(1, 0.8), [sib(2, 0.75), sib(3, 0.7), rival], t)
+    assert seen.share == 1.0 and seen.confidence == pytest.approx(0.8 + 0.3 + 0.25)
+    # One of three: the other two wordings of this answer look nothing like the message.
+    lone = evidence(sib(1, 0.8), [rival, sib(2, 0.4)], t)
+    assert lone.share == pytest.approx(1 / 3) and lone.confidence == pytest.approx(0.8 + 0.3 + 0.25 - 0.4)
+    assert route([sib(1, 0.8), sib(2, 0.75), sib(3, 0.7), rival], thresholds=t) is Route.ANSWER
+    assert route([sib(1, 0.8), rival, sib(2, 0.4)], thresholds=t) is Route.LLM
+    # An entry whose answer no other entry gives is never penalised (one FAQ entry per topic).
+    assert evidence(match(1, 0.8), [rival], t).share == 1.0
+
+
+def test_a_crowded_memory_raises_every_hybrid_bar():
+    t = replace(T, crowding_weight=2.0, crowding_floor=0.6)
+
+    def crowded(m, value):
+        m.crowding = value
+        return m
+
+    confident = [match(1, 0.7, coverage=0.6), match(2, 0.5)]  # confidence 1.2 = the bar
+    assert route([crowded(m, 0.5) for m in confident], thresholds=t) is Route.ANSWER  # below the floor
+    assert route([crowded(m, None) for m in confident], thresholds=t) is Route.ANSWER  # not measured
+    d = decide([crowded(m, 0.7) for m in confident], llm_available=True, thresholds=t)
+    assert d.route is Route.LLM and "below 1.40" in d.reason  # 1.2 + 2 x 0.1
+    # The fallback bar rises too (0.9 -> 1.1), the lexical ones do not.
+    down = [crowded(match(1, 0.6, coverage=0.4), 0.7), match(2, 0.4)]  # confidence 1.0
+    assert route(down, llm=False, thresholds=replace(t, crowding_weight=0.0)) is Route.FALLBACK
+    assert route(down, llm=False, thresholds=t) is Route.STAFF

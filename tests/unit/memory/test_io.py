@@ -25,8 +25,8 @@ async def test_csv_import_reports_errors_with_line_numbers(memory, hashed_embedd
     entry = await memory.get_by_query(GUILD, "how do i reset my password")
     assert entry.alternates == ["forgot password", "lost login"] and entry.created_by == 5
     assert (await memory.find_similar(GUILD, "lost login"))[0].entry.id == entry.id
-    # Every imported phrasing embedded in one batch (the second call is the search query).
-    assert [len(batch) for batch in hashed_embedder.calls] == [5, 1]
+    # Every imported phrasing and answer embedded in one batch (the second call is the search query).
+    assert [len(batch) for batch in hashed_embedder.calls] == [5 + 3, 1]
     report = await import_bytes(memory, GUILD, CSV.encode(), "faq.csv", created_by=5)
     assert (report.added, report.updated, report.skipped) == (0, 0, 3)
     assert await memory.count(GUILD) == 3

@@ -80,9 +80,10 @@ async def test_index_rebuilt_from_sqlite_matches_live_one(memory, memory_db, has
 
 async def test_embeddings_are_batched_and_stored(memory, memory_db, hashed_embedder):
     await memory.add(GUILD, "Question one", "Answer.", alternates=["alt a", "alt b"])
-    assert hashed_embedder.calls == [["Question one", "alt a", "alt b"]]
+    # The answer is embedded with the phrasings (search compares questions with answers too).
+    assert hashed_embedder.calls == [["Question one", "alt a", "alt b", "Answer."]]
     rows = await memory_db.fetchall("SELECT model, dim FROM embeddings")
-    assert [tuple(r) for r in rows] == [("hashed-trigrams", 256)] * 3
+    assert [tuple(r) for r in rows] == [("hashed-trigrams", 256)] * 4
 
 
 async def test_embedder_down_keeps_entries_and_lexical_search(memory_db, down_embedder):
@@ -307,7 +308,7 @@ async def test_concurrent_edits_leave_one_primary_phrasing(memory, memory_db):
         memory.update(GUILD, entry.id, alternates=["locked out"]),
     )
     found = await memory_db.fetchall(
-        "SELECT text, is_primary FROM entry_phrasings WHERE entry_id = ? ORDER BY id", (entry.id,)
+        "SELECT text, is_primary FROM entry_phrasings WHERE entry_id = ? AND is_primary < 2 ORDER BY id", (entry.id,)
     )
     rows = [tuple(r) for r in found]
     assert rows == [("I forgot my password", 1), ("locked out", 0)]

@@ -31,7 +31,7 @@ def _pipeline(memory: TrainedMemory, thresholds: Thresholds) -> AnswerPipeline:
 
 async def test_search_batch_reports_decision_and_matches(memory):
     await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
-    loose = Thresholds(direct=0.5, margin=0.0, require_agreement=False, min_semantic=0.0)
+    loose = Thresholds(direct=0.5, margin_floor=0.0)
     (exact, unknown) = await search_batch(
         _pipeline(memory, loose), GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False
     )
@@ -46,7 +46,7 @@ async def test_search_batch_reports_decision_and_matches(memory):
 async def test_search_batch_reports_fallback_apart_from_staff(memory):
     await import_bytes(memory, GUILD, CSV.encode(), "faq.csv")
     # Nothing is answered directly; a close match clears the fallback bar, an unknown one does not.
-    never_direct = Thresholds(direct=1.01, supported_direct=1.01, fallback=0.5)
+    never_direct = Thresholds(direct=9.0, fallback=0.5)
     close, unknown = await search_batch(
         _pipeline(memory, never_direct), GUILD, ["How do I reset my password?", "zzz qqq"], llm_available=False
     )
