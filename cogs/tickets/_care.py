@@ -88,7 +88,7 @@ class CareRunner:
         for ping in await core.care.held_pings(guild_id):
             groups[(ping.channel_id, ping.role_id)].append(ping)
         for (channel_id, role_id), pings in groups.items():
-            still_open = []
+            still_open: list[QueuedPing] = []
             for ping in pings:
                 ticket = await core.tickets.get(ping.ticket_id)
                 (still_open if ticket is not None and not ticket.is_closed else []).append(ping)

@@ -31,7 +31,7 @@ class StaffDesk:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def check_gates(self, guild_id: int, member: discord.abc.User) -> None:
+    async def check_gates(self, guild_id: int, member: discord.User | discord.Member) -> None:
         """The opening gates for a member opening a ticket themselves; raises their TicketOpenError."""
         await self.core.gates.check(guild_id=guild_id, account_created_at=member.created_at, now=discord.utils.utcnow())
 
