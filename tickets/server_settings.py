@@ -264,6 +264,8 @@ SUPPORT_TIME_ZONE = REGISTRY.add(
 RATING_PROMPT = REGISTRY.add(
     Boolean("rating_prompt", "Ask the opener to rate the ticket (1–5 and a comment) when it closes", True)
 )
+# The ticket panel says when staff are there: changing these edits the panels already posted.
+SHOWN_ON_PANEL = frozenset({SUPPORT_HOURS.key, SUPPORT_TIME_ZONE.key})
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,28 @@ async def test_support_hours_are_validated_with_a_clear_message(simcord_env):
     assert "not a time zone" in text_of(bad_zone)
     settings = await world.core.server_settings.of(world.guild.id)
     assert not settings.values, "nothing half-written"
+
+
+def _panel_text(world, message_id: int) -> str:
+    return next(m for m in world.panel_channel.history() if m.id == message_id).embeds[0].description
+
+
+async def test_the_panel_says_when_staff_are_there_and_follows_the_settings(simcord_env):
+    world = await make_world(simcord_env)
+    panel = world.panel_channel.last_message
+    assert "Staff are available" not in panel.embeds[0].description, "always open: nothing to say"
+
+    await _hours(world)
+    assert f"Staff are available {NEW_YORK}" in _panel_text(world, panel.id)
+    assert "the assistant answers" in _panel_text(world, panel.id)
+
+    await world.admin.slash(world.panel_channel, "settings set", key="support_time_zone", value="Europe/Berlin")
+    assert "Mon–Fri 09:00–17:00 (Europe/Berlin)" in _panel_text(world, panel.id)
+
+    await world.staff.slash(world.panel_channel, "ticket_panel")
+    second = world.panel_channel.last_message
+    assert second.id != panel.id and "(Europe/Berlin)" in second.embeds[0].description, "a new panel says it too"
+
+    await world.admin.slash(world.panel_channel, "settings reset", key="support_hours")
+    for message_id in (panel.id, second.id):
+        assert "Staff are available" not in _panel_text(world, message_id)
