@@ -120,7 +120,8 @@ def starter_text(request: TicketRequest, category_label: str, *, note: str = "")
 
 
 class TicketOpener:
-    """Opens tickets; the per-opener lock makes limits and cooldown hold for quick double submits."""
+    """Opens tickets; the per-opener lock makes limits and cooldown hold for quick double submits, the
+    per-server one the cap on tickets per hour for members opening at the same moment."""
 
     def __init__(self, tickets: TicketService, locks: TicketLocks, *, desk: StaffDesk) -> None:
         self.tickets = tickets
@@ -139,7 +140,9 @@ class TicketOpener:
         if category is None:
             raise TicketOpenError("That category no longer exists. Please pick another one.")
         place = FORUM if request.post is not None else place_for(category.mode)
-        async with self.locks.opener(guild_id=guild.id, user_id=opener.id):
+        # Members' openings in one server one at a time: the hourly cap counts the tickets stored so far.
+        server = contextlib.nullcontext() if request.by_staff else self.locks.server_openings(guild.id)
+        async with self.locks.opener(guild_id=guild.id, user_id=opener.id), server:
             if request.post is not None:
                 existing = await self.tickets.get(request.post.id)
                 if existing is not None:

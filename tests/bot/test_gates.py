@@ -100,3 +100,24 @@ async def test_the_cap_is_checked_again_when_the_form_is_sent(simcord_env):
 
     assert "at most 1 an hour" in text_of(result)
     assert len(world.threads) == 1
+
+
+@pytest.mark.bot_env(**NO_COOLDOWN)
+async def test_posts_made_at_the_same_moment_do_not_pass_the_cap_together(simcord_env):
+    """Both posts' first messages reach the bot before either is handled: the cap must count the ticket
+    being opened next to it (the check and the record are one step per server)."""
+    world = await make_world(simcord_env)
+    await _set(world, "max_tickets_per_hour", "1")
+    backend = simcord_env.backend
+    posts = []
+    for member in (world.alice, world.bob):
+        raw = backend.create_thread(world.forum.id, f"Question from {member.name}", member.id)
+        backend.create_message(raw.id, member.id, "How do I reset my password?")
+        posts.append(ChannelHandle(simcord_env, world.guild, raw))
+
+    await simcord_env.settle()
+
+    opened = [p for p in posts if await world.core.tickets.get(p.id) is not None]
+    assert len(opened) == 1, "one ticket within the cap"
+    [refused] = [p for p in posts if p not in opened]
+    assert "at most 1 an hour" in world.bot_messages(refused)[-1].content
