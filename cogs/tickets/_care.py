@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._discord import ping_role, ping_users
-from cogs.tickets._staff_desk import StaffDesk
+from cogs.tickets._staff_notices import StaffNotices
 from tickets.care_models import PingKind, QueuedPing
 from tickets.schedule import MAX_STAFF_REPINGS, CareAction, CareStep, due_care_actions
 from tickets.service import human_duration
@@ -35,10 +35,10 @@ async def ticket_thread(bot: TicketBot, ticket_id: int) -> discord.Thread | None
 
 
 class CareRunner:
-    def __init__(self, bot: TicketBot, desk: StaffDesk) -> None:
+    def __init__(self, bot: TicketBot, notices: StaffNotices) -> None:
         self.bot = bot
         self.core = bot.core
-        self.desk = desk
+        self.notices = notices
 
     async def run(self, action: CareAction) -> None:
         """Send one due nudge, if it is still due for the ticket as it is now; counted before it is sent, so
@@ -65,7 +65,7 @@ class CareRunner:
                 f"⏰ {thread.mention} has waited for staff for {human_duration(action.waited_s)} "
                 f"(re-ping {action.number} of at most {MAX_STAFF_REPINGS})."
             )
-            await self.desk.ping(
+            await self.notices.ping(
                 thread, config, text, ticket_id=ticket.id, category=ticket.category, kind=PingKind.REPING
             )
             return

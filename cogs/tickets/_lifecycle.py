@@ -26,7 +26,7 @@ from cogs.tickets._places import place_of, place_of_thread
 from cogs.tickets._posts import safe_send
 from cogs.tickets._rating import RatingPrompter
 from cogs.tickets._sink import ThreadSink, typing_indicator
-from cogs.tickets._staff_desk import StaffDesk
+from cogs.tickets._staff_notices import StaffNotices
 from memory.decision import Route
 from memory.text import visible_text
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
@@ -60,8 +60,8 @@ class TicketLifecycle:
         self.bot = bot
         self.core = bot.core
         self.locks = TicketLocks()
-        self.desk = StaffDesk(bot.core)  # staff pings (support hours), the user card, the opening gates
-        self.opener = TicketOpener(bot.core.tickets, self.locks, desk=self.desk)
+        self.notices = StaffNotices(bot.core)  # staff pings (support hours), the user card, the opening gates
+        self.opener = TicketOpener(bot.core.tickets, self.locks, notices=self.notices)
         self.closer = TicketCloser(bot, self.locks)
         self._answer_buttons = answer_buttons
 
@@ -264,7 +264,7 @@ class TicketLifecycle:
         await place_of(ticket).show_status(thread, config, handoff.ticket, TicketStatus.WAITING_STAFF)
         if handoff.ping_staff:
             text = f"Ticket {thread.mention} needs a human ({why})."
-            await self.desk.handed_off(thread, config, handoff.ticket, text)
+            await self.notices.handed_off(thread, config, handoff.ticket, text)
 
     # -- ratings -----------------------------------------------------------------------------
 

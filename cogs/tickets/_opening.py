@@ -16,7 +16,7 @@ from cogs._discord import NO_PINGS
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import FORUM, ForumPlace, place_for
 from cogs.tickets._posts import safe_send
-from cogs.tickets._staff_desk import StaffDesk
+from cogs.tickets._staff_notices import StaffNotices
 from memory.text import visible_text
 from tickets.errors import TicketOpenError
 from tickets.models import FormAnswer, GuildConfig, Ticket, TicketMode, TicketSource
@@ -123,10 +123,10 @@ class TicketOpener:
     """Opens tickets; the per-opener lock makes limits and cooldown hold for quick double submits, the
     per-server one the cap on tickets per hour for members opening at the same moment."""
 
-    def __init__(self, tickets: TicketService, locks: TicketLocks, *, desk: StaffDesk) -> None:
+    def __init__(self, tickets: TicketService, locks: TicketLocks, *, notices: StaffNotices) -> None:
         self.tickets = tickets
         self.locks = locks
-        self.desk = desk
+        self.notices = notices
 
     async def opened(self, config: GuildConfig, request: TicketRequest) -> OpenedTicket:
         """Checks, the thread, the record, the staff ping.
@@ -150,12 +150,12 @@ class TicketOpener:
             try:
                 if not request.by_staff:
                     await self.tickets.check_can_open(guild_id=guild.id, user_id=opener.id, now=discord.utils.utcnow())
-                    await self.desk.check_gates(guild.id, opener)  # account age, tickets per hour (tickets/gates.py)
+                    await self.notices.check_gates(guild.id, opener)  # account age, tickets per hour (tickets/gates.py)
             except TicketOpenError as refused:
                 if request.post is not None:
                     await _refuse_post(request.post, str(refused))
                 raise
-            note = "" if request.by_staff else await self.desk.closed_note(guild.id)
+            note = "" if request.by_staff else await self.notices.closed_note(guild.id)
             if request.post is not None:
                 thread, starter_id = request.post, request.post.id
             else:
@@ -172,7 +172,7 @@ class TicketOpener:
                     await safe_send(thread, note)
         who = f"{opener.mention}" + (f" (opened by {request.opened_by.mention})" if request.opened_by else "")
         text = f"🎫 New **{category.name}** ticket {thread.mention} from {who}."
-        await self.desk.new_ticket(thread, config, text, ticket=ticket, opener=opener)
+        await self.notices.new_ticket(thread, config, text, ticket=ticket, opener=opener)
         return OpenedTicket(thread, ticket, new=True, note=note)
 
     async def _record(

@@ -29,7 +29,7 @@ class Scheduler:
         self.bot = bot
         self.lifecycle = lifecycle
         self.autoclose = AutoCloser(bot, lifecycle)
-        self.care = CareRunner(bot, lifecycle.desk)
+        self.care = CareRunner(bot, lifecycle.notices)
         self.tick.change_interval(seconds=bot.settings.autoclose_check_s)
 
     def start(self) -> None:

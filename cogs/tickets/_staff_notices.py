@@ -1,5 +1,5 @@
 """What staff are told about tickets, and when: the new-ticket notice with the user card, hand-offs and SLA
-re-pings go through `StaffDesk.ping`, which holds the ping back outside the server's support hours (the
+re-pings go through `StaffNotices.ping`, which holds the ping back outside the server's support hours (the
 notice is posted at once without pinging; the ping is queued in the database and the scheduler sends it when
 support opens, see `_care.py`). Also the opening gates and the support-hours note the opener sees.
 """
@@ -27,7 +27,7 @@ def hours_note(hours: SupportHours) -> str:
     return f"🕘 Staff are available {hours.describe()}; the assistant answers now and staff will reply when we open."
 
 
-class StaffDesk:
+class StaffNotices:
     def __init__(self, core: Core) -> None:
         self.core = core
 
