@@ -1,6 +1,7 @@
 """Tables of what happens around a ticket besides its conversation ("ticket_care"): the opener's rating,
 whose turn it is (for the SLA re-ping and the opener's reminders), staff pings held back outside support
-hours, and a log of the reminders, re-pings and SLA breaches, all with their times (for analytics).
+hours, a log of the reminders, re-pings and SLA breaches, and the opening gates' refusals, all with their times
+(for analytics).
 
 A package of its own, next to the ticket tables' list, so it can grow without renumbering theirs.
 Append new migrations at the end; never edit one that has shipped.
@@ -80,6 +81,21 @@ MIGRATIONS: list[Migration] = [
             created_at  TEXT NOT NULL
         );
         CREATE INDEX care_events_guild_time ON care_events (guild_id, created_at, kind);
+        """,
+    ),
+    (
+        2,
+        """
+        -- Each time an opening gate refused a member (for analytics: how often, which gate, how far along).
+        CREATE TABLE gate_refusals (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id    INTEGER NOT NULL,
+            user_id     INTEGER NOT NULL,
+            gate        TEXT NOT NULL,                     -- account_age|tickets_per_hour
+            stage       TEXT NOT NULL,                     -- form: before the form was shown; open: when opening
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX gate_refusals_guild_time ON gate_refusals (guild_id, created_at, gate);
         """,
     ),
 ]

@@ -1,5 +1,5 @@
-"""SQL of the "ticket_care" tables: ratings and their prompts, waits, held-back pings, the care log; and the
-two reads of `tickets` the opening gates and the user card need. Portable SQL (named parameters)."""
+"""SQL of the "ticket_care" tables: ratings and their prompts, waits, held-back pings, the care log, gate
+refusals; and the two reads of `tickets` the opening gates and the user card need. Portable SQL (named parameters)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,19 @@ class CareStore:
             "SELECT kind, number, waited_s FROM care_events WHERE ticket_id = :id ORDER BY id", {"id": ticket_id}
         )
         return [(r["kind"], r["number"], r["waited_s"]) for r in rows]
+
+    async def log_refusal(self, *, guild_id: int, user_id: int, gate: str, stage: str, now: datetime) -> None:
+        await self.db.run(
+            """INSERT INTO gate_refusals (guild_id, user_id, gate, stage, created_at)
+               VALUES (:guild_id, :user_id, :gate, :stage, :now)""",
+            {"guild_id": guild_id, "user_id": user_id, "gate": gate, "stage": stage, "now": utc_iso(now)},
+        )
+
+    async def refusals(self, guild_id: int) -> list[tuple[int, str, str]]:
+        rows = await self.db.fetchall(
+            "SELECT user_id, gate, stage FROM gate_refusals WHERE guild_id = :g ORDER BY id", {"g": guild_id}
+        )
+        return [(r["user_id"], r["gate"], r["stage"]) for r in rows]
 
     # --- pings held back outside support hours -------------------------------------------------
     async def queue_ping(

@@ -9,6 +9,7 @@
 Each gate is a small function of plain values that raises a `TicketOpenError` subclass with the reason;
 `OpeningGates.check` reads the settings and the count and runs them. Every way of opening a ticket passes
 through it (the panel, a post made in the forum, the message menu) before the form and again on submit.
+Each refusal is stored (`gate_refusals`: which gate, before the form or when opening) for analytics.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ HOUR = timedelta(hours=1)
 class AccountTooYoung(TicketOpenError):
     """The member's Discord account is younger than the server's minimum."""
 
+    gate = "account_age"
+
 
 class TicketsPerHourReached(TicketOpenError):
     """The server's members opened as many tickets in the last hour as it allows."""
+
+    gate = "tickets_per_hour"
 
 
 def _later(seconds: float) -> str:
@@ -65,11 +70,22 @@ class OpeningGates:
         self.store = store
         self.settings = settings
 
-    async def check(self, *, guild_id: int, account_created_at: datetime, now: datetime) -> None:
-        """Raise the first gate's refusal for a member opening a ticket now (not for staff opening one for them)."""
-        settings = await self.settings.of(guild_id)
-        check_account_age(account_created_at, now, min_age_s=settings.seconds(MIN_ACCOUNT_AGE_HOURS))
-        cap = settings.get(MAX_TICKETS_PER_HOUR)
-        if cap:
-            count, oldest = await self.store.opened_since(guild_id, now - HOUR)
-            check_hourly_cap(count, datetime.fromisoformat(oldest) if oldest else None, now, cap=cap)
+    async def check(
+        self, *, guild_id: int, user_id: int, account_created_at: datetime, now: datetime, stage: str = "open"
+    ) -> None:
+        """Raise the first gate's refusal for a member opening a ticket now (not for staff opening one for them),
+        after storing it. `stage`: "form" when checked before the form is shown, "open" when opening."""
+        try:
+            settings = await self.settings.of(guild_id)
+            check_account_age(account_created_at, now, min_age_s=settings.seconds(MIN_ACCOUNT_AGE_HOURS))
+            cap = settings.get(MAX_TICKETS_PER_HOUR)
+            if cap:
+                count, oldest = await self.store.opened_since(guild_id, now - HOUR)
+                check_hourly_cap(count, datetime.fromisoformat(oldest) if oldest else None, now, cap=cap)
+        except (AccountTooYoung, TicketsPerHourReached) as refused:
+            await self.store.log_refusal(guild_id=guild_id, user_id=user_id, gate=refused.gate, stage=stage, now=now)
+            raise
+
+    async def refusals(self, guild_id: int) -> list[tuple[int, str, str]]:
+        """(user id, gate, stage) of each refusal on the server, oldest first."""
+        return await self.store.refusals(guild_id)

@@ -31,9 +31,14 @@ class StaffNotices:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def check_gates(self, guild_id: int, member: discord.User | discord.Member) -> None:
+    async def check_gates(
+        self, guild_id: int, member: discord.User | discord.Member, *, before_form: bool = False
+    ) -> None:
         """The opening gates for a member opening a ticket themselves; raises their TicketOpenError."""
-        await self.core.gates.check(guild_id=guild_id, account_created_at=member.created_at, now=discord.utils.utcnow())
+        await self.core.gates.check(
+            guild_id=guild_id, user_id=member.id, account_created_at=member.created_at, now=discord.utils.utcnow(),
+            stage="form" if before_form else "open",
+        )  # fmt: skip
 
     async def closed_note(self, guild_id: int) -> str:
         """What a new ticket says outside support hours ("" inside them)."""

@@ -183,7 +183,7 @@ async def show_ticket_form(
     await lifecycle.core.tickets.check_can_open(
         guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
     )
-    await lifecycle.notices.check_gates(interaction.guild.id, interaction.user)
+    await lifecycle.notices.check_gates(interaction.guild.id, interaction.user, before_form=True)
     await interaction.response.send_modal(TicketModal(chosen, subject=subject, quote=quote))
 
 

@@ -58,6 +58,9 @@ async def test_an_account_younger_than_the_minimum_cannot_open_a_ticket(simcord_
     await _refused_everywhere(world, carol, "too new to open a ticket")
     refused = await carol.click(_panel(world), label="Open ticket")
     assert "at least 2 hours old" in text_of(refused) and "You can open one in 2 hours" in text_of(refused)
+    # Stored for analytics: button, select, message menu and the second click before a form; the post when opening.
+    stages = [stage for user, gate, stage in await world.core.gates.refusals(world.guild.id) if user == carol.id]
+    assert sorted(stages) == ["form"] * 4 + ["open"]
     assert "ticket is open" in text_of(await world.open_ticket(world.alice, "Old enough", "I am 2 hours old"))
 
     opened = await world.staff.slash(world.panel_channel, "ticket_open", member=carol, subject="Staff asked for it")

@@ -1,6 +1,7 @@
 """Ticket care on a real database: the opening gates (account age, the server's tickets per hour, staff-opened
-tickets not counted), the user card's history (this server, this member, not the new ticket) and its wording,
-and the rating rules (the opener only, once, 1–5, one comment, trimmed of invisible ends and cut at 1000 characters)."""
+tickets not counted; refusals stored), the user card's history (this server, this member, not the new ticket)
+and its wording, and the rating rules (the opener only, once, 1–5, one comment, trimmed of invisible ends and
+cut at 1000 characters)."""
 
 from __future__ import annotations
 
@@ -69,11 +70,12 @@ async def test_the_cap_counts_this_servers_member_tickets_of_the_last_hour(db):
     await _ticket(db, 2, opened=NOW - timedelta(minutes=40))
     await _ticket(db, 3, opened=NOW - timedelta(minutes=30), source="staff")  # /ticket_open: not counted
     await _ticket(db, 4, opened=NOW - timedelta(minutes=20), guild=2)  # another server
-    await gates.check(guild_id=1, account_created_at=old, now=NOW)
+    await gates.check(guild_id=1, user_id=7, account_created_at=old, now=NOW)
     await _ticket(db, 5, opened=NOW - timedelta(minutes=10), source="post")
     with pytest.raises(TicketsPerHourReached, match="in 20 minutes"):
-        await gates.check(guild_id=1, account_created_at=old, now=NOW)
-    await gates.check(guild_id=2, account_created_at=old, now=NOW)
+        await gates.check(guild_id=1, user_id=7, account_created_at=old, now=NOW, stage="form")
+    await gates.check(guild_id=2, user_id=7, account_created_at=old, now=NOW)
+    assert await gates.refusals(1) == [(7, "tickets_per_hour", "form")] and await gates.refusals(2) == []
 
 
 async def test_account_age_is_checked_with_the_servers_minimum(db):
@@ -81,9 +83,10 @@ async def test_account_age_is_checked_with_the_servers_minimum(db):
     await settings.set(1, "min_account_age_hours", "72", by=9, now=NOW)
     gates = OpeningGates(CareStore(db), settings)
     with pytest.raises(AccountTooYoung, match="72 hours"):
-        await gates.check(guild_id=1, account_created_at=NOW - timedelta(hours=71), now=NOW)
-    await gates.check(guild_id=1, account_created_at=NOW - timedelta(hours=72), now=NOW)
-    await gates.check(guild_id=2, account_created_at=NOW, now=NOW)  # another server: no minimum
+        await gates.check(guild_id=1, user_id=8, account_created_at=NOW - timedelta(hours=71), now=NOW)
+    await gates.check(guild_id=1, user_id=9, account_created_at=NOW - timedelta(hours=72), now=NOW)
+    await gates.check(guild_id=2, user_id=8, account_created_at=NOW, now=NOW)  # another server: no minimum
+    assert await gates.refusals(1) == [(8, "account_age", "open")], "each refusal is stored, passes are not"
 
 
 # -- user card -------------------------------------------------------------------------------------
