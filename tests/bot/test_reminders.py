@@ -70,8 +70,9 @@ async def test_staff_are_pinged_again_while_a_ticket_waits_for_them_then_stop(si
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_a_repings_clock_survives_a_restart(simcord_env, bot_env):
-    world = await make_world(simcord_env)
+@pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
+async def test_a_repings_clock_survives_a_restart(simcord_env, bot_env, private):
+    world = await make_world(simcord_env, private=private)
     await _settings(world, staff_reping_minutes=30)
     await world.open_ticket(world.alice, "Account", "Please change my account owner.")
     [thread] = world.threads
@@ -131,8 +132,9 @@ async def test_the_opener_is_reminded_up_to_k_times_before_the_idle_warning(simc
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(simcord_env, bot_env):
-    world = await make_world(simcord_env)
+@pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
+async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(simcord_env, bot_env, private):
+    world = await make_world(simcord_env, private=private)
     await _settings(world, opener_reminder_hours=1, opener_reminders=1)
     await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
     [thread] = world.threads
