@@ -185,6 +185,10 @@ class LLMClient(ABC):
         self.embed_health.mark_up()
         return vectors
 
+    def chat_events(self, messages: list[ChatMessage]) -> AsyncGenerator[StreamEvent, None]:
+        """The parsed stream of one answer (``ai.pool.ModelPool`` queues and retries over these)."""
+        return self._chat_events(messages, None)
+
     async def server_status(self) -> ServerStatus:
         """Reachability, version and models, for /status and `check`; updates what `health` remembers."""
         s = self.settings
