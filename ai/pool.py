@@ -205,10 +205,11 @@ class ModelPool:
             self._report(server, status, busy=busy)
             for server, status, busy in zip(self.servers, answers[: len(self.servers)], self._limiter.busy, strict=True)
         ]
-        embed = [
-            self._report(server, status, busy=None)
-            for server, status in zip(separate, answers[len(self.servers) :], strict=True)
-        ]
+        embed = []
+        for server, status in zip(separate, answers[len(self.servers) :], strict=True):
+            if not status.reachable:  # its client remembered this as the chat health; search must know
+                server.embed_health.mark_down(LLMUnavailable(status.error or "unreachable"))
+            embed.append(self._report(server, status, busy=None))
         return PoolStatus(
             chat=chat,
             embed=embed,
