@@ -27,6 +27,7 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
         ok = False
     if ok:
         print("✓ configuration is valid")
+    print(f"✓ Discord: {settings.shards.describe()}")
     try:
         core = await open_core(settings)
     except Exception as exc:  # any failure to open is the answer here

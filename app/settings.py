@@ -50,6 +50,8 @@ DEFAULTS: dict[str, str] = {
     "IDLE_CLOSE_AFTER_WARN_HOURS": "24",
     "AUTOCLOSE_CHECK_SECONDS": "60",
     "LOG_LEVEL": "info",
+    "SHARD_COUNT": "",  # no sharding: one gateway connection
+    "SHARD_IDS": "",  # every shard of SHARD_COUNT
     "WEB_ENABLED": "false",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8088",
@@ -93,6 +95,31 @@ class Secret(str):
 
 
 @dataclass(frozen=True)
+class ShardSettings:
+    """Which Discord shards this process connects (SHARD_COUNT / SHARD_IDS, or `run --shards`)."""
+
+    count: int | None = None  # None: not sharded, one connection (a plain commands.Bot)
+    ids: tuple[int, ...] | None = None  # None: every shard of `count`
+
+    @property
+    def sharded(self) -> bool:
+        return self.count is not None
+
+    def owns(self, guild_id: int) -> bool:
+        """Whether this process serves `guild_id`: Discord puts a server on shard (id >> 22) % count, and
+        per-server background jobs run only where that shard is connected."""
+        if self.count is None or self.ids is None:
+            return True
+        return (guild_id >> 22) % self.count in self.ids
+
+    def describe(self) -> str:
+        if self.count is None:
+            return "not sharded (one gateway connection)"
+        ids = range(self.count) if self.ids is None else self.ids
+        return f"shards {','.join(map(str, ids))} of {self.count}"
+
+
+@dataclass(frozen=True)
 class Settings:
     token: Secret = field(repr=False)
     db_path: Path
@@ -110,6 +137,7 @@ class Settings:
     autoclose_check_s: int
     log_level: str
     web: WebSettings
+    shards: ShardSettings
     # Every setting as given (secrets left out): the defaults of the per-server settings that name one
     # (tickets/server_settings.py), so a server that never ran /settings behaves as `.env` says.
     env_values: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -219,14 +247,19 @@ class _Reader:
         return value
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
-    """Read settings from `env` (default: the process environment, after loading `.env`)."""
+def load_settings(
+    env: Mapping[str, str] | None = None, *, dotenv: bool = True, overrides: Mapping[str, str] | None = None
+) -> Settings:
+    """Read settings from `env` (default: the process environment, after loading `.env`); `overrides`
+    win over both (command-line options such as `run --shards`)."""
     if env is None:
         if dotenv:
             from dotenv import load_dotenv
 
             load_dotenv(override=False)
         env = os.environ
+    if overrides:
+        env = {**env, **overrides}
     r = _Reader(env)
     backend = r.choice("LLM_BACKEND", BACKENDS)
     urls = r.urls("LLM_URL", (DEFAULT_URLS[backend],))
@@ -280,6 +313,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
         web=_web_settings(r),
+        shards=_shard_settings(r),
         env_values={name: r.text(name) for name in DEFAULTS if name not in SECRETS},
     )
     if r.problems:
@@ -296,6 +330,27 @@ def _web_settings(r: _Reader) -> WebSettings:
     else:
         public = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     return WebSettings(enabled=r.flag("WEB_ENABLED"), host=host, port=port, public_url=public)
+
+
+def _shard_settings(r: _Reader) -> ShardSettings:
+    given_count, count_text = r.raw("SHARD_COUNT")
+    given_ids, ids_text = r.raw("SHARD_IDS")
+    if not count_text:
+        if ids_text:
+            r.problems.append(f"{given_ids}={ids_text!r} needs SHARD_COUNT (how many shards there are in all).")
+        return ShardSettings()
+    count = r.integer("SHARD_COUNT", lo=1, hi=100_000)
+    if not ids_text:
+        return ShardSettings(count)
+    parts = [part.strip() for part in ids_text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        r.problems.append(f"{given_ids}={ids_text!r} must be shard numbers separated by commas, e.g. 0,1.")
+        return ShardSettings(count)
+    ids = tuple(sorted(set(map(int, parts))))
+    if ids[-1] >= count:
+        r.problems.append(f"{given_ids}={ids_text!r}: shards are numbered 0 to {count - 1} ({given_count}={count}).")
+        return ShardSettings(count)
+    return ShardSettings(count, ids)
 
 
 def default_llm_settings(**changes: Any) -> LLMSettings:

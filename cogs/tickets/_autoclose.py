@@ -47,7 +47,9 @@ class AutoCloser:
         core = self.bot.core
         by_guild: dict[int, list[Ticket]] = {}
         for ticket in await core.tickets.unclosed():
-            by_guild.setdefault(ticket.guild_id, []).append(ticket)
+            # Another process closes the tickets of the servers on its shards (SHARD_IDS).
+            if core.settings.shards.owns(ticket.guild_id):
+                by_guild.setdefault(ticket.guild_id, []).append(ticket)
         actions: list[AutoCloseAction] = []
         for guild_id, tickets in by_guild.items():
             actions += _due(tickets, await core.tickets.autoclose_policy(guild_id))

@@ -85,3 +85,10 @@ def test_check_reports_chat_and_embedding_servers_apart(tmp_path, fake_ollama, f
     assert chat_down.returncode == 1
     assert f"model server not reachable at {closed_port_url}" in chat_down.stdout
     assert f"embedding server {fake_ollama.url} (ollama) has all-minilm" in chat_down.stdout
+
+
+def test_check_reports_the_shard_settings(tmp_path, fake_ollama):
+    plain = run_check(tmp_path, LLM_URL=fake_ollama.url)
+    assert "✓ Discord: not sharded (one gateway connection)" in plain.stdout
+    sharded = run_check(tmp_path, LLM_URL=fake_ollama.url, SHARD_COUNT="4", SHARD_IDS="0,1")
+    assert sharded.returncode == 0 and "✓ Discord: shards 0,1 of 4" in sharded.stdout
