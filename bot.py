@@ -37,7 +37,7 @@ EXTENSIONS = (
 
 
 class TicketBot(commands.Bot):
-    """Owns the shared resources (`self.core`: one DB connection, one HTTP session, one LLM client)."""
+    """Owns the shared resources (`self.core`: one DB connection, one HTTP session, the model servers' pool)."""
 
     def __init__(self, settings: Settings, **options: Any) -> None:
         intents = discord.Intents.default()

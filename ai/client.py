@@ -4,7 +4,8 @@
 timeouts, 503 retries, embedding batches, the memory of a down server (``health``) or
 embedding model (``embed_health``) and the rules about what counts as a valid answer.
 ``ai/ollama.py`` and ``ai/openai_compat.py`` only build requests and parse their wire
-formats.
+formats. One client talks to one server; the bot uses them through ``ai.pool.ModelPool``, which
+queues, routes and retries over one client per server.
 """
 
 from __future__ import annotations
