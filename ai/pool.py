@@ -29,7 +29,7 @@ from ai.errors import LLMError, LLMTimeout, LLMUnavailable, ModelNotFound
 from ai.health import Health
 from ai.limiter import NoServerUsable, PoolLimiter
 from ai.settings import LLMSettings
-from ai.types import ChatMessage, ChatResult, OnQueued, ServerStatus, StreamEvent
+from ai.types import ChatMessage, ChatResult, ChatShape, OnQueued, ServerStatus, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +126,14 @@ class ModelPool:
                 if event.text:
                     yield event.text
 
-    async def chat(self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None) -> ChatResult:
+    async def chat(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None, shape: ChatShape | None = None
+    ) -> ChatResult:
+        """Like ``LLMClient.chat`` (`shape`: a constrained answer, e.g. a classification)."""
         started = time.perf_counter()  # a real clock, like LLMClient.chat (SimCord virtualises the loop's)
         pieces: list[str] = []
         final = StreamEvent()
-        async with aclosing(self.chat_events(messages, on_queued)) as events:
+        async with aclosing(self.chat_events(messages, on_queued, shape)) as events:
             async for event in events:
                 pieces.append(event.text)
                 if event.done:
@@ -143,7 +146,7 @@ class ModelPool:
         )
 
     async def chat_events(
-        self, messages: list[ChatMessage], on_queued: OnQueued | None = None
+        self, messages: list[ChatMessage], on_queued: OnQueued | None = None, shape: ChatShape | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
         tried: set[int] = set()
         last_error: LLMError | None = None
@@ -155,7 +158,7 @@ class ModelPool:
             server = self.servers[index]
             shown = False
             try:
-                async with aclosing(server.chat_events(messages)) as events:
+                async with aclosing(server.chat_events(messages, shape)) as events:
                     async for event in events:
                         shown = shown or bool(event.text)
                         yield event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ai.settings import LLMSettings
 
@@ -20,6 +20,15 @@ class ChatResult:
     done_reason: str | None
     eval_count: int | None
     duration_s: float
+
+
+@dataclass(frozen=True)
+class ChatShape:
+    """Constrains an answer for a classification: it must follow `schema` (a JSON schema; Ollama's `format`,
+    OpenAI's `response_format`), within `max_tokens`, at temperature 0 (the same input, the same label)."""
+
+    schema: dict[str, Any]
+    max_tokens: int = 24
 
 
 @dataclass
@@ -82,4 +91,6 @@ class ChatModel(Protocol):
         self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None
     ) -> AsyncGenerator[str, None]: ...
 
-    async def chat(self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None) -> ChatResult: ...
+    async def chat(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None, shape: ChatShape | None = None
+    ) -> ChatResult: ...
