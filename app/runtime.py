@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from ai.client import LLMClient
-from ai.factory import create_llm_client
+from ai.factory import create_model_pool
+from ai.pool import ModelPool
 from app.meta import BotMeta
 from app.schema import open_app_database
 from app.settings import Settings
@@ -34,9 +35,9 @@ from tickets.user_card import UserCards
 
 
 class LLMEmbedder:
-    """The memory's `Embedder` over the model server's embedding endpoint."""
+    """The memory's `Embedder` over the embedding servers (the pool's, or one client's)."""
 
-    def __init__(self, client: LLMClient) -> None:
+    def __init__(self, client: LLMClient | ModelPool) -> None:
         self.client = client
         self.model = client.settings.embed_model or ""
 
@@ -50,7 +51,8 @@ class Core:
     db: Database
     meta: BotMeta
     http_session: aiohttp.ClientSession
-    llm: LLMClient
+    # Every model server, chat and embeddings (ai/pool.py).
+    llm: ModelPool
     memory: TrainedMemory
     store: TicketStore
     tickets: TicketService
@@ -83,7 +85,7 @@ class Core:
 async def open_core(settings: Settings) -> Core:
     db = await open_app_database(settings.db_path)
     session = aiohttp.ClientSession()
-    llm = create_llm_client(settings.llm, session)
+    llm = create_model_pool(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
     store = TicketStore(db)
     server_settings = ServerSettingsService(SettingsStore(db), REGISTRY.with_env_defaults(settings.env_values))

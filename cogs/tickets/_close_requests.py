@@ -110,6 +110,8 @@ class CloseRequester:
     async def sweep(self) -> None:
         """Close the tickets whose close request nobody answered in time (each scheduler round calls this)."""
         for request in await self.core.desk.close_requests.due(discord.utils.utcnow()):
+            if not self.core.settings.shards.owns(request.guild_id):
+                continue  # another process runs the servers on its shards (SHARD_IDS)
             failed_at = self._failed.get(request.id)
             if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
                 continue

@@ -49,8 +49,10 @@ class Scheduler:
     async def _round(self) -> None:
         core = self.bot.core
         by_guild: dict[int, list[Ticket]] = {}
+        owns = core.settings.shards.owns  # another process runs the servers on its shards (SHARD_IDS)
         for ticket in await core.tickets.unclosed():
-            by_guild.setdefault(ticket.guild_id, []).append(ticket)
+            if owns(ticket.guild_id):
+                by_guild.setdefault(ticket.guild_id, []).append(ticket)
         for guild_id, tickets in by_guild.items():
             try:
                 policy = await core.care.policy(guild_id)
@@ -74,6 +76,8 @@ class Scheduler:
         except Exception:
             log.exception("Closing the tickets of unanswered close requests failed")
         for guild_id in await core.care.guilds_with_held_pings():
+            if not owns(guild_id):
+                continue
             try:
                 if (await core.care.hours(guild_id)).is_open(discord.utils.utcnow()):
                     await self.care.release_held_pings(guild_id)
