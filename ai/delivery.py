@@ -136,6 +136,10 @@ async def deliver_stream(
         return DeliveryResult([], [], False, error or LLMResponseError("empty answer"), shown.edits)
     verdict = guard.finish() if guard is not None else None
     if verdict is not None and not verdict.answered:
+        if error is not None and guard is not None and guard.tripped is None and not shown.handles:
+            # The model failed before its reply could be judged (too little of it to show): that is a
+            # failure of the model, not its verdict. Nothing was posted; the caller falls back.
+            return DeliveryResult([], [], False, error, shown.edits, verdict)
         log.info("reply rejected (%s): %s", verdict.verdict, "; ".join(verdict.reasons))
         parts = split_message(neutralize_mentions(rejected_text), limit) if rejected_text.strip() else []
         await shown.show(parts)

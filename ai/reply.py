@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ai.client import LLMClient
 from ai.delivery import DEFAULT_ERROR_NOTE, DeliveryResult, MessageSink, deliver_stream
@@ -34,6 +34,7 @@ class ModelTurn:
     system_prompt: str | None = None
     max_chars: int = 6000
     max_history: int = 16
+    form: list[tuple[str, str]] = field(default_factory=list)  # the ticket form's other answers (data)
 
 
 @dataclass
@@ -55,14 +56,16 @@ async def answer_with_model(
     error_note: str = DEFAULT_ERROR_NOTE,
     on_queued: OnQueued | None = None,
     edit_interval: float = 1.0,
+    checked: bool = True,
 ) -> ModelReply | None:
     """Ask the model with the best notes and show its reply only as far as the guards allow.
 
-    None: no notes, the model was not asked. Never raises LLMError: a failure is in
-    ``delivery.error`` (with nothing shown when ``delivery.handles`` is empty).
+    None: no notes, the model was not asked. `checked=False` (ANSWER_CHECKS=false) asks the model with
+    every note it is given, even none, and shows its reply unchecked, as it streams. Never raises
+    LLMError: a failure is in ``delivery.error`` (with nothing shown when ``delivery.handles`` is empty).
     """
-    notes = select_knowledge(turn.knowledge)
-    if not notes:
+    notes = select_knowledge(turn.knowledge) if checked else list(turn.knowledge)
+    if not notes and checked:
         log.debug("no notes above the floor for %r: not asking the model", turn.question[:80])
         return None
     messages = build_prompt(
@@ -76,12 +79,18 @@ async def answer_with_model(
         max_chars=turn.max_chars,
         max_history=turn.max_history,
         num_ctx=llm.settings.num_ctx,
+        form=turn.form,
     )
-    guard = StreamGuard(
-        notes,
-        turn.question,
-        [t.content for t in turn.history],
-        instructions=instructions(turn.server_name, turn.category, turn.system_prompt),
+    guard = (
+        None
+        if not checked
+        else StreamGuard(
+            notes,
+            turn.question,
+            # What people in the ticket wrote may be repeated: a link from the form is not invented.
+            [t.content for t in turn.history] + [answer for _, answer in turn.form],
+            instructions=instructions(turn.server_name, turn.category, turn.system_prompt),
+        )
     )
     delivery = await deliver_stream(
         llm.chat_stream(messages, on_queued=on_queued),

@@ -9,15 +9,15 @@ Needs the model and embedding servers of bench/REAL_LLM_SETUP.md (`bash bench/st
 **Sample** (fixed seed): 40 in-scope user messages (20 per dev set, from the topics' test phrasings),
 15 out-of-scope ones (near misses and general questions, 8 + 7) and 8 chit-chat messages (4 + 4).
 
-**Path**, built from the functions the bot's pipeline calls (until tickets/answering.py calls the
-guards itself, this file wires them the same way): ai/chitchat.py `canned_reply` (chit-chat gets a
-canned reply, no model) → each dev set trained into a real TrainedMemory (SQLite file, one phrasing
-per topic, real all-MiniLM-L6-v2 vectors from the embedding server through the bot's own client) →
-`find_similar_many` (k=5) → memory/decision.py `decide` → a saved answer directly, or for the LLM
-route: ai/reply.py `answer_with_model`, the function the pipeline's LLM route calls: ai/prompt.py
-`select_knowledge` (best 3 above the floor, off-topic ones dropped; none → staff without the model) →
-`build_prompt` → the bot's Ollama client `chat_stream` → ai/delivery.py `deliver_stream` with an
-ai/guards.py `StreamGuard`, into a sink that records every text a user would have seen, edits included.
+**Path**: the bot's own answer pipeline, `tickets/answering.py` `AnswerPipeline.answer` (what a ticket
+message goes through), into a sink that records every text a user would have seen, edits included.
+Each dev set is trained into a real TrainedMemory (SQLite file, one phrasing per topic, real
+all-MiniLM-L6-v2 vectors from the embedding server through the bot's own client). In the pipeline:
+ai/chitchat.py (chit-chat gets a canned reply, no model) → memory/segments.py `find_per_question`
+(k=5) → memory/decision.py `decide_each` → a saved answer directly, or the LLM route: ai/reply.py
+`answer_with_model`: ai/prompt.py `select_knowledge` (best 3 above the floor, off-topic ones dropped;
+none → staff without the model) → `build_prompt` → the Ollama client `chat_stream` → ai/delivery.py
+`deliver_stream` with an ai/guards.py `StreamGuard`; a rejected reply ends as the hand-off text.
 
 **Judging** (bench/judge.py, no second model), on every text shown (streamed edits too):
 - in scope: *correct* = all the topic's key facts present; *wrong topic* = a key fact of another topic
@@ -25,8 +25,8 @@ ai/guards.py `StreamGuard`, into a sink that records every text a user would hav
   found in neither the notes nor the message; *echo* = our prompt's markup; *incomplete* = none of
   these but not every key fact; *declined* = handed to staff (the honest outcome when unsure).
 - out of scope: *declined* = handed to staff; anything shown as an answer is a failure.
-- "unsure" replies: every UNSURE/FAILED verdict must take the staff route (it does by construction
-  here); an *answered* reply that reads like a refusal (judge.declined) is counted as a leak.
+- "unsure" replies: every UNSURE/FAILED verdict must take the staff route (the pipeline's outcome
+  route is checked); an *answered* reply that reads like a refusal (judge.declined) is counted as a leak.
 Heuristic: a fact in other words counts as missing. Read the rows before trusting a small difference.
 """
 
@@ -45,12 +45,8 @@ from pathlib import Path
 
 import aiohttp
 
-from ai.chitchat import canned_reply
-from ai.client import LLMClient
 from ai.factory import create_llm_client
 from ai.guards import Verdict
-from ai.prompt import KnowledgeItem, select_knowledge
-from ai.reply import ModelTurn, answer_with_model
 from app.runtime import LLMEmbedder
 from app.schema import open_app_database
 from app.settings import default_llm_settings
@@ -58,10 +54,9 @@ from bench import devset as devsets
 from bench.judge import _DECLINE as DECLINE
 from bench.judge import echo as judge_echo
 from bench.judge import judge
-from memory.decision import Route, Thresholds, decide
-from memory.models import Match
+from memory.decision import Route, Thresholds
 from memory.store import TrainedMemory
-from tickets.answering import STAFF_TEXT
+from tickets.answering import STAFF_TEXT, AnswerPipeline, AnswerRequest, knowledge_item
 
 CHAT_URL = "http://127.0.0.1:11434"
 EMBED_URL = "http://127.0.0.1:11435"
@@ -69,7 +64,7 @@ MODEL = "qwen2.5:0.5b"
 EMBED_MODEL = "all-minilm"
 USER_NAME = "mika_07"
 GUILD = 1
-HANDOFF = STAFF_TEXT.format(why="")
+HANDOFF = STAFF_TEXT.format(what="this", why="")
 
 
 @dataclass
@@ -167,8 +162,12 @@ async def run(args: argparse.Namespace) -> list[Row]:
                         entry = await memory.add(GUILD, t.question, t.answer, t.category, alternates, embed=False)
                         topic_of[entry.id] = t.id
                     await memory.reembed_stale(GUILD)
+                    pipeline = AnswerPipeline(
+                        memory=memory, llm=client, thresholds=Thresholds(), max_context_length=6000,
+                        history_messages=16,
+                    )  # fmt: skip
                     for case in mine:
-                        row = await answer_one(d, case, memory, client, topic_of)
+                        row = await answer_one(d, case, pipeline, topic_of)
                         judge_row(d, row)
                         rows.append(row)
                         print_row(row)
@@ -177,69 +176,43 @@ async def run(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-async def answer_one(
-    d: devsets.DevSet, case: Case, memory: TrainedMemory, client: LLMClient, topic_of: dict[int, str]
-) -> Row:
+async def answer_one(d: devsets.DevSet, case: Case, pipeline: AnswerPipeline, topic_of: dict[int, str]) -> Row:
+    """One message through the bot's own answer pipeline (tickets/answering.py), as a ticket would."""
     started = time.perf_counter()
     row = Row(d.name, case.group, case.text, list(case.expected), route="")
-    canned = canned_reply(case.text)
-    if canned is not None:
-        row.route, row.reply, row.shown = "chitchat", canned, [canned]
-        row.seconds = time.perf_counter() - started
-        return row
-    matches = await memory.find_similar_many(GUILD, [case.text], k=5)
-    row.top = [topic_of[m.entry.id] for m in matches]
-    row.scores = [round(m.score, 3) for m in matches]
-    row.off_topic = [f"{topic_of[m.entry.id]}: {off_topic(m)}" for m in matches if off_topic(m)]
-    decision = decide(matches, llm_available=True, thresholds=Thresholds())
-    if decision.route is Route.ANSWER and decision.match is not None:
-        row.route, row.reply = "answer", decision.match.entry.response
-        row.shown, row.notes = [row.reply], [topic_of[decision.match.entry.id]]
-        row.knowledge = f"{decision.match.entry.query}\n{decision.match.entry.response}"
-        row.seconds = time.perf_counter() - started
-        return row
-    items = [
-        KnowledgeItem(m.entry.id, m.entry.query, m.entry.response, m.entry.category, m.score, off_topic(m))
-        for m in matches
-    ]
-    notes = select_knowledge(items)
-    row.notes = [topic_of[n.id] for n in notes]
-    row.knowledge = "\n".join(f"{n.query}\n{n.response}" for n in notes)
-    turn = ModelTurn(
-        question=case.text,
-        history=[],
-        knowledge=items,
-        server_name=d.server_name,
-        user_name=USER_NAME,
-        category=d.topic(case.expected[0]).category if case.expected else "general",
-    )
     sink = RecordingSink(started)
-    reply = await answer_with_model(client, turn, sink, rejected_text=HANDOFF)
-    if reply is None:
-        row.route, row.reply, row.shown, row.verdict = "staff", HANDOFF, [HANDOFF], "no notes"
-        row.seconds = time.perf_counter() - started
-        return row
-    verdict = reply.delivery.guard
-    if verdict is None:  # the model failed before saying anything
-        raise RuntimeError(f"the model gave no answer: {reply.delivery.error}")
-    row.raw = verdict.raw
-    row.verdict, row.reasons = str(verdict.verdict), list(verdict.reasons)
-    row.route = "llm" if verdict.verdict is Verdict.ANSWERED else "staff"
-    if not reply.delivery.handles:  # nothing shown: the pipeline posts the hand-off itself
-        sink.messages.append(HANDOFF)
-        sink.shown.append(HANDOFF)
-    row.reply = "\n".join(sink.messages)
-    row.shown = sink.shown
-    row.first_visible = sink.first_visible if row.route == "llm" else None
+    request = AnswerRequest(
+        guild_id=GUILD, question=case.text, history=[], user_name=USER_NAME, server_name=d.server_name,
+        category=d.topic(case.expected[0]).category if case.expected else "general",
+    )  # fmt: skip
+    outcome = await pipeline.answer(request, sink)
     row.seconds = time.perf_counter() - started
+    row.reply, row.shown = "\n".join(sink.messages), sink.shown
+    row.top = [topic_of[m.entry.id] for m in outcome.matches]
+    row.scores = [round(m.score, 3) for m in outcome.matches]
+    row.off_topic = [
+        f"{topic_of[m.entry.id]}: {knowledge_item(m).off_topic}" for m in outcome.matches if m.foreign or m.ruled_out
+    ]
+    if outcome.canned:
+        row.route = "chitchat"
+        return row
+    row.route = outcome.route.value
+    if outcome.route in (Route.ANSWER, Route.FALLBACK) and outcome.decision.match is not None:
+        entry = outcome.decision.match.entry
+        row.notes, row.knowledge = [topic_of[entry.id]], f"{entry.query}\n{entry.response}"
+    if outcome.model is not None:
+        notes = outcome.model.notes
+        row.notes = [topic_of[n.id] for n in notes]
+        row.knowledge = "\n".join(f"{n.query}\n{n.response}" for n in notes)
+        verdict = outcome.model.delivery.guard
+        if verdict is not None:
+            row.raw, row.verdict, row.reasons = verdict.raw, str(verdict.verdict), list(verdict.reasons)
+        row.first_visible = sink.first_visible if outcome.route is Route.LLM else None
+    elif outcome.route is Route.STAFF:
+        row.verdict = outcome.decision.reason
+    if outcome.llm_error is not None:
+        raise RuntimeError(f"the model failed: {outcome.llm_error}")
     return row
-
-
-def off_topic(match: Match) -> str:
-    """The search's evidence that an entry is not about the message (memory/scope.py, when present)."""
-    reasons = [f"names {name}" for name in match.foreign]
-    reasons += [f"rules out {word}" for word in match.ruled_out]
-    return "; ".join(reasons)
 
 
 def judge_row(d: devsets.DevSet, row: Row) -> None:
