@@ -72,7 +72,9 @@ class LLMClient(ABC):
     # -- backend hooks ---------------------------------------------------------------
 
     @abstractmethod
-    def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
+    def _chat_request(
+        self, messages: list[ChatMessage], schema: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """URL and JSON body of a streaming chat request."""
 
     @abstractmethod
@@ -140,13 +142,17 @@ class LLMClient(ABC):
                 if event.text:
                     yield event.text
 
-    async def chat(self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None) -> ChatResult:
+    async def chat(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None, schema: dict[str, Any] | None = None
+    ) -> ChatResult:
+        """The whole answer. `schema`: a JSON schema the reply must follow (grammar-constrained output:
+        Ollama's `format`, OpenAI's `response_format`)."""
         # Streams internally too, so a stalled generation is caught by the chunk timeout
         # instead of waiting for the total timeout.
         started = _now()
         pieces: list[str] = []
         final = StreamEvent()
-        async with aclosing(self._chat_events(messages, on_queued)) as events:
+        async with aclosing(self._chat_events(messages, on_queued, schema)) as events:
             async for event in events:
                 pieces.append(event.text)
                 if event.done:
@@ -232,7 +238,7 @@ class LLMClient(ABC):
     # -- shared machinery --------------------------------------------------------------
 
     async def _chat_events(
-        self, messages: list[ChatMessage], on_queued: OnQueued | None
+        self, messages: list[ChatMessage], on_queued: OnQueued | None, schema: dict[str, Any] | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
         self.health.raise_if_down()
         async with self._limiter.slot(on_queued):
@@ -240,7 +246,7 @@ class LLMClient(ABC):
             self.health.raise_if_down()
             started = _now()
             deadline = started + self.settings.total_timeout
-            url, body = self._chat_request(messages)
+            url, body = self._chat_request(messages, schema)
             response, first_deadline = await self._post_with_retries(url, body, deadline)
             text_len = 0
             try:

@@ -60,9 +60,11 @@ class OllamaClient(LLMClient):
     def pull_hint(self, model: str) -> str | None:
         return pull_hint(model)
 
-    def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
+    def _chat_request(
+        self, messages: list[ChatMessage], schema: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         s = self.settings
-        body = {
+        body: dict[str, Any] = {
             "model": s.model,
             "messages": messages,
             "stream": True,
@@ -73,6 +75,8 @@ class OllamaClient(LLMClient):
             # Always sent: Ollama's default num_ctx (2048) silently drops the oldest messages.
             "options": {"num_ctx": s.num_ctx, "temperature": s.temperature, "num_predict": s.num_predict},
         }
+        if schema is not None:
+            body["format"] = schema
         return self._url("/api/chat"), body
 
     def _line_parser(self) -> LineParser:

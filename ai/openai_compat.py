@@ -79,9 +79,11 @@ class OpenAIClient(LLMClient):
             return {"Authorization": f"Bearer {self.settings.api_key}"}
         return {}
 
-    def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
+    def _chat_request(
+        self, messages: list[ChatMessage], schema: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         s = self.settings
-        body = {
+        body: dict[str, Any] = {
             "model": s.model,
             "messages": messages,
             "stream": True,
@@ -91,6 +93,8 @@ class OpenAIClient(LLMClient):
             # fields. Servers that separate reasoning send it as `reasoning_content`, which is never
             # read (SSEParser); those that inline it as <think>…</think> are cleaned by ai/think.py.
         }
+        if schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
         return self._url("/chat/completions"), body
 
     def _line_parser(self) -> LineParser:

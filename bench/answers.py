@@ -54,9 +54,9 @@ from bench import devset as devsets
 from bench.judge import _DECLINE as DECLINE
 from bench.judge import echo as judge_echo
 from bench.judge import judge
-from memory.decision import Route, Thresholds
+from memory.decision import Route, Thresholds, evidence
 from memory.store import TrainedMemory
-from tickets.answering import STAFF_TEXT, AnswerPipeline, AnswerRequest, knowledge_item
+from tickets.answering import CHECK_BAR, STAFF_TEXT, AnswerPipeline, AnswerRequest, knowledge_item
 
 CHAT_URL = "http://127.0.0.1:11434"
 EMBED_URL = "http://127.0.0.1:11435"
@@ -94,6 +94,10 @@ class Row:
     knowledge: str = ""  # the notes' text (what "invented" is judged against)
     seconds: float = 0.0
     first_visible: float | None = None
+    # The saved-answer check (ai/check.py): the best match's confidence, and the model's yes/no when it
+    # was asked (None: not asked). `summary --check-bar` replays the run as if only bars above it asked.
+    confidence: float | None = None
+    check: bool | None = None
     outcome: str = ""
     flags: list[str] = field(default_factory=list)
 
@@ -142,7 +146,11 @@ async def run(args: argparse.Namespace) -> list[Row]:
     cases = pick(args.seed, args.in_scope, args.oos, args.chitchat)
     rows: list[Row] = []
     async with aiohttp.ClientSession() as session:
-        settings = default_llm_settings(base_url=args.url, model=MODEL, embed_model=EMBED_MODEL, total_timeout=900)
+        # Long timeouts: on a shared machine the model server may be busy with others' requests first.
+        settings = default_llm_settings(
+            base_url=args.url, model=MODEL, embed_model=EMBED_MODEL, first_token_timeout=900, chunk_timeout=300,
+            total_timeout=1200,
+        )  # fmt: skip
         client = create_llm_client(settings, session)
         embed_client = create_llm_client(
             default_llm_settings(base_url=args.embed_url, model=EMBED_MODEL, embed_model=EMBED_MODEL), session
@@ -164,7 +172,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
                     await memory.reembed_stale(GUILD)
                     pipeline = AnswerPipeline(
                         memory=memory, llm=client, thresholds=Thresholds(), max_context_length=6000,
-                        history_messages=16,
+                        history_messages=16, check_bar=args.check_bar,
                     )  # fmt: skip
                     for case in mine:
                         row = await answer_one(d, case, pipeline, topic_of)
@@ -196,6 +204,12 @@ async def answer_one(d: devsets.DevSet, case: Case, pipeline: AnswerPipeline, to
     if outcome.canned:
         row.route = "chitchat"
         return row
+    if outcome.matches:
+        top = outcome.decision.match or outcome.matches[0]
+        if top in outcome.matches:
+            others = [m for m in outcome.matches if m is not top]
+            row.confidence = round(evidence(top, others, pipeline.thresholds).confidence, 3)
+    row.check = outcome.checked
     row.route = outcome.route.value
     if outcome.route in (Route.ANSWER, Route.FALLBACK) and outcome.decision.match is not None:
         entry = outcome.decision.match.entry
@@ -210,9 +224,15 @@ async def answer_one(d: devsets.DevSet, case: Case, pipeline: AnswerPipeline, to
         row.first_visible = sink.first_visible if outcome.route is Route.LLM else None
     elif outcome.route is Route.STAFF:
         row.verdict = outcome.decision.reason
-    if outcome.llm_error is not None:
-        raise RuntimeError(f"the model failed: {outcome.llm_error}")
+    if outcome.llm_error is not None:  # measured as it happened (a fallback or a hand-off), and flagged
+        row.reasons = [*row.reasons, f"model error: {outcome.llm_error}"]
     return row
+
+
+def undo_check(row: Row) -> None:
+    """The row as it was before the saved-answer check: the model was unsure, so the hand-off."""
+    row.check, row.route, row.reply, row.shown = None, "staff", HANDOFF, [HANDOFF]
+    row.first_visible = None
 
 
 def judge_row(d: devsets.DevSet, row: Row) -> None:
@@ -341,12 +361,23 @@ def main() -> None:
     r.add_argument("--chitchat", type=int, default=8)
     r.add_argument("--learned", action="store_true", help="train the two learned phrasings per topic too")
     r.add_argument("--out", help="write every row as JSON lines")
+    r.add_argument(
+        "--check-bar", type=float, default=CHECK_BAR,
+        help="confidence from which an unsure model is asked about the best saved answer (ai/check.py); "
+        "0 asks on every unsure reply, so that `summary --check-bar` can replay any higher bar",
+    )  # fmt: skip
     s = sub.add_parser("summary", help="re-judge rows written by run --out and print the tables")
     s.add_argument("rows")
+    s.add_argument("--check-bar", type=float, help="replay the run as if only this bar and above were checked")
+    s.add_argument("--no-check", action="store_true", help="replay the run without the saved-answer check")
     args = parser.parse_args()
     if args.command == "summary":
         rows = [Row(**json.loads(line)) for line in Path(args.rows).read_text(encoding="utf-8").splitlines()]
         for row in rows:
+            if row.check is not None and (
+                args.no_check or (args.check_bar is not None and (row.confidence or 0) < args.check_bar)
+            ):
+                undo_check(row)
             judge_row(devsets.load(row.devset), row)
         print(summary(rows))
         return

@@ -11,14 +11,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ai.check import saved_answer_fits
 from ai.chitchat import canned_reply
 from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink
 from ai.errors import LLMBusy, LLMError, LLMUnavailable
+from ai.guards import Verdict
 from ai.prompt import KnowledgeItem, Turn
 from ai.reply import ModelReply, ModelTurn, answer_with_model
 from ai.split import append_note, neutralize_mentions, split_message
-from memory.decision import Decision, Route, Thresholds, decide
+from memory.decision import Decision, Route, Thresholds, decide, evidence
 from memory.models import Match
 from memory.segments import QuestionMatches, decide_each, find_per_question
 from memory.store import TrainedMemory
@@ -39,6 +41,8 @@ BUSY_NOTE = (
 STAFF_TEXT = (
     "I couldn't find a reliable answer to {what}{why}. A member of staff has been notified and will be with you soon."
 )
+# See AnswerPipeline.check_bar (measured: README, "Answer quality").
+CHECK_BAR: float | None = None
 INTERRUPTED_NOTE = "\n\n-# ⚠️ The AI assistant stopped before finishing this answer."
 
 
@@ -72,6 +76,8 @@ class AnswerOutcome:
     canned: bool = False
     # The model's turn, when it was asked: the notes it saw and its guarded delivery (verdict, raw reply).
     model: ModelReply | None = None
+    # The model was unsure and was asked about the best saved answer alone (ai/check.py): its yes or no.
+    checked: bool | None = None
 
     @property
     def entry_id(self) -> int | None:
@@ -92,6 +98,9 @@ class AnswerPipeline:
     knowledge_k: int = 5
     # The guards on model replies (ANSWER_CHECKS): unsure or failed replies go to staff, never shown.
     checked: bool = True
+    # When the model is unsure and the best match's confidence (memory.decision) reaches this, the model
+    # is asked whether that saved answer fits (ai/check.py); None: never.
+    check_bar: float | None = CHECK_BAR
     # Model requests started per server in the last minute.
     server_requests: RateWindow = field(default_factory=RateWindow)
 
@@ -247,12 +256,14 @@ class AnswerPipeline:
             form=request.form,
         )
         handoff = STAFF_TEXT.format(what=what, why="")
+        checkable = self._checkable(decision, matches)
         try:
             reply = await answer_with_model(
                 self.llm,
                 turn,
                 sink,
-                rejected_text=handoff,
+                # With a check to come, nothing is posted on a rejection yet (what was shown is blanked).
+                rejected_text="" if checkable is not None else handoff,
                 error_note=INTERRUPTED_NOTE,
                 on_queued=on_queued,
                 checked=self.checked,
@@ -265,13 +276,19 @@ class AnswerPipeline:
             why = "no saved answer is about this message"
             return AnswerOutcome(Route.STAFF, Decision(Route.STAFF, decision.match, why), matches, handoff), None
         result: DeliveryResult = reply.delivery
-        if not result.handles:
+        if result.guard is not None and result.guard.verdict is Verdict.UNSURE and result.error is None and checkable:
+            outcome = await self._checked(request, checkable, matches, sink, result, handoff)
+            outcome.model = reply
+            return outcome, None
+        if result.error is not None and not result.handles:
             log.warning("LLM gave no usable answer: %s", result.error)
             return None, result.error
         if result.rejected:
             assert result.guard is not None
             why = f"the model's reply was {result.guard.verdict}: {'; '.join(result.guard.reasons)}"
             log.info("Reply handed to staff (%s)", why)
+            if checkable is not None:  # the hand-off was held back for a check that did not happen
+                await _replace(sink, result.handles, handoff)
             staff = AnswerOutcome(Route.STAFF, Decision(Route.STAFF, decision.match, why), matches, handoff)
             staff.model = reply
             return staff, None
@@ -281,6 +298,51 @@ class AnswerPipeline:
         outcome.llm_error = result.error
         outcome.model = reply
         return outcome, None
+
+    def _checkable(self, decision: Decision, matches: list[Match]) -> Match | None:
+        """The best match, if an unsure model's verdict on it is worth checking (ai/check.py): near
+        confident, about our product, trusted."""
+        top = decision.match if decision.match is not None else (matches[0] if matches else None)
+        if self.check_bar is None or not self.checked or top is None or top not in matches:
+            return None
+        if top.foreign or top.ruled_out or top.entry.confidence < self.thresholds.min_confidence:
+            return None
+        others = [m for m in matches if m is not top]
+        seen = evidence(top, others, self.thresholds)
+        return top if seen.confidence >= self.check_bar else None
+
+    async def _checked(
+        self, request: AnswerRequest, top: Match, matches: list[Match], sink: MessageSink, result: DeliveryResult,
+        handoff: str,
+    ) -> AnswerOutcome:  # fmt: skip
+        """The model was unsure: ask it whether the best saved answer fits; send that answer verbatim if so."""
+        entry = top.entry
+        fits = await saved_answer_fits(
+            self.llm, server_name=request.server_name, question=entry.query, answer=entry.response,
+            message=request.question,
+        )  # fmt: skip
+        if fits:
+            text = append_note(neutralize_mentions(entry.response), SAVED_NOTE)
+            await _replace(sink, result.handles, text)
+            why = "the model was unsure; asked about the best saved answer alone, it said that answer fits"
+            outcome = AnswerOutcome(Route.ANSWER, Decision(Route.ANSWER, top, why), matches, text)
+        else:
+            await _replace(sink, result.handles, handoff)
+            why = "the model was unsure, and said the best saved answer does not fit"
+            outcome = AnswerOutcome(Route.STAFF, Decision(Route.STAFF, top, why), matches, handoff)
+        outcome.checked = fits
+        log.info("Saved-answer check for entry %d: %s", entry.id, "fits" if fits else "does not fit")
+        return outcome
+
+
+async def _replace(sink: MessageSink, handles: list[Any], text: str) -> None:
+    """Show `text` in the first message already posted (the others stay blanked), or post it."""
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        if index < len(handles):
+            await sink.edit(handles[index], part)
+        else:
+            await sink.send(part)
 
 
 def knowledge_item(match: Match) -> KnowledgeItem:

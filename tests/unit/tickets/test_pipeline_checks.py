@@ -4,12 +4,14 @@ a SQLite file (the fake Ollama's hashed embeddings) and the fake Ollama as the m
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
+from ai.check import SCHEMA
 from ai.factory import create_llm_client
 from app.runtime import LLMEmbedder
 from app.schema import open_app_database
@@ -17,7 +19,7 @@ from memory.decision import Route, Thresholds
 from memory.store import MAX_SEARCH_CHARS, TrainedMemory
 from tests.fakes.ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
-from tickets.answering import FALLBACK_NOTE, AnswerPipeline, AnswerRequest
+from tickets.answering import FALLBACK_NOTE, SAVED_NOTE, AnswerPipeline, AnswerRequest
 
 GUILD = 77
 REFUND_Q = "Can I get a refund?"
@@ -119,3 +121,33 @@ async def test_a_model_that_fails_before_its_reply_can_be_judged_falls_back(pipe
     else:
         [text] = sink.messages
         assert "unavailable" in text and "ANSWER" not in text
+
+
+# -- the saved-answer check (ai/check.py) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fits", [True, False])
+async def test_an_unsure_model_is_asked_about_the_best_saved_answer(pipeline, fake_ollama, fits: bool) -> None:
+    pipeline.check_bar = 0.0
+    fake_ollama.script(Reply("UNSURE"), Reply(json.dumps({"answers": fits})))
+    outcome, sink = await ask(pipeline, "how do i get a refund for a skin i bought?")
+    first, check = fake_ollama.chat_requests()
+    assert check["format"] == SCHEMA and "format" not in first
+    assert "Saved answer: " + REFUND_A in check["messages"][-1]["content"]
+    assert outcome.checked is fits
+    if fits:
+        assert outcome.route is Route.ANSWER and sink.messages == [f"{REFUND_A}\n{SAVED_NOTE}"]
+    else:
+        assert outcome.route is Route.STAFF and len(sink.messages) == 1 and "staff" in sink.messages[0]
+
+
+async def test_no_check_below_the_bar_nor_for_a_broken_reply(pipeline, fake_ollama) -> None:
+    pipeline.check_bar = 5.0  # above any confidence
+    fake_ollama.script(Reply("UNSURE"))
+    outcome, _ = await ask(pipeline, "how do i get a refund for a skin i bought?")
+    assert outcome.route is Route.STAFF and outcome.checked is None and len(fake_ollama.chat_requests()) == 1
+    pipeline.check_bar = 0.0
+    fake_ollama.script(Reply("ANSWER: email refunds@made-up-store.com for a refund"))
+    outcome, sink = await ask(pipeline, "how do i get a refund for a skin i bought?")
+    assert outcome.route is Route.STAFF and outcome.checked is None, "an invented address is not a doubt to check"
+    assert len(fake_ollama.chat_requests()) == 2 and "made-up" not in "".join(sink.messages)
