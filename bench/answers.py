@@ -231,7 +231,8 @@ async def answer_one(d: devsets.DevSet, case: Case, pipeline: AnswerPipeline, to
 
 def undo_check(row: Row) -> None:
     """The row as it was before the saved-answer check: the model was unsure, so the hand-off."""
-    row.check, row.route, row.reply, row.shown = None, "staff", HANDOFF, [HANDOFF]
+    # What was shown before the check's result (a streamed part the guard took back) stays.
+    row.check, row.route, row.reply, row.shown = None, "staff", HANDOFF, [*row.shown[:-1], HANDOFF]
     row.first_visible = None
 
 
@@ -327,6 +328,9 @@ def summary(rows: list[Row]) -> str:
         f"{sum('invented' in r.flags for r in rows)}/{len(rows)} | 0 |",
         f"| unsure/failed verdicts that took the staff route | "
         f"{sum(r.route == 'staff' for r in unsure)}/{len(unsure)} | all |",
+        f"| of those, asked about the best saved answer (ai/check.py): yes / asked | "
+        f"{sum(r.check is True for r in unsure)}/{sum(r.check is not None for r in unsure)} | |",
+        f"| unsure verdicts shown as the model's text | {sum(r.route == 'llm' for r in unsure)} | 0 |",
         f"| answers that read like a refusal (unsure shown as an answer) | "
         f"{sum('unsure-as-answer' in r.flags for r in rows)} | 0 |",
         f"| shown, then replaced by the hand-off | {sum('replaced' in r.flags for r in rows)} | |",
