@@ -8,11 +8,13 @@ import aiohttp
 
 from ai.client import LLMClient
 from ai.factory import create_llm_client
+from ai.types import ChatMessage
 from app.meta import BotMeta
 from app.schema import open_app_database
 from app.settings import Settings
 from db.database import Database
 from memory.decision import Thresholds
+from memory.generated import PhrasingGenerator
 from memory.store import TrainedMemory
 from tickets.analytics import TicketAnalytics
 from tickets.answering import AnswerPipeline
@@ -57,9 +59,12 @@ class Core:
     # What closed tickets showed (attachments, embeds) and what the dashboard and /stats report.
     archive: TicketArchive
     analytics: TicketAnalytics
+    # Phrasings the model proposes for trained questions, in the background (memory/generated.py).
+    phrasings: PhrasingGenerator
 
     async def close(self) -> None:
         try:
+            await self.phrasings.close()
             await self.llm.aclose()
             await self.http_session.close()
         finally:
@@ -71,6 +76,10 @@ async def open_core(settings: Settings) -> Core:
     session = aiohttp.ClientSession()
     llm = create_llm_client(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
+
+    async def chat(messages: list[ChatMessage]) -> str:
+        return (await llm.chat(messages)).text
+
     store = TicketStore(db)
     server_settings = ServerSettingsService(SettingsStore(db), REGISTRY.with_env_defaults(settings.env_values))
     category_store = CategoryStore(db)
@@ -98,4 +107,5 @@ async def open_core(settings: Settings) -> Core:
         pacing=AnswerPacing(),
         archive=TicketArchive(store, ArchiveStore(db)),
         analytics=TicketAnalytics(db),
+        phrasings=PhrasingGenerator(memory, chat if settings.generate_phrasings else None, settings.llm.model),
     )

@@ -1,4 +1,5 @@
-"""Background upkeep of the trained memory: warm indexes at start, vectors for entries that missed them."""
+"""Background upkeep of the trained memory: warm indexes at start, vectors and generated phrasings for entries
+that missed them."""
 
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ class Maintenance(commands.Cog):
             return
         if count:
             log.info("Embedded %d trained entries with %s", count, core.settings.llm.embed_model)
+        # Entries trained while the model was down (or imported) get their generated phrasings.
+        try:
+            done = await core.phrasings.backfill()
+        except Exception:
+            log.exception("Generating phrasings for trained entries failed")
+            return
+        if done:
+            log.info("Generated phrasings for %d trained entries", done)
 
     @upkeep.before_loop
     async def _warm(self) -> None:

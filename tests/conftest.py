@@ -37,6 +37,8 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
         "LLM_CHUNK_TIMEOUT": "1",
         "LLM_TOTAL_TIMEOUT": "4",
         "LLM_CONNECT_TIMEOUT": "1",
+        # Off unless a test asks for it: a background generation would take replies scripted for tickets.
+        "GENERATE_PHRASINGS": "false",
     }
     marker = request.node.get_closest_marker("bot_env")
     if marker:
