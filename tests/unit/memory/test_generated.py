@@ -115,7 +115,7 @@ async def test_embeddings_down_keeps_the_entry_pending(fake_ollama, http_session
     fake_ollama.script(Reply("how do i reset my pasword"))
 
     assert (await generator.generate(GUILD, entry.id)).pending
-    assert (await memory.get(GUILD, entry.id)).generated == []  # type: ignore[union-attr]
+    assert (await memory.get(GUILD, entry.id)).generated == []
     assert await memory.generation_pending(GUILD) == [(GUILD, entry.id)]
 
 
@@ -136,9 +136,9 @@ async def test_removed_phrasings_stay_removed_until_the_question_changes(fake_ol
 
     # Other edits keep them; a new question drops them and makes the entry pending again.
     await memory.update(GUILD, entry.id, response="Use the new reset link.")
-    assert (await memory.get(GUILD, entry.id)).generated == ["how can i reset my password"]  # type: ignore[union-attr]
+    assert (await memory.get(GUILD, entry.id)).generated == ["how can i reset my password"]
     await memory.update(GUILD, entry.id, query="How do I change my password?")
-    assert (await memory.get(GUILD, entry.id)).generated == []  # type: ignore[union-attr]
+    assert (await memory.get(GUILD, entry.id)).generated == []
     assert await memory.generation_pending(GUILD) == [(GUILD, entry.id)]
     assert await memory.delete(GUILD, entry.id)
     assert not await memory.generation_pending(GUILD)
