@@ -61,6 +61,10 @@ _EXAMPLES = (
         "why is my delivery taking so long\nnever got my stuff, whats going on",
     ),
 )
+# A rewrite ending on one of these was cut off mid-sentence ("how do i appeal a").
+_DANGLING = frozenset(
+    ["a", "an", "the", "my", "your", "our", "to", "of", "for", "with", "in", "on", "at", "from", "and", "or"]
+)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•·]+|\d{1,2}[.)]|\(\d{1,2}\))\s*")
 _QUOTES = "\"'“”‘’`"
 
@@ -74,7 +78,7 @@ def paraphrase_prompt(question: str) -> list[ChatMessage]:
 
 def parse_paraphrases(reply: str, question: str) -> list[str]:
     """The rewrites in a model reply: one per line, list markers and quotes stripped, the question
-    itself, markup, over-long lines and duplicates (memory.text.identity_key) left out."""
+    itself, markup, over-long or cut-off lines and duplicates (memory.text.identity_key) left out."""
     seen = {identity_key(question)}
     found: list[str] = []
     for line in reply.splitlines():
@@ -84,7 +88,9 @@ def parse_paraphrases(reply: str, question: str) -> list[str]:
         if text.lower().startswith(("rewrite", "question", "here are", "sure")):
             continue
         key = identity_key(text)
-        if key and key not in seen and any(ch.isalpha() for ch in text):
+        if not key or key.split()[-1] in _DANGLING:
+            continue
+        if key not in seen and any(ch.isalpha() for ch in text):
             seen.add(key)
             found.append(text)
     return found[:ASK_FOR]

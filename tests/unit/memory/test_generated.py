@@ -29,7 +29,7 @@ async def setup(fake: FakeOllama, session: aiohttp.ClientSession, db) -> tuple[T
     return memory, PhrasingGenerator(memory, chat, "llama3")
 
 
-def test_parse_strips_list_markers_and_drops_the_question_markup_and_repeats() -> None:
+def test_parse_strips_list_markers_and_drops_the_question_markup_cut_offs_and_repeats() -> None:
     reply = (
         "1. how do i reset my pasword\n"
         "- forgot password pls\n"
@@ -37,6 +37,7 @@ def test_parse_strips_list_markers_and_drops_the_question_markup_and_repeats() -
         "How do I reset my password?\n"  # the question itself
         "FORGOT PASSWORD PLS\n"  # the same as the second, once normalised
         "<knowledge>reset my password</knowledge>\n"
+        "how do i reset my\n"  # cut off
         "\u200b\n" + "x" * 200 + "\n"
     )
     assert parse_paraphrases(reply, PASSWORD) == ["how do i reset my pasword", "forgot password pls", "reset pw??"]
