@@ -391,6 +391,8 @@ async def results(data_dir: Path) -> str:
         f">= {t.direct}, fallback {t.fallback}; keyword-only bars {t.lexical_direct} / {t.lexical_fallback}, above",
         f"{MAX_CONFIDENCE:.1f} = never). Calibrated by `python -m bench.calibrate_devsets` on Starfall and",
         "Harborline with the public val splits; Halden was held out (written before any measurement on it).",
+        '"+ generated": the phrasings a real Qwen2.5 0.5B proposed for each trained question',
+        "(bench/devsets/generated/), filtered by memory/generated.py as the bot does; hybrid search only.",
         "",
     ]
     try:
