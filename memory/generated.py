@@ -65,6 +65,7 @@ _EXAMPLES = (
 _DANGLING = frozenset(
     ["a", "an", "the", "my", "your", "our", "to", "of", "for", "with", "in", "on", "at", "from", "and", "or"]
 )
+_EXAMPLE_KEYS = frozenset(identity_key(line) for _, rewrites in _EXAMPLES for line in rewrites.splitlines())
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•·]+|\d{1,2}[.)]|\(\d{1,2}\))\s*")
 _QUOTES = "\"'“”‘’`"
 
@@ -79,7 +80,9 @@ def paraphrase_prompt(question: str) -> list[ChatMessage]:
 def parse_paraphrases(reply: str, question: str) -> list[str]:
     """The rewrites in a model reply: one per line, list markers and quotes stripped, the question
     itself, markup, over-long or cut-off lines and duplicates (memory.text.identity_key) left out."""
-    seen = {identity_key(question)}
+    # A small model copies the examples' rewrites ("order still not here after a week" for a doorbell
+    # FAQ's order question): they are the prompt's, not the user's, so never stored.
+    seen = {identity_key(question), *_EXAMPLE_KEYS}
     found: list[str] = []
     for line in reply.splitlines():
         text = visible_text(_LIST_MARKER.sub("", line).strip().strip(_QUOTES).strip())

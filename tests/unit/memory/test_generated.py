@@ -38,6 +38,7 @@ def test_parse_strips_list_markers_and_drops_the_question_markup_cut_offs_and_re
         "FORGOT PASSWORD PLS\n"  # the same as the second, once normalised
         "<knowledge>reset my password</knowledge>\n"
         "how do i reset my\n"  # cut off
+        "order still not here after a week\n"  # copied from the prompt's example
         "\u200b\n" + "x" * 200 + "\n"
     )
     assert parse_paraphrases(reply, PASSWORD) == ["how do i reset my pasword", "forgot password pls", "reset pw??"]
