@@ -38,7 +38,7 @@ DEFAULTS: dict[str, str] = {
     "SYSTEM_PROMPT_FILE": "",
     "DB_PATH": "data/bot.db",
     "SIMILARITY_THRESHOLD": "",  # the calibrated default (memory.decision.Thresholds)
-    "GENERATE_PHRASINGS": "true",
+    "GENERATE_PHRASINGS": "false",
     "MAX_CONTEXT_LENGTH": "6000",
     "HISTORY_MESSAGES": "16",
     "MAX_OPEN_TICKETS": "3",
