@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = train_sub.add_parser(name)
         p.add_argument("file", type=Path, help=helptext)
         p.add_argument("--guild", type=int, required=True)
+    generate = train_sub.add_parser("generate", help="generate users' phrasings for entries that have none yet")
+    generate.add_argument("--guild", type=int, required=True)
     dashboard = sub.add_parser("dashboard", help="print a single-use sign-in link to the web dashboard")
     dashboard.add_argument("--guild", type=int, required=True)
     return parser

@@ -9,7 +9,7 @@ from typing import Any
 
 from ai.delivery import MessageSink
 from ai.pool import PoolStatus, ServerReport
-from app.runtime import open_core
+from app.runtime import Core, open_core
 from app.settings import Settings
 from memory.io import export_file, import_file
 from tickets.answering import AnswerRequest, search_batch
@@ -182,6 +182,8 @@ async def train(settings: Settings, args: argparse.Namespace) -> int:
                 return 1
             print(f"exported {count} entries to {args.file}")
             return 0
+        if args.train_command == "generate":
+            return await _generate(core, args.guild)
         if not args.file.exists():
             print(f"{args.file}: no such file", file=sys.stderr)
             return 1
@@ -194,6 +196,20 @@ async def train(settings: Settings, args: argparse.Namespace) -> int:
         return 0 if not report.errors else 1
     finally:
         await core.close()
+
+
+async def _generate(core: Core, guild_id: int) -> int:
+    """Generated phrasings (memory/generated.py) for every entry of the guild still without them."""
+    if not core.phrasings.enabled:
+        print("phrasing generation is off (GENERATE_PHRASINGS=false, or no embedding model)", file=sys.stderr)
+        return 1
+    done = 0
+    while batch := await core.phrasings.backfill(guild_id):
+        done += batch
+        print(f"generated phrasings for {done} entries", file=sys.stderr, flush=True)
+    left = len(await core.memory.generation_pending(guild_id, 100_000))
+    print(f"done {done}, still pending {left}" + (" (model or embeddings unavailable?)" if left else ""))
+    return 0 if not left else 1
 
 
 def _progress(done: int, total: int) -> None:

@@ -9,11 +9,13 @@ import aiohttp
 from ai.client import LLMClient
 from ai.factory import create_model_pool
 from ai.pool import ModelPool
+from ai.types import ChatMessage
 from app.meta import BotMeta
 from app.schema import open_app_database
 from app.settings import Settings
 from db.database import Database
 from memory.decision import Thresholds
+from memory.generated import PhrasingGenerator
 from memory.store import TrainedMemory
 from tickets.analytics import TicketAnalytics
 from tickets.answering import AnswerPipeline
@@ -73,9 +75,12 @@ class Core:
     ratings: RatingService
     gates: OpeningGates
     user_cards: UserCards
+    # Phrasings the model proposes for trained questions, in the background (memory/generated.py).
+    phrasings: PhrasingGenerator
 
     async def close(self) -> None:
         try:
+            await self.phrasings.close()
             await self.llm.aclose()
             await self.http_session.close()
         finally:
@@ -87,6 +92,10 @@ async def open_core(settings: Settings) -> Core:
     session = aiohttp.ClientSession()
     llm = create_model_pool(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
+
+    async def chat(messages: list[ChatMessage]) -> str:
+        return (await llm.chat(messages)).text
+
     store = TicketStore(db)
     server_settings = ServerSettingsService(SettingsStore(db), REGISTRY.with_env_defaults(settings.env_values))
     category_store = CategoryStore(db)
@@ -122,4 +131,5 @@ async def open_core(settings: Settings) -> Core:
         ratings=RatingService(care_store, server_settings),
         gates=OpeningGates(care_store, server_settings),
         user_cards=UserCards(care_store),
+        phrasings=PhrasingGenerator(memory, chat if settings.generate_phrasings else None, settings.llm.model),
     )

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, str] = {
     "SYSTEM_PROMPT_FILE": "",
     "DB_PATH": "data/bot.db",
     "SIMILARITY_THRESHOLD": "",  # the calibrated default (memory.decision.Thresholds)
+    "GENERATE_PHRASINGS": "false",
     "MAX_CONTEXT_LENGTH": "6000",
     "HISTORY_MESSAGES": "16",
     "ANSWER_CHECKS": "true",
@@ -126,6 +127,8 @@ class Settings:
     db_path: Path
     llm: LLMSettings
     similarity_threshold: float | None  # None: the calibrated default (memory.decision.Thresholds)
+    # Ask the model for users' phrasings of each trained question (memory/generated.py).
+    generate_phrasings: bool
     max_context_length: int
     history_messages: int
     system_prompt: str | None
@@ -304,6 +307,7 @@ def load_settings(
         db_path=Path(r.text("DB_PATH")),
         llm=llm,
         similarity_threshold=r.optional_number("SIMILARITY_THRESHOLD", lo=0, hi=1),
+        generate_phrasings=r.flag("GENERATE_PHRASINGS"),
         max_context_length=r.integer("MAX_CONTEXT_LENGTH", lo=500, hi=500_000),
         history_messages=r.integer("HISTORY_MESSAGES", lo=1, hi=100),
         system_prompt=system_prompt,

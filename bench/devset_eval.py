@@ -28,12 +28,13 @@ from pathlib import Path
 
 from app.runtime import LLMEmbedder
 from app.schema import open_app_database
-from bench import datasets
+from bench import datasets, generate_phrasings
 from bench import devset as devsets
 from bench.devset import DevSet
 from bench.embedders import CachedMiniLM, hashed
 from bench.harness import FunctionEmbedder, _fast_writes
 from memory.decision import MAX_CONFIDENCE, Decision, Route, Thresholds, decide
+from memory.generated import PhrasingGenerator
 from memory.models import Embedder, Match
 from memory.segments import find_per_question
 from memory.store import TrainedMemory
@@ -70,10 +71,11 @@ class Asked:
 
 
 async def ask_devset(
-    devset: DevSet, embedder: Embedder | None, *, learned: bool, workdir: Path | None = None
+    devset: DevSet, embedder: Embedder | None, *, learned: bool, generated: bool = False, workdir: Path | None = None
 ) -> list[Asked]:
-    """Train `devset` into a fresh memory (with the learned phrasings as alternates if `learned`) and
-    search every message of it."""
+    """Train `devset` into a fresh memory (with the learned phrasings as alternates if `learned`, and
+    the phrasings the real model proposed, bench/devsets/generated/, through the bot's own filter if
+    `generated`) and search every message of it."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         db = await open_app_database(Path(tmp) / "devset.db")
         try:
@@ -86,6 +88,8 @@ async def ask_devset(
                     topic_of[entry.id] = t.id
             if embedder is not None:
                 await memory.reembed_stale(GUILD)
+            if generated:
+                await add_generated(memory, devset, list(topic_of))
             messages = _messages(devset)
             asked = []
             for text, group, expected in messages:
@@ -97,6 +101,26 @@ async def ask_devset(
         finally:
             await db.close()
     return asked
+
+
+async def add_generated(memory: TrainedMemory, devset: DevSet, entry_ids: Sequence[int]) -> None:
+    """Store each topic's generated phrasings as the bot would after /train: the cached reply of the
+    real model (bench/generate_phrasings.py) parsed and filtered by memory.generated, entry by entry."""
+    replies = {t.question: r for t in devset.topics if (r := generated_replies(devset.name).get(t.id)) is not None}
+    missing = [t.id for t in devset.topics if t.question not in replies]
+    if missing:
+        raise SystemExit(f"{devset.name}: no generated phrasings for {missing}; run python -m bench.generate_phrasings")
+
+    async def cached(messages: list[dict[str, str]]) -> str:
+        return replies[messages[-1]["content"].removeprefix("Rewrite: ")]
+
+    generator = PhrasingGenerator(memory, cached, generate_phrasings.MODEL)
+    for entry_id in entry_ids:
+        await generator.generate(GUILD, entry_id)
+
+
+def generated_replies(name: str) -> dict[str, str]:
+    return generate_phrasings.load(name)
 
 
 def _messages(d: DevSet) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -300,15 +324,23 @@ def composite_row(name: str, condition: str, s: Score) -> str:
     )
 
 
-CONDITIONS = (("one", False), ("+2 learned", True))
+# (name, learned phrasings, generated phrasings)
+CONDITIONS = (
+    ("one", False, False),
+    ("+2 learned", True, False),
+    ("one + generated", False, True),
+    ("+2 learned + generated", True, True),
+)
 
 
 async def run(names: Sequence[str], embedder: Embedder | None, decide_fn: DecideFn, verbose: bool) -> list[str]:
     main_rows, composite_rows = [TABLE_HEAD], [COMPOSITE_HEAD]
     for name in names:
         d = devsets.load(name)
-        for condition, learned in CONDITIONS:
-            s = score_devset(await ask_devset(d, embedder, learned=learned), decide_fn)
+        for condition, learned, generated in CONDITIONS:
+            if generated and (embedder is None or not generated_replies(d.name)):
+                continue  # generated phrasings are only stored when they can be checked with vectors
+            s = score_devset(await ask_devset(d, embedder, learned=learned, generated=generated), decide_fn)
             main_rows.append(table_row(d.name, condition, s))
             composite_rows.append(composite_row(d.name, condition, s))
             if verbose:
@@ -359,6 +391,8 @@ async def results(data_dir: Path) -> str:
         f">= {t.direct}, fallback {t.fallback}; keyword-only bars {t.lexical_direct} / {t.lexical_fallback}, above",
         f"{MAX_CONFIDENCE:.1f} = never). Calibrated by `python -m bench.calibrate_devsets` on Starfall and",
         "Harborline with the public val splits; Halden was held out (written before any measurement on it).",
+        '"+ generated": the phrasings a real Qwen2.5 0.5B proposed for each trained question',
+        "(bench/devsets/generated/), filtered by memory/generated.py as the bot does; hybrid search only.",
         "",
     ]
     try:

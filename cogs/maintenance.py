@@ -1,4 +1,5 @@
-"""Background upkeep of the trained memory: warm indexes at start, vectors for entries that missed them."""
+"""Background upkeep of the trained memory: warm indexes at start, vectors and generated phrasings for entries
+that missed them."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ class Maintenance(commands.Cog):
             return
         if count:
             log.info("Embedded %d trained entries with %s", count, core.settings.llm.embed_model)
+        # Entries trained while the model was down (or imported) get their generated phrasings.
+        try:
+            if shards.ids is None:
+                done = await core.phrasings.backfill()
+            else:
+                done = 0
+                for guild in self.bot.guilds:
+                    if shards.owns(guild.id):
+                        done += await core.phrasings.backfill(guild.id)
+        except Exception:
+            log.exception("Generating phrasings for trained entries failed")
+            return
+        if done:
+            log.info("Generated phrasings for %d trained entries", done)
 
     @upkeep.before_loop
     async def _warm(self) -> None:

@@ -75,6 +75,13 @@ class MemoryGroup(
             embed.add_field(
                 name="Other phrasings", value="\n".join(_short(a) for a in entry.alternates)[:1024], inline=False
             )
+        if entry.generated:
+            lines = [f"{n}. {_short(text)}" for n, text in enumerate(entry.generated, 1)]
+            embed.add_field(
+                name="Generated phrasings (by the model; remove with /memory remove-generated)",
+                value="\n".join(lines)[:1024],
+                inline=False,
+            )
         embed.set_footer(
             text=f"Used {entry.usage_count}× · confidence {entry.confidence:.2f} · updated {entry.updated_at}"
         )
@@ -106,7 +113,29 @@ class MemoryGroup(
                 return
         await interaction.response.defer(ephemeral=True, thinking=True)  # a new question is re-embedded
         await memory.update(guild, entry_id, query=question, response=answer, category=category)
+        self.bot.core.phrasings.request(guild, entry_id)  # a new question gets new generated phrasings
         await interaction.followup.send(f"✏️ Entry #{entry_id} updated.", ephemeral=True)
+
+    @app_commands.command(name="remove-generated")
+    @app_commands.describe(
+        entry_id="The entry", number="Which generated phrasing (as /memory show numbers them); all when left out"
+    )
+    async def remove_generated(
+        self, interaction: discord.Interaction, entry_id: int, number: app_commands.Range[int, 1, 100] | None = None
+    ) -> None:
+        """Remove phrasings the model generated for an entry."""
+        guild = interaction.guild_id or 0
+        if await self.bot.core.memory.get(guild, entry_id) is None:
+            await reply_error(interaction, f"There is no entry #{entry_id}.")
+            return
+        removed = await self.bot.core.memory.remove_generated(guild, entry_id, number)
+        if not removed:
+            which = f"number {number}" if number is not None else "any"
+            await reply_error(interaction, f"Entry #{entry_id} has no generated phrasing {which}.")
+            return
+        await interaction.response.send_message(
+            f"🗑️ Removed {removed} generated phrasing(s) of entry #{entry_id}.", ephemeral=True
+        )
 
     @app_commands.command(name="delete")
     async def delete(self, interaction: discord.Interaction, entry_id: int) -> None:
@@ -132,6 +161,8 @@ class MemoryGroup(
         report = await import_bytes(
             self.bot.core.memory, interaction.guild_id or 0, data, file.filename, created_by=interaction.user.id
         )
+        # New questions get their generated phrasings in the background.
+        self.bot.core.phrasings.request_backfill(interaction.guild_id or 0)
         text = f"Imported: {report.added} added, {report.updated} updated, {report.skipped} unchanged."
         if report.errors:
             text += f"\n{len(report.errors)} row(s) skipped:\n" + "\n".join(report.errors[:15])
@@ -171,6 +202,7 @@ class MemoryGroup(
         if entry is None:
             await reply_error(interaction, f"There is no pending suggestion S{suggestion_id}.")
             return
+        self.bot.core.phrasings.request(interaction.guild_id or 0, entry.id)
         await interaction.followup.send(f"✅ Suggestion S{suggestion_id} saved as entry #{entry.id}.", ephemeral=True)
 
     @app_commands.command(name="reject")

@@ -92,6 +92,8 @@ async def save_pair(interaction: discord.Interaction, question: str, answer: str
             guild_id, question.strip(), answer.strip(), category or "general", created_by=interaction.user.id
         )
         text = f"✅ Saved as entry **#{entry.id}** ({entry.category}). Similar questions will get this answer."
+    # Phrasings for the question are generated in the background: the reply does not wait for the model.
+    bot_of(interaction).core.phrasings.request(guild_id, entry.id)
     await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 

@@ -93,6 +93,22 @@ MIGRATIONS: list[Migration] = [
             SELECT id, guild_id, response, '', 2 FROM trained_entries ORDER BY id;
         """,
     ),
+    (
+        5,
+        """
+        -- Phrasings the model proposed are rows of entry_phrasings of their own kind (is_primary = 3,
+        -- memory/repository.py GENERATED_KIND). This table says for which question of an entry they were
+        -- generated: an entry without a row, or whose question changed since, is still to be done
+        -- (memory/generated.py; the upkeep task retries those while the model is down).
+        CREATE TABLE phrasing_generation (
+            entry_id      INTEGER PRIMARY KEY REFERENCES trained_entries (id) ON DELETE CASCADE,
+            guild_id      INTEGER NOT NULL,
+            question_key  TEXT NOT NULL,                   -- identity_key of that question
+            model         TEXT NOT NULL,
+            generated_at  TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA = Schema("memory", MIGRATIONS, functions={"identity_key": identity_key})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from memory.text import visible_text
@@ -24,6 +24,8 @@ class Entry:
     updated_at: str
     usage_count: int
     confidence: float
+    # Phrasings the model proposed (memory/generated.py), kept apart from staff's `alternates`.
+    generated: list[str] = field(default_factory=list)
 
 
 @dataclass

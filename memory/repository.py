@@ -14,8 +14,10 @@ from memory.vectors import to_blob
 log = logging.getLogger(__name__)
 
 # entry_phrasings.is_primary: 0 an alternate, 1 the primary question, 2 the entry's answer (embedded
-# like a phrasing, never a question: not in alternates, not an identity, not in the lexical index).
+# like a phrasing, never a question: not in alternates, not an identity, not in the lexical index),
+# 3 a phrasing the model proposed (memory/generated.py: searched like an alternate, listed apart).
 ANSWER_KIND = 2
+GENERATED_KIND = 3
 
 ENTRY_COLUMNS = "id, guild_id, query, response, category, created_by, created_at, updated_at, usage_count, confidence"
 
@@ -29,9 +31,10 @@ class PhrasingRow:
     model: str | None
     vector: bytes | None
     is_answer: bool = False
+    is_generated: bool = False
 
 
-def entry_from_row(row: Row, alternates: list[str]) -> Entry:
+def entry_from_row(row: Row, alternates: list[str], generated: list[str] | None = None) -> Entry:
     return Entry(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -44,26 +47,33 @@ def entry_from_row(row: Row, alternates: list[str]) -> Entry:
         updated_at=row["updated_at"],
         usage_count=row["usage_count"],
         confidence=row["confidence"],
+        generated=generated or [],
     )
 
 
 async def fetch_entries(db: Database, guild_id: int, where: str = "", params: tuple = ()) -> list[Entry]:
     sql = f"SELECT {ENTRY_COLUMNS} FROM trained_entries WHERE guild_id = ? {where}"
     rows = await db.fetchall(sql, (guild_id, *params))
-    alternates = await _alternates(db, [row["id"] for row in rows])
-    return [entry_from_row(row, alternates.get(row["id"], [])) for row in rows]
+    alternates, generated = await _alternates(db, [row["id"] for row in rows])
+    return [entry_from_row(row, alternates.get(row["id"], []), generated.get(row["id"], [])) for row in rows]
 
 
-async def _alternates(db: Database, entry_ids: list[int]) -> dict[int, list[str]]:
+async def _alternates(db: Database, entry_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Staff's alternates and the generated phrasings of each entry, in the order they were added."""
     found: dict[int, list[str]] = {}
+    generated: dict[int, list[str]] = {}
     # SQLite limits bound parameters per statement; chunk the id list.
     for start in range(0, len(entry_ids), 500):
         chunk = entry_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        sql = f"SELECT entry_id, text FROM entry_phrasings WHERE is_primary = 0 AND entry_id IN ({marks}) ORDER BY id"
+        sql = (
+            "SELECT entry_id, text, is_primary FROM entry_phrasings "
+            f"WHERE is_primary IN (0, {GENERATED_KIND}) AND entry_id IN ({marks}) ORDER BY id"
+        )
         for row in await db.fetchall(sql, chunk):
-            found.setdefault(row["entry_id"], []).append(row["text"])
-    return found
+            into = generated if row["is_primary"] == GENERATED_KIND else found
+            into.setdefault(row["entry_id"], []).append(row["text"])
+    return found, generated
 
 
 async def fetch_phrasings(db: Database, guild_id: int, entry_id: int | None = None) -> list[PhrasingRow]:
@@ -85,6 +95,7 @@ async def fetch_phrasings(db: Database, guild_id: int, entry_id: int | None = No
             r["model"],
             r["vector"],
             r["is_primary"] == ANSWER_KIND,
+            r["is_primary"] == GENERATED_KIND,
         )
         for r in rows
     ]
@@ -106,6 +117,52 @@ async def insert_phrasing(db: Database, guild_id: int, entry_id: int, text: str,
         "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (entry_id, guild_id, text, identity_key(text), int(primary)),
     )
+
+
+async def insert_generated(db: Database, guild_id: int, entry_id: int, text: str) -> int:
+    """Store a phrasing the model proposed for the entry (memory/generated.py); returns its id."""
+    return await db.insert(
+        "INSERT INTO entry_phrasings (entry_id, guild_id, text, norm, is_primary) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (entry_id, guild_id, text, identity_key(text), GENERATED_KIND),
+    )
+
+
+async def question_keys(db: Database, guild_id: int) -> set[str]:
+    """The identities of every question phrasing of the guild (primary, alternates, generated)."""
+    rows = await db.fetchall(
+        "SELECT norm FROM entry_phrasings WHERE guild_id = ? AND is_primary != ?", (guild_id, ANSWER_KIND)
+    )
+    return {row["norm"] for row in rows}
+
+
+async def mark_generated(db: Database, guild_id: int, entry_id: int, question_key: str, model: str) -> None:
+    await db.run(
+        "INSERT INTO phrasing_generation (entry_id, guild_id, question_key, model, generated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO UPDATE SET "
+        "question_key = excluded.question_key, model = excluded.model, generated_at = excluded.generated_at",
+        (entry_id, guild_id, question_key, model, utc_iso()),
+    )
+
+
+async def generation_pending(
+    db: Database, guild_id: int | None, limit: int, entry_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(guild id, entry id) of entries whose current question has no generated phrasings yet, oldest first."""
+    sql = (
+        "SELECT e.guild_id, e.id FROM trained_entries e "
+        "JOIN entry_phrasings p ON p.entry_id = e.id AND p.is_primary = 1 "
+        "LEFT JOIN phrasing_generation g ON g.entry_id = e.id "
+        "WHERE (g.entry_id IS NULL OR g.question_key != p.norm)"
+    )
+    params: tuple = ()
+    if guild_id is not None:
+        sql += " AND e.guild_id = ?"
+        params = (guild_id,)
+    if entry_id is not None:
+        sql += " AND e.id = ?"
+        params += (entry_id,)
+    rows = await db.fetchall(sql + " ORDER BY e.id LIMIT ?", (*params, limit))
+    return [(int(r[0]), int(r[1])) for r in rows]
 
 
 async def insert_answer(db: Database, guild_id: int, entry_id: int, response: str) -> int:

@@ -24,7 +24,7 @@ from db.database import Database, utc_iso
 from memory import repository as repo
 from memory import suggestions as sugg
 from memory.guild_index import GuildIndex
-from memory.models import Embedder, Entry, Match, Suggestion, validate_pair
+from memory.models import MAX_QUERY_CHARS, Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
 from memory.text import identity_key, normalise, visible_text
 from memory.vectors import from_blob
@@ -130,12 +130,18 @@ class TrainedMemory:
                 new_response = visible_text(response) if response is not None else current.response
                 # The answer's row is kept while the answer is (text and vector); a new answer gets a new row.
                 answers = [p for p in existing if p.is_answer]
-                existing = [p for p in existing if not p.is_answer]
+                # Generated phrasings were proposed for the question: a new question drops them (and is
+                # generated for again, memory/generated.py); one that staff now give themselves goes too.
+                wanted_keys = {identity_key(t) for t in wanted}
+                question_changed = identity_key(new_query) != identity_key(current.query)
+                generated = [p for p in existing if p.is_generated]
+                existing = [p for p in existing if not p.is_answer and not p.is_generated]
                 keep_answer = len(answers) == 1 and answers[0].text == new_response
                 # Keep unchanged phrasings (and their vectors); replace the rest.
                 keep = {p.text: p for p in existing if p.text in wanted and p.is_primary == (p.text == new_query)}
                 dropped = [p.id for p in existing if p.text not in keep or keep[p.text].id != p.id]
                 dropped += [] if keep_answer else [p.id for p in answers]
+                dropped += [p.id for p in generated if question_changed or identity_key(p.text) in wanted_keys]
                 # Users' "talk to staff" feedback was about the old answer: a new answer starts trusted
                 # again, otherwise an entry that fell below the direct-answer bar could never be
                 # answered directly.
@@ -182,6 +188,7 @@ class TrainedMemory:
             async with self.db.transaction():
                 pids = [p.id for p in await repo.fetch_phrasings(self.db, guild_id, entry_id)]
                 await repo.delete_phrasings(self.db, pids)
+                await self.db.run("DELETE FROM phrasing_generation WHERE entry_id = ?", (entry_id,))
                 deleted = await self.db.run_rowcount(
                     "DELETE FROM trained_entries WHERE guild_id = ? AND id = ?", (guild_id, entry_id)
                 )
@@ -190,6 +197,65 @@ class TrainedMemory:
             if index is not None:
                 index.remove_entry(entry_id)
         return deleted > 0
+
+    # -- generated phrasings (memory/generated.py) -----------------------------------------
+
+    async def add_generated(
+        self, guild_id: int, entry_id: int, question: str, texts: Sequence[str], model: str
+    ) -> list[str]:
+        """Store phrasings the model proposed for the entry's question `question`, and mark the entry
+        done for that question. Nothing is stored when the entry is gone or its question has changed
+        meanwhile; a text that is already a phrasing of the guild (memory.text.identity_key) is skipped."""
+        added: list[tuple[int, str]] = []
+        async with self._write:
+            async with self.db.transaction():
+                current = await self.get(guild_id, entry_id)
+                if current is None or identity_key(current.query) != identity_key(question):
+                    return []
+                taken = await repo.question_keys(self.db, guild_id)
+                for text in texts:
+                    text, key = visible_text(text), identity_key(text)
+                    if text and key and key not in taken and len(text) <= MAX_QUERY_CHARS:
+                        taken.add(key)
+                        added.append((await repo.insert_generated(self.db, guild_id, entry_id, text), text))
+                await repo.mark_generated(self.db, guild_id, entry_id, identity_key(question), model)
+                entry = await self.get(guild_id, entry_id)
+                changes = await repo.bump_changes(self.db, guild_id)
+            assert entry is not None
+            index = self._committed(guild_id, changes)
+            if index is not None:
+                index.put_entry(entry)
+                index.add_phrasings([(pid, entry_id, text) for pid, text in added])
+        await self._embed(guild_id, added)
+        return [text for _, text in added]
+
+    async def remove_generated(self, guild_id: int, entry_id: int, number: int | None = None) -> int:
+        """Remove the entry's generated phrasing number `number` (1-based, as `/memory show` lists them),
+        or all of them when None; returns how many were removed. They are not generated again unless
+        the question changes."""
+        async with self._write:
+            async with self.db.transaction():
+                rows = [p for p in await repo.fetch_phrasings(self.db, guild_id, entry_id) if p.is_generated]
+                if number is not None:
+                    rows = rows[number - 1 : number] if number >= 1 else []
+                if not rows:
+                    return 0
+                await repo.delete_phrasings(self.db, [p.id for p in rows])
+                entry = await self.get(guild_id, entry_id)
+                changes = await repo.bump_changes(self.db, guild_id)
+            index = self._committed(guild_id, changes)
+            if index is not None and entry is not None:
+                for p in rows:
+                    index.remove_phrasing(p.id)
+                index.put_entry(entry)
+        return len(rows)
+
+    async def generation_pending(
+        self, guild_id: int | None = None, limit: int = 100, *, entry_id: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(guild id, entry id) of entries whose question has not had phrasings generated yet (of one
+        entry: whether it has)."""
+        return await repo.generation_pending(self.db, guild_id, limit, entry_id)
 
     async def get(self, guild_id: int, entry_id: int) -> Entry | None:
         found = await repo.fetch_entries(self.db, guild_id, "AND id = ?", (entry_id,))

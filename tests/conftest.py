@@ -41,6 +41,8 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
         # with nothing trained: with the answer checks on (the default) those go to staff. The tests of
         # answer quality turn them on (tests/bot/test_answer_checks.py).
         "ANSWER_CHECKS": "false",
+        # Off unless a test asks for it: a background generation would take replies scripted for tickets.
+        "GENERATE_PHRASINGS": "false",
     }
     marker = request.node.get_closest_marker("bot_env")
     if marker:
