@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # entry_phrasings.is_primary: 0 an alternate, 1 the primary question, 2 the entry's answer (embedded
 # like a phrasing, never a question: not in alternates, not an identity, not in the lexical index).
 ANSWER_KIND = 2
+ALTERNATE_KIND = 0
 
 ENTRY_COLUMNS = "id, guild_id, query, response, category, created_by, created_at, updated_at, usage_count, confidence"
 
@@ -64,6 +65,21 @@ async def _alternates(db: Database, entry_ids: list[int]) -> dict[int, list[str]
         for row in await db.fetchall(sql, chunk):
             found.setdefault(row["entry_id"], []).append(row["text"])
     return found
+
+
+async def fetch_entry_rows(db: Database, guild_id: int) -> list[Row]:
+    """Every entry of the guild as raw rows (`entry_from_row` makes them entries): a whole guild is read
+    to build its index, and that conversion belongs off the event loop (memory/loading.py)."""
+    return await db.fetchall(f"SELECT {ENTRY_COLUMNS} FROM trained_entries WHERE guild_id = ? ORDER BY id", (guild_id,))
+
+
+async def fetch_phrasing_rows(db: Database, guild_id: int) -> list[Row]:
+    """Every phrasing of the guild (alternates and answers too) with its vector, as raw rows ordered by id."""
+    return await db.fetchall(
+        "SELECT p.id, p.entry_id, p.text, p.is_primary, e.model, e.vector FROM entry_phrasings p "
+        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.guild_id = ? ORDER BY p.id",
+        (guild_id,),
+    )
 
 
 async def fetch_phrasings(db: Database, guild_id: int, entry_id: int | None = None) -> list[PhrasingRow]:
