@@ -283,6 +283,10 @@ def _notice_edits(requests: TimedRequests, start: int) -> int:
     )
 
 
+def _progress(text: str) -> None:
+    print(f"[bench.pipeline] {text}", file=sys.stderr, flush=True)
+
+
 async def _until(env: Any, done: Callable[[], bool], clock: Callable[[], float], cap: float) -> None:
     """Let the bot work until `done()`. Short settles: a long one also waits out real timers (aiohttp's
     keep-alive), which would count as the bot's time."""
@@ -307,16 +311,20 @@ async def _scenario(tickets: int, sequential: int, workdir: Path) -> dict[str, A
     with FakeOllama() as fake:
         bot = create_bot(load_settings(_bot_env(workdir / "bench.db", fake.url), dotenv=False))
         try:
-            async with simcord.run(bot, settle_timeout=120) as env:
+            async with simcord.run(bot) as env:
                 world = await make_world(env)
                 trained = await world.staff.slash(world.panel_channel, "train", question=TRAINED_Q, answer=TRAINED_A)
                 assert "Saved as entry" in text_of(trained), text_of(trained)
                 members = [world.guild.add_member(env.create_user(f"user{i}")) for i in range(tickets)]
                 threads = []
+                began_opening = clock()
                 for i, member in enumerate(members):
                     await world.open_ticket(member, f"Ticket {i}", "Hello, I have a question.")
                     threads.append(world.forum.threads[-1])
+                    if i % 10 == 9:
+                        _progress(f"{i + 1} tickets open at {clock() - began_opening:.1f} s")
                 assert len(threads) == tickets
+                _progress(f"{tickets} tickets open")
                 kind = {t.id: ("trained" if i % 2 == 0 else "model") for i, t in enumerate(threads)}
                 author = {t.id: m for t, m in zip(threads, members, strict=True)}
 
@@ -357,6 +365,7 @@ async def _scenario(tickets: int, sequential: int, workdir: Path) -> dict[str, A
                     "discord_calls": (len(requests) - http_before) / max(1, sequential),
                 }
 
+                _progress("one at a time: done")
                 # The burst: every ticket at the same instant.
                 db_before = db.snapshot()
                 start = len(requests)
@@ -370,10 +379,11 @@ async def _scenario(tickets: int, sequential: int, workdir: Path) -> dict[str, A
                 await _until(env, partial(_replied, requests, start, posted), clock, 600)
                 elapsed = clock() - began
                 held = db.held - db_before[2]
-                statements, transactions = db.statements - db_before[0], db.transactions - db_before[1]
-                with contextlib.suppress(TimeoutError):
-                    await env.settle(timeout=1, idle=0.005)
+                with contextlib.suppress(TimeoutError):  # the buttons and statuses after the last reply
+                    await _until(env, lambda: False, clock, 2)
                 lag.active = cpu.active = False
+                statements, transactions = db.statements - db_before[0], db.transactions - db_before[1]
+                calls = len(requests) - start
                 replies = _reply_times(requests, start, posted)
                 by_kind: dict[str, list[float]] = {"trained": [], "model": []}
                 for thread_id, seconds in replies.items():
@@ -393,7 +403,7 @@ async def _scenario(tickets: int, sequential: int, workdir: Path) -> dict[str, A
                     "db_statements": statements / tickets,
                     "db_transactions": transactions / tickets,
                     "db_lock_held": held / elapsed if elapsed > 0 else float("nan"),
-                    "discord_calls": (len(requests) - start) / tickets,
+                    "discord_calls": calls / tickets,
                     "notice_edits": _notice_edits(requests, start),
                     "stalls": len(stalls),
                     "worst_stall": max(lag.lags, default=0.0),
