@@ -168,16 +168,20 @@ async def entry_id_for_query(db: Database, guild_id: int, query: str) -> int | N
 
 
 async def stale_phrasings(
-    db: Database, model: str, guild_id: int | None, limit: int
+    db: Database, model: str, guild_id: int | None, limit: int, after: int = 0
 ) -> list[tuple[int, int, int, str]]:
-    """(phrasing id, entry id, guild id, text) of phrasings not embedded with `model`."""
+    """(phrasing id, entry id, guild id, text) of phrasings not embedded with `model`, the first `limit`
+    with an id above `after`. Callers walk the table with `after` (keyset pagination): starting each
+    batch from the beginning would step over every phrasing embedded so far, again and again."""
     sql = (
         "SELECT p.id, p.entry_id, p.guild_id, p.text FROM entry_phrasings p "
-        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE (e.model IS NULL OR e.model != ?)"
+        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.id > ? AND (e.model IS NULL OR e.model != ?)"
     )
-    params: tuple = (model,)
+    params: tuple = (after, model)
     if guild_id is not None:
-        sql += " AND p.guild_id = ?"
+        # `+`: not through the (guild_id, norm) index, which made SQLite read and sort every phrasing of the
+        # guild for each batch; the id range walks the table once, stepping over other guilds' rows.
+        sql += " AND +p.guild_id = ?"
         params += (guild_id,)
     rows = await db.fetchall(sql + " ORDER BY p.id LIMIT ?", (*params, limit))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
