@@ -25,7 +25,7 @@ from ai.health import Health
 from ai.limiter import FairLimiter
 from ai.settings import LLMSettings
 from ai.transport import error_for_status, transport_error
-from ai.types import ChatMessage, ChatResult, LineParser, OnQueued, ServerStatus, StreamEvent
+from ai.types import ChatMessage, ChatResult, ChatShape, LineParser, OnQueued, ServerStatus, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,10 @@ class LLMClient(ABC):
     @abstractmethod
     def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
         """URL and JSON body of a streaming chat request."""
+
+    @abstractmethod
+    def _shape(self, body: dict[str, Any], shape: ChatShape) -> None:
+        """Constrain a chat request's `body` to `shape` (in place)."""
 
     @abstractmethod
     def _line_parser(self) -> LineParser:
@@ -140,13 +144,16 @@ class LLMClient(ABC):
                 if event.text:
                     yield event.text
 
-    async def chat(self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None) -> ChatResult:
+    async def chat(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None, shape: ChatShape | None = None
+    ) -> ChatResult:
+        """The whole answer; `shape` constrains it (a JSON schema, few tokens: a classification)."""
         # Streams internally too, so a stalled generation is caught by the chunk timeout
         # instead of waiting for the total timeout.
         started = _now()
         pieces: list[str] = []
         final = StreamEvent()
-        async with aclosing(self._chat_events(messages, on_queued)) as events:
+        async with aclosing(self._chat_events(messages, on_queued, shape)) as events:
             async for event in events:
                 pieces.append(event.text)
                 if event.done:
@@ -232,7 +239,7 @@ class LLMClient(ABC):
     # -- shared machinery --------------------------------------------------------------
 
     async def _chat_events(
-        self, messages: list[ChatMessage], on_queued: OnQueued | None
+        self, messages: list[ChatMessage], on_queued: OnQueued | None, shape: ChatShape | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
         self.health.raise_if_down()
         async with self._limiter.slot(on_queued):
@@ -241,6 +248,8 @@ class LLMClient(ABC):
             started = _now()
             deadline = started + self.settings.total_timeout
             url, body = self._chat_request(messages)
+            if shape is not None:
+                self._shape(body, shape)
             response, first_deadline = await self._post_with_retries(url, body, deadline)
             text_len = 0
             try:

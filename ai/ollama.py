@@ -8,7 +8,7 @@ from typing import Any
 
 from ai.client import LLMClient, has_model
 from ai.errors import LLMError, LLMResponseError, ModelNotFound
-from ai.types import ChatMessage, LineParser, StreamEvent
+from ai.types import ChatMessage, ChatShape, LineParser, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,11 @@ class OllamaClient(LLMClient):
             "options": {"num_ctx": s.num_ctx, "temperature": s.temperature, "num_predict": s.num_predict},
         }
         return self._url("/api/chat"), body
+
+    def _shape(self, body: dict[str, Any], shape: ChatShape) -> None:
+        # `format` with a JSON schema: Ollama constrains the output with a grammar (structured outputs).
+        body["format"] = shape.schema
+        body["options"] = {**body["options"], "temperature": 0, "num_predict": shape.max_tokens}
 
     def _line_parser(self) -> LineParser:
         return parse_ndjson_line

@@ -8,7 +8,7 @@ from typing import Any
 
 from ai.client import LLMClient
 from ai.errors import LLMResponseError
-from ai.types import ChatMessage, LineParser, StreamEvent
+from ai.types import ChatMessage, ChatShape, LineParser, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,14 @@ class OpenAIClient(LLMClient):
             "max_tokens": s.num_predict,
         }
         return self._url("/chat/completions"), body
+
+    def _shape(self, body: dict[str, Any], shape: ChatShape) -> None:
+        # Structured outputs (llama.cpp, vLLM and LM Studio accept a JSON schema here too).
+        body["response_format"] = {
+            "type": "json_schema", "json_schema": {"name": "answer", "schema": shape.schema, "strict": True},
+        }  # fmt: skip
+        body["temperature"] = 0
+        body["max_tokens"] = shape.max_tokens
 
     def _line_parser(self) -> LineParser:
         return SSEParser()

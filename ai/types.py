@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # {"role": "system" | "user" | "assistant", "content": "..."}
 ChatMessage = dict[str, str]
@@ -17,6 +18,15 @@ class ChatResult:
     done_reason: str | None
     eval_count: int | None
     duration_s: float
+
+
+@dataclass(frozen=True)
+class ChatShape:
+    """Constrains an answer for a classification: it must follow `schema` (a JSON schema; Ollama's `format`,
+    OpenAI's `response_format`), within `max_tokens`, at temperature 0 (the same input, the same label)."""
+
+    schema: dict[str, Any]
+    max_tokens: int = 24
 
 
 @dataclass

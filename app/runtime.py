@@ -20,6 +20,7 @@ from tickets.archive import TicketArchive
 from tickets.archive_store import ArchiveStore
 from tickets.categories import CategoryService
 from tickets.category_store import CategoryStore
+from tickets.desk import StaffDesk
 from tickets.pacing import AnswerPacing
 from tickets.server_settings import REGISTRY, ServerSettingsService
 from tickets.service import TicketService
@@ -57,6 +58,8 @@ class Core:
     # What closed tickets showed (attachments, embeds) and what the dashboard and /stats report.
     archive: TicketArchive
     analytics: TicketAnalytics
+    # The staff desk (issue 10): claims, priority, notes, blacklist, reopening, close requests, on call.
+    desk: StaffDesk
 
     async def close(self) -> None:
         try:
@@ -98,4 +101,5 @@ async def open_core(settings: Settings) -> Core:
         pacing=AnswerPacing(),
         archive=TicketArchive(store, ArchiveStore(db)),
         analytics=TicketAnalytics(db),
+        desk=StaffDesk.build(db, store, server_settings),
     )

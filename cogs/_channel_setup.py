@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import discord
 
+from tickets.desk_models import DESK_TAG_NAMES
 from tickets.models import Category, GuildConfig, TicketMode
 
 log = logging.getLogger(__name__)
@@ -140,3 +141,29 @@ async def ensure_category_tag(forum: discord.ForumChannel, label: str) -> int | 
         log.warning("Could not create the forum tag %r in %d", name, forum.id, exc_info=True)
         return None
     return tag.id
+
+
+MAX_FORUM_TAGS = 20
+
+
+async def create_desk_tags(forum: discord.ForumChannel, taken: set[str]) -> tuple[list[str], list[str]]:
+    """Create the staff desk's optional tags (priority, claimed) that the forum has room for after the `taken`
+    names (lower case: its tags, with those just created). Returns (created, left out for lack of room); a post
+    shows a priority without a tag in its title instead."""
+    created, left_out = [], []
+    for name in DESK_TAG_NAMES.values():
+        if name.lower() in taken:
+            continue
+        if len(taken) >= MAX_FORUM_TAGS:
+            left_out.append(name)
+            continue
+        await forum.create_tag(name=name, reason="Ticket bot setup: staff desk")
+        taken.add(name.lower())
+        created.append(name)
+    return created, left_out
+
+
+def desk_tag_ids(forum: discord.ForumChannel) -> dict[str, int]:
+    """tag_ids entries of the desk's tags the forum has (looked up by name)."""
+    by_name = {tag.name.lower(): tag.id for tag in forum.available_tags}
+    return {key: by_name[name.lower()] for key, name in DESK_TAG_NAMES.items() if name.lower() in by_name}

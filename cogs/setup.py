@@ -20,6 +20,8 @@ from cogs._channel_setup import (
     LOG_PERMS,
     PrivateChannelPlan,
     apply_private_channel,
+    create_desk_tags,
+    desk_tag_ids,
     missing_permissions,
     permission_name,
     plan_private_channel,
@@ -99,6 +101,9 @@ class SetupCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         created = await self._create_tags(forum, wanted_tags)
+        taken = {tag.name.lower() for tag in forum.available_tags} | {name.lower() for name in created}
+        desk_created, no_room = await create_desk_tags(forum, taken)
+        created += desk_created
         if plan is not None:
             await apply_private_channel(plan, me)
         # Fetched again: the cached channel does not list the tags just created.
@@ -106,14 +111,17 @@ class SetupCog(commands.Cog):
         assert isinstance(fetched, discord.ForumChannel)
         config = GuildConfig(
             guild.id, forum.id, staff_role.id, log_channel.id if log_channel else None,
-            tag_ids=_tag_ids(fetched, forum_categories),
+            tag_ids=_tag_ids(fetched, forum_categories) | desk_tag_ids(fetched),
             private_channel_id=private_channel.id if private_channel else None,
         )  # fmt: skip
         await self.bot.core.tickets.save_config(config, discord.utils.utcnow())
         await self.bot.core.categories.seed_defaults(guild.id, discord.utils.utcnow())
         log.info("Guild %d configured: forum %d, staff role %d", guild.id, forum.id, staff_role.id)
         await interaction.followup.send(
-            _summary(forum, staff_role, log_channel, private_channel, created, plan), ephemeral=True,
+            _summary(forum, staff_role, log_channel, private_channel, created, plan)
+            + (f"\nNo room in the forum for the tags {', '.join(no_room)}: priority shows in post titles." if no_room
+               else ""),
+            ephemeral=True,
             allowed_mentions=NO_PINGS,
         )  # fmt: skip
 

@@ -1,10 +1,10 @@
 """What the dashboard and /stats show about support, computed from what is stored (SQL in
 tickets/analytics_sql.py). Every result is a dataclass; durations are seconds; times are UTC.
 
-Issue 10 (claims, priority, staff notes, ratings, per-category form answers) is not stored yet. The
-questions the dashboard asks about it are here already, as `Capabilities` and the methods marked
-"issue 10": today they answer "not recorded" (None / False), and the dashboard hides those filters and
-shows "—". When those tables land, these methods read them and nothing else changes.
+Issue 10's data is asked for through `Capabilities` and the methods marked "issue 10". Claims (who owns a
+ticket, and the per-staff count of claims), priority and staff notes are recorded (the staff desk,
+tickets/desk_store.py) and answered; ratings are not recorded yet: those methods answer "not recorded"
+(None / False), and the dashboard hides that filter and shows "—".
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 from db.database import Database, Row, utc_iso
 from memory.decision import Route
 from tickets import analytics_sql as sql
+from tickets.desk_models import Priority
 from tickets.models import TicketStatus
 
 PAGE_SIZE = 50
@@ -66,10 +67,10 @@ class Period:
 class Capabilities:
     """Which of issue 10's data this database records (the dashboard hides what it does not)."""
 
-    claims: bool = False
-    priority: bool = False
+    claims: bool = True  # the staff desk: claimed_by, ticket_claims
+    priority: bool = True  # tickets.priority, ticket_priority_changes
     ratings: bool = False
-    notes: bool = False
+    notes: bool = True  # ticket_notes
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,10 @@ class TicketFilter:
     until: datetime | None = None
     text: str | None = None  # full text over subjects and messages
     only_opener_id: int | None = None  # an opener's own view
-    # issue 10: refused until recorded (the dashboard hides these filters meanwhile)
+    # issue 10: each refused while this database does not record it (`Capabilities`)
     priority: str | None = None
     claimer_id: int | None = None
+    claimer: str | None = None  # who claimed it: a user id or a name
     rating: int | None = None
 
 
@@ -200,6 +202,9 @@ class TicketRow:
     created_at: str
     closed_at: str | None
     close_reason: str | None
+    priority: str = "normal"
+    claimer_id: int | None = None
+    claimer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,10 +258,14 @@ class TicketAnalytics:
             days.append(DayRow(day, opened.get(day, 0), closed.get(day, 0), backlog))
         first_bot, first_staff, resolution, first_by, names = await self._durations(p)
         deflection, close_reasons, closers = await self._closed(p)
+        claimed: Counter[int] = Counter()
+        for r in await self.db.fetchall(sql.CLAIMS_PER_STAFF, p):
+            claimed[r["staff_id"]] = r["n"]
+            names.setdefault(r["staff_id"], r["name"] or str(r["staff_id"]))
         return AnalyticsReport(
             guild_id=guild_id, period=period, days=days, first_bot=first_bot, first_staff=first_staff,
             resolution=resolution, deflection=deflection, routes=await self.routes(guild_id, period),
-            staff=_staff_rows(first_by, closers, names), heatmap=await self._heatmap(p),
+            staff=_staff_rows(first_by, closers, names, claimed), heatmap=await self._heatmap(p),
             close_reasons=close_reasons,
             categories=[(r["category"], r["n"]) for r in await self.db.fetchall(sql.CATEGORIES, p)],
             ratings=await self.rating_summary(guild_id, period),
@@ -365,13 +374,19 @@ class TicketAnalytics:
     # -- the ticket list -------------------------------------------------------------------------------
 
     async def tickets(self, guild_id: int, f: TicketFilter, *, page: int = 1, per_page: int = PAGE_SIZE) -> TicketPage:
-        if f.priority is not None or f.claimer_id is not None or f.rating is not None:
-            raise UnsupportedFilter("priority, claimer and rating are recorded from issue 10 on")
+        caps = self.capabilities
+        if (
+            (f.priority is not None and not caps.priority)
+            or (f.rating is not None and not caps.ratings)
+            or ((f.claimer_id is not None or f.claimer is not None) and not caps.claims)
+        ):
+            raise UnsupportedFilter("this database does not record that yet")
         where: list[str] = ["t.guild_id = :guild_id"]
         params: dict[str, object] = {"guild_id": guild_id}
         values = {
             "status": f.status, "category": f.category, "route": f.route,
             "since": utc_iso(f.since) if f.since else None, "until": utc_iso(f.until) if f.until else None,
+            "priority": f.priority, "claimer_id": f.claimer_id,
         }  # fmt: skip
         for name, value in values.items():
             if value:
@@ -382,9 +397,10 @@ class TicketAnalytics:
             params["only_opener"] = f.only_opener_id
         if f.opener:
             ids = [int(f.opener)] if f.opener.isdigit() else await self._openers_named(f.opener)
-            keys = [f"opener{i}" for i in range(len(ids))]
-            where.append(f"t.opener_id IN ({', '.join(':' + k for k in keys)})" if ids else "1 = 0")
-            params.update(zip(keys, ids, strict=True))
+            _any_of("t.opener_id", "opener", ids, where, params)
+        if f.claimer:
+            ids = [int(f.claimer)] if f.claimer.isdigit() else await self._claimers_named(f.claimer)
+            _any_of("t.claimed_by", "claimer", ids, where, params)
         fts = fts_query(f.text or "")
         if fts:
             # The subject is searched too: it opens the ticket's first message ("subject\ndescription").
@@ -405,6 +421,9 @@ class TicketAnalytics:
     async def _openers_named(self, name: str) -> list[int]:
         return [r[0] for r in await self.db.fetchall(sql.OPENERS_NAMED, {"name": name.strip()})]
 
+    async def _claimers_named(self, name: str) -> list[int]:
+        return [r[0] for r in await self.db.fetchall(sql.CLAIMERS_NAMED, {"name": name.strip()})]
+
     async def categories(self, guild_id: int) -> list[str]:
         rows = await self.db.fetchall(
             "SELECT DISTINCT category FROM tickets WHERE guild_id = :guild_id ORDER BY category", {"guild_id": guild_id}
@@ -422,22 +441,36 @@ class TicketAnalytics:
         return None
 
     async def ticket_notes(self, ticket_id: int) -> list[tuple[str, str, str]] | None:
-        """Issue 10: staff notes (author, time, text); None until recorded."""
-        return None
+        """Issue 10: staff notes (author, time, text), oldest first. Staff only: the caller decides who sees them."""
+        rows = await self.db.fetchall(sql.TICKET_NOTES, {"ticket_id": ticket_id})
+        return [(r["author_name"], r["created_at"], r["content"]) for r in rows]
 
-    async def ticket_claimer(self, ticket_id: int) -> int | None:
-        """Issue 10: who claimed the ticket; None until recorded."""
-        return None
+    async def ticket_claimer(self, ticket_id: int) -> str | None:
+        """Issue 10: the name of who owns the ticket now (claimed, transferred to, or assigned); None: nobody."""
+        row = await self.db.fetchone(sql.TICKET_CLAIMER, {"ticket_id": ticket_id})
+        return (row["name"] or str(row["claimed_by"])) if row and row["claimed_by"] else None
 
 
 STATUSES = [s.value for s in TicketStatus]
+PRIORITIES = [p.value for p in Priority]
 ROUTES = [r.value for r in Route]
 
 
-def _staff_rows(first_by: Counter[int], closers: Counter[int], names: dict[int, str]) -> list[StaffRow]:
-    """Who answered first and who closed others' tickets (only staff can close someone else's ticket)."""
-    rows = [StaffRow(i, names.get(i, str(i)), first_by[i], closers[i]) for i in set(first_by) | set(closers)]
-    return sorted(rows, key=lambda r: (-(r.first_responses + r.closed), r.name))
+def _staff_rows(
+    first_by: Counter[int], closers: Counter[int], names: dict[int, str], claimed: Counter[int]
+) -> list[StaffRow]:
+    """Who answered first, who closed others' tickets (only staff can close someone else's ticket) and who took
+    tickets (claimed, had them transferred to them, or got them from the on-call rotation)."""
+    everyone = set(first_by) | set(closers) | set(claimed)
+    rows = [StaffRow(i, names.get(i, str(i)), first_by[i], closers[i], claimed=claimed[i]) for i in everyone]
+    return sorted(rows, key=lambda r: (-(r.first_responses + r.closed + (r.claimed or 0)), r.name))
+
+
+def _any_of(column: str, key: str, ids: list[int], where: list[str], params: dict[str, object]) -> None:
+    """`column` is one of `ids` (none: nothing matches)."""
+    keys = [f"{key}{i}" for i in range(len(ids))]
+    where.append(f"{column} IN ({', '.join(':' + k for k in keys)})" if ids else "1 = 0")
+    params.update(zip(keys, ids, strict=True))
 
 
 def _facts(r: Row) -> dict[str, object]:
@@ -464,4 +497,6 @@ def _row(row: Row) -> TicketRow:
     return TicketRow(
         row["id"], row["subject"], row["category"], row["status"], row["opener_id"],
         row["opener_name"] or str(row["opener_id"]), row["created_at"], row["closed_at"], row["close_reason"],
+        priority=row["priority"], claimer_id=row["claimed_by"],
+        claimer_name=(row["claimer_name"] or str(row["claimed_by"])) if row["claimed_by"] else None,
     )  # fmt: skip

@@ -119,9 +119,12 @@ ORDER BY created_at, id LIMIT 1"""
 # -- the ticket list --------------------------------------------------------------------------------------
 
 LIST_COLUMNS = """
-t.id, t.subject, t.category, t.status, t.opener_id, t.created_at, t.closed_at, t.close_reason,
+t.id, t.subject, t.category, t.status, t.opener_id, t.created_at, t.closed_at, t.close_reason, t.priority,
+t.claimed_by,
 (SELECT m.author_name FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author_id = t.opener_id
- ORDER BY m.id LIMIT 1) AS opener_name"""
+ ORDER BY m.id LIMIT 1) AS opener_name,
+(SELECT c.staff_name FROM ticket_claims c WHERE c.ticket_id = t.id AND c.staff_id = t.claimed_by
+ ORDER BY c.id DESC LIMIT 1) AS claimer_name"""
 
 # Tickets with a message matching the full-text query (FTS5 syntax, built by analytics.fts_query).
 MESSAGE_SEARCH = """
@@ -132,10 +135,33 @@ OPENERS_NAMED = """
 SELECT DISTINCT author_id FROM ticket_messages
 WHERE role = 'user' AND lower(author_name) = lower(:name) LIMIT 50"""
 
+# -- the staff desk (issue 10) ----------------------------------------------------------------------------
+
+# Tickets each member of staff took in the period: claimed, transferred to them, or assigned by the rotation.
+CLAIMS_PER_STAFF = """
+SELECT staff_id, MAX(staff_name) AS name, COUNT(*) AS n FROM ticket_claims
+WHERE guild_id = :guild_id AND created_at >= :since AND created_at < :until AND staff_id IS NOT NULL
+  AND action IN ('claimed', 'transferred', 'assigned')
+GROUP BY staff_id"""
+
+CLAIMERS_NAMED = """
+SELECT DISTINCT staff_id FROM ticket_claims WHERE lower(staff_name) = lower(:name) AND staff_id IS NOT NULL LIMIT 50"""
+
+TICKET_CLAIMER = """
+SELECT t.claimed_by,
+  (SELECT c.staff_name FROM ticket_claims c WHERE c.ticket_id = t.id AND c.staff_id = t.claimed_by
+   ORDER BY c.id DESC LIMIT 1) AS name
+FROM tickets t WHERE t.id = :ticket_id"""
+
+TICKET_NOTES = """
+SELECT author_name, created_at, content FROM ticket_notes WHERE ticket_id = :ticket_id ORDER BY id"""
+
 FILTERS = {
     "status": "t.status = :status",
     "category": "t.category = :category",
     "route": "EXISTS (SELECT 1 FROM interactions i WHERE i.ticket_id = t.id AND i.route = :route)",
     "since": "t.created_at >= :since",
     "until": "t.created_at < :until",
+    "priority": "t.priority = :priority",
+    "claimer_id": "t.claimed_by = :claimer_id",
 }

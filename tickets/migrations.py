@@ -135,6 +135,113 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX ticket_panels_guild ON ticket_panels (guild_id);
         """,
     ),
+    (
+        3,
+        # Issue 10, the staff desk: who owns a ticket and how urgent it is (on the ticket, for its card and tags),
+        # and every change with its time (for analytics): claims, priority changes, notes, members added and
+        # removed, reopenings, close requests; the blacklist and the on-call rotation of each server.
+        """
+        ALTER TABLE tickets ADD COLUMN claimed_by INTEGER;
+        ALTER TABLE tickets ADD COLUMN claimed_at TEXT;
+        ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';  -- low|normal|high|urgent
+        ALTER TABLE tickets ADD COLUMN priority_source TEXT;                    -- auto|staff; NULL: never set
+        ALTER TABLE tickets ADD COLUMN flag TEXT;                               -- urgent|angry (urgency detection)
+        CREATE INDEX tickets_guild_claimed ON tickets (guild_id, claimed_by);
+        CREATE INDEX tickets_guild_priority ON tickets (guild_id, priority);
+
+        CREATE TABLE ticket_claims (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id   INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            guild_id    INTEGER NOT NULL,
+            action      TEXT NOT NULL,                     -- claimed|unclaimed|transferred|assigned
+            staff_id    INTEGER,                           -- who holds the ticket afterwards; NULL: nobody
+            staff_name  TEXT,
+            by_id       INTEGER,                           -- who did it; NULL: the on-call rotation
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX ticket_claims_ticket ON ticket_claims (ticket_id, id);
+        CREATE INDEX ticket_claims_guild_time ON ticket_claims (guild_id, created_at, action, staff_id);
+
+        CREATE TABLE ticket_priority_changes (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id   INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            guild_id    INTEGER NOT NULL,
+            priority    TEXT NOT NULL,
+            previous    TEXT NOT NULL,
+            source      TEXT NOT NULL,                     -- auto|staff
+            by_id       INTEGER,                           -- NULL: automatic
+            reason      TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX ticket_priority_changes_ticket ON ticket_priority_changes (ticket_id, id);
+
+        CREATE TABLE ticket_notes (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id    INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            guild_id     INTEGER NOT NULL,
+            author_id    INTEGER NOT NULL,
+            author_name  TEXT NOT NULL,
+            content      TEXT NOT NULL,
+            created_at   TEXT NOT NULL
+        );
+        CREATE INDEX ticket_notes_ticket ON ticket_notes (ticket_id, id);
+
+        CREATE TABLE ticket_member_changes (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id   INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            user_id     INTEGER NOT NULL,
+            action      TEXT NOT NULL,                     -- added|removed
+            by_id       INTEGER NOT NULL,
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX ticket_member_changes_ticket ON ticket_member_changes (ticket_id, user_id, id);
+
+        CREATE TABLE ticket_reopenings (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id     INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            guild_id      INTEGER NOT NULL,
+            by_id         INTEGER NOT NULL,
+            closed_at     TEXT NOT NULL,                   -- the close this undid
+            close_reason  TEXT,
+            created_at    TEXT NOT NULL
+        );
+        CREATE INDEX ticket_reopenings_ticket ON ticket_reopenings (ticket_id, id);
+
+        CREATE TABLE ticket_close_requests (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            ticket_id     INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            guild_id      INTEGER NOT NULL,
+            requested_by  INTEGER NOT NULL,
+            reason        TEXT NOT NULL DEFAULT '',
+            message_id    INTEGER,                         -- the message with the opener's buttons
+            status        TEXT NOT NULL,                   -- pending|accepted|declined|expired|cancelled
+            created_at    TEXT NOT NULL,
+            due_at        TEXT,                            -- closes by itself then; NULL: never
+            answered_by   INTEGER,
+            answered_at   TEXT
+        );
+        CREATE INDEX ticket_close_requests_ticket ON ticket_close_requests (ticket_id, status);
+        CREATE INDEX ticket_close_requests_due ON ticket_close_requests (status, due_at);
+
+        CREATE TABLE ticket_blacklist (
+            guild_id    INTEGER NOT NULL,
+            user_id     INTEGER NOT NULL,
+            reason      TEXT NOT NULL DEFAULT '',
+            added_by    INTEGER NOT NULL,
+            created_at  TEXT NOT NULL,
+            PRIMARY KEY (guild_id, user_id)
+        );
+
+        CREATE TABLE oncall_staff (
+            guild_id          INTEGER NOT NULL,
+            user_id           INTEGER NOT NULL,
+            since             TEXT NOT NULL,
+            last_turn         INTEGER NOT NULL DEFAULT 0,  -- the rotation's counter at their last ticket; 0: none
+            last_assigned_at  TEXT,
+            PRIMARY KEY (guild_id, user_id)
+        );
+        """,
+    ),
 ]
 
 SCHEMA = Schema("tickets", MIGRATIONS)

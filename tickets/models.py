@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from memory.decision import Route
+from tickets.desk_models import Priority, PrioritySource, UrgencyFlag
 
 
 class TicketStatus(StrEnum):
@@ -184,6 +185,12 @@ class Ticket:
     source: TicketSource | None = None  # None: opened before the source was recorded
     opened_by: int | None = None  # who opened it when not the opener (staff, /ticket_open)
     starter_message_id: int | None = None  # the bot's first message; a forum post's has the thread's id
+    # The staff desk (tickets/desk_models.py): who owns the ticket, how urgent it is.
+    claimed_by: int | None = None
+    claimed_at: str | None = None
+    priority: Priority = Priority.NORMAL
+    priority_source: PrioritySource | None = None  # None: never set
+    flag: UrgencyFlag | None = None  # what the urgency detection found
 
     @property
     def is_closed(self) -> bool:

@@ -227,6 +227,22 @@ IDLE_CLOSE_AFTER_WARN_HOURS = REGISTRY.add(
     Number("idle_close_after_warn_hours", "Hours after that warning before the ticket closes (0 = warn only)", 24.0,
            "IDLE_CLOSE_AFTER_WARN_HOURS", lo=0, hi=8760)
 )  # fmt: skip
+# The staff desk: reopening, close requests, the on-call rotation, urgency detection.
+REOPEN_WINDOW_HOURS = REGISTRY.add(
+    Number("reopen_window_hours", "Hours after closing during which /reopen works (0 = no reopening)", 48.0,
+           lo=0, hi=720)
+)  # fmt: skip
+CLOSE_REQUEST_HOURS = REGISTRY.add(
+    Number("close_request_hours", "Hours a /close_request waits for the opener before the ticket closes "
+           "(0 = it waits for an answer)", 24.0, lo=0, hi=720)
+)  # fmt: skip
+ONCALL_ROTATION = REGISTRY.add(
+    Boolean("oncall_rotation", "Assign new tickets in turn to staff who are on call (/oncall on)", False)
+)
+URGENCY_DETECTION = REGISTRY.add(
+    Choice("urgency_detection", "Flag urgent or angry tickets, raising their priority (auto: model, else keywords)",
+           "auto", choices=("auto", "rules", "off"))
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -103,13 +103,16 @@ class TicketEvent(StrEnum):
     SOLVED = "solved"
     HANDED_TO_STAFF = "handed_to_staff"
     CLOSED = "closed"
+    REOPENED = "reopened"  # /reopen of a closed ticket (tickets/reopening.py)
 
 
 def next_status(status: TicketStatus, event: TicketEvent) -> TicketStatus:
     """The status a ticket in `status` has after `event` (the table test pins every pair)."""
     S = TicketStatus
+    if event is TicketEvent.REOPENED:
+        return S.OPEN if status is S.CLOSED else status  # only /reopen brings a closed ticket back
     if status is S.CLOSED or event is TicketEvent.CLOSED:
-        return S.CLOSED  # nothing reopens a closed ticket
+        return S.CLOSED  # nothing else reopens a closed ticket
     if event is TicketEvent.USER_WROTE:
         return S.OPEN if status is S.RESOLVED else status  # "solved" was premature
     if event is TicketEvent.STAFF_WROTE:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from db.database import Database, Row, utc_iso
 from memory.decision import Route
+from tickets.desk_models import Priority, PrioritySource, UrgencyFlag
 from tickets.models import (
     Feedback,
     FormAnswer,
@@ -291,4 +292,9 @@ def _ticket(row: Row) -> Ticket:
         source=TicketSource(row["source"]) if row["source"] else None,
         opened_by=row["opened_by"],
         starter_message_id=row["starter_message_id"],
+        claimed_by=row["claimed_by"],
+        claimed_at=row["claimed_at"],
+        priority=Priority(row["priority"]),
+        priority_source=PrioritySource(row["priority_source"]) if row["priority_source"] else None,
+        flag=UrgencyFlag(row["flag"]) if row["flag"] else None,
     )

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from tickets.analytics import ROUTES, STATUSES, TicketFilter, UnsupportedFilter
+from tickets.analytics import PRIORITIES, ROUTES, STATUSES, TicketFilter, UnsupportedFilter
 from tickets.models import Ticket
 from web.access import Viewer
 from web.app import SESSION_COOKIE, context, page, session_of, viewer
@@ -96,6 +96,10 @@ def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter
         route = None
     first = parse_day(query.get("from"), problems, "From")
     last = parse_day(query.get("to"), problems, "To")
+    priority = query.get("priority") or None
+    if priority and priority not in PRIORITIES:
+        problems.append("Unknown priority.")
+        priority = None
     return TicketFilter(
         status=status,
         category=(query.get("category") or None),
@@ -105,6 +109,8 @@ def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter
         until=datetime.combine(last + timedelta(days=1), datetime.min.time()).replace(tzinfo=UTC) if last else None,
         text=(query.get("q") or "").strip()[:200] or None,
         only_opener_id=view.only_opener_id,
+        priority=priority if view.staff else None,
+        claimer=((query.get("claimer") or "").strip()[:100] or None) if view.staff else None,
     )
 
 
@@ -126,7 +132,7 @@ async def tickets(request: web.Request) -> web.Response:
         request, "tickets.html", view,
         {
             "result": result, "query": request.query, "problems": problems, "statuses": STATUSES,
-            "routes": ROUTES, "categories": await ctx.analytics.categories(view.guild_id),
+            "routes": ROUTES, "priorities": PRIORITIES, "categories": await ctx.analytics.categories(view.guild_id),
             "page_link": lambda n: "?" + urlencode({**kept, "page": n}),
             "export_query": urlencode(kept),
         },

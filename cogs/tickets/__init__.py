@@ -16,11 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cogs.tickets._cog import TicketCog
+from cogs.tickets._desk_admin import BlacklistGroup, OnCallCog
+from cogs.tickets._desk_commands import DeskCog
 from cogs.tickets._open_commands import OpeningCog
 from cogs.tickets._panel import post_panel, refresh_panels
 from cogs.tickets._views import PanelView
 
-__all__ = ["OpeningCog", "PanelView", "TicketCog", "post_panel", "refresh_panels", "setup"]
+__all__ = ["DeskCog", "OpeningCog", "PanelView", "TicketCog", "post_panel", "refresh_panels", "setup"]
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -29,3 +31,7 @@ if TYPE_CHECKING:
 async def setup(bot: TicketBot) -> None:
     await bot.add_cog(TicketCog(bot))
     await bot.add_cog(OpeningCog(bot))
+    # The staff desk (issue 10): claims, members, titles, priority, notes, close requests, reopening, blacklist.
+    await bot.add_cog(DeskCog(bot))
+    await bot.add_cog(OnCallCog(bot))
+    bot.tree.add_command(BlacklistGroup(bot))

@@ -61,6 +61,8 @@ class AutoCloser:
                 await self._apply(action)
             except Exception:
                 log.exception("Auto-close step %s failed for ticket %d", action.action, action.ticket.id)
+        # Close requests nobody answered in time (cogs/tickets/_close_requests.py).
+        await self.lifecycle.close_requests.sweep()
 
     @sweep.before_loop
     async def _ready(self) -> None:

@@ -15,6 +15,7 @@ from cogs._discord import NO_PINGS, access_to, reply_error
 from cogs.checks import ticket_staff_only
 from cogs.errors import refuse
 from cogs.tickets._autoclose import AutoCloser
+from cogs.tickets._desk_views import close_request_view
 from cogs.tickets._lifecycle import COG_NAME, TicketLifecycle
 from cogs.tickets._views import answer_view, register_persistent
 from memory.text import visible_text
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 class TicketCog(commands.Cog, name=COG_NAME):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
-        self.lifecycle = TicketLifecycle(bot, answer_buttons=answer_view)
+        self.lifecycle = TicketLifecycle(bot, answer_buttons=answer_view, close_request_buttons=close_request_view)
         self.autoclose = AutoCloser(bot, self.lifecycle)
 
     async def cog_load(self) -> None:
@@ -39,6 +40,7 @@ class TicketCog(commands.Cog, name=COG_NAME):
 
     async def cog_unload(self) -> None:
         self.autoclose.stop()
+        self.lifecycle.titles.close()
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

@@ -19,12 +19,16 @@ from discord.ext import commands
 
 from ai.errors import LLMBusy
 from cogs._discord import is_staff
+from cogs.tickets._close_requests import CloseRequestButtons, CloseRequester
 from cogs.tickets._closing import TicketCloser
 from cogs.tickets._locks import AnswerCancelled, TicketLocks
 from cogs.tickets._opening import OpenedTicket, TicketOpener, TicketRequest
 from cogs.tickets._places import place_of, place_of_thread
 from cogs.tickets._posts import notify_staff, safe_send
+from cogs.tickets._reopen import Reopener
 from cogs.tickets._sink import ThreadSink, typing_indicator
+from cogs.tickets._staff import StaffActions
+from cogs.tickets._titles import TitleKeeper
 from memory.decision import Route
 from memory.text import visible_text
 from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
@@ -54,19 +58,33 @@ def lifecycle_of(client: discord.Client) -> TicketLifecycle:
 
 
 class TicketLifecycle:
-    def __init__(self, bot: TicketBot, *, answer_buttons: AnswerButtons) -> None:
+    def __init__(
+        self, bot: TicketBot, *, answer_buttons: AnswerButtons, close_request_buttons: CloseRequestButtons
+    ) -> None:
         self.bot = bot
         self.core = bot.core
         self.locks = TicketLocks()
-        self.opener = TicketOpener(bot.core.tickets, self.locks)
+        self.opener = TicketOpener(bot.core.tickets, self.locks, bot.core.desk)
         self.closer = TicketCloser(bot, self.locks)
         self._answer_buttons = answer_buttons
+        # The staff desk (issue 10): claims, members, titles, priority, notes, urgency; reopening; close requests.
+        self.titles = TitleKeeper()
+        self.staff = StaffActions(bot, self.titles)
+        self.reopener = Reopener(bot, self.locks)
+        self.close_requests = CloseRequester(bot, self.closer, self.locks, close_request_buttons)
 
     # -- opening -----------------------------------------------------------------------------
 
     async def opened(self, config: GuildConfig, request: TicketRequest) -> OpenedTicket:
-        """The one way a ticket is opened (`TicketOpener.opened`): every way of opening builds a request."""
-        return await self.opener.opened(config, request)
+        """The one way a ticket is opened (`TicketOpener.opened`): every way of opening builds a request.
+        A new ticket goes to whoever is on call, when the server rotates."""
+        opened = await self.opener.opened(config, request)
+        if opened.new:
+            try:
+                await self.staff.assign_on_call(opened.thread, opened.ticket, config)
+            except Exception:
+                log.exception("Assigning ticket %d to staff on call failed", opened.ticket.id)
+        return opened
 
     async def first_question(self, opened: OpenedTicket, request: TicketRequest) -> None:
         """Answer what a new ticket asks (its opening message: stored under the thread's id)."""
@@ -75,6 +93,11 @@ class TicketLifecycle:
             opened.thread, ticket_id=opened.ticket.id, message_id=opened.thread.id, question=f"{subject}\n{text}",
             user=request.opener, search_texts=(subject, text),
         )  # fmt: skip
+        # After the answer, so it never waits for this: is the ticket urgent, or its opener angry?
+        try:
+            await self.staff.opening_assessed(opened.thread, opened.ticket.id, f"{subject}\n{text}")
+        except Exception:
+            log.exception("Assessing the urgency of ticket %d failed", opened.ticket.id)
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -103,6 +126,8 @@ class TicketLifecycle:
         )  # fmt: skip
         if ticket.status is not before:
             await place_of(ticket).show_status(thread, config, ticket)
+        if not staff:
+            await self.staff.message_assessed(thread, ticket, message.content)
         if staff or ticket.ai_paused or not visible_text(message.content):
             return
         await self.answer(

@@ -21,7 +21,7 @@ from cogs._discord import NO_PINGS, bot_of
 from cogs.checks import staff_for_category
 from cogs.errors import on_ui_error, refuse
 from cogs.tickets._lifecycle import lifecycle_of
-from cogs.tickets._opening import QuotedMessage, TicketRequest
+from cogs.tickets._opening import QuotedMessage, TicketRequest, blacklist_gate
 from cogs.tickets._views import category_options, show_ticket_form
 from memory.text import visible_text
 from tickets.errors import ActionRefused, InvalidInput, UserError
@@ -87,6 +87,7 @@ class OpeningCog(commands.Cog):
                 )
                 return
             # Checked before the select too: no choosing for a ticket that cannot open.
+            await blacklist_gate(bot_of(interaction).core.desk, config.guild_id, interaction.user.id)
             await bot_of(interaction).core.tickets.check_can_open(
                 guild_id=config.guild_id, user_id=interaction.user.id, now=discord.utils.utcnow()
             )

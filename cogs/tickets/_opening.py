@@ -17,6 +17,7 @@ from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import FORUM, ForumPlace, place_for
 from cogs.tickets._posts import notify_staff
 from memory.text import visible_text
+from tickets.desk import StaffDesk
 from tickets.errors import TicketOpenError
 from tickets.models import FormAnswer, GuildConfig, Ticket, TicketMode, TicketSource
 from tickets.service import NewTicket, TicketService
@@ -115,12 +116,19 @@ def starter_text(request: TicketRequest, category_label: str) -> str:
     return "\n\n".join(parts)[:STARTER_LIMIT]
 
 
+async def blacklist_gate(desk: StaffDesk, guild_id: int, user_id: int, *, by_staff: bool = False) -> None:
+    """Blacklisted members get no ticket, however it is asked for (also not from staff on their behalf: staff
+    remove the entry first). Raises Blacklisted, a TicketOpenError."""
+    await desk.blacklist.check(guild_id, user_id, for_staff=by_staff)
+
+
 class TicketOpener:
     """Opens tickets; the per-opener lock makes limits and cooldown hold for quick double submits."""
 
-    def __init__(self, tickets: TicketService, locks: TicketLocks) -> None:
+    def __init__(self, tickets: TicketService, locks: TicketLocks, desk: StaffDesk) -> None:
         self.tickets = tickets
         self.locks = locks
+        self.desk = desk
 
     async def opened(self, config: GuildConfig, request: TicketRequest) -> OpenedTicket:
         """Checks, the thread, the record, the staff ping.
@@ -140,6 +148,7 @@ class TicketOpener:
                 if existing is not None:
                     return OpenedTicket(request.post, existing, new=False)
             try:
+                await blacklist_gate(self.desk, guild.id, opener.id, by_staff=request.by_staff)
                 if not request.by_staff:
                     await self.tickets.check_can_open(guild_id=guild.id, user_id=opener.id, now=discord.utils.utcnow())
             except TicketOpenError as refused:

@@ -30,8 +30,10 @@ from typing import ClassVar, Literal
 import discord
 
 from cogs._discord import NO_PINGS, ping_users
+from tickets.desk_models import CLAIMED_TAG, Priority, priority_tag
 from tickets.errors import CloseError, TicketOpenError
 from tickets.models import STATUS_TAG_NAMES, GuildConfig, Ticket, TicketMode, TicketStatus
+from tickets.priority import title_for
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +57,39 @@ def hide_mentions(text: str) -> str:
 
 
 def tags_for(
-    forum: discord.ForumChannel, config: GuildConfig, status: TicketStatus, category: str
+    forum: discord.ForumChannel, config: GuildConfig, status: TicketStatus, category: str, ticket: Ticket | None = None
 ) -> list[discord.ForumTag]:
+    """The status and category tags, and (of a recorded ticket) its priority and claimed tags where the forum
+    has them: at most 4 of Discord's 5 per post."""
     wanted = [config.status_tag(status), config.category_tag(category)]
+    if ticket is not None:
+        wanted += [config.tag_ids.get(priority_tag(ticket.priority))]
+        wanted += [config.tag_ids.get(CLAIMED_TAG) if ticket.claimed_by is not None else None]
     tags = [forum.get_tag(tag_id) for tag_id in wanted if tag_id]
     return [t for t in tags if t is not None]
 
 
-def card(config: GuildConfig, *, subject: str, category: str, status: TicketStatus) -> discord.Embed:
-    """The state of a private ticket, shown (and edited) in its starter message."""
+def card(
+    config: GuildConfig, *, subject: str, category: str, status: TicketStatus, ticket: Ticket | None = None
+) -> discord.Embed:
+    """The state of a private ticket, shown (and edited) in its starter message: status, category, and (of a
+    recorded ticket) its priority and who claimed it. Never the urgency flag: the opener reads the card."""
     found = config.category(category)
     embed = discord.Embed(title=subject[:256], colour=discord.Colour.blurple())
     embed.add_field(name="Status", value=f"{STATUS_EMOJI[status]} {STATUS_TAG_NAMES[status]}", inline=True)
     embed.add_field(name="Category", value=found.label if found else category, inline=True)
+    if ticket is not None and ticket.priority is not Priority.NORMAL:
+        embed.add_field(name="Priority", value=f"{ticket.priority.emoji} {ticket.priority.label}", inline=True)
+    if ticket is not None and ticket.claimed_by is not None:
+        # A member of the thread (claiming adds them); in an embed a mention neither pings nor invites.
+        embed.add_field(name="Claimed by", value=f"<@{ticket.claimed_by}>", inline=True)
     embed.set_footer(text="Private ticket: only its opener, the people added to it and staff can see it.")
     return embed
 
 
 def ticket_card(ticket: Ticket, config: GuildConfig, status: TicketStatus | None = None) -> discord.Embed:
     """`card` of a recorded ticket (`status`: what to show, default the ticket's)."""
-    return card(config, subject=ticket.subject, category=ticket.category, status=status or ticket.status)
+    return card(config, subject=ticket.subject, category=ticket.category, status=status or ticket.status, ticket=ticket)
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,10 @@ class TicketPlace(ABC):
         """A new title: rate limited by Discord (~2 per 10 minutes per thread), so only for rare changes."""
         await thread.edit(name=title[:100])
 
+    def title(self, config: GuildConfig, ticket: Ticket) -> str:
+        """The thread's title for `ticket`: its subject, with its priority where no tag shows it."""
+        return title_for(ticket.subject, ticket.priority)
+
 
 class ForumPlace(TicketPlace):
     mode = TicketMode.FORUM
@@ -174,6 +193,12 @@ class ForumPlace(TicketPlace):
                 await created.thread.add_user(member)
         return NewPlace(created.thread, created.thread.id)  # a forum post's starter has the thread's id
 
+    def title(self, config: GuildConfig, ticket: Ticket) -> str:
+        """A forum post shows its priority as a tag; in the title only when the forum has no tag for it."""
+        if config.tag_ids.get(priority_tag(ticket.priority)):
+            return ticket.subject[:100]
+        return title_for(ticket.subject, ticket.priority)
+
     async def adopt(self, post: discord.Thread, config: GuildConfig, category: str) -> None:
         """A post made directly in the forum gets what a panel post is created with: tags, archive duration."""
         forum = post.parent
@@ -192,18 +217,18 @@ class ForumPlace(TicketPlace):
         if not isinstance(forum, discord.ForumChannel):
             return
         try:
-            await thread.edit(applied_tags=tags_for(forum, config, status or ticket.status, ticket.category))
+            await thread.edit(applied_tags=tags_for(forum, config, status or ticket.status, ticket.category, ticket))
         except discord.HTTPException:
             log.warning("Could not update tags on ticket %d", ticket.id, exc_info=True)
 
     async def close(self, thread: discord.Thread, config: GuildConfig, ticket: Ticket) -> None:
         forum = thread.parent if isinstance(thread.parent, discord.ForumChannel) else None
-        tags = tags_for(forum, config, TicketStatus.CLOSED, ticket.category) if forum is not None else []
+        tags = tags_for(forum, config, TicketStatus.CLOSED, ticket.category, ticket) if forum is not None else []
         await thread.edit(archived=True, locked=True, applied_tags=tags)
 
     async def reopen(self, thread: discord.Thread, config: GuildConfig, ticket: Ticket) -> None:
         forum = thread.parent if isinstance(thread.parent, discord.ForumChannel) else None
-        tags = tags_for(forum, config, ticket.status, ticket.category) if forum is not None else []
+        tags = tags_for(forum, config, ticket.status, ticket.category, ticket) if forum is not None else []
         await thread.edit(archived=False, locked=False, applied_tags=tags)
 
 

@@ -13,7 +13,7 @@ from discord.ext import commands
 from cogs._discord import NO_PINGS, access_to, reply_error
 from cogs.errors import on_ui_error, refuse
 from cogs.tickets._lifecycle import lifecycle_of
-from cogs.tickets._opening import QuotedMessage, TicketRequest
+from cogs.tickets._opening import QuotedMessage, TicketRequest, blacklist_gate
 from memory.text import visible_text
 from tickets.categories import MAX_QUESTIONS
 from tickets.errors import ActionRefused, InvalidInput, UserError
@@ -174,6 +174,7 @@ async def show_ticket_form(
     if chosen is None:
         raise ActionRefused("That category no longer exists. Please pick another one.")
     # Checked before the form is shown (and again on submit): no typing for a ticket that cannot open.
+    await blacklist_gate(lifecycle.core.desk, interaction.guild.id, interaction.user.id)
     await lifecycle.core.tickets.check_can_open(
         guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
     )

@@ -31,7 +31,9 @@ async def test_setup_again_updates_without_duplicating_tags(simcord_env):
     assert result.ephemeral and "set up" in text_of(result)
     forum = simcord_env.bot.get_channel(world.forum.id)
     names = [t.name for t in forum.available_tags]
-    assert len(names) == len(set(names)) == 8
+    # Status (5), categories (3), and the staff desk's priority and claimed tags (4).
+    assert len(names) == len(set(names)) == 12
+    assert {"Urgent", "High priority", "Low priority", "Claimed"} <= set(names)
     assert (await world.core.tickets.config(world.guild.id)).log_channel_id == other_log.id
 
 

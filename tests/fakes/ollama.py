@@ -259,10 +259,27 @@ class FakeOllama(ThreadedFakeServer):
         # /api/embed behaviour (not scripted per call): a slow model, or an HTTP error.
         self.embed_delay: float = 0.0
         self.embed_failure: Fail | None = None
+        # Requests with a `format` (a JSON schema: classifications such as the urgency check) have their own
+        # script, so they never take the answers scripted for conversations; unscripted, they get the default.
+        self.structured_default = '{"label": "normal"}'
+        self._structured: deque[Step] = deque()
 
     def chat_requests(self) -> list[dict[str, Any]]:
-        """JSON bodies of the /api/chat calls, in arrival order."""
-        return self.requests_to("/api/chat")
+        """JSON bodies of the /api/chat calls that answer conversations (no `format`), in arrival order."""
+        return [r for r in self.requests_to("/api/chat") if not (isinstance(r, dict) and r.get("format"))]
+
+    def structured_requests(self) -> list[dict[str, Any]]:
+        """JSON bodies of the /api/chat calls constrained by a `format` (classifications)."""
+        return [r for r in self.requests_to("/api/chat") if isinstance(r, dict) and r.get("format")]
+
+    def script_structured(self, *steps: Step | str) -> None:
+        """Queue answers (text, a Reply or a Fail) for the next requests that carry a `format`."""
+        with self._lock:
+            self._structured.extend(Reply(s) if isinstance(s, str) else s for s in steps)
+
+    def next_structured(self) -> Step:
+        with self._lock:
+            return self._structured.popleft() if self._structured else Reply(self.structured_default)
 
     def start(self) -> FakeOllama:
         super().start()
@@ -343,7 +360,7 @@ class FakeOllama(ThreadedFakeServer):
             return self.error(400, "invalid character 'x' looking for beginning of value")
         if not isinstance(body, dict) or not body.get("model"):
             return self.error(400, "model is required")
-        step = self.next_step()
+        step = self.next_structured() if body.get("format") else self.next_step()
         if isinstance(step, Fail):
             await asyncio.sleep(step.delay)
             return self.error(step.status, step.error)

@@ -52,9 +52,15 @@ class FakeOpenAI(ThreadedFakeServer):
         self.api_key = api_key
         self.embed_fn = embed_fn or default_embed_fn
         self.default_reply = default_reply
+        # Requests with a `response_format` (classifications) are answered apart from the conversation script.
+        self.structured_default = '{"label": "normal"}'
 
     def chat_requests(self) -> list[dict[str, Any]]:
-        return self.requests_to("/v1/chat/completions")
+        """Conversation requests (without a `response_format`)."""
+        return [r for r in self.requests_to("/v1/chat/completions") if not r.get("response_format")]
+
+    def structured_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests_to("/v1/chat/completions") if r.get("response_format")]
 
     def start(self) -> FakeOpenAI:
         super().start()
@@ -92,7 +98,7 @@ class FakeOpenAI(ThreadedFakeServer):
             body = await request.json()
         except ValueError:
             return web.json_response(error_body(400, "Invalid JSON body"), status=400)
-        step = self.next_step()
+        step = Reply(self.structured_default) if body.get("response_format") else self.next_step()
         if isinstance(step, Fail):
             await asyncio.sleep(step.delay)
             return web.json_response(error_body(step.status, step.error), status=step.status)

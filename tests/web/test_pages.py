@@ -99,7 +99,8 @@ async def test_analytics_show_the_numbers_the_seeded_tickets_imply(seeded):
         assert "<td>model</td><td>2</td>" in html and "<td>staff hand-off</td><td>1</td>" in html
         assert number("kpi-hit-rate") == "25 %"  # 1 saved answer of 4 decisions
         assert "<td>First answer by staff</td><td>1</td><td>10 min</td><td>10 min</td>" in html
-        assert "<td>sam_staff</td><td>—</td><td>1</td><td>1</td><td>—</td>" in html  # claimed/rating: issue 10
+        # Claimed nothing (claims are recorded); ratings are not recorded yet.
+        assert "<td>sam_staff</td><td>0</td><td>1</td><td>1</td><td>—</td>" in html
         assert "<tr><td>2026-01-01</td><td>3</td><td>2</td><td>1</td></tr>" in html
         assert "<td>fixed</td><td>1</td>" in html and "<td>closed by staff</td><td>1</td>" in html
         assert "<td>general</td><td>3</td>" in html

@@ -9,7 +9,15 @@ import pytest
 from app.schema import open_app_database
 from db.database import utc_iso
 from tickets import analytics
-from tickets.analytics import Durations, Period, TicketAnalytics, TicketFilter, UnsupportedFilter, fts_query
+from tickets.analytics import (
+    Capabilities,
+    Durations,
+    Period,
+    TicketAnalytics,
+    TicketFilter,
+    UnsupportedFilter,
+    fts_query,
+)
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -97,13 +105,54 @@ async def test_report_counts_backlog_deflection_and_times_across_batches(db, mon
     assert again.deflection.closed == 12 and (await db.fetchone("SELECT COUNT(*) FROM ticket_facts"))[0] == 12
 
 
-async def test_ticket_list_refuses_filters_that_issue_10_will_record(db):
+async def test_ticket_list_refuses_filters_on_what_is_not_recorded(db):
     await _ticket(db, 1, opened=DAY0)
     a = TicketAnalytics(db)
     assert (await a.tickets(1, TicketFilter())).total == 1
     assert (await a.tickets(2, TicketFilter())).total == 0  # another server's
-    for f in (TicketFilter(priority="high"), TicketFilter(claimer_id=3), TicketFilter(rating=5)):
+    with pytest.raises(UnsupportedFilter):
+        await a.tickets(1, TicketFilter(rating=5))  # ratings are not recorded yet
+    assert await a.rating_summary(1, Period.last_days(7, DAY0)) is None
+    assert a.capabilities == Capabilities(claims=True, priority=True, ratings=False, notes=True)
+    a.capabilities = Capabilities(claims=False, priority=False, ratings=False, notes=False)  # an older database
+    for f in (TicketFilter(priority="high"), TicketFilter(claimer_id=3), TicketFilter(claimer="sam")):
         with pytest.raises(UnsupportedFilter):
             await a.tickets(1, f)
-    assert not any(vars(a.capabilities).values())  # nothing of issue 10 is recorded yet
-    assert await a.rating_summary(1, Period.last_days(7, DAY0)) is None
+
+
+async def _claim(db, tid, staff_id, name, *, at, action="claimed"):
+    await db.run(
+        "INSERT INTO ticket_claims (ticket_id, guild_id, action, staff_id, staff_name, by_id, created_at) "
+        "VALUES (:t, 1, :action, :s, :n, :s, :at)",
+        {"t": tid, "action": action, "s": staff_id, "n": name, "at": utc_iso(at)},
+    )
+    await db.run("UPDATE tickets SET claimed_by = :s WHERE id = :t", {"s": staff_id, "t": tid})
+
+
+async def test_claims_priority_and_notes(db):
+    for tid in (1, 2, 3):
+        await _ticket(db, tid, opened=DAY0 + timedelta(hours=tid))
+    await _claim(db, 1, 9, "Sam", at=DAY0 + timedelta(hours=2))
+    await _claim(db, 2, 9, "Sam", at=DAY0 + timedelta(hours=3))
+    await _claim(db, 2, 8, "Kim", at=DAY0 + timedelta(hours=4), action="transferred")
+    await _claim(db, 3, 7, "Lee", at=DAY0 - timedelta(days=10))  # before the period
+    await db.run("UPDATE tickets SET priority = 'urgent' WHERE id = 3")
+    await db.run(
+        "INSERT INTO ticket_notes (ticket_id, guild_id, author_id, author_name, content, created_at) "
+        "VALUES (1, 1, 9, 'Sam', 'VIP', :at)",
+        {"at": utc_iso(DAY0)},
+    )
+    a = TicketAnalytics(db)
+
+    assert [r.id for r in (await a.tickets(1, TicketFilter(priority="urgent"))).rows] == [3]
+    assert [r.id for r in (await a.tickets(1, TicketFilter(claimer_id=9))).rows] == [1]
+    assert [r.id for r in (await a.tickets(1, TicketFilter(claimer="kim"))).rows] == [2]
+    assert [r.id for r in (await a.tickets(1, TicketFilter(claimer="8"))).rows] == [2]
+    assert (await a.tickets(1, TicketFilter(claimer="nobody"))).total == 0
+    rows = {r.id: r for r in (await a.tickets(1, TicketFilter())).rows}
+    assert (rows[2].claimer_id, rows[2].claimer_name, rows[2].priority) == (8, "Kim", "normal")
+    assert rows[3].priority == "urgent" and rows[3].claimer_name == "Lee"
+    report = await a.report(1, Period.last_days(7, DAY0 + timedelta(days=1)))
+    assert {(s.name, s.claimed) for s in report.staff} == {("Sam", 2), ("Kim", 1)}
+    assert await a.ticket_claimer(2) == "Kim" and await a.ticket_claimer(99) is None
+    assert await a.ticket_notes(1) == [("Sam", utc_iso(DAY0), "VIP")] and await a.ticket_notes(2) == []

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tickets.category_store import CategoryStore
+from tickets.desk_store import DeskStore
+from tickets.errors import ActionRefused
 from tickets.models import MessageRole, Ticket, TicketStatus
+from tickets.reopening import Reopening
 from tickets.server_settings import ServerSettingsService
 from tickets.service import NewTicket, TicketEvent, TicketService, next_status
 from tickets.settings_store import SettingsStore
@@ -22,14 +25,14 @@ OPEN, A, W, R, C = (
     TicketStatus.CLOSED,
 )
 E = TicketEvent
-EVENTS = (E.USER_WROTE, E.STAFF_WROTE, E.ANSWERED, E.SOLVED, E.HANDED_TO_STAFF, E.CLOSED)
+EVENTS = (E.USER_WROTE, E.STAFF_WROTE, E.ANSWERED, E.SOLVED, E.HANDED_TO_STAFF, E.CLOSED, E.REOPENED)
 # Rows: status before; columns: EVENTS in that order.
 TABLE = {
-    OPEN: (OPEN, OPEN, A, R, W, C),
-    A: (A, A, A, R, W, C),
-    W: (W, A, A, R, W, C),  # staff writing takes the ticket; an answer after a hand-off answers it again
-    R: (OPEN, R, A, R, W, C),  # the user writing again means "solved" was premature
-    C: (C, C, C, C, C, C),  # nothing reopens a closed ticket
+    OPEN: (OPEN, OPEN, A, R, W, C, OPEN),
+    A: (A, A, A, R, W, C, A),
+    W: (W, A, A, R, W, C, W),  # staff writing takes the ticket; an answer after a hand-off answers it again
+    R: (OPEN, R, A, R, W, C, R),  # the user writing again means "solved" was premature
+    C: (C, C, C, C, C, C, OPEN),  # only /reopen brings a closed ticket back
 }
 CASES = [(before, event, after) for before, row in TABLE.items() for event, after in zip(EVENTS, row, strict=True)]
 
@@ -66,6 +69,12 @@ async def _apply(service: TicketService, ticket: Ticket, event: TicketEvent) -> 
         await service.resolved(ticket, NOW)
     elif event is E.HANDED_TO_STAFF:
         await service.handed_to_staff(ticket, NOW, pause_ai=False)
+    elif event is E.REOPENED:
+        reopening = Reopening(DeskStore(service.store.db, service.store), service.settings)
+        try:
+            await reopening.reopened(ticket, by=5, now=NOW)
+        except ActionRefused:
+            assert not ticket.is_closed, "a closed ticket reopens"
     else:
         await service.closed(ticket, by=5, reason="bye", summary="", now=NOW)
 
