@@ -57,8 +57,12 @@ def _real_clock() -> Callable[[], float]:
 # -- probes ------------------------------------------------------------------------------------
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 class DbCounter:
-    """Counts what goes through `Database` (statements, transactions) and how long its lock is held."""
+    """Counts the trips to the database through `Database` (a statement, or a batch of them) and the
+    transactions (`transaction()` blocks and write batches), and how long the connection's lock is held."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
@@ -78,19 +82,32 @@ class DbCounter:
 
             async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
                 counter.statements += 1
+                sql = args[0] if args and isinstance(args[0], str) else ""
+                if sql.lstrip().upper().startswith(_WRITES) and not self.in_transaction:
+                    counter.transactions += 1  # autocommit: a commit of its own
                 return await original(self, *args, **kwargs)
 
             setattr(Database, name, wrapper)
             self._undo.append(lambda: setattr(Database, name, original))
 
-        for name in ("run", "run_rowcount", "fetchone", "fetchall", "executemany"):
+        for name in ("run", "run_rowcount", "fetchone", "fetchall", "batch"):
             if hasattr(Database, name):
                 counted(name)
+        if hasattr(Database, "batch"):  # a write batch is one transaction (and one commit)
+            plain_batch = Database.batch
+
+            async def batch(self: Any, steps: Any, *, write: bool = True) -> Any:
+                counter.transactions += write and not self.in_transaction
+                return await plain_batch(self, steps, write=write)
+
+            Database.batch = batch  # type: ignore[method-assign]
+            self._undo.append(lambda: setattr(Database, "batch", plain_batch))
         original_tx = Database.transaction
 
         @contextlib.asynccontextmanager
         async def transaction(self: Any) -> Any:
             counter.transactions += 1
+            counter.statements += 2  # BEGIN and COMMIT are trips of their own
             async with original_tx(self):
                 yield
 
@@ -467,9 +484,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("burst: p50 to reply, model answer", "burst.p50_model", "ms"),
     ("burst: p95 to reply, model answer", "burst.p95_model", "ms"),
     ("one at a time: p95 trained / model", "one_at_a_time.p95_trained|one_at_a_time.p95_model", "ms"),
-    ("DB statements per message (burst)", "burst.db_statements", "{:.1f}"),
-    ("DB transactions per message (burst)", "burst.db_transactions", "{:.2f}"),
-    ("DB statements per message (one at a time)", "one_at_a_time.db_statements", "{:.1f}"),
+    ("DB round trips per message (burst)", "burst.db_statements", "{:.1f}"),
+    ("DB commits per message (burst)", "burst.db_transactions", "{:.2f}"),
+    ("DB round trips per message (one at a time)", "one_at_a_time.db_statements", "{:.1f}"),
     ("DB lock held (share of the burst)", "burst.db_lock_held", "%"),
     ("Discord requests per message (burst)", "burst.discord_calls", "{:.1f}"),
     ("'in line' notice edits (burst)", "burst.notice_edits", "{:d}"),

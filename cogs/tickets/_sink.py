@@ -60,6 +60,15 @@ class ThreadSink:
                 message = await notice.edit(content=text, allowed_mentions=NO_PINGS)
             except discord.NotFound:  # someone deleted the notice: post the answer afresh
                 message = None
+            except discord.HTTPException as exc:
+                if exc.status >= 500:  # the edit may have landed: do not risk the answer twice
+                    raise
+                # The notice is refused (it is only edited when the place in line changes, so this may be
+                # the first edit it gets): post the answer afresh and take the notice away.
+                log.warning("Could not turn the waiting notice into the answer in ticket %d", self.thread.id)
+                message = None
+                with contextlib.suppress(discord.HTTPException):
+                    await notice.delete()
         if message is None:
             message = await self.thread.send(text, allowed_mentions=NO_PINGS)
         self.messages.append(message)
