@@ -73,10 +73,15 @@ class VectorIndex:
             for key, blob in items:
                 self.add(key, from_blob(blob))
             return
-        matrix = np.frombuffer(b"".join(blob for _, blob in same), dtype="<f4").reshape(len(same), -1)
+        # Filled row by row and normalised in place: no second or third copy of the whole matrix.
+        matrix = np.empty((len(same), size // 4), dtype=np.float32)
+        for row, (_, blob) in enumerate(same):
+            matrix[row] = np.frombuffer(blob, dtype="<f4")
         lengths = np.linalg.norm(matrix, axis=1)
         keep = lengths > 0
-        matrix = (matrix[keep] / lengths[keep, None]).astype(np.float32)
+        if not keep.all():
+            matrix, lengths = matrix[keep], lengths[keep]
+        matrix /= lengths[:, None]
         self.dim = matrix.shape[1]
         self._matrix = matrix
         self._keys = [key for (key, _), kept in zip(same, keep.tolist(), strict=True) if kept]

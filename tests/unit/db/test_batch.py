@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from db.database import Database
+from db.database import Database, Params
 
 
 async def _table(db: Database) -> None:
@@ -50,7 +50,7 @@ async def test_a_batch_inside_a_transaction_is_part_of_it(memory_db):
 
 async def test_other_coroutines_statements_wait_for_a_batch_and_never_land_inside_it(memory_db):
     await _table(memory_db)
-    steps = [("INSERT INTO t (v) VALUES (?)", (f"b{i}",)) for i in range(200)]
+    steps: list[tuple[str, Params]] = [("INSERT INTO t (v) VALUES (?)", (f"b{i}",)) for i in range(200)]
     steps.append(("SELECT count(*) FROM t", ()))
     batch = asyncio.create_task(memory_db.batch(steps))
     await asyncio.sleep(0)
