@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import sys
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -36,9 +37,9 @@ EXTENSIONS = (
 
 
 class TicketBot(commands.Bot):
-    """Owns the shared resources (`self.core`: one DB connection, one HTTP session, one LLM client)."""
+    """Owns the shared resources (`self.core`: one DB connection, one HTTP session, the model servers' pool)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # needed to answer what users write in tickets
         super().__init__(
@@ -46,6 +47,7 @@ class TicketBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),  # every ping must be opted into per send
             help_command=None,
+            **options,
         )
         self.settings = settings
 
@@ -76,9 +78,19 @@ class TicketBot(commands.Bot):
                 await self.core.close()
 
 
+class ShardedTicketBot(TicketBot, commands.AutoShardedBot):
+    """The same bot over several gateway connections (SHARD_COUNT; SHARD_IDS: only some of them)."""
+
+    def __init__(self, settings: Settings) -> None:
+        shards = settings.shards
+        ids = list(shards.ids) if shards.ids is not None else None
+        super().__init__(settings, shard_count=shards.count, shard_ids=ids)
+
+
 def create_bot(settings: Settings | None = None) -> TicketBot:
     """Build the bot from the environment / `.env` without connecting to Discord."""
-    return TicketBot(settings or load_settings())
+    settings = settings or load_settings()
+    return ShardedTicketBot(settings) if settings.shards.sharded else TicketBot(settings)
 
 
 def main(argv: list[str]) -> int:

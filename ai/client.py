@@ -4,7 +4,8 @@
 timeouts, 503 retries, embedding batches, the memory of a down server (``health``) or
 embedding model (``embed_health``) and the rules about what counts as a valid answer.
 ``ai/ollama.py`` and ``ai/openai_compat.py`` only build requests and parse their wire
-formats.
+formats. One client talks to one server; the bot uses them through ``ai.pool.ModelPool``, which
+queues, routes and retries over one client per server.
 """
 
 from __future__ import annotations
@@ -191,6 +192,12 @@ class LLMClient(ABC):
             raise
         self.embed_health.mark_up()
         return vectors
+
+    def chat_events(
+        self, messages: list[ChatMessage], shape: ChatShape | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The parsed stream of one answer (``ai.pool.ModelPool`` queues and retries over these)."""
+        return self._chat_events(messages, None, shape)
 
     async def server_status(self) -> ServerStatus:
         """Reachability, version and models, for /status and `check`; updates what `health` remembers."""

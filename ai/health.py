@@ -34,6 +34,14 @@ class Health:
         self._probe = probe
         self._error: LLMError | None = None
         self._task: asyncio.Task[None] | None = None
+        # Called after every mark_up / mark_down (a pool re-dispatches its queue when a server changes).
+        self.listeners: list[Callable[[], None]] = []
+
+    @property
+    def usable(self) -> bool:
+        """Whether a request may go to the server now: it is up, or its remembered failure expired (the
+        request then acts as the probe). Exactly when ``raise_if_down`` does not raise."""
+        return self.available or self._error is None or self.retry_in <= 0
 
     @property
     def retry_in(self) -> float:
@@ -47,9 +55,10 @@ class Health:
 
         After expiry the request itself acts as a probe: success marks the server up.
         """
-        if self.available or self._error is None or self.retry_in <= 0:
+        if self.usable:
             return
         err = self._error
+        assert err is not None
         if isinstance(err, ModelNotFound):
             raise ModelNotFound(err.model, err.pull_hint)
         raise LLMUnavailable(f"{self.name} unavailable ({self.last_error}); retrying in {self.retry_in:.0f} s")
@@ -61,6 +70,7 @@ class Health:
         self.last_error = None
         self._error = None
         self.checked_at = time.monotonic()
+        self._notify()
 
     def mark_down(self, error: LLMError) -> None:
         if self.available:
@@ -70,6 +80,11 @@ class Health:
         self._error = error
         self.checked_at = time.monotonic()
         self._ensure_probe_task()
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def _ensure_probe_task(self) -> None:
         if self._task is not None and not self._task.done():

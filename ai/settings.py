@@ -15,6 +15,14 @@ BACKENDS = ("ollama", "openai")
 
 
 @dataclass(frozen=True)
+class ServerSpec:
+    """One model server of a pool: its base URL and how many requests it may run at once."""
+
+    url: str
+    max_concurrency: int
+
+
+@dataclass(frozen=True)
 class LLMSettings:
     backend: str
     base_url: str
@@ -39,6 +47,30 @@ class LLMSettings:
     busy_retries: int = 3
     # First wait before retrying a 503; doubles on each retry. Tests shrink it.
     busy_backoff: float = 0.5
+    # A pool of chat servers (LLM_URL with several URLs); empty = the one server at base_url.
+    servers: tuple[ServerSpec, ...] = ()
+    # Where embeddings are asked for (EMBED_BACKEND / EMBED_URL); None / empty = the chat servers.
+    embed_backend: str | None = None
+    embed_urls: tuple[str, ...] = ()
+
+    @property
+    def chat_servers(self) -> tuple[ServerSpec, ...]:
+        return self.servers or (ServerSpec(self.base_url, self.max_concurrency),)
+
+    @property
+    def embed_server_backend(self) -> str:
+        return self.embed_backend or self.backend
+
+    @property
+    def embed_server_urls(self) -> tuple[str, ...]:
+        return self.embed_urls or tuple(server.url for server in self.chat_servers)
+
+    @property
+    def embeds_on_chat_servers(self) -> bool:
+        """Whether embeddings go to the chat servers themselves (one client per server does both)."""
+        return self.embed_server_backend == self.backend and self.embed_server_urls == tuple(
+            server.url for server in self.chat_servers
+        )
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -50,3 +82,7 @@ class LLMSettings:
                 raise ValueError(f"{name} must be positive")
         if self.busy_retries < 0:
             raise ValueError("busy_retries must not be negative")
+        if self.embed_backend is not None and self.embed_backend not in BACKENDS:
+            raise ValueError(f"embed_backend must be one of {BACKENDS}, not {self.embed_backend!r}")
+        if any(server.max_concurrency < 1 for server in self.servers):
+            raise ValueError("every server's max_concurrency must be at least 1")

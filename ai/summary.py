@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ai.client import LLMClient
 from ai.errors import LLMError
 from ai.prompt import Turn, escape_tags
-from ai.types import ChatMessage
+from ai.types import ChatMessage, ChatModel
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ def _transcript(turns: list[Turn]) -> str:
 
 
 async def summarize_ticket(
-    client: LLMClient | None,
+    client: ChatModel | None,
     subject: str,
     turns: list[Turn],
     *,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from ai.settings import LLMSettings
 
 # {"role": "system" | "user" | "assistant", "content": "..."}
 ChatMessage = dict[str, str]
@@ -63,3 +65,32 @@ class ServerStatus:
     embed_pull_hint: str | None = None
     # What to do when the server is not reachable.
     start_hint: str = "start your model server"
+
+
+class HealthView(Protocol):
+    """What callers read of a model's health (``ai.health.Health``, or a pool's over its servers)."""
+
+    @property
+    def available(self) -> bool: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+
+class ChatModel(Protocol):
+    """What the answer pipeline and the summaries need of "the model": one server's ``LLMClient`` or the
+    bot's ``ai.pool.ModelPool`` over several."""
+
+    @property
+    def settings(self) -> LLMSettings: ...
+
+    @property
+    def health(self) -> HealthView: ...
+
+    def chat_stream(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None
+    ) -> AsyncGenerator[str, None]: ...
+
+    async def chat(
+        self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None, shape: ChatShape | None = None
+    ) -> ChatResult: ...

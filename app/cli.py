@@ -29,7 +29,9 @@ def setup_logging(level: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python bot.py", description="Discord support-ticket bot with a local LLM.")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="connect to Discord and serve tickets (the default)")
+    run = sub.add_parser("run", help="connect to Discord and serve tickets (the default)")
+    run.add_argument("--shard-count", metavar="N", help="Discord shards in all (overrides SHARD_COUNT)")
+    run.add_argument("--shards", metavar="IDS", help="the shards this process runs, e.g. 0,1 (overrides SHARD_IDS)")
     sub.add_parser("check", help="validate config, database and the model server, then exit")
     ask = sub.add_parser("ask", help="answer one message with the full pipeline, without Discord")
     ask.add_argument("--guild", type=int, required=True)
@@ -52,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
     args = build_parser().parse_args(argv)
+    options = {"SHARD_COUNT": getattr(args, "shard_count", None), "SHARD_IDS": getattr(args, "shards", None)}
+    overrides = {name: value for name, value in options.items() if value is not None}
     try:
-        settings = load_settings()
+        settings = load_settings(overrides=overrides)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config: {problem}", file=sys.stderr)

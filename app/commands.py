@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ai.delivery import MessageSink
+from ai.pool import PoolStatus, ServerReport
 from app.runtime import open_core
 from app.settings import Settings
 from memory.io import export_file, import_file
@@ -26,6 +27,7 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
         ok = False
     if ok:
         print("✓ configuration is valid")
+    print(f"✓ Discord: {settings.shards.describe()}")
     try:
         core = await open_core(settings)
     except Exception as exc:  # any failure to open is the answer here
@@ -33,26 +35,51 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     try:
         print(f"✓ database {settings.db_path} (WAL, schema up to date)")
-        status = await core.llm.server_status()
-        if not status.reachable:
-            print(f"✗ model server not reachable at {settings.llm.base_url}: {status.error}")
-            print(f"  {status.start_hint}")
-            return 1
-        print(f"✓ model server {settings.llm.base_url} is up (version {status.version or 'unknown'})")
-        if status.model_available:
-            print(f"✓ model {status.model} is available")
-        else:
-            print(f"✗ model {status.model} is {_missing(status.pull_hint)}")
-            ok = False
-        if status.embed_model:
-            if status.embed_model_available:
-                print(f"✓ embedding model {status.embed_model} is available")
-            else:
-                print(f"✗ embedding model {status.embed_model} is {_missing(status.embed_pull_hint)}")
-                ok = False
+        ok = print_model_check(await core.llm.status()) and ok
     finally:
         await core.close()
     return 0 if ok else 1
+
+
+def print_model_check(status: PoolStatus) -> bool:
+    """Print a line per model server (chat, then separate embedding servers); False if any has a problem."""
+    ok = True
+    several = len(status.chat) > 1
+    for report in status.chat:
+        s = report.status
+        if not s.reachable:
+            print(f"✗ model server not reachable at {report.url}: {s.error}")
+            print(f"  {s.start_hint}" + ("; the other servers take its requests" if several else ""))
+            ok = False
+            continue
+        print(f"✓ model server {report.url} is up (version {s.version or 'unknown'}{_limit(report)})")
+        if s.model_available:
+            print(f"✓ model {s.model} is available" + (f" on {report.url}" if several else ""))
+        else:
+            print(f"✗ model {s.model} is {_missing(s.pull_hint)}" + (f" on {report.url}" if several else ""))
+            ok = False
+        if status.embed_model and not status.separate_embeddings:
+            if s.embed_model_available:
+                print(f"✓ embedding model {status.embed_model} is available")
+            else:
+                print(f"✗ embedding model {status.embed_model} is {_missing(s.embed_pull_hint)}")
+                ok = False
+    for report in status.embed if status.embed_model else []:
+        s = report.status
+        if not s.reachable:
+            print(f"✗ embedding server not reachable at {report.url}: {s.error}")
+            print(f"  {s.start_hint}; until it is back, search matches words only")
+            ok = False
+        elif s.embed_model_available:
+            print(f"✓ embedding server {report.url} ({report.backend}) has {status.embed_model}")
+        else:
+            print(f"✗ embedding model {status.embed_model} on {report.url} is {_missing(s.embed_pull_hint)}")
+            ok = False
+    return ok
+
+
+def _limit(report: ServerReport) -> str:
+    return f", {report.limit} at a time" if report.limit is not None else ""
 
 
 def _missing(hint: str | None) -> str:

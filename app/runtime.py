@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from ai.client import LLMClient
-from ai.factory import create_llm_client
+from ai.factory import create_model_pool
+from ai.pool import ModelPool
 from app.meta import BotMeta
 from app.schema import open_app_database
 from app.settings import Settings
@@ -18,20 +19,25 @@ from tickets.analytics import TicketAnalytics
 from tickets.answering import AnswerPipeline
 from tickets.archive import TicketArchive
 from tickets.archive_store import ArchiveStore
+from tickets.care import CareService
+from tickets.care_store import CareStore
 from tickets.categories import CategoryService
 from tickets.category_store import CategoryStore
 from tickets.desk import StaffDesk
+from tickets.gates import OpeningGates
 from tickets.pacing import AnswerPacing
+from tickets.ratings import RatingService
 from tickets.server_settings import REGISTRY, ServerSettingsService
 from tickets.service import TicketService
 from tickets.settings_store import SettingsStore
 from tickets.store import TicketStore
+from tickets.user_card import UserCards
 
 
 class LLMEmbedder:
-    """The memory's `Embedder` over the model server's embedding endpoint."""
+    """The memory's `Embedder` over the embedding servers (the pool's, or one client's)."""
 
-    def __init__(self, client: LLMClient) -> None:
+    def __init__(self, client: LLMClient | ModelPool) -> None:
         self.client = client
         self.model = client.settings.embed_model or ""
 
@@ -45,7 +51,8 @@ class Core:
     db: Database
     meta: BotMeta
     http_session: aiohttp.ClientSession
-    llm: LLMClient
+    # Every model server, chat and embeddings (ai/pool.py).
+    llm: ModelPool
     memory: TrainedMemory
     store: TicketStore
     tickets: TicketService
@@ -60,6 +67,12 @@ class Core:
     analytics: TicketAnalytics
     # The staff desk (issue 10): claims, priority, notes, blacklist, reopening, close requests, on call.
     desk: StaffDesk
+    # Around the conversation: whose turn it is and held-back pings (reminders, SLA, support hours), the
+    # opener's rating, the opening gates, the user card for staff.
+    care: CareService
+    ratings: RatingService
+    gates: OpeningGates
+    user_cards: UserCards
 
     async def close(self) -> None:
         try:
@@ -72,12 +85,14 @@ class Core:
 async def open_core(settings: Settings) -> Core:
     db = await open_app_database(settings.db_path)
     session = aiohttp.ClientSession()
-    llm = create_llm_client(settings.llm, session)
+    llm = create_model_pool(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)
     store = TicketStore(db)
     server_settings = ServerSettingsService(SettingsStore(db), REGISTRY.with_env_defaults(settings.env_values))
     category_store = CategoryStore(db)
-    tickets = TicketService(store, category_store, server_settings)
+    care_store = CareStore(db)
+    care = CareService(care_store, server_settings)
+    tickets = TicketService(store, category_store, server_settings, watcher=care)
     return Core(
         settings=settings,
         db=db,
@@ -101,5 +116,9 @@ async def open_core(settings: Settings) -> Core:
         pacing=AnswerPacing(),
         archive=TicketArchive(store, ArchiveStore(db)),
         analytics=TicketAnalytics(db),
-        desk=StaffDesk.build(db, store, server_settings),
+        desk=StaffDesk.build(db, store, server_settings, watcher=care),
+        care=care,
+        ratings=RatingService(care_store, server_settings),
+        gates=OpeningGates(care_store, server_settings),
+        user_cards=UserCards(care_store),
     )

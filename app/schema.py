@@ -8,7 +8,7 @@ from app import meta
 from db.database import Database
 from db.migrations import LegacyVersions, open_database
 from memory import migrations as memory_migrations
-from tickets import archive_migrations, insight_migrations
+from tickets import archive_migrations, care_migrations, insight_migrations
 from tickets import migrations as ticket_migrations
 from web import migrations as web_migrations
 
@@ -19,6 +19,7 @@ SCHEMAS = (
     archive_migrations.SCHEMA,
     insight_migrations.SCHEMA,
     web_migrations.SCHEMA,
+    care_migrations.SCHEMA,
 )
 
 # Before each package owned its migrations, one numbered list (`schema_version`) created everything:

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ai.settings import BACKENDS, LLMSettings
+from ai.settings import BACKENDS, LLMSettings, ServerSpec
 from web.settings import WebSettings
 
 # Every setting the bot reads, with its default as it would be written in `.env` ("" = unset).
 DEFAULTS: dict[str, str] = {
     "DISCORD_TOKEN": "",
     "LLM_BACKEND": "ollama",
-    "LLM_URL": "",  # by backend: DEFAULT_URLS
+    "LLM_URL": "",  # by backend: DEFAULT_URLS; several, comma-separated, for a pool of servers
     "LLM_MODEL": "llama3",
-    "LLM_EMBED_MODEL": "all-minilm",
+    "EMBED_BACKEND": "",  # LLM_BACKEND
+    "EMBED_URL": "",  # the chat servers (LLM_URL), or EMBED_BACKEND's usual URL when that differs
+    "EMBED_MODEL": "all-minilm",
     "LLM_API_KEY": "",
     "LLM_MAX_CONCURRENCY": "2",
     "LLM_SERVER_REQUESTS_PER_MINUTE": "30",
@@ -48,16 +50,21 @@ DEFAULTS: dict[str, str] = {
     "IDLE_CLOSE_AFTER_WARN_HOURS": "24",
     "AUTOCLOSE_CHECK_SECONDS": "60",
     "LOG_LEVEL": "info",
+    "SHARD_COUNT": "",  # no sharding: one gateway connection
+    "SHARD_IDS": "",  # every shard of SHARD_COUNT
     "WEB_ENABLED": "false",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8088",
     "WEB_PUBLIC_URL": "",  # http://WEB_HOST:WEB_PORT
 }
 DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "http://127.0.0.1:8080"}
-# Older names still accepted (the first backend was Ollama); the new name wins when both are set.
+# Older names still accepted (the first backend was Ollama; the embedding model was LLM_EMBED_MODEL
+# before it got its own server settings); the new name wins when both are set, and an alias may
+# itself have an older alias (EMBED_MODEL → LLM_EMBED_MODEL → OLLAMA_EMBED_MODEL).
 ALIASES: dict[str, str] = {
     "LLM_URL": "OLLAMA_URL",
     "LLM_MODEL": "OLLAMA_MODEL",
+    "EMBED_MODEL": "LLM_EMBED_MODEL",
     "LLM_EMBED_MODEL": "OLLAMA_EMBED_MODEL",
 }
 # Never handed on with `Settings.env_values`.
@@ -88,6 +95,31 @@ class Secret(str):
 
 
 @dataclass(frozen=True)
+class ShardSettings:
+    """Which Discord shards this process connects (SHARD_COUNT / SHARD_IDS, or `run --shards`)."""
+
+    count: int | None = None  # None: not sharded, one connection (a plain commands.Bot)
+    ids: tuple[int, ...] | None = None  # None: every shard of `count`
+
+    @property
+    def sharded(self) -> bool:
+        return self.count is not None
+
+    def owns(self, guild_id: int) -> bool:
+        """Whether this process serves `guild_id`: Discord puts a server on shard (id >> 22) % count, and
+        per-server background jobs run only where that shard is connected."""
+        if self.count is None or self.ids is None:
+            return True
+        return (guild_id >> 22) % self.count in self.ids
+
+    def describe(self) -> str:
+        if self.count is None:
+            return "not sharded (one gateway connection)"
+        ids = range(self.count) if self.ids is None else self.ids
+        return f"shards {','.join(map(str, ids))} of {self.count}"
+
+
+@dataclass(frozen=True)
 class Settings:
     token: Secret = field(repr=False)
     db_path: Path
@@ -105,6 +137,7 @@ class Settings:
     autoclose_check_s: int
     log_level: str
     web: WebSettings
+    shards: ShardSettings
     # Every setting as given (secrets left out): the defaults of the per-server settings that name one
     # (tickets/server_settings.py), so a server that never ran /settings behaves as `.env` says.
     env_values: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -124,11 +157,12 @@ class _Reader:
 
     def raw(self, name: str) -> tuple[str, str]:
         """(the name the value was given under, the value); the default when it is unset."""
-        for key in (name, ALIASES.get(name)):
-            if key is not None:
-                value = self.env.get(key, "").strip()
-                if value:
-                    return key, value
+        key: str | None = name
+        while key is not None:
+            value = self.env.get(key, "").strip()
+            if value:
+                return key, value
+            key = ALIASES.get(key)
         return name, DEFAULTS[name]
 
     def text(self, name: str) -> str:
@@ -161,12 +195,39 @@ class _Reader:
 
     def url(self, name: str, default: str) -> str:
         given, value = self.raw(name)
-        value = (value or default).rstrip("/")
+        return self._one_url(given, value or default, default)
+
+    def urls(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """One URL or several, comma-separated (a pool of servers); duplicates are dropped."""
+        given, value = self.raw(name)
+        if not value:
+            return default
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        urls = tuple(dict.fromkeys(self._one_url(given, part, default[0]) for part in parts))
+        return urls or default
+
+    def _one_url(self, given: str, value: str, default: str) -> str:
+        value = value.rstrip("/")
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             self.problems.append(f"{given}={value!r} is not an http(s) URL such as {default}.")
             return default
         return value
+
+    def concurrency(self, name: str, servers: int) -> tuple[int, ...]:
+        """One limit for every server, or one per server (in LLM_URL's order), comma-separated."""
+        given, raw = self.raw(name)
+        parts = [part.strip() for part in raw.split(",")]
+        if len(parts) not in (1, servers):
+            self.problems.append(f"{given}={raw!r} must be one number, or one per server of LLM_URL ({servers}).")
+            return (int(DEFAULTS[name]),) * servers
+        limits = []
+        for part in parts:
+            if not part.isdigit() or not 1 <= int(part) <= 64:
+                self.problems.append(f"{given}={raw!r}: each limit must be a whole number from 1 to 64.")
+                return (int(DEFAULTS[name]),) * servers
+            limits.append(int(part))
+        return tuple(limits) * servers if len(limits) == 1 else tuple(limits)
 
     def flag(self, name: str) -> bool:
         given, value = self.raw(name)
@@ -186,20 +247,33 @@ class _Reader:
         return value
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
-    """Read settings from `env` (default: the process environment, after loading `.env`)."""
+def load_settings(
+    env: Mapping[str, str] | None = None, *, dotenv: bool = True, overrides: Mapping[str, str] | None = None
+) -> Settings:
+    """Read settings from `env` (default: the process environment, after loading `.env`); `overrides`
+    win over both (command-line options such as `run --shards`)."""
     if env is None:
         if dotenv:
             from dotenv import load_dotenv
 
             load_dotenv(override=False)
         env = os.environ
+    if overrides:
+        env = {**env, **overrides}
     r = _Reader(env)
     backend = r.choice("LLM_BACKEND", BACKENDS)
-    embed_model = r.text("LLM_EMBED_MODEL")
+    urls = r.urls("LLM_URL", (DEFAULT_URLS[backend],))
+    limits = r.concurrency("LLM_MAX_CONCURRENCY", len(urls))
+    embed_backend = (r.choice("EMBED_BACKEND", BACKENDS) if r.text("EMBED_BACKEND") else "") or backend
+    # Unset: the chat servers, unless embeddings are asked of another kind of server than chat.
+    embed_urls = r.urls("EMBED_URL", urls if embed_backend == backend else (DEFAULT_URLS[embed_backend],))
+    embed_model = r.text("EMBED_MODEL")
     llm = LLMSettings(
         backend=backend,
-        base_url=r.url("LLM_URL", DEFAULT_URLS[backend]),
+        base_url=urls[0],
+        servers=tuple(ServerSpec(url, limit) for url, limit in zip(urls, limits, strict=True)),
+        embed_backend=embed_backend,
+        embed_urls=embed_urls,
         model=r.text("LLM_MODEL"),
         embed_model=None if embed_model.lower() in EMBEDDINGS_OFF else embed_model,
         api_key=r.text("LLM_API_KEY") or None,
@@ -211,7 +285,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         num_ctx=r.integer("LLM_NUM_CTX", lo=512, hi=262144),
         temperature=r.number("LLM_TEMPERATURE", lo=0, hi=2),
         num_predict=r.integer("LLM_NUM_PREDICT", lo=16, hi=8192),
-        max_concurrency=r.integer("LLM_MAX_CONCURRENCY", lo=1, hi=64),
+        max_concurrency=max(limits),
         server_requests_per_minute=r.integer("LLM_SERVER_REQUESTS_PER_MINUTE", lo=0, hi=100_000),
     )
     system_prompt = None
@@ -239,6 +313,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
         web=_web_settings(r),
+        shards=_shard_settings(r),
         env_values={name: r.text(name) for name in DEFAULTS if name not in SECRETS},
     )
     if r.problems:
@@ -257,6 +332,31 @@ def _web_settings(r: _Reader) -> WebSettings:
     return WebSettings(enabled=r.flag("WEB_ENABLED"), host=host, port=port, public_url=public)
 
 
+def _shard_settings(r: _Reader) -> ShardSettings:
+    given_count, count_text = r.raw("SHARD_COUNT")
+    given_ids, ids_text = r.raw("SHARD_IDS")
+    if not count_text:
+        if ids_text:
+            r.problems.append(f"{given_ids}={ids_text!r} needs SHARD_COUNT (how many shards there are in all).")
+        return ShardSettings()
+    count = r.integer("SHARD_COUNT", lo=1, hi=100_000)
+    if not ids_text:
+        return ShardSettings(count)
+    parts = [part.strip() for part in ids_text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        r.problems.append(f"{given_ids}={ids_text!r} must be shard numbers separated by commas, e.g. 0,1.")
+        return ShardSettings(count)
+    ids = tuple(sorted(set(map(int, parts))))
+    if ids[-1] >= count:
+        r.problems.append(f"{given_ids}={ids_text!r}: shards are numbered 0 to {count - 1} ({given_count}={count}).")
+        return ShardSettings(count)
+    return ShardSettings(count, ids)
+
+
 def default_llm_settings(**changes: Any) -> LLMSettings:
-    """The LLM settings an empty `.env` gives, with `changes` (for tools and tests)."""
-    return replace(load_settings({}).llm, **changes)
+    """The LLM settings an empty `.env` gives, with `changes` (for tools and tests).
+
+    One server, which also embeds, unless `changes` say otherwise: a `base_url` given here is the server.
+    """
+    one_server: dict[str, Any] = {"servers": (), "embed_backend": None, "embed_urls": ()}
+    return replace(load_settings({}).llm, **{**one_server, **changes})

@@ -31,8 +31,15 @@ class Maintenance(commands.Cog):
         core = self.bot.core
         if not core.settings.llm.embed_model:
             return
+        shards = core.settings.shards
         try:
-            count = await core.memory.reembed_stale()
+            if shards.ids is None:  # this process serves every server
+                count = await core.memory.reembed_stale()
+            else:  # only the servers of this process's shards: another process upkeeps the rest
+                count = 0
+                for guild in self.bot.guilds:
+                    if shards.owns(guild.id):
+                        count += await core.memory.reembed_stale(guild.id)
         except Exception:
             log.exception("Re-embedding trained entries failed")
             return

@@ -1,5 +1,6 @@
 """/settings view|set|reset: the server's own settings (Manage Server). The keys, their kinds and
-defaults are the registry in tickets/server_settings.py; nothing here knows a particular setting."""
+defaults are the registry in tickets/server_settings.py; nothing here knows a particular setting (those the
+panel shows, `SHOWN_ON_PANEL`, edit the panels already posted)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from discord import app_commands
 
 from cogs._discord import NO_PINGS
 from cogs.checks import NotStaff
+from cogs.tickets import refresh_panels
+from tickets.server_settings import SHOWN_ON_PANEL
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -63,6 +66,7 @@ class SettingsGroup(
         await interaction.response.send_message(
             f"✅ **{setting.key}** is now `{setting.show(parsed)}`.", ephemeral=True, allowed_mentions=NO_PINGS
         )
+        await self._refresh_panels(interaction.guild_id or 0, setting.key)
 
     @app_commands.command(name="reset")
     @app_commands.describe(key="The setting to set back to its default")
@@ -75,6 +79,16 @@ class SettingsGroup(
             f"↩️ **{setting.key}** is back to its default, `{setting.show(default)}`.", ephemeral=True,
             allowed_mentions=NO_PINGS,
         )  # fmt: skip
+        await self._refresh_panels(interaction.guild_id or 0, setting.key)
+
+    async def _refresh_panels(self, guild_id: int, key: str) -> None:
+        """Edit the posted panels when `key` is shown on them (after the reply: editing takes a request each;
+        refresh_panels logs the ones Discord refuses)."""
+        if key not in SHOWN_ON_PANEL:
+            return
+        config = await self.bot.core.tickets.config(guild_id)
+        if config is not None:
+            await refresh_panels(self.bot, config)
 
     @set_value.autocomplete("key")
     @reset.autocomplete("key")

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ai.pool import PoolStatus, ServerReport
 from cogs._discord import NO_PINGS
 from cogs.checks import staff_only
 from db.database import database_size
@@ -30,37 +31,22 @@ class StatusCog(commands.Cog):
         guild_id = interaction.guild_id or 0
         config = await core.tickets.config(guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        server = await core.llm.server_status()
+        models = await core.llm.status()
         now = discord.utils.utcnow()
         routes = await core.tickets.routes_since(guild_id, now - timedelta(hours=24))
         latency = self.bot.latency
         embed = discord.Embed(
-            title="Support bot status", colour=discord.Colour.green() if server.reachable else discord.Colour.orange()
+            title="Support bot status", colour=discord.Colour.green() if models.reachable else discord.Colour.orange()
         )
         embed.add_field(name="Discord latency", value=f"{latency * 1000:.0f} ms" if latency == latency else "n/a")
-        if server.reachable:
-            missing = f"❌ missing — run `{server.pull_hint}`" if server.pull_hint else "❌ not listed by the server"
-            model = f"`{server.model}` " + ("✅ pulled" if server.model_available else missing)
-            embed.add_field(
-                name="Model server", value=f"✅ reachable (version {server.version or '?'})\n{model}", inline=False
-            )
-        else:
-            embed.add_field(
-                name="Model server",
-                value=(
-                    f"❌ unreachable at `{core.settings.llm.base_url}` — answering from trained answers only\n"
-                    f"{server.error or ''}"
-                )[:1024],
-                inline=False,
-            )
-        if server.embed_model:
-            absent = f"❌ missing — `{server.embed_pull_hint}`" if server.embed_pull_hint else "❌ not listed"
-            state = {True: "✅", False: absent, None: "?"}[server.embed_model_available]
-            health = core.llm.embed_health
-            if server.embed_model_available and not health.available:
-                state = f"⚠️ failing, keyword search only for now ({health.last_error or 'unknown error'})"[:900]
-            embed.add_field(name="Embeddings", value=f"`{server.embed_model}` {state}", inline=True)
-        embed.add_field(name="Queue", value=f"{core.llm.queue_length} waiting", inline=True)
+        several = len(models.chat) > 1
+        lines = [_chat_line(report, several) for report in models.chat]
+        if not models.reachable:
+            lines.append("answering from trained answers only")
+        embed.add_field(name="Model servers" if several else "Model server", value=_field(lines), inline=False)
+        if models.embed_model:
+            embed.add_field(name="Embeddings", value=_field(_embedding_lines(models)), inline=not models.embed)
+        embed.add_field(name="Queue", value=f"{models.queue} waiting", inline=True)
         embed.add_field(
             name="Database",
             value=f"{database_size(core.settings.db_path) / 1024:.0f} KiB"
@@ -73,6 +59,47 @@ class StatusCog(commands.Cog):
         if config is None:
             embed.add_field(name="Setup", value="Not set up yet — run /setup.", inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+def _field(lines: list[str]) -> str:
+    return "\n".join(lines)[:1024]
+
+
+def _chat_line(report: ServerReport, several: bool) -> str:
+    server = report.status
+    where = f"`{report.url}` " if several else ""
+    if not server.reachable:
+        return f"❌ {where}unreachable at `{report.url}` — {server.error or 'no answer'}"[:300]
+    missing = f"❌ missing — run `{server.pull_hint}`" if server.pull_hint else "❌ not listed by the server"
+    model = f"`{server.model}` " + ("✅ pulled" if server.model_available else missing)
+    busy = f" · {report.busy}/{report.limit} busy" if several else ""
+    return f"✅ {where}reachable (version {server.version or '?'}) · {model}{busy}"
+
+
+def _embedding_lines(models: PoolStatus) -> list[str]:
+    failing = [health for health in models.embed_health if not health.available]
+    if not models.embed:  # the chat servers embed
+        server = models.chat[0].status
+        absent = f"❌ missing — `{server.embed_pull_hint}`" if server.embed_pull_hint else "❌ not listed"
+        state = {True: "✅", False: absent, None: "?"}[server.embed_model_available]
+        if server.embed_model_available and failing:
+            state = f"⚠️ failing, keyword search only for now ({failing[0].last_error or 'unknown error'})"[:900]
+        return [f"`{models.embed_model}` {state}"]
+    lines = [f"`{models.embed_model}`"]
+    for report in models.embed:
+        server = report.status
+        if not server.reachable:
+            state = f"❌ unreachable — {server.error or 'no answer'}"[:300]
+        elif not server.embed_model_available:
+            state = f"❌ missing — `{server.embed_pull_hint}`" if server.embed_pull_hint else "❌ not listed"
+        elif not report.healthy:
+            state = f"⚠️ failing ({report.last_error or 'unknown error'})"[:300]
+        else:
+            state = f"✅ reachable{f' (version {server.version})' if server.version else ''}"
+        lines.append(f"`{report.url}` ({report.backend}) {state}")
+    if len(failing) == len(models.embed_health):
+        lines.append("keyword search only until one is back")
+    return lines
 
 
 async def setup(bot: TicketBot) -> None:

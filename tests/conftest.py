@@ -3,7 +3,7 @@
 LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
 `@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test;
 `LLM_URL="fake_openai"` points the bot at the `fake_openai` fixture's server instead
-(with `LLM_BACKEND="openai"`).
+(with `LLM_BACKEND="openai"`); `EMBED_URL="fake_ollama"` asks `fake_ollama` for embeddings.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -
         env.update({k: str(v) for k, v in marker.kwargs.items()})
     if env["LLM_URL"] == "fake_openai":
         env["LLM_URL"] = request.getfixturevalue("fake_openai").url
+    if env.get("EMBED_URL") == "fake_ollama":  # chat on fake_openai, embeddings on fake_ollama
+        env["EMBED_URL"] = fake_ollama.url
     return env
 
 

@@ -2,9 +2,10 @@
 tickets/analytics_sql.py). Every result is a dataclass; durations are seconds; times are UTC.
 
 Issue 10's data is asked for through `Capabilities` and the methods marked "issue 10". Claims (who owns a
-ticket, and the per-staff count of claims), priority and staff notes are recorded (the staff desk,
-tickets/desk_store.py) and answered; ratings are not recorded yet: those methods answer "not recorded"
-(None / False), and the dashboard hides that filter and shows "—".
+ticket, and the per-staff count of claims), priority and staff notes are recorded by the staff desk
+(tickets/desk_store.py), ratings by ticket care (tickets/ratings.py: average, 1–5 distribution, per staff, the
+list's filter); all are answered. `Capabilities` still says what a database records: on one that does not
+record something, the dashboard hides that filter and shows "—".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from rapidfuzz import fuzz, process
@@ -69,7 +70,7 @@ class Capabilities:
 
     claims: bool = True  # the staff desk: claimed_by, ticket_claims
     priority: bool = True  # tickets.priority, ticket_priority_changes
-    ratings: bool = False
+    ratings: bool = True  # ticket_ratings (ticket care)
     notes: bool = True  # ticket_notes
 
 
@@ -149,7 +150,7 @@ class AnalyticsReport:
     heatmap: list[list[int]]  # [weekday Monday=0][hour UTC]
     close_reasons: list[tuple[str, int]]
     categories: list[tuple[str, int]]
-    ratings: RatingSummary | None  # None: not recorded (issue 10)
+    ratings: RatingSummary | None  # None: this database does not record ratings (`Capabilities`)
 
     @property
     def opened(self) -> int:
@@ -227,7 +228,7 @@ class GapGroup:
 
 
 class UnsupportedFilter(ValueError):
-    """A filter on data this database does not record yet (issue 10)."""
+    """A filter this database cannot answer: on data it does not record (issue 10), or a rating not 1–5."""
 
 
 def fts_query(text: str) -> str | None:
@@ -265,10 +266,10 @@ class TicketAnalytics:
         return AnalyticsReport(
             guild_id=guild_id, period=period, days=days, first_bot=first_bot, first_staff=first_staff,
             resolution=resolution, deflection=deflection, routes=await self.routes(guild_id, period),
-            staff=_staff_rows(first_by, closers, names, claimed), heatmap=await self._heatmap(p),
+            staff=await self._rated(_staff_rows(first_by, closers, names, claimed), p), heatmap=await self._heatmap(p),
             close_reasons=close_reasons,
             categories=[(r["category"], r["n"]) for r in await self.db.fetchall(sql.CATEGORIES, p)],
-            ratings=await self.rating_summary(guild_id, period),
+            ratings=await self.rating_summary(guild_id, period) if self.capabilities.ratings else None,
         )  # fmt: skip
 
     async def routes(self, guild_id: int, period: Period) -> list[RouteRow]:
@@ -381,10 +382,12 @@ class TicketAnalytics:
             or ((f.claimer_id is not None or f.claimer is not None) and not caps.claims)
         ):
             raise UnsupportedFilter("this database does not record that yet")
+        if f.rating is not None and not 1 <= f.rating <= 5:
+            raise UnsupportedFilter("a rating is 1 to 5 stars")
         where: list[str] = ["t.guild_id = :guild_id"]
         params: dict[str, object] = {"guild_id": guild_id}
         values = {
-            "status": f.status, "category": f.category, "route": f.route,
+            "status": f.status, "category": f.category, "route": f.route, "rating": f.rating,
             "since": utc_iso(f.since) if f.since else None, "until": utc_iso(f.until) if f.until else None,
             "priority": f.priority, "claimer_id": f.claimer_id,
         }  # fmt: skip
@@ -432,13 +435,39 @@ class TicketAnalytics:
 
     # -- issue 10: claims, priority, notes, ratings ---------------------------------------------------
 
-    async def rating_summary(self, guild_id: int, period: Period) -> RatingSummary | None:
-        """Issue 10 (ratings 1–5 with a comment): None until ratings are recorded."""
-        return None
+    async def rating_summary(self, guild_id: int, period: Period) -> RatingSummary:
+        """The openers' ratings given in the period: how many, their average and how many of each 1–5."""
+        rows = await self.db.fetchall(sql.RATINGS, {"guild_id": guild_id, **period.params})
+        distribution = {stars: 0 for stars in range(1, 6)} | {r["stars"]: r["n"] for r in rows}
+        count = sum(distribution.values())
+        average = sum(stars * n for stars, n in distribution.items()) / count if count else None
+        return RatingSummary(count, average, distribution)
 
     async def ticket_rating(self, ticket_id: int) -> tuple[int, str] | None:
-        """Issue 10: the opener's rating and comment, None until recorded."""
-        return None
+        """The opener's stars and comment ("" without one); None while unrated."""
+        row = await self.db.fetchone(sql.TICKET_RATING, {"ticket_id": ticket_id})
+        return (row["stars"], row["comment"] or "") if row else None
+
+    async def _rated(self, rows: list[StaffRow], p: dict[str, object]) -> list[StaffRow]:
+        """The staff rows with the average rating (given in the period) of the tickets each wrote in or closed;
+        staff with ratings but neither a first response nor a close in the period get a row too."""
+        rated: dict[int, dict[int, int]] = {}  # staff id -> ticket id -> stars
+        names: dict[int, str] = {}
+        for r in await self.db.fetchall(sql.RATED_WRITERS, p):
+            rated.setdefault(r["staff_id"], {})[r["ticket_id"]] = r["stars"]
+            names.setdefault(r["staff_id"], r["name"])
+        for r in await self.db.fetchall(sql.RATED_CLOSERS, p):
+            rated.setdefault(r["staff_id"], {})[r["ticket_id"]] = r["stars"]
+        if not rated:
+            return rows
+
+        def average(staff_id: int) -> float | None:
+            stars = list(rated.get(staff_id, {}).values())
+            return sum(stars) / len(stars) if stars else None
+
+        known = {row.staff_id for row in rows}
+        extra = [StaffRow(i, names.get(i, str(i)), 0, 0, claimed=0) for i in rated if i not in known]
+        return [replace(row, average_rating=average(row.staff_id)) for row in [*rows, *extra]]
 
     async def ticket_notes(self, ticket_id: int) -> list[tuple[str, str, str]] | None:
         """Issue 10: staff notes (author, time, text), oldest first. Staff only: the caller decides who sees them."""

@@ -156,6 +156,28 @@ FROM tickets t WHERE t.id = :ticket_id"""
 TICKET_NOTES = """
 SELECT author_name, created_at, content FROM ticket_notes WHERE ticket_id = :ticket_id ORDER BY id"""
 
+# -- ratings (tables of tickets/care_migrations.py) -------------------------------------------------------
+
+# The period's ratings: given (rated_at) in it.
+RATINGS = """
+SELECT stars, COUNT(*) AS n FROM ticket_ratings
+WHERE guild_id = :guild_id AND rated_at >= :since AND rated_at < :until AND stars IS NOT NULL
+GROUP BY stars"""
+
+TICKET_RATING = "SELECT stars, comment FROM ticket_ratings WHERE ticket_id = :ticket_id AND stars IS NOT NULL"
+
+# Whom a rating is about: every member of staff who wrote in the ticket, and whoever closed it if not its opener
+# (only staff can close someone else's ticket).
+RATED_WRITERS = """
+SELECT DISTINCT r.ticket_id, r.stars, m.author_id AS staff_id, m.author_name AS name
+FROM ticket_ratings r JOIN ticket_messages m ON m.ticket_id = r.ticket_id AND m.role = 'staff'
+WHERE r.guild_id = :guild_id AND r.rated_at >= :since AND r.rated_at < :until AND r.stars IS NOT NULL"""
+
+RATED_CLOSERS = """
+SELECT r.ticket_id, r.stars, t.closed_by AS staff_id FROM ticket_ratings r JOIN tickets t ON t.id = r.ticket_id
+WHERE r.guild_id = :guild_id AND r.rated_at >= :since AND r.rated_at < :until AND r.stars IS NOT NULL
+  AND t.closed_by IS NOT NULL AND t.closed_by != t.opener_id"""
+
 FILTERS = {
     "status": "t.status = :status",
     "category": "t.category = :category",
@@ -164,4 +186,5 @@ FILTERS = {
     "until": "t.created_at < :until",
     "priority": "t.priority = :priority",
     "claimer_id": "t.claimed_by = :claimer_id",
+    "rating": "EXISTS (SELECT 1 FROM ticket_ratings r WHERE r.ticket_id = t.id AND r.stars = :rating)",
 }

@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ai.client import LLMClient
 from ai.delivery import DeliveryResult, MessageSink, deliver_stream
 from ai.errors import LLMBusy, LLMError, LLMUnavailable
 from ai.prompt import KnowledgeItem, Turn, build_prompt
 from ai.split import append_note, neutralize_mentions, split_message
+from ai.types import ChatModel
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
 from memory.store import TrainedMemory
@@ -70,7 +70,7 @@ class AnswerOutcome:
 @dataclass
 class AnswerPipeline:
     memory: TrainedMemory
-    llm: LLMClient
+    llm: ChatModel  # the bot's ai.pool.ModelPool, or one server's LLMClient
     thresholds: Thresholds
     max_context_length: int
     history_messages: int

@@ -21,6 +21,7 @@ from tickets.notes import Notes
 from tickets.priority import Priorities
 from tickets.reopening import Reopening
 from tickets.server_settings import ONCALL_ROTATION, URGENCY_DETECTION, ServerSettingsService
+from tickets.service import TicketWatcher
 from tickets.store import TicketStore
 
 
@@ -54,12 +55,16 @@ class StaffDesk:
     close_requests: CloseRequests
 
     @classmethod
-    def build(cls, db: Database, tickets: TicketStore, settings: ServerSettingsService) -> StaffDesk:
+    def build(
+        cls, db: Database, tickets: TicketStore, settings: ServerSettingsService,
+        *, watcher: TicketWatcher | None = None,
+    ) -> StaffDesk:  # fmt: skip
+        """`watcher`: told of each reopening, as `TicketService`'s is of every other event (whose turn it is)."""
         store = DeskStore(db, tickets)
         return cls(
             store=store, settings=settings, claims=Claims(store), oncall=OnCall(store),
             priorities=Priorities(store), notes=Notes(store), blacklist=Blacklist(store), members=Members(store),
-            reopening=Reopening(store, settings), close_requests=CloseRequests(store, settings),
+            reopening=Reopening(store, settings, watcher=watcher), close_requests=CloseRequests(store, settings),
         )  # fmt: skip
 
     async def rotation_on(self, guild_id: int) -> bool:

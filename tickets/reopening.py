@@ -3,7 +3,8 @@
 The ticket is open again (`next_status`: CLOSED + REOPENED → OPEN) with what it had before the close: its
 category, priority, claimer and whether the assistant answers (its `ai_paused` is left as it was). Its close
 is kept in ticket_reopenings and its row of ticket_facts is deleted: the dashboard computes facts once per
-closed ticket, assuming a closed ticket never changes.
+closed ticket, assuming a closed ticket never changes. The watcher (tickets/care.py) starts a new wait: the
+re-ping and reminder clocks start again from the reopening.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from tickets.desk_store import DeskStore
 from tickets.errors import ActionRefused
 from tickets.models import Ticket
 from tickets.server_settings import REOPEN_WINDOW_HOURS, ServerSettingsService
-from tickets.service import TicketEvent, human_duration, next_status
+from tickets.service import TicketEvent, TicketWatcher, human_duration, next_status
 
 
 class Reopening:
-    def __init__(self, store: DeskStore, settings: ServerSettingsService) -> None:
+    def __init__(
+        self, store: DeskStore, settings: ServerSettingsService, *, watcher: TicketWatcher | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        # Told of the reopening like of every event `TicketService` records (tickets/care.py: whose turn it is).
+        self.watcher = watcher
 
     async def window_s(self, guild_id: int) -> int:
         return (await self.settings.of(guild_id)).seconds(REOPEN_WINDOW_HOURS)
@@ -43,6 +48,8 @@ class Reopening:
         updated = await self.store.reopen(ticket, status=status, by=by, now=now)
         if updated is None:
             raise ActionRefused("This ticket is open.")
+        if self.watcher is not None:
+            await self.watcher.ticket_event(updated, TicketEvent.REOPENED, now)
         return updated
 
     async def reopenable(self, guild_id: int, *, opener_id: int | None, now: datetime) -> list[Ticket]:

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tickets.errors import InvalidInput
+from tickets.hours import hours_problem
 from tickets.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,44 @@ URGENCY_DETECTION = REGISTRY.add(
     Choice("urgency_detection", "Flag urgent or angry tickets, raising their priority (auto: model, else keywords)",
            "auto", choices=("auto", "rules", "off"))
 )  # fmt: skip
+# Who may open tickets (members; staff opening a ticket for someone skip these too): tickets/gates.py.
+MIN_ACCOUNT_AGE_HOURS = REGISTRY.add(
+    Number("min_account_age_hours", "Hours a Discord account must exist before it can open tickets (0 = any)", 0.0,
+           lo=0, hi=8760)
+)  # fmt: skip
+MAX_TICKETS_PER_HOUR = REGISTRY.add(
+    Integer("max_tickets_per_hour", "Tickets members may open per hour on this server, all together (0 = no cap)",
+            0, lo=0, hi=10_000)
+)  # fmt: skip
+# Reminders and SLA (tickets/schedule.py), support hours (tickets/hours.py), ratings (tickets/ratings.py).
+STAFF_REPING_MINUTES = REGISTRY.add(
+    Integer("staff_reping_minutes", "Minutes of support hours a ticket waits for staff before they are pinged "
+            "again (0 = off)", 0, lo=0, hi=10_080)
+)  # fmt: skip
+STAFF_REPING_REPEAT_MINUTES = REGISTRY.add(
+    Integer("staff_reping_repeat_minutes", "Then again every so many minutes, 3 re-pings at most (0 = once)", 0,
+            lo=0, hi=10_080)
+)  # fmt: skip
+OPENER_REMINDER_HOURS = REGISTRY.add(
+    Number("opener_reminder_hours", "Hours a ticket waits on its opener before they are reminded (0 = off)", 0.0,
+           lo=0, hi=720)
+)  # fmt: skip
+OPENER_REMINDERS = REGISTRY.add(
+    Integer("opener_reminders", "How many reminders an opener gets per wait, before the idle warning", 1, lo=1, hi=5)
+)
+SUPPORT_HOURS = REGISTRY.add(
+    Text("support_hours", "When staff are there, e.g. mon-fri 09:00-17:00 (empty = always)", "", max_length=200,
+         check=hours_problem)
+)  # fmt: skip
+SUPPORT_TIME_ZONE = REGISTRY.add(
+    Text("support_time_zone", "The time zone of support_hours, e.g. Europe/Berlin", "UTC", max_length=64,
+         check=time_zone_problem)
+)  # fmt: skip
+RATING_PROMPT = REGISTRY.add(
+    Boolean("rating_prompt", "Ask the opener to rate the ticket (1–5 and a comment) when it closes", True)
+)
+# The ticket panel says when staff are there: changing these edits the panels already posted.
+SHOWN_ON_PANEL = frozenset({SUPPORT_HOURS.key, SUPPORT_TIME_ZONE.key})
 
 
 @dataclass(frozen=True)

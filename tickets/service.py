@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from db.database import utc_iso
 from memory.text import visible_text
@@ -143,11 +144,21 @@ class RecordedAnswer:
     ticket: Ticket | None = None
 
 
+class TicketWatcher(Protocol):
+    """Told of every event after it is recorded (tickets/care.py keeps whose turn it is from them)."""
+
+    async def ticket_event(self, ticket: Ticket, event: TicketEvent, now: datetime) -> None: ...
+
+
 class TicketService:
-    def __init__(self, store: TicketStore, categories: CategoryStore, settings: ServerSettingsService) -> None:
+    def __init__(
+        self, store: TicketStore, categories: CategoryStore, settings: ServerSettingsService,
+        *, watcher: TicketWatcher | None = None,
+    ) -> None:  # fmt: skip
         self.store = store
         self.categories = categories
         self.settings = settings
+        self.watcher = watcher
         self._configs: dict[int, GuildConfig | None] = {}
 
     # -- configuration -----------------------------------------------------------------------
@@ -263,7 +274,7 @@ class TicketService:
         # The message and its ticket's update: one transaction, one trip to the database.
         updated = await self.store.message_recorded(message, now, **changes)
         assert updated is not None
-        return updated
+        return await self._watched(updated, event, now)
 
     async def answer_recorded(
         self, ticket: Ticket, outcome: AnswerOutcome, *, question: str, buttons_message_id: int | None,
@@ -290,17 +301,19 @@ class TicketService:
 
     async def answered(self, ticket: Ticket, now: datetime) -> Ticket:
         """An answer (not a hand-off) reached the ticket."""
-        return await self._transition(ticket, TicketEvent.ANSWERED, now)
+        return await self._watched(await self._transition(ticket, TicketEvent.ANSWERED, now), TicketEvent.ANSWERED, now)
 
     async def resolved(self, ticket: Ticket, now: datetime) -> Ticket:
-        return await self._update(ticket, now, {"status": TicketStatus.RESOLVED, "resolved_at": utc_iso(now)})
+        updated = await self._update(ticket, now, {"status": TicketStatus.RESOLVED, "resolved_at": utc_iso(now)})
+        return await self._watched(updated, TicketEvent.SOLVED, now)
 
     async def handed_to_staff(self, ticket: Ticket, now: datetime, *, pause_ai: bool) -> HandOff:
         """Mark the ticket as waiting for staff; staff are pinged once per hand-off."""
         changes: dict[str, object] = {"status": TicketStatus.WAITING_STAFF, "staff_pinged": 1}
         if pause_ai:
             changes["ai_paused"] = 1
-        return HandOff(await self._update(ticket, now, changes), ping_staff=not ticket.staff_pinged)
+        updated = await self._watched(await self._update(ticket, now, changes), TicketEvent.HANDED_TO_STAFF, now)
+        return HandOff(updated, ping_staff=not ticket.staff_pinged)
 
     async def ai_switched(self, ticket: Ticket, *, enabled: bool, now: datetime) -> Ticket:
         changes: dict[str, object] = {"ai_paused": int(not enabled)}
@@ -318,7 +331,7 @@ class TicketService:
             "summary": summary,
         })  # fmt: skip
         log.info("Ticket %d closed (%s)", ticket.id, reason)
-        return updated
+        return await self._watched(updated, TicketEvent.CLOSED, now)
 
     # -- ratings -----------------------------------------------------------------------------
 
@@ -336,6 +349,11 @@ class TicketService:
     async def _transition(self, ticket: Ticket, event: TicketEvent, now: datetime) -> Ticket:
         status = next_status(ticket.status, event)
         return ticket if status is ticket.status else await self._update(ticket, now, {"status": status})
+
+    async def _watched(self, ticket: Ticket, event: TicketEvent, now: datetime) -> Ticket:
+        if self.watcher is not None:
+            await self.watcher.ticket_event(ticket, event, now)
+        return ticket
 
     async def _update(self, ticket: Ticket, now: datetime, changes: dict[str, object]) -> Ticket:
         updated = await self.store.update_ticket(ticket.id, now, **changes)

@@ -23,10 +23,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ai.client import LLMClient
 from ai.errors import LLMError
 from ai.prompt import escape_tags
-from ai.types import ChatMessage, ChatShape
+from ai.types import ChatMessage, ChatModel, ChatShape
 from tickets.desk_models import UrgencyFlag
 
 log = logging.getLogger(__name__)
@@ -164,7 +163,7 @@ def parse_label(answer: str) -> UrgencyFlag | None:
     return None if word == "normal" else UrgencyFlag(word)
 
 
-async def by_model(llm: LLMClient, text: str, *, timeout: float = MODEL_TIMEOUT) -> Verdict:
+async def by_model(llm: ChatModel, text: str, *, timeout: float = MODEL_TIMEOUT) -> Verdict:
     """Raises LLMError, TimeoutError or UnreadableVerdict."""
     result = await asyncio.wait_for(llm.chat(classification_messages(text), shape=SHAPE), timeout)
     return Verdict(parse_label(result.text), VerdictSource.MODEL, "the model")
@@ -176,7 +175,7 @@ class UrgencyMode(StrEnum):
     OFF = "off"
 
 
-async def assess(text: str, *, mode: str, llm: LLMClient | None) -> Verdict | None:
+async def assess(text: str, *, mode: str, llm: ChatModel | None) -> Verdict | None:
     """The verdict on an opening message (None: detection is off)."""
     if mode == UrgencyMode.OFF or not text.strip():
         return None

@@ -154,7 +154,7 @@ def _report_rows(d: dict[str, Any]) -> list[list[object]]:
         rows += [[f"hour {weekday}", f"{h:02d}", n] for h, n in enumerate(hours)]
     rows += [["close reason", k, v] for k, v in d["close_reasons"].items()]
     rows += [["category", k, v] for k, v in d["categories"].items()]
-    rows.append(["ratings", "recorded", "yes" if d["ratings"] else "not recorded (issue 10)"])
+    rows.append(["ratings", "recorded", "yes" if d["ratings"] else "not recorded"])
     return rows
 
 

@@ -100,6 +100,10 @@ def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter
     if priority and priority not in PRIORITIES:
         problems.append("Unknown priority.")
         priority = None
+    rating = query.get("rating") or None
+    if rating and rating not in ("1", "2", "3", "4", "5"):
+        problems.append("A rating is 1 to 5 stars.")
+        rating = None
     return TicketFilter(
         status=status,
         category=(query.get("category") or None),
@@ -111,6 +115,7 @@ def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter
         only_opener_id=view.only_opener_id,
         priority=priority if view.staff else None,
         claimer=((query.get("claimer") or "").strip()[:100] or None) if view.staff else None,
+        rating=int(rating) if rating else None,
     )
 
 

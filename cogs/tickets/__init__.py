@@ -8,7 +8,8 @@
 - `_views.py` the panel, the ticket form and the Solved / Talk to staff buttons; `_panel.py` posts
   panels and keeps them in step with the categories;
 - `_sink.py` posts a streamed answer; `_posts.py` staff pings, the closing embed and transcript;
-- `_locks.py` the per-ticket locks; `_autoclose.py` the auto-close loop.
+- `_locks.py` the per-ticket locks; `_scheduler.py` the one loop of timed work (`_autoclose.py` auto-close,
+  `_care.py` re-pings and reminders, `_close_requests.py`'s expiry of unanswered close requests).
 """
 
 from __future__ import annotations

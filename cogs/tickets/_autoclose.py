@@ -1,5 +1,5 @@
-"""Closes solved tickets after a delay and warns, then closes, idle ones (a loop owned by the tickets cog).
-The delays are each server's settings (/settings; `.env` gives their defaults)."""
+"""Closes solved tickets after a delay and warns, then closes, idle ones: the auto-close steps the scheduler
+(`_scheduler.py`) finds due. The delays are each server's settings (/settings; `.env` gives their defaults)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import tasks
 
 from cogs._discord import NO_PINGS, ping_users
 from cogs.tickets._lifecycle import TicketLifecycle
@@ -33,40 +32,17 @@ class AutoCloser:
     def __init__(self, bot: TicketBot, lifecycle: TicketLifecycle) -> None:
         self.bot = bot
         self.lifecycle = lifecycle
-        self.sweep.change_interval(seconds=bot.settings.autoclose_check_s)
         self._failed: dict[int, float] = {}  # ticket id -> time.monotonic() of the refused close
 
-    def start(self) -> None:
-        self.sweep.start()
-
-    def stop(self) -> None:
-        self.sweep.cancel()
-
-    @tasks.loop(seconds=60)
-    async def sweep(self) -> None:
-        core = self.bot.core
-        by_guild: dict[int, list[Ticket]] = {}
-        for ticket in await core.tickets.unclosed():
-            by_guild.setdefault(ticket.guild_id, []).append(ticket)
-        actions: list[AutoCloseAction] = []
-        for guild_id, tickets in by_guild.items():
-            actions += _due(tickets, await core.tickets.autoclose_policy(guild_id))
-        for action in actions:
-            if self.lifecycle.locks.ticket(action.ticket.id).locked():
-                continue  # being answered or closed right now: not idle; look again next sweep
-            failed_at = self._failed.get(action.ticket.id)
-            if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
-                continue
-            try:
-                await self._apply(action)
-            except Exception:
-                log.exception("Auto-close step %s failed for ticket %d", action.action, action.ticket.id)
-        # Close requests nobody answered in time (cogs/tickets/_close_requests.py).
-        await self.lifecycle.close_requests.sweep()
-
-    @sweep.before_loop
-    async def _ready(self) -> None:
-        await self.bot.wait_until_ready()
+    async def run(self, action: AutoCloseAction) -> None:
+        """Apply one due step (the scheduler skips tickets being answered or closed right now)."""
+        failed_at = self._failed.get(action.ticket.id)
+        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
+            return
+        try:
+            await self._apply(action)
+        except Exception:
+            log.exception("Auto-close step %s failed for ticket %d", action.action, action.ticket.id)
 
     async def _apply(self, action: AutoCloseAction) -> None:
         core = self.bot.core

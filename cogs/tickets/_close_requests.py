@@ -1,5 +1,5 @@
 """/close_request on the Discord side: the question with the opener's buttons (Close it / Keep it open), the
-answers, and the closing of requests nobody answered (`sweep`, run by the auto-close loop, so a restart loses
+answers, and the closing of requests nobody answered (`sweep`, run by each scheduler round, so a restart loses
 nothing: the request and when it is due are stored). Recorded by tickets/close_requests.py."""
 
 from __future__ import annotations
@@ -108,8 +108,10 @@ class CloseRequester:
         return None
 
     async def sweep(self) -> None:
-        """Close the tickets whose close request nobody answered in time (the auto-close loop calls this)."""
+        """Close the tickets whose close request nobody answered in time (each scheduler round calls this)."""
         for request in await self.core.desk.close_requests.due(discord.utils.utcnow()):
+            if not self.core.settings.shards.owns(request.guild_id):
+                continue  # another process runs the servers on its shards (SHARD_IDS)
             failed_at = self._failed.get(request.id)
             if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_CLOSE_S:
                 continue
@@ -132,7 +134,7 @@ class CloseRequester:
             with contextlib.suppress(discord.HTTPException):
                 thread = await self.bot.fetch_channel(ticket.id)
         if not isinstance(thread, discord.Thread):
-            return  # the auto-close loop records a deleted thread as closed; this request is cancelled then
+            return  # the scheduler records a deleted thread as closed; this request is cancelled then
         if request.message_id is not None:
             await _drop_buttons(thread.get_partial_message(request.message_id))
         try:

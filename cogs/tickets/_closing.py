@@ -17,6 +17,7 @@ from cogs.tickets._archive import archive_closed, transcript_url
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import place_of
 from cogs.tickets._posts import closing_embed, send_to_log
+from cogs.tickets._rating import RatingPrompter
 from memory.models import MAX_QUERY_CHARS, MAX_RESPONSE_CHARS
 from tickets.errors import TicketAlreadyClosed
 from tickets.models import GuildConfig, MessageRole, Ticket, TicketMessage, TicketStatus
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 class TicketCloser:
     def __init__(self, bot: TicketBot, locks: TicketLocks) -> None:
+        self.bot = bot
         self.core = bot.core
         self.locks = locks
 
@@ -82,7 +84,8 @@ class TicketCloser:
             await self._suggest_from_staff_answer(ticket, stored)
         transcript = await archive_closed(core, thread, closed)
         answers = await core.tickets.form_answers(ticket.id)
-        await send_to_log(thread, config, closed, embed, stored, answers, extra_files=transcript)
+        summary_message = await send_to_log(thread, config, closed, embed, stored, answers, extra_files=transcript)
+        await RatingPrompter(self.bot).after_close(closed, thread.guild, summary_message)
         return closed
 
     async def _suggest_from_staff_answer(self, ticket: Ticket, stored: list[TicketMessage]) -> None:

@@ -1,5 +1,5 @@
 """Receives the Discord events of tickets and defers to `TicketLifecycle`: messages in tickets,
-/close, /ticket_ai, the persistent panel and answer buttons, and the auto-close loop."""
+/close, /ticket_ai, the persistent panel and answer buttons, rating and user-card buttons, and the scheduler."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from discord.ext import commands
 from cogs._discord import NO_PINGS, access_to, reply_error
 from cogs.checks import ticket_staff_only
 from cogs.errors import refuse
-from cogs.tickets._autoclose import AutoCloser
 from cogs.tickets._desk_views import close_request_view
 from cogs.tickets._lifecycle import COG_NAME, TicketLifecycle
+from cogs.tickets._rating import register_rating
+from cogs.tickets._scheduler import Scheduler
+from cogs.tickets._user_card import UserCardButton
 from cogs.tickets._views import answer_view, register_persistent
 from memory.text import visible_text
 from tickets.errors import ActionRefused, CloseError
@@ -32,14 +34,16 @@ class TicketCog(commands.Cog, name=COG_NAME):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
         self.lifecycle = TicketLifecycle(bot, answer_buttons=answer_view, close_request_buttons=close_request_view)
-        self.autoclose = AutoCloser(bot, self.lifecycle)
+        self.scheduler = Scheduler(bot, self.lifecycle)
 
     async def cog_load(self) -> None:
         register_persistent(self.bot)
-        self.autoclose.start()
+        register_rating(self.bot)
+        self.bot.add_dynamic_items(UserCardButton)
+        self.scheduler.start()
 
     async def cog_unload(self) -> None:
-        self.autoclose.stop()
+        self.scheduler.stop()
         self.lifecycle.titles.close()
 
     @commands.Cog.listener()

@@ -24,10 +24,12 @@ from cogs.tickets._closing import TicketCloser
 from cogs.tickets._locks import AnswerCancelled, TicketLocks
 from cogs.tickets._opening import OpenedTicket, TicketOpener, TicketRequest
 from cogs.tickets._places import place_of, place_of_thread
-from cogs.tickets._posts import notify_staff, safe_send
+from cogs.tickets._posts import safe_send
+from cogs.tickets._rating import RatingPrompter
 from cogs.tickets._reopen import Reopener
 from cogs.tickets._sink import ThreadSink, typing_indicator
 from cogs.tickets._staff import StaffActions
+from cogs.tickets._staff_notices import StaffNotices
 from cogs.tickets._titles import TitleKeeper
 from memory.decision import Route
 from memory.text import visible_text
@@ -64,7 +66,8 @@ class TicketLifecycle:
         self.bot = bot
         self.core = bot.core
         self.locks = TicketLocks()
-        self.opener = TicketOpener(bot.core.tickets, self.locks, bot.core.desk)
+        self.notices = StaffNotices(bot.core)  # staff pings (support hours), the user card, the opening gates
+        self.opener = TicketOpener(bot.core.tickets, self.locks, bot.core.desk, notices=self.notices)
         self.closer = TicketCloser(bot, self.locks)
         self._answer_buttons = answer_buttons
         # The staff desk (issue 10): claims, members, titles, priority, notes, urgency; reopening; close requests.
@@ -285,7 +288,7 @@ class TicketLifecycle:
         await place_of(ticket).show_status(thread, config, handoff.ticket, TicketStatus.WAITING_STAFF)
         if handoff.ping_staff:
             text = f"Ticket {thread.mention} needs a human ({why})."
-            await notify_staff(thread, config, text, category=ticket.category)
+            await self.notices.handed_off(thread, config, handoff.ticket, text)
 
     # -- ratings -----------------------------------------------------------------------------
 
@@ -323,6 +326,12 @@ class TicketLifecycle:
                     )
                 await core.tickets.rated(route, Feedback.SOLVED if solved else Feedback.STAFF)
             return text
+
+    async def ask_rating(self, thread: discord.Thread, ticket_id: int, by: discord.abc.User) -> None:
+        """The opener marked their ticket solved: ask them for a rating while its buttons still work."""
+        ticket = await self.core.tickets.get(ticket_id)
+        if ticket is not None and by.id == ticket.opener_id and ticket.status is TicketStatus.RESOLVED:
+            await RatingPrompter(self.bot).ask_in_ticket(thread, ticket)
 
     async def _solved(self, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
         ticket = await self.core.tickets.resolved(ticket, discord.utils.utcnow())

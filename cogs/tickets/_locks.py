@@ -31,6 +31,7 @@ class TicketLocks:
     def __init__(self) -> None:
         self._tickets: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._openers: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+        self._servers: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._answering: dict[int, asyncio.Task[object]] = {}
         self._closing: dict[int, int] = {}  # ticket id -> number of closes in progress
 
@@ -41,6 +42,11 @@ class TicketLocks:
     def opener(self, *, guild_id: int, user_id: int) -> asyncio.Lock:
         """The lock of one member opening tickets in one guild (limits and cooldown are per member)."""
         return _get(self._openers, (guild_id, user_id))
+
+    def server_openings(self, guild_id: int) -> asyncio.Lock:
+        """The lock of members opening tickets in one guild: the cap on tickets per hour counts stored tickets,
+        so checking it and storing the new one must not interleave with another member's opening."""
+        return _get(self._servers, guild_id)
 
     def is_closing(self, ticket_id: int) -> bool:
         return self._closing.get(ticket_id, 0) > 0

@@ -91,6 +91,7 @@ class OpeningCog(commands.Cog):
             await bot_of(interaction).core.tickets.check_can_open(
                 guild_id=config.guild_id, user_id=interaction.user.id, now=discord.utils.utcnow()
             )
+            await lifecycle_of(self.bot).notices.check_gates(config.guild_id, interaction.user, before_form=True)
         except UserError as refused:
             await refuse(interaction, refused)
             return

@@ -15,7 +15,8 @@ import discord
 from cogs._discord import NO_PINGS
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import FORUM, ForumPlace, place_for
-from cogs.tickets._posts import notify_staff
+from cogs.tickets._posts import safe_send
+from cogs.tickets._staff_notices import StaffNotices
 from memory.text import visible_text
 from tickets.desk import StaffDesk
 from tickets.errors import TicketOpenError
@@ -73,6 +74,7 @@ class OpenedTicket:
     thread: discord.Thread
     ticket: Ticket
     new: bool  # False: the post already was a ticket (its first messages raced each other)
+    note: str = ""  # what the opener is told besides "it is open" (outside support hours: when staff are there)
 
 
 def user_text(text: str) -> str:
@@ -85,9 +87,9 @@ def _quote_lines(text: str) -> str:
     return "\n".join(f"> {line}" for line in text.splitlines() or [""])
 
 
-def starter_text(request: TicketRequest, category_label: str) -> str:
+def starter_text(request: TicketRequest, category_label: str, *, note: str = "") -> str:
     """The starter message: who opened what, the quoted message, the form answers (each cut to its share
-    of Discord's 2000 characters; they are stored in full)."""
+    of Discord's 2000 characters; they are stored in full), and `note` last (e.g. the support hours)."""
     opener = request.opener.mention
     if request.opened_by is not None:
         by = discord.utils.escape_markdown(request.opened_by.display_name)
@@ -102,7 +104,7 @@ def starter_text(request: TicketRequest, category_label: str) -> str:
         parts.append(f"💬 From a message by **{author}** in <#{quote.channel_id}> ({quote.jump_url}):\n"
                      + _quote_lines(text))  # fmt: skip
     answers = [a for a in request.answers if visible_text(a.answer)]
-    room = STARTER_LIMIT - sum(len(p) + 2 for p in parts) - 10
+    room = STARTER_LIMIT - sum(len(p) + 2 for p in parts) - 10 - (len(note) + 2 if note else 0)
     if len(request.answers) <= 1:
         # One question (the default form) or none: the description, quoted as it always was.
         description = user_text(request.description)
@@ -113,6 +115,8 @@ def starter_text(request: TicketRequest, category_label: str) -> str:
         for answer in answers:
             label = discord.utils.escape_markdown(answer.question)
             parts.append(f"**{label}**\n" + _quote_lines(user_text(answer.answer)[:each]))
+    if note:
+        parts.append(note)
     return "\n\n".join(parts)[:STARTER_LIMIT]
 
 
@@ -123,12 +127,14 @@ async def blacklist_gate(desk: StaffDesk, guild_id: int, user_id: int, *, by_sta
 
 
 class TicketOpener:
-    """Opens tickets; the per-opener lock makes limits and cooldown hold for quick double submits."""
+    """Opens tickets; the per-opener lock makes limits and cooldown hold for quick double submits, the
+    per-server one the cap on tickets per hour for members opening at the same moment."""
 
-    def __init__(self, tickets: TicketService, locks: TicketLocks, desk: StaffDesk) -> None:
+    def __init__(self, tickets: TicketService, locks: TicketLocks, desk: StaffDesk, *, notices: StaffNotices) -> None:
         self.tickets = tickets
         self.locks = locks
         self.desk = desk
+        self.notices = notices
 
     async def opened(self, config: GuildConfig, request: TicketRequest) -> OpenedTicket:
         """Checks, the thread, the record, the staff ping.
@@ -142,7 +148,9 @@ class TicketOpener:
         if category is None:
             raise TicketOpenError("That category no longer exists. Please pick another one.")
         place = FORUM if request.post is not None else place_for(category.mode)
-        async with self.locks.opener(guild_id=guild.id, user_id=opener.id):
+        # Members' openings in one server one at a time: the hourly cap counts the tickets stored so far.
+        server = contextlib.nullcontext() if request.by_staff else self.locks.server_openings(guild.id)
+        async with self.locks.opener(guild_id=guild.id, user_id=opener.id), server:
             if request.post is not None:
                 existing = await self.tickets.get(request.post.id)
                 if existing is not None:
@@ -151,27 +159,30 @@ class TicketOpener:
                 await blacklist_gate(self.desk, guild.id, opener.id, by_staff=request.by_staff)
                 if not request.by_staff:
                     await self.tickets.check_can_open(guild_id=guild.id, user_id=opener.id, now=discord.utils.utcnow())
+                    await self.notices.check_gates(guild.id, opener)  # account age, tickets per hour (tickets/gates.py)
             except TicketOpenError as refused:
                 if request.post is not None:
                     await _refuse_post(request.post, str(refused))
                 raise
+            note = "" if request.by_staff else await self.notices.closed_note(guild.id)
             if request.post is not None:
                 thread, starter_id = request.post, request.post.id
             else:
                 created = await place.create(
                     guild, config, subject=request.subject, category=category.name,
-                    starter=starter_text(request, category.label), opener=opener,
+                    starter=starter_text(request, category.label, note=note), opener=opener,
                     members=(request.opened_by,) if request.opened_by is not None else (),
                 )  # fmt: skip
                 thread, starter_id = created.thread, created.starter_message_id
             ticket = await self._record(thread, request, place.mode, starter_id)
             if request.post is not None and isinstance(place, ForumPlace):
                 await place.adopt(thread, config, category.name)
+                if note:
+                    await safe_send(thread, note)
         who = f"{opener.mention}" + (f" (opened by {request.opened_by.mention})" if request.opened_by else "")
-        await notify_staff(
-            thread, config, f"🎫 New **{category.name}** ticket {thread.mention} from {who}.", category=category.name
-        )
-        return OpenedTicket(thread, ticket, new=True)
+        text = f"🎫 New **{category.name}** ticket {thread.mention} from {who}."
+        await self.notices.new_ticket(thread, config, text, ticket=ticket, opener=opener)
+        return OpenedTicket(thread, ticket, new=True, note=note)
 
     async def _record(
         self, thread: discord.Thread, request: TicketRequest, mode: TicketMode, starter_id: int

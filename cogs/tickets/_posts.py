@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 import discord
 
@@ -15,19 +16,33 @@ from tickets.transcript import render_markdown
 log = logging.getLogger(__name__)
 
 
-async def notify_staff(thread: discord.Thread, config: GuildConfig, text: str, *, category: str | None) -> None:
-    """Ping the category's staff role (else the server's) in the log channel if there is one, else in the
-    ticket itself."""
-    target: discord.abc.Messageable = thread
+def staff_channel(thread: discord.Thread, config: GuildConfig) -> discord.TextChannel | discord.Thread:
+    """Where staff are told about a ticket: the log channel if there is one, else the ticket itself."""
     if config.log_channel_id:
         log_channel = thread.guild.get_channel(config.log_channel_id)
         if isinstance(log_channel, discord.TextChannel):
-            target = log_channel
+            return log_channel
+    return thread
+
+
+async def notify_staff(
+    thread: discord.Thread, config: GuildConfig, text: str, *, category: str | None, ping: bool = True,
+    embed: discord.Embed | None = None, view: discord.ui.View | None = None,
+) -> discord.Message | None:  # fmt: skip
+    """Ping the category's staff role (else the server's) in the log channel if there is one, else in the
+    ticket itself (`ping=False`: name the role without pinging it). None: Discord refused (logged)."""
+    target = staff_channel(thread, config)
     role_id = config.staff_role_for(category)
+    extra: dict[str, Any] = {"embed": embed} if embed is not None else {}
+    if view is not None:
+        extra["view"] = view
     try:
-        await target.send(f"<@&{role_id}> {text}", allowed_mentions=ping_role(role_id))
+        return await target.send(
+            f"<@&{role_id}> {text}", allowed_mentions=ping_role(role_id) if ping else NO_PINGS, **extra
+        )
     except discord.HTTPException:
         log.warning("Could not notify staff about ticket %d", thread.id, exc_info=True)
+        return None
 
 
 async def safe_send(thread: discord.Thread, text: str) -> None:
@@ -61,20 +76,21 @@ async def send_to_log(
     answers: list[FormAnswer],
     *,
     extra_files: list[discord.File] | None = None,
-) -> None:
+) -> discord.Message | None:
     """The closing embed and the transcripts (Markdown with the form's answers, and HTML when given) to the
-    log channel."""
+    log channel; returns the message posted (None: no log channel, or Discord refused)."""
     if not config.log_channel_id:
-        return
+        return None
     channel = thread.guild.get_channel(config.log_channel_id)
     if not isinstance(channel, discord.TextChannel):
         log.warning("Log channel %s of guild %d is gone", config.log_channel_id, config.guild_id)
-        return
+        return None
     text = render_markdown(ticket, messages, guild_name=thread.guild.name, answers=answers)
     file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ticket-{ticket.id}.md")
     log_embed = embed.copy()
     log_embed.description = f"Post: {thread.mention}"
     try:
-        await channel.send(embed=log_embed, files=[file, *(extra_files or [])], allowed_mentions=NO_PINGS)
+        return await channel.send(embed=log_embed, files=[file, *(extra_files or [])], allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         log.warning("Could not send the transcript of ticket %d to the log channel", ticket.id, exc_info=True)
+        return None

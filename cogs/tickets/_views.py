@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any, Self
 
 import discord
@@ -37,7 +38,9 @@ class TicketModal(discord.ui.Modal):
     on_error = on_ui_error
 
     def __init__(self, category: Category, *, subject: str = "", quote: QuotedMessage | None = None) -> None:
-        super().__init__(title=f"New {category.label} ticket"[:45], custom_id=f"ticket:modal:{category.name}"[:100])
+        # One custom_id per form shown: discord.py finds the form a submit belongs to by its custom_id alone.
+        form_id = f"ticket:modal:{category.name}:{secrets.token_hex(6)}"
+        super().__init__(title=f"New {category.label} ticket"[:45], custom_id=form_id[:100])
         self.category = category
         self.quote = quote
         self.subject: discord.ui.TextInput[TicketModal] = discord.ui.TextInput(
@@ -90,7 +93,10 @@ class TicketModal(discord.ui.Modal):
         opened = await lifecycle.opened(config, request)
         # From here on the ticket exists (post, row, staff pinged): it is answered whatever happens to
         # the confirmation, and nothing may tell the user to try again (the cooldown counts this ticket).
-        await _confirm(interaction, f"✅ Your ticket is open: {opened.thread.mention}")
+        await _confirm(
+            interaction,
+            f"✅ Your ticket is open: {opened.thread.mention}" + (f"\n{opened.note}" if opened.note else ""),
+        )
         await lifecycle.first_question(opened, request)
 
 
@@ -178,6 +184,7 @@ async def show_ticket_form(
     await lifecycle.core.tickets.check_can_open(
         guild_id=interaction.guild.id, user_id=interaction.user.id, now=discord.utils.utcnow()
     )
+    await lifecycle.notices.check_gates(interaction.guild.id, interaction.user, before_form=True)
     await interaction.response.send_modal(TicketModal(chosen, subject=subject, quote=quote))
 
 
@@ -251,6 +258,8 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
         # Only now: if the action failed, the buttons stay so it can be tried again.
         await _drop_buttons(interaction)
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+        if self.action == "solved":
+            await lifecycle_of(interaction.client).ask_rating(thread, self.ticket_id, interaction.user)
 
 
 async def _drop_buttons(interaction: discord.Interaction) -> None:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from ai.factory import create_model_pool
+from ai.settings import ServerSpec
+from tests.fakes.ollama import FakeOllama
 from tests.sim import make_world, text_of
 
 
@@ -89,3 +96,37 @@ async def test_memory_list_edit_delete(simcord_env):
     assert "no entry #99" in text_of(missing)
     await world.staff.slash(world.panel_channel, "memory delete", entry_id=1)
     assert await world.core.memory.count(world.guild.id) == 0
+
+
+@pytest.mark.bot_env(LLM_BACKEND="openai", LLM_URL="fake_openai", EMBED_BACKEND="ollama", EMBED_URL="fake_ollama")
+async def test_status_shows_a_separate_embedding_server(simcord_env, fake_ollama, fake_openai):
+    world = await make_world(simcord_env)
+    fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    assert "`llama3` ✅ pulled" in fields["Model server"]
+    assert f"`{fake_ollama.url}` (ollama) ✅ reachable" in fields["Embeddings"]
+    assert fake_openai.requests_to("/v1/embeddings") == [] and fake_ollama.chat_requests() == []
+
+    fake_ollama.stop()  # embeddings down, chat up
+    fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    assert "✅ reachable" in fields["Model server"]
+    assert f"`{fake_ollama.url}` (ollama) ❌ unreachable" in fields["Embeddings"]
+    assert "keyword search only until one is back" in fields["Embeddings"]
+
+
+async def test_status_lists_every_server_of_a_pool(simcord_env, fake_ollama):
+    with FakeOllama() as second:
+        world = await make_world(simcord_env)
+        await world.core.llm.aclose()  # the same bot, its model servers now a pool of two
+        world.core.llm = create_model_pool(
+            replace(
+                world.core.settings.llm,
+                servers=(ServerSpec(fake_ollama.url, 2), ServerSpec(second.url, 1)),
+                embed_urls=(fake_ollama.url, second.url),
+            ),
+            world.core.http_session,
+        )
+        second.stop()
+        fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    value = fields["Model servers"]
+    assert f"✅ `{fake_ollama.url}` reachable (version 0.6.2) · `llama3` ✅ pulled · 0/2 busy" in value
+    assert f"❌ `{second.url}` unreachable" in value

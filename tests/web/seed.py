@@ -1,9 +1,11 @@
 """Two servers filled through the real ticket flow (SimCord), and the dashboard over the same database.
 
 Server A ("Support Server"): three tickets.
-  1. alice "Password": answered by a saved answer, Solved, closed by alice → deflected, confirmed.
+  1. alice "Password": answered by a saved answer, Solved, rated 5 ★ with a comment in the ticket, closed by
+     alice → deflected, confirmed.
   2. mallory (a display name full of markup) opens a ticket whose subject and text are attacks; the model
-     answers; mallory attaches a file with a hostile name; staff reply 10 minutes later and close it.
+     answers; mallory attaches a file with a hostile name; staff reply 10 minutes later and close it; mallory
+     rates it 2 ★ by DM, with a comment that is an attack too.
   3. alice "Map crash" while the model is down → handed to staff, still open.
 Server B ("Other Server"): one ticket by its own member carol, with an attachment.
 """
@@ -29,6 +31,8 @@ EVIL_TEXT = '"><img src=x onerror=alert("text")> see javascript:alert(1) or [cli
 EVIL_FILE = '"><img src=x onerror=alert("file")>.html'
 EVIL_FILE_BODY = b"<script>alert('attachment')</script>"
 STAFF_REPLY = "Have you tried turning it off and on again?"
+PASSWORD_COMMENT = "Sorted in a minute"
+EVIL_COMMENT = '<script>alert("comment")</script>'
 
 
 @dataclass
@@ -57,6 +61,8 @@ async def seed(env: Any, fake_ollama: Any) -> Seeded:
     await a.open_ticket(a.alice, "Password", "how do i reset my password")
     password = a.forum.threads[-1]
     await a.alice.click(a.bot_messages(password)[-1], label="Solved")
+    asked = next(m for m in a.bot_messages(password) if "How did we do" in m.content)
+    await a.alice.submit_modal(await a.alice.click(asked, label="5 ★"), {"comment": PASSWORD_COMMENT})
     await a.alice.slash(password, "close", reason="fixed")
 
     mallory = a.guild.add_member(env.create_user(EVIL_NAME))
@@ -66,6 +72,8 @@ async def seed(env: Any, fake_ollama: Any) -> Seeded:
     await env.advance_time(600)  # staff answer ten minutes after the ticket opened
     await a.staff.send(evil, STAFF_REPLY)
     await a.staff.slash(evil, "close")
+    dm_prompt = mallory.user.dm_channel.last_message
+    await mallory.user.submit_modal(await mallory.user.click(dm_prompt, label="2 ★"), {"comment": EVIL_COMMENT})
 
     fake_ollama.stop()
     await env.advance_time(120)  # past alice's cooldown between two tickets

@@ -69,7 +69,8 @@ async def test_a_real_browser_signs_in_filters_reads_a_transcript_and_the_analyt
             assert await page.inner_text("#kpi-deflection") == "50 %"
             assert await page.inner_text("#kpi-hit-rate") == "25 %"
             staff_row = await page.locator("#staff tbody tr").first.inner_text()
-            assert staff_row.split("\t") == ["sam_staff", "0", "1", "1", "—"]  # claimed nothing; no ratings yet
+            # Claimed nothing (claims are recorded); answered and closed mallory's ticket, rated 2.
+            assert staff_row.split("\t") == ["sam_staff", "0", "1", "1", "2.00"]
             assert await page.locator("#volume-chart").bounding_box() is not None
             await page.screenshot(path=str(tmp_path / "analytics.png"), full_page=True)
 

@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from tests.web.seed import PASSWORD_Q, STAFF_REPLY, client_for, sign_in
+from tests.web.seed import EVIL_COMMENT, PASSWORD_COMMENT, PASSWORD_Q, STAFF_REPLY, client_for, sign_in
 
 
 def _ticket_links(html: str, guild_id: int) -> set[int]:
@@ -47,9 +47,15 @@ async def test_ticket_list_filters_searches_and_pages(seeded):
         assert await listed(**{"from": "2026-01-02"}) == set()
         assert await listed(**{"from": "2026-01-01", "to": "2026-01-01"}) == everything
         assert await listed(category="general", status="open") == set()
-        bad = await client.get(f"/g/{g}/tickets", params={"status": "nonsense", "from": "yesterday"})
+        assert await listed(rating="5") == {seeded.password_ticket} and await listed(rating="2") == {seeded.evil_ticket}
+        assert await listed(rating="3") == set()
+        assert (
+            'name="rating" type="number" min="1" max="5" value="5"'
+            in await (await client.get(f"/g/{g}/tickets", params={"rating": "5"})).text()
+        )
+        bad = await client.get(f"/g/{g}/tickets", params={"status": "nonsense", "from": "yesterday", "rating": "9"})
         text = await bad.text()
-        assert "Unknown status." in text and "From must be a date" in text
+        assert "Unknown status." in text and "From must be a date" in text and "A rating is 1 to 5 stars." in text
         page = await seeded.bot.core.analytics.tickets(g, __import__("tickets.analytics").analytics.TicketFilter(),
                                                        page=2, per_page=2)  # fmt: skip
         assert page.total == 3 and page.pages == 2 and len(page.rows) == 1
@@ -65,7 +71,8 @@ async def test_transcript_shows_routes_form_attachments_and_close_reason(seeded)
         html = await (await client.get(f"/g/{g}/tickets/{seeded.password_ticket}")).text()
         entry = (await seeded.bot.core.memory.get_by_query(g, PASSWORD_Q)).id
         assert f'<span class="route r-answer">saved answer #{entry}</span>' in html
-        assert "<dt>Close reason</dt><dd>fixed</dd>" in html and "<dt>Rating</dt><dd>—</dd>" in html
+        assert "<dt>Close reason</dt><dd>fixed</dd>" in html
+        assert f"<dt>Rating</dt><dd>5/5 — {PASSWORD_COMMENT}</dd>" in html
         # The form as the opener saw it: the subject, then the category's questions (issue 10 stores the answers).
         assert '<dt>Subject</dt><dd class="content">Password</dd>' in html
         assert '<dt>Describe the problem</dt><dd class="content">how do i reset my password</dd>' in html
@@ -73,6 +80,8 @@ async def test_transcript_shows_routes_form_attachments_and_close_reason(seeded)
         evil = await (await client.get(f"/g/{g}/tickets/{seeded.evil_ticket}")).text()
         assert '<span class="route r-llm">model</span>' in evil and STAFF_REPLY in evil
         assert '<span class="tag staff">STAFF</span>' in evil and 'id="notes"' in evil
+        assert "<dt>Rating</dt><dd>2/5 — &lt;script&gt;alert(&#34;comment&#34;)&lt;/script&gt;</dd>" in evil
+        assert EVIL_COMMENT not in evil
         assert re.search(rf'href="/g/{g}/attachments/\d+" download>', evil)
         crash = await (await client.get(f"/g/{g}/tickets/{seeded.crash_ticket}")).text()
         assert '<span class="route r-staff">staff hand-off</span>' in crash
@@ -99,12 +108,16 @@ async def test_analytics_show_the_numbers_the_seeded_tickets_imply(seeded):
         assert "<td>model</td><td>2</td>" in html and "<td>staff hand-off</td><td>1</td>" in html
         assert number("kpi-hit-rate") == "25 %"  # 1 saved answer of 4 decisions
         assert "<td>First answer by staff</td><td>1</td><td>10 min</td><td>10 min</td>" in html
-        # Claimed nothing (claims are recorded); ratings are not recorded yet.
-        assert "<td>sam_staff</td><td>0</td><td>1</td><td>1</td><td>—</td>" in html
+        # sam_staff claimed nothing (claims are recorded), answered and closed mallory's ticket, rated 2.
+        assert "<td>sam_staff</td><td>0</td><td>1</td><td>1</td><td>2.00</td>" in html
         assert "<tr><td>2026-01-01</td><td>3</td><td>2</td><td>1</td></tr>" in html
         assert "<td>fixed</td><td>1</td>" in html and "<td>closed by staff</td><td>1</td>" in html
         assert "<td>general</td><td>3</td>" in html
-        assert "— (ratings are not recorded yet)" in html
+        assert "<p>Average <b>3.50</b> from 2</p>" in html
+        ratings = html[html.index('id="ratings"') : html.index("</table>", html.index('id="ratings"'))]
+        assert re.findall(r"<td>(\d) ★</td><td>(\d)</td>", ratings) == [
+            ("5", "1"), ("4", "0"), ("3", "0"), ("2", "1"), ("1", "0"),
+        ]  # fmt: skip
         assert re.search(r"<th>Thu</th><td class=\"h5\">3</td>", html)  # 2026-01-01 00:00 UTC was a Thursday
         data = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html).group(1))
         assert data["opened"][-1] == 3 and data["routes"] == {"answer": 1, "llm": 2, "fallback": 0, "staff": 1}
@@ -170,7 +183,8 @@ async def test_exports_carry_the_tickets_and_the_analytics(seeded):
         assert {t["id"] for t in filtered} == {seeded.password_ticket, seeded.evil_ticket}
         data = await (await client.get(f"/g/{g}/export/analytics.json", params={"days": "7"})).json()
         assert (data["opened"], data["closed"], data["open_at_end"]) == (3, 2, 1)
-        assert data["deflection"]["confirmed"] == 1 and data["ratings"] is None
+        assert data["deflection"]["confirmed"] == 1
+        assert data["ratings"] == {"count": 2, "average": 3.5, "distribution": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}}
         table = await (await client.get(f"/g/{g}/export/analytics.csv", params={"days": "7"})).text()
         assert "summary,opened,3" in table and "first_response_staff,median_s,600" in table
         assert (await client.get(f"/g/{g}/export/tickets.xml")).status == 404

@@ -82,7 +82,9 @@ async def test_pulled_model_recovers_on_probe(http_session: aiohttp.ClientSessio
 
 
 async def test_queue_is_fair_and_bounded(fake_ollama: FakeOllama, http_session: aiohttp.ClientSession) -> None:
-    fake_ollama.script(*[Reply(f"answer {i}", first_byte_delay=0.15) for i in range(5)])
+    # Staggered lengths: two answers ending within a few ms of each other (on a loaded machine) would move
+    # a waiter two places before it could report the first move.
+    fake_ollama.script(*[Reply(f"answer {i}", first_byte_delay=0.15 + 0.1 * i) for i in range(5)])
     client = create_llm_client(fast_settings(fake_ollama.url, max_concurrency=2), http_session)
     positions: dict[int, list[int]] = {i: [] for i in range(5)}
     lengths: list[int] = []

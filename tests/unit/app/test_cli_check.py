@@ -57,3 +57,38 @@ def test_run_without_token_exits_2(tmp_path):
         env={k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"},
     )  # fmt: skip
     assert proc.returncode == 2 and "DISCORD_TOKEN" in proc.stderr
+
+
+def test_check_lists_every_server_of_a_pool(tmp_path, fake_ollama, closed_port_url):
+    proc = run_check(tmp_path, LLM_URL=f"{fake_ollama.url},{closed_port_url}", LLM_MAX_CONCURRENCY="3,1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"model server {fake_ollama.url} is up (version 0.6.2, 3 at a time)" in proc.stdout
+    assert f"model llama3 is available on {fake_ollama.url}" in proc.stdout
+    assert f"not reachable at {closed_port_url}" in proc.stdout
+    assert "the other servers take its requests" in proc.stdout
+
+
+def test_check_reports_chat_and_embedding_servers_apart(tmp_path, fake_ollama, fake_openai, closed_port_url):
+    split = {"LLM_BACKEND": "openai", "LLM_URL": fake_openai.url, "EMBED_BACKEND": "ollama"}
+    proc = run_check(tmp_path, **split, EMBED_URL=fake_ollama.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"model server {fake_openai.url} is up" in proc.stdout
+    assert f"embedding server {fake_ollama.url} (ollama) has all-minilm" in proc.stdout
+
+    embed_down = run_check(tmp_path, **split, EMBED_URL=closed_port_url)
+    assert embed_down.returncode == 1
+    assert f"model server {fake_openai.url} is up" in embed_down.stdout
+    assert f"embedding server not reachable at {closed_port_url}" in embed_down.stdout
+    assert "search matches words only" in embed_down.stdout
+
+    chat_down = run_check(tmp_path, **{**split, "LLM_URL": closed_port_url}, EMBED_URL=fake_ollama.url)
+    assert chat_down.returncode == 1
+    assert f"model server not reachable at {closed_port_url}" in chat_down.stdout
+    assert f"embedding server {fake_ollama.url} (ollama) has all-minilm" in chat_down.stdout
+
+
+def test_check_reports_the_shard_settings(tmp_path, fake_ollama):
+    plain = run_check(tmp_path, LLM_URL=fake_ollama.url)
+    assert "✓ Discord: not sharded (one gateway connection)" in plain.stdout
+    sharded = run_check(tmp_path, LLM_URL=fake_ollama.url, SHARD_COUNT="4", SHARD_IDS="0,1")
+    assert sharded.returncode == 0 and "✓ Discord: shards 0,1 of 4" in sharded.stdout

@@ -167,4 +167,4 @@ async def test_each_package_is_migrated_on_its_own(tmp_path):
 
 def test_the_application_migrates_every_package_that_owns_tables() -> None:
     packages = [schema.package for schema in SCHEMAS]
-    assert packages == ["app", "tickets", "memory", "ticket_archive", "ticket_insights", "web"]
+    assert packages == ["app", "tickets", "memory", "ticket_archive", "ticket_insights", "web", "ticket_care"]

@@ -110,12 +110,18 @@ async def test_ticket_list_refuses_filters_on_what_is_not_recorded(db):
     a = TicketAnalytics(db)
     assert (await a.tickets(1, TicketFilter())).total == 1
     assert (await a.tickets(2, TicketFilter())).total == 0  # another server's
-    with pytest.raises(UnsupportedFilter):
-        await a.tickets(1, TicketFilter(rating=5))  # ratings are not recorded yet
-    assert await a.rating_summary(1, Period.last_days(7, DAY0)) is None
-    assert a.capabilities == Capabilities(claims=True, priority=True, ratings=False, notes=True)
+    # A rating is 1 to 5 stars (ratings are recorded, tickets/ratings.py: see the ratings tests below).
+    for f in (TicketFilter(rating=0), TicketFilter(rating=6)):
+        with pytest.raises(UnsupportedFilter):
+            await a.tickets(1, f)
+    assert (await a.tickets(1, TicketFilter(rating=5))).total == 0
+    assert (await a.rating_summary(1, Period.last_days(7, DAY0))).count == 0
+    # Everything of issue 10 is recorded: claims, priority and notes (the staff desk), ratings (ticket care).
+    assert a.capabilities == Capabilities(claims=True, priority=True, ratings=True, notes=True)
     a.capabilities = Capabilities(claims=False, priority=False, ratings=False, notes=False)  # an older database
-    for f in (TicketFilter(priority="high"), TicketFilter(claimer_id=3), TicketFilter(claimer="sam")):
+    for f in (
+        TicketFilter(priority="high"), TicketFilter(claimer_id=3), TicketFilter(claimer="sam"), TicketFilter(rating=5)
+    ):  # fmt: skip
         with pytest.raises(UnsupportedFilter):
             await a.tickets(1, f)
 
@@ -156,3 +162,55 @@ async def test_claims_priority_and_notes(db):
     assert {(s.name, s.claimed) for s in report.staff} == {("Sam", 2), ("Kim", 1)}
     assert await a.ticket_claimer(2) == "Kim" and await a.ticket_claimer(99) is None
     assert await a.ticket_notes(1) == [("Sam", utc_iso(DAY0), "VIP")] and await a.ticket_notes(2) == []
+
+
+async def _rate(db, ticket_id, stars, *, at, comment=None, guild=1):
+    await db.run(
+        "INSERT INTO ticket_ratings (ticket_id, guild_id, opener_id, stars, rated_at, comment, created_at) "
+        "VALUES (:t, :g, 5, :stars, :at, :comment, :at)",
+        {"t": ticket_id, "g": guild, "stars": stars, "at": utc_iso(at), "comment": comment},
+    )
+
+
+async def test_ratings_average_distribution_per_staff_and_the_list_filter(db):
+    day = DAY0 + timedelta(days=1)
+    # 1 and 2: Sam (9) wrote in them and closed them; 3: no staff, closed by its opener; 4: asked, not rated.
+    for tid, staff in ((1, True), (2, True), (3, False), (4, False)):
+        await _ticket(db, tid, opened=day, closed=day + timedelta(hours=1),
+                      staff_after=timedelta(minutes=5) if staff else None)  # fmt: skip
+    await db.run("UPDATE tickets SET closed_by = 5 WHERE id = 3")
+    await _rate(db, 1, 5, at=day + timedelta(hours=2), comment="Great")
+    await _rate(db, 2, 2, at=day + timedelta(hours=2))
+    await _rate(db, 3, 4, at=day + timedelta(hours=2))
+    await db.run("INSERT INTO ticket_ratings (ticket_id, guild_id, opener_id, created_at) VALUES (4, 1, 5, 'x')")
+    await _rate(db, 99, 1, at=day, guild=2)  # another server's
+    a = TicketAnalytics(db)
+    period = Period.between(DAY0.date(), (DAY0 + timedelta(days=2)).date())
+
+    summary = await a.rating_summary(1, period)
+    assert summary.count == 3 and summary.average == pytest.approx(11 / 3)
+    assert summary.distribution == {1: 0, 2: 1, 3: 0, 4: 1, 5: 1}
+    assert (await a.rating_summary(1, Period.between(DAY0.date(), DAY0.date()))).count == 0, "rated the next day"
+    assert await a.ticket_rating(1) == (5, "Great") and await a.ticket_rating(2) == (2, "")
+    assert await a.ticket_rating(4) is None, "asked but not rated"
+
+    report = await a.report(1, period)
+    assert report.ratings == summary
+    [sam] = report.staff
+    assert (sam.name, sam.average_rating) == ("Sam", 3.5), "tickets 1 and 2, which Sam answered and closed"
+    assert [r.id for r in (await a.tickets(1, TicketFilter(rating=5))).rows] == [1]
+    assert (await a.tickets(1, TicketFilter(rating=3))).total == 0
+
+
+async def test_staff_who_only_wrote_in_rated_tickets_get_a_row_with_their_average(db):
+    day = DAY0 + timedelta(days=1)
+    await _ticket(db, 1, opened=day, closed=day + timedelta(hours=1), staff_after=timedelta(minutes=5))
+    await db.run(
+        "INSERT INTO ticket_messages (ticket_id, author_id, author_name, role, content, created_at) "
+        "VALUES (1, 7, 'Kim', 'staff', 'me too', :at)",
+        {"at": utc_iso(day + timedelta(minutes=10))},
+    )
+    await _rate(db, 1, 4, at=day + timedelta(hours=2))
+    report = await TicketAnalytics(db).report(1, Period.between(DAY0.date(), (DAY0 + timedelta(days=2)).date()))
+    rows = {s.name: (s.first_responses, s.closed, s.average_rating) for s in report.staff}
+    assert rows == {"Sam": (1, 1, 4.0), "Kim": (0, 0, 4.0)}
