@@ -65,6 +65,7 @@ async def test_the_index_is_built_in_a_worker_thread_while_the_loop_keeps_runnin
     finally:
         done.set()
         await ticking
+        gc.unfreeze()  # the load froze the test process's objects: give them back to the collector
     assert seen["thread"] != threading.get_ident(), "the index was built on the event loop's thread"
     assert ticks_while_building > 0, "the event loop never ran while the index was being built"
     index = memory._indexes[GUILD]
