@@ -171,7 +171,7 @@ class CpuSampler(threading.Thread):
 
     GROUPS = (
         ("simcord", "/simcord/"),
-        ("fake model", "/tests/fakes/"),
+        ("fake model", "/bench/fake_model.py"),
         ("discord.py", "/discord/"),
         ("aiohttp", "/aiohttp/"),
         ("aiosqlite", "/aiosqlite/"),
@@ -300,6 +300,46 @@ def _notice_edits(requests: TimedRequests, start: int) -> int:
     )
 
 
+class _World:
+    """The server of the bench: a ticket forum set up by /setup, a panel, staff (the tests' tests/sim.py
+    does the same; benches do not import the tests)."""
+
+    def __init__(self, env: Any) -> None:
+        import discord
+
+        self.env = env
+        self.guild = env.create_guild("Support Server")
+        self.forum = self.guild.create_forum_channel("tickets")
+        self.panel_channel = self.guild.create_text_channel("help")
+        self.log_channel = self.guild.create_text_channel("ticket-log")
+        self.staff_role = self.guild.create_role("Support")
+        admin_role = self.guild.create_role(
+            "Admin", permissions=discord.Permissions(manage_guild=True, manage_threads=True)
+        )
+        self.admin = self.guild.add_member(env.create_user("admin"), roles=[admin_role])
+        self.staff = self.guild.add_member(env.create_user("sam_staff"), roles=[self.staff_role])
+
+    async def open_ticket(self, member: Any, subject: str, description: str) -> None:
+        shown = await member.click(self.panel_channel.last_message, label="Open ticket")
+        assert shown.modal is not None, "the panel should show a modal"
+        await member.submit_modal(shown, {"subject": subject, "description": description})
+
+
+async def _make_world(env: Any) -> _World:
+    world = _World(env)
+    result = await world.admin.slash(
+        world.panel_channel, "setup", forum=world.forum, staff_role=world.staff_role, log_channel=world.log_channel
+    )
+    assert "set up" in _text(result), _text(result)
+    assert (await world.staff.slash(world.panel_channel, "ticket_panel")).ephemeral
+    return world
+
+
+def _text(result: Any) -> str:
+    parts = [result.response.content] if result.response is not None else []
+    return "\n".join(parts + [f.content for f in result.followups])
+
+
 async def _open(env: Any, world: Any, member: Any, subject: str, clock: Callable[[], float]) -> Any:
     """Open a ticket through the panel. An actor's settle can time out when one of the bot's real timers
     (the model client's timeouts) comes due meanwhile: then wait for the post, or try again."""
@@ -333,19 +373,18 @@ async def _scenario(tickets: int, sequential: int, workdir: Path) -> dict[str, A
     import simcord
 
     from app.settings import load_settings
+    from bench.fake_model import InstantModel
     from bot import create_bot
-    from tests.fakes.ollama import FakeOllama
-    from tests.sim import make_world, text_of
 
     clock = _real_clock()
     results: dict[str, Any] = {"tickets": tickets}
-    with FakeOllama() as fake:
+    with InstantModel() as fake:
         bot = create_bot(load_settings(_bot_env(workdir / "bench.db", fake.url), dotenv=False))
         try:
             async with simcord.run(bot) as env:
-                world = await make_world(env)
+                world = await _make_world(env)
                 trained = await world.staff.slash(world.panel_channel, "train", question=TRAINED_Q, answer=TRAINED_A)
-                assert "Saved as entry" in text_of(trained), text_of(trained)
+                assert "Saved as entry" in _text(trained), _text(trained)
                 members = [world.guild.add_member(env.create_user(f"user{i}")) for i in range(tickets)]
                 threads = []
                 began_opening = clock()
@@ -471,6 +510,8 @@ def measure_ref(ref: str, tickets: int, sequential: int) -> dict[str, Any]:
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         script = Path(tmp) / "bench" / "_pipeline_current.py"
         script.write_text(Path(__file__).read_text(encoding="utf-8"), encoding="utf-8")
+        fake = Path(tmp) / "bench" / "fake_model.py"  # the bench's model server, whatever that commit has
+        fake.write_text((ROOT / "bench" / "fake_model.py").read_text(encoding="utf-8"), encoding="utf-8")
         out = subprocess.run(
             [sys.executable, "-m", "bench._pipeline_current", "--tickets", str(tickets), "--sequential",
              str(sequential), "--json"],
