@@ -62,11 +62,14 @@ class OllamaClient(LLMClient):
 
     def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
         s = self.settings
-        body = {
+        body: dict[str, Any] = {
             "model": s.model,
             "messages": messages,
             "stream": True,
             "keep_alive": s.keep_alive,
+            # Reasoning models (qwen3, deepseek-r1) would think first: slower, and older servers put the
+            # thinking in the answer. Only `think: true` is refused by models that cannot think.
+            "think": False,
             # Always sent: Ollama's default num_ctx (2048) silently drops the oldest messages.
             "options": {"num_ctx": s.num_ctx, "temperature": s.temperature, "num_predict": s.num_predict},
         }

@@ -81,12 +81,15 @@ class OpenAIClient(LLMClient):
 
     def _chat_request(self, messages: list[ChatMessage]) -> tuple[str, dict[str, Any]]:
         s = self.settings
-        body = {
+        body: dict[str, Any] = {
             "model": s.model,
             "messages": messages,
             "stream": True,
             "temperature": s.temperature,
             "max_tokens": s.num_predict,
+            # No "think: false" here: the API has no such switch and api.openai.com refuses unknown
+            # fields. Servers that separate reasoning send it as `reasoning_content`, which is never
+            # read (SSEParser); those that inline it as <think>…</think> are cleaned by ai/think.py.
         }
         return self._url("/chat/completions"), body
 

@@ -7,6 +7,7 @@ import logging
 
 from ai.errors import LLMError
 from ai.prompt import Turn, escape_tags
+from ai.think import strip_think
 from ai.types import ChatMessage, ChatModel
 
 log = logging.getLogger(__name__)
@@ -85,4 +86,4 @@ async def summarize_ticket(
     except (LLMError, TimeoutError) as exc:
         log.info("LLM summary failed, using extractive summary: %s", exc)
         return extractive_summary(subject, turns, limit), False
-    return _clip_lines(result.text.strip(), limit), True
+    return _clip_lines(strip_think(result.text).strip(), limit), True

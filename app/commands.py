@@ -114,10 +114,11 @@ async def ask(settings: Settings, args: argparse.Namespace) -> int:
             for m in outcome.matches
         ]
         reply = "\n".join(sink.parts)
+        route = "chitchat" if outcome.canned else outcome.route.value  # a canned reply, not an answer
         if args.json:
             print_json(
                 {
-                    "route": outcome.route.value,
+                    "route": route,
                     "reason": outcome.decision.reason,
                     "reply": reply,
                     "llm_error": str(outcome.llm_error) if outcome.llm_error else None,
@@ -125,7 +126,7 @@ async def ask(settings: Settings, args: argparse.Namespace) -> int:
                 }
             )
         else:
-            print(f"route: {outcome.route.value} ({outcome.decision.reason})")
+            print(f"route: {route} ({outcome.decision.reason})")
             if outcome.llm_error:
                 print(f"llm error: {outcome.llm_error}")
             print("reply:")

@@ -111,6 +111,7 @@ async def open_core(settings: Settings) -> Core:
             max_context_length=settings.max_context_length,
             history_messages=settings.history_messages,
             system_prompt=settings.system_prompt,
+            checked=settings.answer_checks,
             server_requests_per_minute=settings.llm.server_requests_per_minute,
         ),
         pacing=AnswerPacing(),

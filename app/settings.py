@@ -42,6 +42,7 @@ DEFAULTS: dict[str, str] = {
     "SIMILARITY_THRESHOLD": "",  # the calibrated default (memory.decision.Thresholds)
     "MAX_CONTEXT_LENGTH": "6000",
     "HISTORY_MESSAGES": "16",
+    "ANSWER_CHECKS": "true",
     "MAX_OPEN_TICKETS": "3",
     "TICKET_COOLDOWN_SECONDS": "60",
     "USER_ANSWERS_PER_MINUTE": "5",
@@ -128,6 +129,8 @@ class Settings:
     max_context_length: int
     history_messages: int
     system_prompt: str | None
+    # The guards on model replies (ai/guards.py): off shows the model's reply as it streams, unchecked.
+    answer_checks: bool
     max_open_tickets: int
     ticket_cooldown_s: int
     user_answers_per_minute: int  # per user and ticket; 0 = no limit
@@ -304,6 +307,7 @@ def load_settings(
         max_context_length=r.integer("MAX_CONTEXT_LENGTH", lo=500, hi=500_000),
         history_messages=r.integer("HISTORY_MESSAGES", lo=1, hi=100),
         system_prompt=system_prompt,
+        answer_checks=r.flag("ANSWER_CHECKS"),
         max_open_tickets=r.integer("MAX_OPEN_TICKETS", lo=1, hi=100),
         ticket_cooldown_s=r.integer("TICKET_COOLDOWN_SECONDS", lo=0, hi=86_400),
         user_answers_per_minute=r.integer("USER_ANSWERS_PER_MINUTE", lo=0, hi=1000),

@@ -2,7 +2,8 @@
 
 - key facts: the expected topic's key facts found in the reply (case-insensitive; any arrow or '>'
   between menu steps counts as the same path);
-- echo: the reply shows our prompt's markup (knowledge/entry/user_message tags, entry ids, Q:/A: pairs);
+- echo: the reply shows our prompt's markup (knowledge/entry/user_message tags, entry ids, Q:/A: pairs,
+  and the plain layout's 'Reference notes', 'Note 1 (best match)', 'Question:'/'Answer:' lines);
 - invented: links, e-mail addresses, slash commands and menu paths that appear neither in the knowledge
   the model was given nor in the user's message;
 - declined: the reply says it is not sure / hands over to staff instead of answering.
@@ -15,8 +16,11 @@ import re
 from dataclasses import dataclass, field
 
 _ARROWS = re.compile(r"\s*(?:→|->|=>|>|»|›)\s*")
+# Both prompt layouts: the XML-tagged one (before issue 9) and the plain "Reference notes" one.
 _ECHO = re.compile(
-    r"</?\s*(?:knowledge|entry|user_message|staff_message)\b|\bentry id=|^\s*[QA]:\s", re.IGNORECASE | re.MULTILINE
+    r"</?\s*(?:knowledge|entry|user_message|staff_message)\b|\bentry id=|^\s*[QA]:\s"
+    r"|^\s*(?:Question|Answer)\s*:|^\s*Note \d+\b|\breference notes\b|\(best match\)|^\s*\S+ wrote:\s*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _LINK = re.compile(
     r"\b(?:https?://)?(?:[a-z0-9-]+\.)+(?:com|io|app|org|net|dev|gg|co|de|uk|eu)(?:/[^\s,;)\]>*`]*)?", re.I
@@ -51,6 +55,11 @@ class Verdict:
     @property
     def half_facts(self) -> bool:
         return self.facts_total > 0 and 2 * self.facts_found >= self.facts_total
+
+
+def echo(reply: str) -> bool:
+    """The reply shows our prompt's markup."""
+    return bool(_ECHO.search(reply))
 
 
 def invented(reply: str, allowed: str) -> list[str]:

@@ -152,13 +152,13 @@ def main() -> None:
     web.run_app(server.app(), host=args.host, port=args.port, print=lambda *_: log.info("listening on %s", args.port))
 
 
-if __name__ == "__main__":
-    main()
-
-
 async def _running(_: web.Request) -> web.Response:
     return web.Response(text="Ollama is running")
 
 
 async def _version(_: web.Request) -> web.Response:
     return web.json_response({"version": "0.0.0-minilm"})
+
+
+if __name__ == "__main__":
+    main()

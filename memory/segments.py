@@ -15,6 +15,7 @@ number of searched segments is bounded (MAX_SEGMENTS) whatever the message's len
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from memory.decision import Decision, Route, Thresholds, decide
@@ -129,15 +130,20 @@ def _window(text: str, first: Segment, last: Segment) -> Segment:
     return Segment(text[first.start : last.start + len(last.text)], first.start, last.question)
 
 
-async def find_per_question(memory: TrainedMemory, guild_id: int, text: str, k: int = 5) -> list[QuestionMatches]:
+async def find_per_question(
+    memory: TrainedMemory, guild_id: int, text: str, k: int = 5, *, extra: Sequence[str] = ()
+) -> list[QuestionMatches]:
     """The best `k` entries for each question of `text`, in message order (one embedding request).
 
     A question's matches merge what was found for the question alone and with the sentence before it
     (each entry once, with its best score). A message without a recognisable question is one question:
-    its head, as `find_similar` searches it. The whole message's best matches are those of its head."""
+    its head, as `find_similar` searches it. The whole message's best matches are those of its head.
+    `extra` are other phrasings of a message that is one question (a ticket's subject and description):
+    searched in the same request and merged into that question's matches; ignored when it asks several."""
     questions, searched = segments(text)
-    results = await memory.find_similar_each(guild_id, [s.text for s in searched], k)
-    by_text = dict(zip((s.text for s in searched), results, strict=True))
+    texts = [s.text for s in searched]
+    results = await memory.find_similar_each(guild_id, [*texts, *extra], k)
+    by_text = dict(zip(texts, results, strict=False))
     answer: list[QuestionMatches] = []
     for q in questions:
         found = [
@@ -148,6 +154,8 @@ async def find_per_question(memory: TrainedMemory, guild_id: int, text: str, k: 
             or (s.start < q.start and s.start + len(s.text) == q.start + len(q.text))
             or (len(questions) == 1 and s.start == 0 and not s.question)
         ]
+        if len(questions) == 1:
+            found += results[len(texts) :]
         answer.append(QuestionMatches(q.text, q.start, _merge(found, k)))
     return answer
 

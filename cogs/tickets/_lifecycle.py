@@ -217,6 +217,7 @@ class TicketLifecycle:
             category=ticket.category, server_name=thread.guild.name, search_texts=list(pending.searches),
             # The first answer opened the conversation (it is in the history); the others are context.
             form=[(a.question, a.answer) for a in answers[1:]],
+            subject=ticket.subject if pending.message_id == thread.id else "",  # the opening: "subject\ntext"
         )  # fmt: skip
         try:
             async with typing_indicator(thread):
@@ -252,6 +253,8 @@ class TicketLifecycle:
         `phrasing` is the user's own wording: it becomes a candidate alternate phrasing if they mark a
         trained answer as solved.
         """
+        if outcome.canned:
+            return  # a reply to "thanks!" or "hello" is not an answer: nothing to record or rate
         me = self.bot.user
         assert me is not None  # logged in: we are answering a message
         recorded = await self.core.tickets.answer_recorded(

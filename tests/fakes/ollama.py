@@ -66,10 +66,16 @@ class Reply:
     garbage: bool = False  # a non-JSON line after the first chunk
     done_reason: str = "stop"
     error: str = "an error was encountered while running the model: unexpected EOF"
+    # A reasoning model's thinking: streamed first as "<think>…</think>" inside the answer text,
+    # as older servers do, unless the request says `"think": false` (then the model skips it).
+    thinking: str = ""
 
-    def chunks(self) -> list[str]:
+    def chunks(self, think: bool | None = None) -> list[str]:
+        text = self.text
+        if self.thinking and think is not False:
+            text = f"<think>{self.thinking}</think>\n{text}"
         size = max(1, self.chunk_size)
-        return [self.text[i : i + size] for i in range(0, len(self.text), size)]
+        return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 @dataclass
@@ -372,8 +378,9 @@ class FakeOllama(ThreadedFakeServer):
         await asyncio.sleep(reply.first_byte_delay)
         self.loaded.add(model)
         if body.get("stream", True) is False:
-            return web.json_response(self._final(body["model"], chat, reply, reply.text))
-        return await self._stream(request, body["model"], chat, reply)
+            text = "".join(reply.chunks(body.get("think")))
+            return web.json_response(self._final(body["model"], chat, reply, text))
+        return await self._stream(request, body["model"], chat, reply, body.get("think"))
 
     def _piece(self, model: str, chat: bool, text: str) -> dict[str, Any]:
         line: dict[str, Any] = {"model": model, "created_at": _now()}
@@ -402,14 +409,17 @@ class FakeOllama(ThreadedFakeServer):
             line["context"] = [1, 2, 3]
         return line
 
-    async def _stream(self, request: web.Request, model: str, chat: bool, reply: Reply) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, model: str, chat: bool, reply: Reply, think: bool | None = None
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
 
         async def send(obj: Any) -> None:
             await response.write((obj if isinstance(obj, str) else json.dumps(obj)).encode() + b"\n")
 
-        for index, chunk in enumerate(reply.chunks()):
+        chunks = reply.chunks(think)
+        for index, chunk in enumerate(chunks):
             if index == reply.error_after_chunks:
                 await send({"error": reply.error})
                 return response
@@ -420,7 +430,7 @@ class FakeOllama(ThreadedFakeServer):
             await send(self._piece(model, chat, chunk))
             if reply.garbage and index == 0:
                 await send("<html>502 Bad Gateway</html>")
-        count = len(reply.chunks())
+        count = len(chunks)
         if reply.error_after_chunks is not None and reply.error_after_chunks >= count:
             await send({"error": reply.error})
             return response

@@ -58,6 +58,7 @@ def cli_env(tmp_path: Path, ollama_url: str) -> dict[str, str]:
             "LLM_FIRST_TOKEN_TIMEOUT": "3",
             "LLM_CHUNK_TIMEOUT": "2",
             "LLM_TOTAL_TIMEOUT": "5",
+            "ANSWER_CHECKS": "false",  # free-form scripted replies (the checks: test_ask_with_answer_checks_*)
         }
     )
     return env
@@ -211,6 +212,21 @@ async def test_ask_unrelated_question_goes_to_the_llm(tmp_path, fake_ollama):
     assert question in request["messages"][-1]["content"]
     scores = [m["score"] for m in result["matches"]]
     assert scores and scores == sorted(scores, reverse=True)
+
+
+async def test_ask_with_answer_checks_on_hands_an_unrelated_question_to_staff(tmp_path, fake_ollama):
+    await seed(tmp_path, fake_ollama.url)
+    base = {**cli_env(tmp_path, fake_ollama.url), "ANSWER_CHECKS": "true"}
+    run = [sys.executable, str(ROOT / "bot.py"), "ask", "--guild", str(GUILD), "--json"]
+
+    def ask(question: str) -> dict:
+        proc = subprocess.run([*run, question], cwd=tmp_path, env=base, capture_output=True, text=True, timeout=60)
+        return json.loads(ok(proc).stdout)
+
+    result = ask("What is the weather like on Mars?")
+    assert result["route"] == "staff" and "staff" in result["reply"].lower(), result
+    assert ask("thanks!")["route"] == "chitchat"
+    assert fake_ollama.chat_requests() == [], "no saved answer is about either: the model is never asked"
 
 
 async def test_ask_with_the_server_down_is_honest(tmp_path, fake_ollama, closed_port_url):

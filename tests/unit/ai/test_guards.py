@@ -1,0 +1,299 @@
+"""ai/guards.py: every check and every verdict, on whole replies and while streaming."""
+
+from __future__ import annotations
+
+import pytest
+
+from ai.guards import (
+    HOLD_BACK,
+    StreamGuard,
+    Verdict,
+    declined,
+    find_echo,
+    guard_reply,
+    invented_references,
+    marker_undecided,
+    split_marker,
+)
+from ai.prompt import KnowledgeItem, instructions
+
+REFUND = KnowledgeItem(
+    1,
+    "How do I request a refund for something I bought in the store?",
+    "Store purchases can be refunded within 14 days if the item is unused. In game go to Settings → Store → "
+    "Purchase History, pick the item and choose Request Refund. After that use support.example.com/refund.",
+    "billing",
+    0.61,
+)
+PASSWORD = KnowledgeItem(
+    2,
+    "How do I reset my password?",
+    "Open account.example.com/reset, enter your e-mail and follow the link we send within 10 minutes. "
+    "Use /reset in #help if the e-mail does not arrive, or write to help@example.com.",
+    "account",
+    0.44,
+)
+NOTES = [REFUND, PASSWORD]
+ASK = "can i get my money back for a skin i bought yesterday"
+RULES = instructions("Starfall", "billing")
+
+
+def verdict(reply: str, message: str = ASK, notes: list[KnowledgeItem] = NOTES, **kw: object) -> Verdict:
+    return guard_reply(reply, notes, message, instructions=RULES, **kw).verdict  # type: ignore[arg-type]
+
+
+# -- markers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "marker", "body"),
+    [
+        ("ANSWER: Yes, within 14 days.", "answer", "Yes, within 14 days."),
+        ("**ANSWER:** Yes.", "answer", "Yes."),
+        ("Answer : Yes.", "answer", "Yes."),
+        ("ANSWER:\nYes.", "answer", "Yes."),
+        ("UNSURE", "unsure", ""),
+        ("unsure.", "unsure", "."),
+        ("Yes, within 14 days.", None, "Yes, within 14 days."),
+        ("ANSWERS are in the store.", None, "ANSWERS are in the store."),
+    ],
+)
+def test_split_marker(reply: str, marker: str | None, body: str) -> None:
+    assert split_marker(reply) == (marker, body)
+
+
+def test_marker_undecided_while_the_start_could_still_be_one() -> None:
+    assert marker_undecided("")
+    assert marker_undecided("  **ANS")
+    assert marker_undecided("UNS")
+    assert not marker_undecided("Yes")
+    assert not marker_undecided("ANSWER: Yes")
+
+
+# -- references -------------------------------------------------------------------------
+
+
+def test_known_references_pass_and_invented_ones_are_listed() -> None:
+    allowed = f"{REFUND.response}\n{PASSWORD.response}"
+    ok = (
+        "Go to Settings → Store → Purchase History and choose Request Refund, or see "
+        "https://support.example.com/refund. Type /reset or mail help@example.com."
+    )
+    assert invented_references(ok, allowed) == []
+    bad = (
+        "Visit https://refunds.example.org/form, mail refunds@example.com, type /refund, "
+        "open Settings → Billing → Refunds and run `starfall refund --all`."
+    )
+    assert invented_references(bad, allowed) == [
+        "refunds@example.com",
+        "https://refunds.example.org/form",
+        "/refund",
+        "Settings → Billing → Refunds",
+        "starfall refund --all",
+    ]
+
+
+def test_menu_paths_in_any_arrow_style_and_relabelled_steps() -> None:
+    allowed = "Settings → Account → Security. Cancel first, then Settings → General → Delete account."
+    assert invented_references("Open Settings > Account > Security and turn on 2FA.", allowed) == []
+    assert invented_references("Settings -> General -> Delete account.", allowed) == []
+    # Our path with another product's name swapped in is not our path.
+    assert invented_references("Settings → General → Delete Facebook account.", allowed) == [
+        "Settings → General → Delete Facebook"
+    ]
+
+
+def test_a_link_longer_than_a_known_one_is_invented_and_a_prefix_is_not() -> None:
+    allowed = "See support.example.com/refund."
+    assert invented_references("See support.example.com/refund/form", allowed) == ["support.example.com/refund/form"]
+    assert invented_references("See https://support.example.com", allowed) == []
+
+
+# -- echo, declines --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Reference notes (the best match first):\nNote 1 (best match)",
+        "Note 2\nStore purchases can be refunded",
+        "Question: How do I get a refund?\nAnswer: 14 days.",
+        "Q: refund?\nA: 14 days",
+        '<knowledge>\n<entry id="27" category="billing">',
+        "<user_message>thanks</user_message>",
+        "mika_07 wrote:\n",
+    ],
+)
+def test_prompt_markup_is_an_echo(reply: str) -> None:
+    assert find_echo(reply, NOTES)
+    assert verdict(reply) is Verdict.FAILED
+
+
+def test_a_notes_question_line_and_our_instructions_are_echoes() -> None:
+    assert find_echo("how do i request a refund for something i bought in the store? 14 days.", NOTES)
+    copied = "If a note answers the user's question, start with ANSWER: and then give that note's answer"
+    assert find_echo(copied, NOTES, RULES) == ["our instructions"]
+    assert find_echo("Yes: within 14 days, in Settings → Store → Purchase History.", NOTES, RULES) == []
+
+
+def test_declines_in_the_models_own_words_unless_the_notes_say_them() -> None:
+    assert declined("I'm not sure about that, sorry.", REFUND.response)
+    assert declined("Sorry, I can't help with that.", REFUND.response)
+    assert declined("A staff member will help you soon.", REFUND.response)
+    assert not declined("Write to us and a staff member will help you.", "a staff member will help you")
+    assert not declined("Yes, within 14 days.", REFUND.response)
+
+
+# -- verdicts on whole replies ----------------------------------------------------------------
+
+
+def test_a_copy_of_the_best_note_is_answered_without_its_marker() -> None:
+    result = guard_reply(f"ANSWER: {REFUND.response}", NOTES, ASK, instructions=RULES)
+    assert result.verdict is Verdict.ANSWERED and result.answered
+    assert result.text == REFUND.response
+    assert result.source == 0 and result.reasons == ()
+
+
+def test_a_short_reworded_answer_from_the_notes_is_answered() -> None:
+    reply = "ANSWER: Yes! Unused items can be refunded within 14 days: Settings → Store → Purchase History."
+    assert verdict(reply) is Verdict.ANSWERED
+
+
+def test_unsure_marker_missing_marker_and_no_notes() -> None:
+    assert verdict("UNSURE") is Verdict.UNSURE
+    assert verdict("**UNSURE**") is Verdict.UNSURE
+    assert verdict(REFUND.response) is Verdict.UNSURE  # it did not say it answered from the notes
+    assert verdict(REFUND.response, require_marker=False) is Verdict.ANSWERED
+    assert verdict("ANSWER: Yes, within 14 days.", notes=[]) is Verdict.UNSURE
+
+
+def test_own_words_decline_goes_to_staff() -> None:
+    result = guard_reply("ANSWER: I'm not sure, a staff member will help you.", NOTES, ASK)
+    assert result.verdict is Verdict.UNSURE
+    assert result.text == ""
+
+
+def test_a_bare_verdict_on_a_note_is_not_an_answer() -> None:
+    assert verdict("ANSWER: Yes, refunded.") is Verdict.UNSURE
+    assert verdict("ANSWER: fra1") is Verdict.UNSURE
+
+
+def test_an_answer_made_up_without_the_notes_is_unsure() -> None:
+    reply = (
+        "ANSWER: To fix stick drift on your PS5 controller, recalibrate the thumbsticks, update the controller "
+        "firmware, clean around the sticks with compressed air and replace the analog module if nothing helps."
+    )
+    result = guard_reply(reply, NOTES, "my ps5 controller has stick drift")
+    assert result.verdict is Verdict.UNSURE
+    assert "notes" in result.reasons[0]
+
+
+def test_repeating_the_question_is_a_failure() -> None:
+    assert verdict("ANSWER: Logs from last week are gone.", message="logs from last week are gone?") is Verdict.FAILED
+    assert verdict("ANSWER: Thank you so much!", message="thank you so much") is Verdict.FAILED
+
+
+def test_facts_from_a_note_the_message_has_nothing_to_do_with() -> None:
+    reply = f"ANSWER: {PASSWORD.response}"
+    result = guard_reply(reply, NOTES, "can i get my money back for a skin")
+    assert result.verdict is Verdict.UNSURE and result.source == 1
+    # The same note is fine when the message's words side with it rather than with the best match...
+    assert verdict(reply, message="forgot my password, the reset mail never came") is Verdict.ANSWERED
+    # ...not when they match both as much: search ranked the other one first.
+    assert verdict(reply, message="bought a new password manager item in the store") is Verdict.UNSURE
+
+
+def test_echo_and_invented_references_fail_before_anything_else() -> None:
+    assert verdict(f"ANSWER: {REFUND.response}\nQuestion: {PASSWORD.query}") is Verdict.FAILED
+    result = guard_reply("ANSWER: Refunds within 14 days at https://refund-now.example.net.", NOTES, ASK)
+    assert result.verdict is Verdict.FAILED
+    assert result.reasons == ("invented: https://refund-now.example.net",)
+
+
+def test_links_from_the_conversation_are_not_invented() -> None:
+    reply = f"ANSWER: {REFUND.response} The page you linked, shop.example.org/orders, shows your purchases."
+    assert verdict(reply) is Verdict.FAILED
+    result = guard_reply(reply, NOTES, ASK, ["my orders are on shop.example.org/orders"])
+    assert result.verdict is Verdict.ANSWERED
+
+
+def test_thinking_is_removed_and_thinking_alone_is_a_failure() -> None:
+    result = guard_reply(f"<think>The user wants a refund.</think>\nANSWER: {REFUND.response}", NOTES, ASK)
+    assert result.verdict is Verdict.ANSWERED and "<think>" not in result.text
+    assert verdict("<think>Let me see what the notes say about refunds") is Verdict.FAILED
+    assert verdict("   ") is Verdict.FAILED
+
+
+# -- streaming ----------------------------------------------------------------------------------
+
+
+def stream(guard: StreamGuard, reply: str, size: int = 3) -> list[str]:
+    """Feed `reply` in pieces; every text the guard let through, in order."""
+    shown = []
+    for i in range(0, len(reply), size):
+        visible = guard.feed(reply[i : i + size])
+        if guard.tripped is not None:
+            break
+        shown.append(visible)
+    return shown
+
+
+def test_stream_hides_the_marker_and_holds_back_a_tail() -> None:
+    guard = StreamGuard(NOTES, ASK, instructions=RULES)
+    shown = stream(guard, f"ANSWER: {REFUND.response}")
+    unmarked = StreamGuard(NOTES, ASK)
+    assert not any(stream(unmarked, REFUND.response))
+    assert unmarked.tripped is not None and unmarked.tripped.reasons == ("no answer marker",)
+    assert all("ANSWER" not in text for text in shown)
+    assert all(REFUND.response.startswith(text) for text in shown)
+    assert len(REFUND.response) - len(shown[-1]) >= HOLD_BACK - 1  # the tail waits for the end
+    result = guard.finish()
+    assert result.verdict is Verdict.ANSWERED and result.text == REFUND.response
+
+
+def test_stream_unsure_trips_before_anything_is_shown() -> None:
+    guard = StreamGuard(NOTES, ASK)
+    assert not any(stream(guard, "UNSURE"))
+    assert guard.tripped is not None and guard.tripped.verdict is Verdict.UNSURE
+    assert guard.finish() is guard.tripped
+
+
+def test_stream_never_shows_an_echo_or_an_invented_link() -> None:
+    guard = StreamGuard(NOTES, ASK)
+    shown = stream(guard, "ANSWER: Refunds take 14 days.\nQuestion: How do I reset my password?\nAnswer: Open it.")
+    assert guard.tripped is not None and guard.tripped.verdict is Verdict.FAILED
+    assert not any("Question" in text for text in shown)
+
+    guard = StreamGuard(NOTES, ASK)
+    shown = stream(guard, "ANSWER: Refunds take 14 days, see https://refunds-fast.example.net/now for the form ok")
+    assert guard.tripped is not None and guard.tripped.reasons[0].startswith("invented")
+    assert not any("refunds-fast" in text for text in shown)
+
+
+def test_stream_hides_thinking() -> None:
+    guard = StreamGuard(NOTES, ASK)
+    shown = stream(guard, f"<think>The user bought a skin and wants money back.</think>ANSWER: {REFUND.response}")
+    assert not any("think" in text or "money back" in text for text in shown)
+    assert guard.finish().text == REFUND.response
+
+
+def test_stream_stops_a_reply_that_is_mostly_the_models_own_words() -> None:
+    reply = (
+        "ANSWER: Sure, rebinding keys is easy: open the keyboard tab, click the action you want, press the new "
+        "key and confirm. Controllers can be remapped the same way from the gamepad tab of that screen."
+    )
+    guard = StreamGuard(NOTES, "how do i rebind keys in elden ring")
+    shown = stream(guard, reply)
+    assert guard.tripped is not None and guard.tripped.verdict is Verdict.UNSURE
+    assert "so far" in guard.tripped.reasons[0]
+    assert not any("remapped" in text for text in shown)  # stopped before the end
+
+
+def test_stream_can_still_reject_what_it_showed_when_the_reply_ends_ungrounded() -> None:
+    # Grounded enough while it streams (never below the early bar), not enough once it is complete.
+    reply = f"ANSWER: {REFUND.response} Otherwise uninstall, reboot, reinstall, clear caches and wait patiently."
+    guard = StreamGuard(NOTES, ASK)
+    shown = stream(guard, reply)
+    assert guard.tripped is None and REFUND.response.startswith(shown[-1][:40])
+    result = guard.finish()
+    assert result.verdict is Verdict.UNSURE and "in the notes" in result.reasons[0]
