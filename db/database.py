@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -109,13 +110,14 @@ class Database:
         return int(row[0])
 
     async def run(self, sql: str, params: Params = ()) -> None:
-        """Execute one statement under the lock and close its cursor at once.
+        """Execute one statement under the lock, reading it to the end.
 
-        A cursor left open (e.g. an unread PRAGMA result) keeps a statement "in progress",
-        and SQLite then refuses to COMMIT an explicit transaction.
+        A statement left unread (e.g. a PRAGMA result) stays "in progress", and SQLite then refuses
+        to COMMIT an explicit transaction. `execute_fetchall` executes and reads in one trip to
+        aiosqlite's thread (a cursor costs three: execute, fetch, close).
         """
-        async with self.lock, self.connection.execute(sql, params) as cur:
-            await cur.fetchall()
+        async with self.lock:
+            await self.connection.execute_fetchall(sql, params)
 
     async def run_rowcount(self, sql: str, params: Params = ()) -> int:
         """Like `run`, but returns how many rows the statement changed."""
@@ -124,13 +126,43 @@ class Database:
             return cur.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self.lock, self.connection.execute(sql, params) as cur:
-            rows = list(await cur.fetchall())
+        async with self.lock:
+            rows = list(await self.connection.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self.lock, self.connection.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        async with self.lock:
+            return list(await self.connection.execute_fetchall(sql, params))
+
+    async def batch(self, steps: Sequence[tuple[str, Params]], *, write: bool = True) -> list[list[Row]]:
+        """Several statements in ONE trip to the database thread; returns each one's rows.
+
+        `write=True`: in one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error), or in the
+        caller's own if one is open. `write=False`: reads, in one deferred transaction so they see one
+        state of the database. A ticket message used to cost a trip (and, for a write, a commit and its
+        fsync) per statement, each waiting its turn for the connection's lock during a burst.
+
+        The whole transaction runs inside the thread's one call, so a cancelled caller cannot leave it
+        open. aiosqlite has no public way to run a function on its thread: this uses `_execute`, which
+        its own helpers use (aiosqlite is pinned in requirements.txt; tests/unit/db cover it).
+        """
+
+        def run_all(conn: sqlite3.Connection) -> list[list[Row]]:
+            own = not conn.in_transaction
+            if own:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                results = [conn.execute(sql, params).fetchall() for sql, params in steps]
+                if own:
+                    conn.execute("COMMIT")
+            except BaseException:
+                if own and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return results
+
+        async with self.lock:
+            return await self.connection._execute(run_all, self.connection._conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

@@ -72,6 +72,10 @@ class GuildIndex:
         self._crowding_stale = True
         self._names: dict[int, frozenset[str]] = {}
 
+    @property
+    def phrasing_count(self) -> int:
+        return len(self._phrasings)
+
     def put_entry(self, entry: Entry) -> None:
         self._crowding_stale = True
         self._forget_answer(entry.id)
@@ -108,6 +112,14 @@ class GuildIndex:
             self.answers.add(entry_id, vector)
         elif phrasing_id in self._phrasings:
             self.vectors.add(phrasing_id, vector)
+
+    def set_vectors(self, items: Sequence[tuple[int, bytes]]) -> None:
+        """Many stored vectors (float32 blobs) at once, for building an index: whole-matrix numpy work."""
+        self._crowding_stale = True
+        answers = [(self._answer_rows[pid], blob) for pid, blob in items if pid in self._answer_rows]
+        phrasings = [(pid, blob) for pid, blob in items if pid not in self._answer_rows and pid in self._phrasings]
+        self.answers.add_blobs(answers)
+        self.vectors.add_blobs(phrasings)
 
     def remove_phrasing(self, phrasing_id: int) -> None:
         self._crowding_stale = True

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # 3 a phrasing the model proposed (memory/generated.py: searched like an alternate, listed apart).
 ANSWER_KIND = 2
 GENERATED_KIND = 3
+ALTERNATE_KIND = 0
 
 ENTRY_COLUMNS = "id, guild_id, query, response, category, created_by, created_at, updated_at, usage_count, confidence"
 
@@ -74,6 +75,21 @@ async def _alternates(db: Database, entry_ids: list[int]) -> tuple[dict[int, lis
             into = generated if row["is_primary"] == GENERATED_KIND else found
             into.setdefault(row["entry_id"], []).append(row["text"])
     return found, generated
+
+
+async def fetch_entry_rows(db: Database, guild_id: int) -> list[Row]:
+    """Every entry of the guild as raw rows (`entry_from_row` makes them entries): a whole guild is read
+    to build its index, and that conversion belongs off the event loop (memory/loading.py)."""
+    return await db.fetchall(f"SELECT {ENTRY_COLUMNS} FROM trained_entries WHERE guild_id = ? ORDER BY id", (guild_id,))
+
+
+async def fetch_phrasing_rows(db: Database, guild_id: int) -> list[Row]:
+    """Every phrasing of the guild (alternates and answers too) with its vector, as raw rows ordered by id."""
+    return await db.fetchall(
+        "SELECT p.id, p.entry_id, p.text, p.is_primary, e.model, e.vector FROM entry_phrasings p "
+        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.guild_id = ? ORDER BY p.id",
+        (guild_id,),
+    )
 
 
 async def fetch_phrasings(db: Database, guild_id: int, entry_id: int | None = None) -> list[PhrasingRow]:
@@ -209,16 +225,20 @@ async def entry_id_for_query(db: Database, guild_id: int, query: str) -> int | N
 
 
 async def stale_phrasings(
-    db: Database, model: str, guild_id: int | None, limit: int
+    db: Database, model: str, guild_id: int | None, limit: int, after: int = 0
 ) -> list[tuple[int, int, int, str]]:
-    """(phrasing id, entry id, guild id, text) of phrasings not embedded with `model`."""
+    """(phrasing id, entry id, guild id, text) of phrasings not embedded with `model`, the first `limit`
+    with an id above `after`. Callers walk the table with `after` (keyset pagination): starting each
+    batch from the beginning would step over every phrasing embedded so far, again and again."""
     sql = (
         "SELECT p.id, p.entry_id, p.guild_id, p.text FROM entry_phrasings p "
-        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE (e.model IS NULL OR e.model != ?)"
+        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.id > ? AND (e.model IS NULL OR e.model != ?)"
     )
-    params: tuple = (model,)
+    params: tuple = (after, model)
     if guild_id is not None:
-        sql += " AND p.guild_id = ?"
+        # `+`: not through the (guild_id, norm) index, which made SQLite read and sort every phrasing of the
+        # guild for each batch; the id range walks the table once, stepping over other guilds' rows.
+        sql += " AND +p.guild_id = ?"
         params += (guild_id,)
     rows = await db.fetchall(sql + " ORDER BY p.id LIMIT ?", (*params, limit))
     return [(r[0], r[1], r[2], r[3]) for r in rows]

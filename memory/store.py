@@ -24,10 +24,10 @@ from db.database import Database, utc_iso
 from memory import repository as repo
 from memory import suggestions as sugg
 from memory.guild_index import GuildIndex
+from memory.loading import build_index, freeze_long_lived
 from memory.models import MAX_QUERY_CHARS, Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
 from memory.text import identity_key, normalise, visible_text
-from memory.vectors import from_blob
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ class TrainedMemory:
         # Serialises writes, and each write's update of a loaded index in commit order.
         self._write = asyncio.Lock()
         self._query_vectors = QueryVectors(embedder) if embedder else None
+        # Per embedding model: every phrasing up to this id had a vector of it when last looked.
+        self._embedded_upto: dict[str, int] = {}
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class TrainedMemory:
                 index.put_entry(entry)
                 index.add_phrasings([(pid, entry_id, text) for pid, text in zip(ids, phrasings, strict=True)])
                 index.add_answer(answer_id, entry_id)
+        self._not_embedded([*ids, answer_id])
         if embed:
             await self._embed(guild_id, [*zip(ids, phrasings, strict=True), (answer_id, response)])
         return entry
@@ -178,8 +181,10 @@ class TrainedMemory:
                     index.add_phrasing(pid, entry_id, text)
                 if new_answer is not None:
                     index.add_answer(new_answer, entry_id)
+        fresh = added + ([(new_answer, new_response)] if new_answer is not None else [])
+        self._not_embedded(pid for pid, _ in fresh)
         if embed:
-            await self._embed(guild_id, added + ([(new_answer, new_response)] if new_answer is not None else []))
+            await self._embed(guild_id, fresh)
         return entry
 
     async def delete(self, guild_id: int, entry_id: int) -> bool:
@@ -413,31 +418,34 @@ class TrainedMemory:
         """Embed phrasings stored without a vector of the current model; returns entries touched.
 
         Stops quietly (keeping what it did) when the embedder is unavailable; the next run
-        continues from there.
+        continues from there. One pass over the phrasings in id order, at a constant cost per batch;
+        a pass over every guild (the upkeep task) starts above the phrasings a previous pass found
+        all embedded, so a 10-minute upkeep of 100k embedded phrasings reads next to nothing.
         """
         if self.embedder is None:
             return 0
+        model = self.embedder.model
+        start = self._embedded_upto.get(model, 0) if guild_id is None else 0
+        cursor, complete = start, True
         touched: set[int] = set()
-        failed: set[int] = set()
         while True:
-            rows = await repo.stale_phrasings(self.db, self.embedder.model, guild_id, EMBED_BATCH + len(failed))
-            rows = [row for row in rows if row[0] not in failed]
+            rows = await repo.stale_phrasings(self.db, model, guild_id, EMBED_BATCH, after=cursor)
             if not rows:
                 break
             try:
                 vectors = await self.embedder.embed([row[3] for row in rows])
             except LLMError as exc:
                 log.info("Re-embedding paused, embedder unavailable: %s", exc)
+                complete = False
                 break
             if len(vectors) != len(rows):
                 log.warning("Embedder returned %d vectors for %d texts", len(vectors), len(rows))
-                failed.update(row[0] for row in rows)
+                self._embedded_upto[model] = min(self._embedded_upto.get(model, 0), rows[0][0] - 1)
+                complete, cursor = False, rows[-1][0]  # skipped this time; the next run tries them again
                 continue
             async with self._write:
                 async with self.db.transaction():
-                    await repo.store_vectors(
-                        self.db, self.embedder.model, {r[0]: v for r, v in zip(rows, vectors, strict=True)}
-                    )
+                    await repo.store_vectors(self.db, model, {r[0]: v for r, v in zip(rows, vectors, strict=True)})
                     changes = {gid: await repo.bump_changes(self.db, gid) for gid in {row[2] for row in rows}}
                 indexes = {gid: self._committed(gid, count) for gid, count in changes.items()}
                 for (pid, entry_id, gid, _), vector in zip(rows, vectors, strict=True):
@@ -445,9 +453,19 @@ class TrainedMemory:
                     index = indexes[gid]
                     if index is not None:
                         index.set_vector(pid, vector)
+            cursor = rows[-1][0]
+            if guild_id is None and complete:
+                self._embedded_upto[model] = cursor
         if touched:
-            log.info("Re-embedded %d trained entries with %s", len(touched), self.embedder.model)
+            log.info("Re-embedded %d trained entries with %s", len(touched), model)
         return len(touched)
+
+    def _not_embedded(self, phrasing_ids: Iterable[int]) -> None:
+        """Phrasings this process stored without a vector: the next pass over every guild looks at them."""
+        ids = list(phrasing_ids)
+        if ids and self.embedder is not None:
+            model = self.embedder.model
+            self._embedded_upto[model] = min(self._embedded_upto.get(model, 0), min(ids) - 1)
 
     async def _embed(self, guild_id: int, phrasings: Sequence[tuple[int, str]]) -> None:
         """Embed new phrasings in batches; on failure the entry stays lexical until reembed_stale."""
@@ -536,19 +554,13 @@ class TrainedMemory:
         """The guild's index, with the change counter read before it: writes landing during the load
         leave the counter ahead of it, so the next check loads again."""
         changes = await repo.change_count(self.db, guild_id)
-        index = GuildIndex()
-        for entry in await repo.fetch_entries(self.db, guild_id):
-            index.put_entry(entry)
-        rows = await repo.fetch_phrasings(self.db, guild_id)
-        index.add_phrasings([(row.id, row.entry_id, row.text) for row in rows if not row.is_answer])
-        for row in rows:
-            if row.is_answer:
-                index.add_answer(row.id, row.entry_id)
+        entry_rows = await repo.fetch_entry_rows(self.db, guild_id)
+        phrasing_rows = await repo.fetch_phrasing_rows(self.db, guild_id)
         model = self.embedder.model if self.embedder else None
-        for row in rows:
-            # Vectors of another model live in another space: ignored until re-embedded.
-            if model and row.model == model and row.vector:
-                index.set_vector(row.id, from_blob(row.vector))
+        # Seconds of pure Python at 100k entries: built in a worker thread (memory/loading.py).
+        index = await asyncio.to_thread(build_index, entry_rows, phrasing_rows, model)
+        del entry_rows, phrasing_rows
+        freeze_long_lived(index)
         log.debug("Loaded trained memory of guild %d: %d entries", guild_id, len(index.entries))
         return changes, index
 

@@ -62,6 +62,31 @@ class VectorIndex:
         self._keys.append(key)
         self._slot_of[key] = slot
 
+    def add_blobs(self, items: Sequence[tuple[int, bytes]]) -> None:
+        """Stored vectors (little-endian float32 blobs) by key, normalised as one matrix. Into an empty
+        index of one size at once; otherwise (or for rows of another size) one by one, like `add`."""
+        if not items:
+            return
+        size = len(items[0][1])
+        same = [(key, blob) for key, blob in items if len(blob) == size]
+        if self._slot_of or len(same) != len(items) or len({key for key, _ in same}) != len(same):
+            for key, blob in items:
+                self.add(key, from_blob(blob))
+            return
+        # Filled row by row and normalised in place: no second or third copy of the whole matrix.
+        matrix = np.empty((len(same), size // 4), dtype=np.float32)
+        for row, (_, blob) in enumerate(same):
+            matrix[row] = np.frombuffer(blob, dtype="<f4")
+        lengths = np.linalg.norm(matrix, axis=1)
+        keep = lengths > 0
+        if not keep.all():
+            matrix, lengths = matrix[keep], lengths[keep]
+        matrix /= lengths[:, None]
+        self.dim = matrix.shape[1]
+        self._matrix = matrix
+        self._keys = [key for (key, _), kept in zip(same, keep.tolist(), strict=True) if kept]
+        self._slot_of = {key: slot for slot, key in enumerate(self._keys)}
+
     def remove(self, key: int) -> None:
         slot = self._slot_of.pop(key, None)
         if slot is None:

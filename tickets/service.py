@@ -139,6 +139,9 @@ class RecordedAnswer:
     # The previous answer of the ticket, if it carries the Solved / Talk to staff buttons: only the
     # newest answer keeps them.
     replaced: RecordedRoute | None
+    # The ticket right after the answer was recorded (None if it is gone): streaming takes a while, and
+    # it may have been closed or handed to staff meanwhile.
+    ticket: Ticket | None = None
 
 
 class TicketWatcher(Protocol):
@@ -195,6 +198,12 @@ class TicketService:
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
         return await self.store.routes_since(guild_id, since)
 
+    async def answer_context(
+        self, ticket_id: int, *, last: int
+    ) -> tuple[Ticket | None, list[TicketMessage], list[FormAnswer]]:
+        """The ticket, its `last` messages and its form answers, read together (one trip)."""
+        return await self.store.answer_context(ticket_id, last=last)
+
     async def form_answers(self, ticket_id: int) -> list[FormAnswer]:
         return await self.store.answers(ticket_id)
 
@@ -247,10 +256,9 @@ class TicketService:
     ) -> Ticket:  # fmt: skip
         """Store a message; user/staff activity resets idle tracking, a user reopens a resolved ticket,
         and staff writing in a ticket that waits for them answers it (the AI stays quiet there)."""
-        await self.store.add_message(
-            TicketMessage(ticket.id, message_id, author_id, author_name, role, content, utc_iso(now))
-        )
+        message = TicketMessage(ticket.id, message_id, author_id, author_name, role, content, utc_iso(now))
         if role is MessageRole.BOT:
+            await self.store.add_message(message)
             return ticket
         changes: dict[str, object] = {"last_activity_at": utc_iso(now), "idle_warned_at": None}
         event = TicketEvent.USER_WROTE if role is MessageRole.USER else TicketEvent.STAFF_WROTE
@@ -263,7 +271,10 @@ class TicketService:
                 changes["staff_pinged"] = 0
         if role is MessageRole.STAFF and not ticket.ai_paused:
             changes["ai_paused"] = 1
-        return await self._watched(await self._update(ticket, now, changes), event, now)
+        # The message and its ticket's update: one transaction, one trip to the database.
+        updated = await self.store.message_recorded(message, now, **changes)
+        assert updated is not None
+        return await self._watched(updated, event, now)
 
     async def answer_recorded(
         self, ticket: Ticket, outcome: AnswerOutcome, *, question: str, buttons_message_id: int | None,
@@ -274,19 +285,19 @@ class TicketService:
         `question` is the user's own wording (a ticket's description rather than "subject + description"):
         it becomes a candidate alternate phrasing if they mark a trained answer as solved.
         """
-        previous = await self.store.last_route(ticket.id)
         top = outcome.decision.match
-        route_id = await self.store.record_route(
-            guild_id=ticket.guild_id, ticket_id=ticket.id, message_id=buttons_message_id, route=outcome.route,
-            entry_id=outcome.entry_id, score=top.score if top else None,
-            detail=json.dumps({"reason": outcome.decision.reason, "question": question[:500]}), now=now,
-        )  # fmt: skip
+        reply = None
         if outcome.text:
-            await self.message_posted(
-                ticket, message_id=first_message_id, author_id=bot_id, author_name=bot_name, role=MessageRole.BOT,
-                content=outcome.text, now=now,
-            )  # fmt: skip
-        return RecordedAnswer(route_id, previous if previous is not None and previous.has_buttons else None)
+            reply = TicketMessage(
+                ticket.id, first_message_id, bot_id, bot_name, MessageRole.BOT, outcome.text, utc_iso(now)
+            )
+        # The route, the reply and a look at the ticket as it is now: one transaction, one trip.
+        route_id, previous, current = await self.store.answer_recorded(
+            ticket.id, guild_id=ticket.guild_id, message_id=buttons_message_id, route=outcome.route,
+            entry_id=outcome.entry_id, score=top.score if top else None,
+            detail=json.dumps({"reason": outcome.decision.reason, "question": question[:500]}), reply=reply, now=now,
+        )  # fmt: skip
+        return RecordedAnswer(route_id, previous if previous is not None and previous.has_buttons else None, current)
 
     async def answered(self, ticket: Ticket, now: datetime) -> Ticket:
         """An answer (not a hand-off) reached the ticket."""

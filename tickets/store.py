@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from db.database import Database, Row, utc_iso
+from db.database import Database, Params, Row, utc_iso
 from memory.decision import Route
 from tickets.desk_models import Priority, PrioritySource, UrgencyFlag
 from tickets.models import (
@@ -103,10 +103,7 @@ class TicketStore:
 
     async def answers(self, ticket_id: int) -> list[FormAnswer]:
         """The form answers given when the ticket was opened, in the form's order."""
-        rows = await self.db.fetchall(
-            "SELECT question, answer FROM ticket_answers WHERE ticket_id = :ticket_id ORDER BY position",
-            {"ticket_id": ticket_id},
-        )
+        rows = await self.db.fetchall(_ANSWERS_SQL, {"ticket_id": ticket_id})
         return [FormAnswer(row["question"], row["answer"]) for row in rows]
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
@@ -139,20 +136,34 @@ class TicketStore:
         row already closed, so a late status write (e.g. a message handled while the ticket was
         being closed) cannot reopen it.
         """
-        allowed = {
-            "status", "ai_paused", "staff_pinged", "resolved_at", "idle_warned_at", "closed_at",
-            "closed_by", "close_reason", "summary", "last_activity_at", "category",
-        }  # fmt: skip
-        unknown = set(fields) - allowed
-        if unknown:
-            raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
-        fields["updated_at"] = utc_iso(now)
-        assignments = ", ".join(f"{name} = :{name}" for name in fields)
-        values = {name: v.value if isinstance(v, TicketStatus) else v for name, v in fields.items()}
-        closing = fields.get("status") == TicketStatus.CLOSED
-        guard = "" if closing else " AND status != 'closed'"
-        await self.db.run(f"UPDATE tickets SET {assignments} WHERE id = :id{guard}", {**values, "id": ticket_id})
-        return await self.get_ticket(ticket_id)
+        update, select = _ticket_update(ticket_id, now, fields)
+        _, rows = await self.db.batch([update, select])
+        return _ticket(rows[0]) if rows else None
+
+    async def message_recorded(self, message: TicketMessage, now: datetime, **fields: object) -> Ticket | None:
+        """Store a message and update its ticket (`update_ticket`) in one transaction and one trip to the
+        database; returns the fresh ticket."""
+        update, select = _ticket_update(message.ticket_id, now, fields)
+        _, _, rows = await self.db.batch([_message_insert(message), update, select])
+        return _ticket(rows[0]) if rows else None
+
+    async def answer_context(
+        self, ticket_id: int, *, last: int
+    ) -> tuple[Ticket | None, list[TicketMessage], list[FormAnswer]]:
+        """What answering a message needs, read in one trip: the ticket, its `last` messages, its form."""
+        tickets, messages, answers = await self.db.batch(
+            [
+                ("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}),
+                (_MESSAGES_SQL, {"ticket_id": ticket_id, "last": last}),
+                (_ANSWERS_SQL, {"ticket_id": ticket_id}),
+            ],
+            write=False,
+        )
+        return (
+            _ticket(tickets[0]) if tickets else None,
+            [_message(r) for r in messages],
+            [FormAnswer(r["question"], r["answer"]) for r in answers],
+        )
 
     async def count_open(self, guild_id: int) -> int:
         row = await self.db.fetchone(
@@ -162,38 +173,14 @@ class TicketStore:
 
     # --- messages ---------------------------------------------------------------
     async def add_message(self, message: TicketMessage) -> None:
-        await self.db.run(
-            """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content,
-                                            created_at)
-               VALUES (:ticket_id, :message_id, :author_id, :author_name, :role, :content, :created_at)""",
-            {
-                "ticket_id": message.ticket_id,
-                "message_id": message.message_id,
-                "author_id": message.author_id,
-                "author_name": message.author_name,
-                "role": message.role.value,
-                "content": message.content,
-                "created_at": message.created_at,
-            },
-        )
+        await self.db.run(*_message_insert(message))
 
     async def messages(self, ticket_id: int, *, last: int | None = None) -> list[TicketMessage]:
-        sql = "SELECT * FROM ticket_messages WHERE ticket_id = :ticket_id ORDER BY id"
-        if last is not None:
-            sql = f"SELECT * FROM ({sql} DESC LIMIT :last) AS recent ORDER BY id"
+        sql = (
+            "SELECT * FROM ticket_messages WHERE ticket_id = :ticket_id ORDER BY id" if last is None else _MESSAGES_SQL
+        )
         rows = await self.db.fetchall(sql, {"ticket_id": ticket_id, "last": last})
-        return [
-            TicketMessage(
-                ticket_id=r["ticket_id"],
-                message_id=r["message_id"],
-                author_id=r["author_id"],
-                author_name=r["author_name"],
-                role=MessageRole(r["role"]),
-                content=r["content"],
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ]
+        return [_message(r) for r in rows]
 
     # --- interactions (answer routes and feedback) ----------------------------------
     async def record_route(
@@ -209,19 +196,29 @@ class TicketStore:
         now: datetime,
     ) -> int:
         return await self.db.insert(
-            """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail,
-                                         created_at)
-               VALUES (:guild_id, :ticket_id, :message_id, :route, :entry_id, :score, :detail, :now) RETURNING id""",
-            {
-                "guild_id": guild_id,
-                "ticket_id": ticket_id,
-                "message_id": message_id,
-                "route": route.value,
-                "entry_id": entry_id,
-                "score": score,
-                "detail": detail,
-                "now": utc_iso(now),
-            },
+            *_route_insert(guild_id, ticket_id, message_id, route, entry_id, score, detail, now)
+        )
+
+    async def answer_recorded(
+        self, ticket_id: int, *, guild_id: int, message_id: int | None, route: Route, entry_id: int | None,
+        score: float | None, detail: str, reply: TicketMessage | None, now: datetime,
+    ) -> tuple[int, RecordedRoute | None, Ticket | None]:  # fmt: skip
+        """Record an answer's route and the bot's reply (if any) in one transaction and one trip; returns
+        the route's id, the ticket's previous route, and the ticket as it is now."""
+        steps = [
+            (f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = :ticket_id ORDER BY id DESC LIMIT 1",
+             {"ticket_id": ticket_id}),
+            _route_insert(guild_id, ticket_id, message_id, route, entry_id, score, detail, now),
+        ]  # fmt: skip
+        if reply is not None:
+            steps.append(_message_insert(reply))
+        steps.append(("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}))
+        results = await self.db.batch(steps)
+        previous, inserted, ticket = results[0], results[1], results[-1]
+        return (
+            int(inserted[0][0]),
+            _route(previous[0]) if previous else None,
+            _ticket(ticket[0]) if ticket else None,
         )
 
     async def last_route(self, ticket_id: int) -> RecordedRoute | None:
@@ -297,4 +294,79 @@ def _ticket(row: Row) -> Ticket:
         priority=Priority(row["priority"]),
         priority_source=PrioritySource(row["priority_source"]) if row["priority_source"] else None,
         flag=UrgencyFlag(row["flag"]) if row["flag"] else None,
+    )
+
+
+_MESSAGES_SQL = (
+    "SELECT * FROM (SELECT * FROM ticket_messages WHERE ticket_id = :ticket_id ORDER BY id DESC LIMIT :last) "
+    "AS recent ORDER BY id"
+)
+_ANSWERS_SQL = "SELECT question, answer FROM ticket_answers WHERE ticket_id = :ticket_id ORDER BY position"
+_TICKET_FIELDS = {
+    "status", "ai_paused", "staff_pinged", "resolved_at", "idle_warned_at", "closed_at",
+    "closed_by", "close_reason", "summary", "last_activity_at", "category",
+}  # fmt: skip
+
+
+def _ticket_update(ticket_id: int, now: datetime, fields: dict[str, object]) -> tuple[tuple[str, Params], ...]:
+    """The UPDATE of `TicketStore.update_ticket` and the SELECT of the fresh row."""
+    unknown = set(fields) - _TICKET_FIELDS
+    if unknown:
+        raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
+    fields = {**fields, "updated_at": utc_iso(now)}
+    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    values = {name: v.value if isinstance(v, TicketStatus) else v for name, v in fields.items()}
+    closing = fields.get("status") == TicketStatus.CLOSED
+    guard = "" if closing else " AND status != 'closed'"
+    return (
+        (f"UPDATE tickets SET {assignments} WHERE id = :id{guard}", {**values, "id": ticket_id}),
+        ("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}),
+    )
+
+
+def _message_insert(message: TicketMessage) -> tuple[str, Params]:
+    return (
+        """INSERT INTO ticket_messages (ticket_id, message_id, author_id, author_name, role, content, created_at)
+           VALUES (:ticket_id, :message_id, :author_id, :author_name, :role, :content, :created_at)""",
+        {
+            "ticket_id": message.ticket_id,
+            "message_id": message.message_id,
+            "author_id": message.author_id,
+            "author_name": message.author_name,
+            "role": message.role.value,
+            "content": message.content,
+            "created_at": message.created_at,
+        },
+    )
+
+
+def _message(r: Row) -> TicketMessage:
+    return TicketMessage(
+        ticket_id=r["ticket_id"],
+        message_id=r["message_id"],
+        author_id=r["author_id"],
+        author_name=r["author_name"],
+        role=MessageRole(r["role"]),
+        content=r["content"],
+        created_at=r["created_at"],
+    )
+
+
+def _route_insert(
+    guild_id: int, ticket_id: int | None, message_id: int | None, route: Route, entry_id: int | None,
+    score: float | None, detail: str, now: datetime,
+) -> tuple[str, Params]:  # fmt: skip
+    return (
+        """INSERT INTO interactions (guild_id, ticket_id, message_id, route, entry_id, score, detail, created_at)
+           VALUES (:guild_id, :ticket_id, :message_id, :route, :entry_id, :score, :detail, :now) RETURNING id""",
+        {
+            "guild_id": guild_id,
+            "ticket_id": ticket_id,
+            "message_id": message_id,
+            "route": route.value,
+            "entry_id": entry_id,
+            "score": score,
+            "detail": detail,
+            "now": utc_iso(now),
+        },
     )

@@ -206,13 +206,12 @@ class TicketLifecycle:
         core = self.core
         if self.locks.is_closing(ticket_id):
             return
-        ticket = await core.tickets.get(ticket_id)
+        n = core.settings.history_messages
+        ticket, messages, answers = await core.tickets.answer_context(ticket_id, last=2 * n + 1)
         config = await core.tickets.config(thread.guild.id)
         if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
             return
-        n = core.settings.history_messages
-        history = conversation_before(await core.tickets.messages(ticket.id, last=2 * n + 1), pending.message_id, n)
-        answers = await core.tickets.form_answers(ticket.id)
+        history = conversation_before(messages, pending.message_id, n)
         request = AnswerRequest(
             guild_id=thread.guild.id, question=pending.question, history=history, user_name=user_name,
             category=ticket.category, server_name=thread.guild.name, search_texts=list(pending.searches),
@@ -266,7 +265,7 @@ class TicketLifecycle:
         if recorded.replaced is not None and recorded.replaced.message_id is not None:
             await _remove_buttons(thread, ticket.id, recorded.replaced.message_id)
         # Streaming takes a while: act on the ticket as it is now (it may have been closed meanwhile).
-        current = await self.core.tickets.get(ticket.id)
+        current = recorded.ticket
         if current is None or current.is_closed:
             return
         if outcome.route is Route.STAFF:

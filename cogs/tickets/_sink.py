@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 
 import discord
@@ -11,6 +12,7 @@ import discord
 from ai.delivery import TYPING_MARKER
 from ai.split import append_note
 from cogs._discord import NO_PINGS
+from tickets.queue_notice import QueueNotice
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class ThreadSink:
         self.queue_notice: discord.Message | None = None
         self.messages: list[discord.Message] = []
         self.last_text: str | None = None  # what the newest message shows now
+        self._place = QueueNotice()
 
     async def send(self, text: str) -> discord.Message:
         text = self.scrub(text)
@@ -57,6 +60,15 @@ class ThreadSink:
                 message = await notice.edit(content=text, allowed_mentions=NO_PINGS)
             except discord.NotFound:  # someone deleted the notice: post the answer afresh
                 message = None
+            except discord.HTTPException as exc:
+                if exc.status >= 500:  # the edit may have landed: do not risk the answer twice
+                    raise
+                # The notice is refused (it is only edited when the place in line changes, so this may be
+                # the first edit it gets): post the answer afresh and take the notice away.
+                log.warning("Could not turn the waiting notice into the answer in ticket %d", self.thread.id)
+                message = None
+                with contextlib.suppress(discord.HTTPException):
+                    await notice.delete()
         if message is None:
             message = await self.thread.send(text, allowed_mentions=NO_PINGS)
         self.messages.append(message)
@@ -88,7 +100,10 @@ class ThreadSink:
                 await self.messages[-1].edit(content=content, allowed_mentions=NO_PINGS)
 
     async def queued(self, position: int) -> None:
-        """Show or update the place in line for the model."""
+        """Show or update the place in line for the model (only when it moved by a coarse step: see
+        tickets/queue_notice.py)."""
+        if not self._place.worth_showing(position, time.monotonic()):
+            return
         await self.waiting(f"⏳ The assistant is busy with other tickets — you're #{position} in line.")
 
     async def waiting(self, text: str) -> None:

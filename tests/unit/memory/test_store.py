@@ -261,15 +261,15 @@ async def test_write_during_an_index_load_is_not_lost(memory_db, hashed_embedder
     fresh = TrainedMemory(memory_db, hashed_embedder)
     # Hold the first load between reading the entries and reading the phrasings.
     reached, release = asyncio.Event(), asyncio.Event()
-    fetch_phrasings = repo.fetch_phrasings
+    fetch_phrasing_rows = repo.fetch_phrasing_rows
 
-    async def held(db, guild_id, entry_id=None):
-        if entry_id is None and not release.is_set():
+    async def held(db, guild_id):
+        if not release.is_set():
             reached.set()
             await release.wait()
-        return await fetch_phrasings(db, guild_id, entry_id)
+        return await fetch_phrasing_rows(db, guild_id)
 
-    monkeypatch.setattr(repo, "fetch_phrasings", held)
+    monkeypatch.setattr(repo, "fetch_phrasing_rows", held)
     search = asyncio.create_task(fresh.find_similar(GUILD, "opening hours"))
     await reached.wait()
     async with asyncio.timeout(5):  # writes do not wait for the load
