@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.clock import advance
 from tests.sim import make_world
 from tickets.models import Ticket, TicketStatus
 from tickets.service import due_autoclose_actions, human_duration
@@ -64,10 +65,10 @@ async def test_warn_only_setting_never_closes(simcord_env):
     world = await make_world(simcord_env)
     await world.open_ticket(world.alice, "Printer on fire", "It smells like toast.")
     [thread] = world.forum.threads
-    await simcord_env.advance_time(H + 600)
+    await advance(simcord_env, H + 600)
     warning = world.bot_messages(thread)[-1].content
     assert "quiet for a while" in warning and "will close" not in warning
-    await simcord_env.advance_time(3 * H)
+    await advance(simcord_env, 3 * H)
     assert (await world.core.store.get_ticket(thread.id)).status != "closed"
 
 
@@ -77,7 +78,7 @@ async def test_ticket_waiting_for_staff_is_not_idle_closed(simcord_env):
     await world.open_ticket(world.alice, "Account", "Please change my account owner.")
     [thread] = world.forum.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
-    await simcord_env.advance_time(3 * H)
+    await advance(simcord_env, 3 * H)
     assert not any("quiet for a while" in m.content for m in world.bot_messages(thread))
     assert (await world.core.store.get_ticket(thread.id)).status == "waiting_staff"
 
@@ -92,5 +93,5 @@ async def test_staff_reply_ends_waiting_so_the_ticket_can_idle_close(simcord_env
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "answered" and ticket.ai_paused
     assert "Answered" in {t.name for t in simcord_env.bot.get_channel(thread.id).applied_tags}
-    await simcord_env.advance_time(2 * H + 1200)
+    await advance(simcord_env, 2 * H + 1200)
     assert (await world.core.store.get_ticket(thread.id)).status == "closed"

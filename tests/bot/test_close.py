@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.clock import advance
 from tests.sim import make_world, text_of
 
 
@@ -78,7 +79,7 @@ async def test_solved_ticket_closes_after_the_delay(simcord_env):
     await world.alice.click(world.bot_messages(thread)[-1], label="Solved")
     await simcord_env.advance_time(1800)
     assert (await world.core.store.get_ticket(thread.id)).status == "resolved"
-    await simcord_env.advance_time(1900)
+    await advance(simcord_env, 1900, step=900)
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "closed" and ticket.close_reason == "solved, closed automatically"
     assert any(e.get("archived") and e.get("locked") for e in _thread_edits(simcord_env, thread.id))
@@ -88,11 +89,11 @@ async def test_solved_ticket_closes_after_the_delay(simcord_env):
 async def test_idle_ticket_is_warned_then_closed(simcord_env):
     world = await make_world(simcord_env)
     thread = await _open(world)
-    await simcord_env.advance_time(2 * 3600 + 300)
+    await advance(simcord_env, 2 * 3600 + 300, step=900)
     warning = world.bot_messages(thread)[-1]
     assert "quiet for a while" in warning.content and world.alice.mention in warning.content
     assert (await world.core.store.get_ticket(thread.id)).status != "closed"
-    await simcord_env.advance_time(3600 + 300)
+    await advance(simcord_env, 3600 + 300, step=900)
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "closed" and ticket.close_reason == "no activity"
 
@@ -101,9 +102,9 @@ async def test_idle_ticket_is_warned_then_closed(simcord_env):
 async def test_user_reply_after_warning_keeps_ticket_open(simcord_env):
     world = await make_world(simcord_env)
     thread = await _open(world)
-    await simcord_env.advance_time(2 * 3600 + 300)
+    await advance(simcord_env, 2 * 3600 + 300, step=900)
     await world.alice.send(thread, "Still here, still broken!")
-    await simcord_env.advance_time(3600 + 300)
+    await advance(simcord_env, 3600 + 300, step=900)
     assert (await world.core.store.get_ticket(thread.id)).status != "closed"
 
 
@@ -112,5 +113,5 @@ async def test_zero_delays_disable_auto_close(simcord_env):
     world = await make_world(simcord_env)
     thread = await _open(world)
     await world.alice.click(world.bot_messages(thread)[-1], label="Solved")
-    await simcord_env.advance_time(4 * 3600)  # far past the 1 h default
+    await advance(simcord_env, 4 * 3600, step=900)  # far past the 1 h default
     assert (await world.core.store.get_ticket(thread.id)).status == "resolved"

@@ -9,6 +9,7 @@ import pytest
 from app.settings import load_settings
 from bot import create_bot
 from tests.bot.desk import BOTH_MODES, card, open_ticket, tags
+from tests.clock import advance
 from tests.sim import make_world, text_of
 from tickets.analytics import Period
 
@@ -73,7 +74,7 @@ async def test_reopening_works_within_the_servers_window(simcord_env):
     await simcord_env.advance_time(1800)
     assert "Reopened" in text_of(await world.staff.slash(thread, "reopen")), "staff, inside the thread"
     await world.staff.slash(thread, "close")
-    await simcord_env.advance_time(3601)
+    await advance(simcord_env, 3601)
 
     for member in (world.alice, world.staff):
         late = await member.slash(world.panel_channel, "reopen", ticket=str(thread.id))
@@ -128,7 +129,7 @@ async def test_a_close_request_declined_keeps_the_ticket_open(simcord_env, priva
     assert _labels(next(m for m in thread.history() if m.id == asked.id)) == []
     notice = world.log_channel.last_message.content
     assert f"<@{world.staff.id}>" in notice and "wants to keep" in notice
-    await simcord_env.advance_time(3600 + 1200)
+    await advance(simcord_env, 3600 + 1200)
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status != "closed"
     assert (await world.core.desk.close_requests.get(1)).status == "declined"
@@ -142,12 +143,12 @@ async def test_an_ignored_close_request_closes_the_ticket_also_after_a_restart(s
     thread = await open_ticket(world)
     await world.staff.slash(thread, "close_request", reason="solved?")
     asked = world.bot_messages(thread)[-1]
-    await simcord_env.advance_time(3600)
+    await advance(simcord_env, 3600)
     assert (await world.core.store.get_ticket(thread.id)).status != "closed"
 
     restarted = create_bot(load_settings(bot_env))
     await simcord_env.restart_bot(restarted)
-    await simcord_env.advance_time(3600 + 600)
+    await advance(simcord_env, 3600 + 600)
 
     ticket = await restarted.core.store.get_ticket(thread.id)
     assert ticket.status == "closed" and ticket.close_reason == "close request not answered: solved?"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.clock import advance
 from tests.fakes.ollama import Reply
 from tests.sim import make_world, text_of
 
@@ -162,7 +163,7 @@ async def test_solved_staff_answered_ticket_closed_becomes_a_pending_suggestion(
 async def test_auto_closed_solved_ticket_suggests_and_reject_removes_it(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
     thread = await _staff_answered_and_solved(world)
-    await simcord_env.advance_time(3600 + 400)
+    await advance(simcord_env, 3600 + 400, step=900)
     assert (await world.core.store.get_ticket(thread.id)).status == "closed"
     [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
     assert suggestion.kind == "qa" and suggestion.response == STAFF_ANSWER

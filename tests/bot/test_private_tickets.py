@@ -11,6 +11,7 @@ from simcord.backend.access import can_access_channel
 from app.settings import load_settings
 from bot import create_bot
 from cogs.tickets._places import PRIVATE_THREAD, place_of
+from tests.clock import advance
 from tests.fakes.ollama import Reply
 from tests.sim import make_world, text_of
 from tickets.models import TicketStatus
@@ -213,10 +214,10 @@ async def test_an_idle_private_ticket_is_warned_then_closed(simcord_env):
     await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
     [thread] = world.private_channel.threads
 
-    await simcord_env.advance_time(3600 + 600)
+    await advance(simcord_env, 3600 + 600)
     warning = world.bot_messages(thread)[-1]
     assert "quiet for a while" in warning.content and world.alice.mention in warning.content
-    await simcord_env.advance_time(3600 + 600)
+    await advance(simcord_env, 3600 + 600)
 
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "closed" and ticket.close_reason == "no activity"

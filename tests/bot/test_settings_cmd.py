@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from simcord import SetupError
 
+from tests.clock import advance
 from tests.sim import make_world, text_of
 from tickets.server_settings import MAX_OPEN_TICKETS
 
@@ -72,7 +73,7 @@ async def test_auto_close_follows_the_servers_setting(simcord_env):
     await world.open_ticket(world.alice, "Printer on fire", "It smells like toast.")
     [thread] = world.forum.threads
 
-    await simcord_env.advance_time(H + 600)
+    await advance(simcord_env, H + 600)
 
     warning = world.bot_messages(thread)[-1].content
     assert "quiet for a while" in warning and "close in 24 hours" in warning

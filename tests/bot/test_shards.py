@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from app.settings import ShardSettings
 from memory import repository as repo
+from tests.clock import advance
 from tests.sim import make_world
 
 H = 3600
@@ -31,7 +32,7 @@ async def test_a_sharded_bot_answers_and_closes_only_its_own_servers_tickets(sim
     own, other = _own_and_other(world.guild.id)
     core = world.core
     core.settings = replace(core.settings, shards=other)  # as if this server were another process's
-    await simcord_env.advance_time(H + 1200)
+    await advance(simcord_env, H + 1200)
     assert not any("quiet for a while" in m.content for m in world.bot_messages(thread))
 
     core.settings = replace(core.settings, shards=own)

@@ -69,6 +69,8 @@ class Reply:
     # A reasoning model's thinking: streamed first as "<think>…</think>" inside the answer text,
     # as older servers do, unless the request says `"think": false` (then the model skips it).
     thinking: str = ""
+    # Held back (no headers) until the test sets this event: lets a test decide when a request ends.
+    hold: threading.Event | None = None
 
     def chunks(self, think: bool | None = None) -> list[str]:
         text = self.text
@@ -374,6 +376,8 @@ class FakeOllama(ThreadedFakeServer):
         if model is None:
             return self.error(404, f'model "{body["model"]}" not found, try pulling it first')
         reply = step or Reply(self.default_reply)
+        if reply.hold is not None:  # a threading.Event set from the test's loop; bounded so a stop never hangs
+            await asyncio.to_thread(reply.hold.wait, 30)
         # A cold load: Ollama sends no headers until the model is in memory.
         await asyncio.sleep(reply.first_byte_delay)
         self.loaded.add(model)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -12,6 +14,7 @@ from ai.errors import LLMUnavailable, ModelNotFound
 from ai.factory import create_llm_client
 from tests.fakes.ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
+from tests.waiting import wait_until
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -31,10 +34,12 @@ async def test_down_server_is_remembered_then_recovers(http_session: aiohttp.Cli
         started = time.monotonic()
         with pytest.raises(LLMUnavailable, match="retrying"):
             await client.chat(MESSAGES)
-        assert time.monotonic() - started < 0.05
-        assert revived.requests == []  # failed fast, without touching the network
+        # Failed fast (before it could even have waited to connect), without touching the network.
+        assert time.monotonic() - started < client.settings.connect_timeout
+        assert revived.requests == []
 
-        await asyncio.sleep(0.6)  # the background probe runs after down_retry_after
+        # The background probe runs after down_retry_after (waited for: a fixed 0.6 s was flaky under load).
+        await wait_until(lambda: client.health.available, "the background probe found the server back")
         assert client.health.available
         assert revived.requests[0]["path"] == "/api/tags"
         result = await client.chat(MESSAGES)
@@ -75,16 +80,17 @@ async def test_pulled_model_recovers_on_probe(http_session: aiohttp.ClientSessio
         with pytest.raises(ModelNotFound):
             await client.chat(MESSAGES)
         fake.models.append("qwen2:latest")  # "ollama pull qwen2"
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: client.health.available, "the background probe found the model")
         assert client.health.available
         assert (await client.chat(MESSAGES)).text
         await client.aclose()
 
 
 async def test_queue_is_fair_and_bounded(fake_ollama: FakeOllama, http_session: aiohttp.ClientSession) -> None:
-    # Staggered lengths: two answers ending within a few ms of each other (on a loaded machine) would move
-    # a waiter two places before it could report the first move.
-    fake_ollama.script(*[Reply(f"answer {i}", first_byte_delay=0.15 + 0.1 * i) for i in range(5)])
+    # The test decides when each answer ends (held replies) and waits for what it expects before the next
+    # step: timed delays let a loaded machine end two answers together or reorder arrivals (flaky before).
+    holds = [threading.Event() for _ in range(5)]
+    fake_ollama.script(*[Reply(f"answer {i}", hold=holds[i]) for i in range(5)])
     client = create_llm_client(fast_settings(fake_ollama.url, max_concurrency=2), http_session)
     positions: dict[int, list[int]] = {i: [] for i in range(5)}
     lengths: list[int] = []
@@ -97,11 +103,28 @@ async def test_queue_is_fair_and_bounded(fake_ollama: FakeOllama, http_session: 
         messages = [{"role": "user", "content": f"question {i}"}]
         return (await client.chat(messages, on_queued=on_queued)).text
 
+    def sent(count: int) -> Callable[[], bool]:
+        return lambda: len(fake_ollama.chat_requests()) == count
+
     tasks = []
-    for i in range(5):
-        tasks.append(asyncio.create_task(ask(i)))
-        await asyncio.sleep(0.01)  # fix the arrival order
-    results = await asyncio.gather(*tasks)
+    try:
+        for i in range(5):  # fix the arrival order: each one is in flight or in line before the next comes
+            tasks.append(asyncio.create_task(ask(i)))
+            if i < 2:
+                await wait_until(sent(i + 1), f"question {i} reached the server")
+            else:
+                await wait_until(lambda i=i: positions[i] == [i - 1], f"question {i} queued at {i - 1}")
+        for i in range(5):  # the line moves one place per finished answer
+            holds[i].set()
+            if i + 2 < 5:
+                await wait_until(sent(i + 3), f"question {i + 2} was let through")
+                await wait_until(
+                    lambda i=i: all(len(positions[j]) == i + 2 for j in range(i + 3, 5)), "the waiters heard the move"
+                )
+        results = await asyncio.gather(*tasks)
+    finally:
+        for hold in holds:
+            hold.set()
 
     assert fake_ollama.max_in_flight == 2
     arrival = [body["messages"][0]["content"] for body in fake_ollama.chat_requests()]

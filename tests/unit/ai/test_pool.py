@@ -4,6 +4,7 @@ queue, a server killed mid-run, retries that never duplicate shown text."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,6 +20,7 @@ from ai.settings import ServerSpec
 from app.settings import ConfigError, load_settings
 from tests.fakes.ollama import Fail, FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -49,40 +51,63 @@ def answered(server: FakeOllama) -> list[str]:
     return [body["messages"][0]["content"] for body in server.chat_requests()]
 
 
+def sent(servers: list[FakeOllama]) -> int:
+    return sum(len(server.chat_requests()) for server in servers)
+
+
+# Tests that look at the pool while requests are in flight hold the replies (Reply.hold) until they have
+# looked, and wait for the requests to arrive: a fixed sleep against a 0.3 s answer was flaky under load.
+
+
 async def test_requests_go_to_the_least_busy_server(three: list[FakeOllama], http_session) -> None:
+    go = threading.Event()
     for n, server in enumerate(three):
-        server.script(*[Reply(f"from {n}", first_byte_delay=0.3)] * 4)
+        server.script(*[Reply(f"from {n}", hold=go)] * 4)
     pool = pool_of(three, http_session, 2, 2, 2)
     tasks = [ask(pool, i) for i in range(3)]
-    await asyncio.sleep(0.15)
-    # Each server has one in flight: the second request did not stack onto the first server's free slot.
-    assert pool.in_flight == [1, 1, 1]
-    assert [len(s.chat_requests()) for s in three] == [1, 1, 1]
+    try:
+        await wait_until(lambda: sent(three) == 3, "the three requests reached the servers")
+        # Each server has one in flight: the second request did not stack onto the first server's free slot.
+        assert pool.in_flight == [1, 1, 1]
+        assert [len(s.chat_requests()) for s in three] == [1, 1, 1]
+    finally:
+        go.set()
     assert sorted(await asyncio.gather(*tasks)) == ["from 0", "from 1", "from 2"]
     await pool.aclose()
 
 
 async def test_a_bigger_server_takes_a_bigger_share(three: list[FakeOllama], http_session) -> None:
     big, small, _ = three
-    big.script(*[Reply("big", first_byte_delay=0.3)] * 4)
-    small.script(*[Reply("small", first_byte_delay=0.3)] * 4)
+    go = threading.Event()
+    big.script(*[Reply("big", hold=go)] * 4)
+    small.script(*[Reply("small", hold=go)] * 4)
     pool = pool_of([big, small], http_session, 4, 1)
     tasks = [ask(pool, i) for i in range(5)]
-    await asyncio.sleep(0.15)
-    assert pool.in_flight == [4, 1] and pool.queue_length == 0
+    try:
+        await wait_until(lambda: sent([big, small]) == 5, "the five requests reached the servers")
+        assert pool.in_flight == [4, 1] and pool.queue_length == 0
+    finally:
+        go.set()
     assert sorted(await asyncio.gather(*tasks)) == ["big"] * 4 + ["small"]
     await pool.aclose()
 
 
 async def test_per_server_limits_and_one_fair_queue(three: list[FakeOllama], http_session) -> None:
+    go = threading.Event()
     for server in three:
-        server.script(*[Reply("ok", first_byte_delay=0.3)] * 9)
+        server.script(*[Reply("ok", hold=go)] * 9)
     pool = pool_of(three, http_session)
     positions: dict[int, list[int]] = {}
     tasks = []
-    for i in range(9):
-        tasks.append(ask(pool, i, positions))
-        await asyncio.sleep(0.01)  # fix the arrival order
+    try:
+        for i in range(9):  # fix the arrival order: each one is in flight or in line before the next comes
+            tasks.append(ask(pool, i, positions))
+            if i < 3:
+                await wait_until(lambda i=i: sent(three) == i + 1, f"question {i} reached a server")
+            else:
+                await wait_until(lambda i=i: i in positions, f"question {i} joined the line")
+    finally:
+        go.set()
     assert await asyncio.gather(*tasks) == ["ok"] * 9
     assert [s.max_in_flight for s in three] == [1, 1, 1]
     # Three start at once; the other six wait in one line, served in arrival order by whichever frees up.
@@ -109,7 +134,7 @@ async def test_a_server_killed_mid_run_loses_nothing(three: list[FakeOllama], ht
     for i in range(15):
         tasks.append(ask(pool, i))
         await asyncio.sleep(0.005)
-    await asyncio.sleep(0.3)  # every server busy, a long line waiting
+    await wait_until(lambda: len(answered(b)) == 1, "b has a request in flight")  # and a long line waiting
     assert pool.queue_length >= 5
     [cut_off] = answered(b)
     await asyncio.to_thread(b.stop)  # killed: its in-flight request breaks off, its port is closed
@@ -159,7 +184,7 @@ async def test_the_last_server_going_down_fails_the_line_fast(three: list[FakeOl
         server.script(*[Reply("slow", first_byte_delay=0.3)] * 4)
     pool = pool_of([a, b], http_session, down_retry_after=30.0)
     tasks = [ask(pool, i) for i in range(5)]
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: sent([a, b]) == 2, "both servers have a request in flight")
     assert pool.queue_length == 3
     await asyncio.gather(asyncio.to_thread(a.stop), asyncio.to_thread(b.stop))
     started = time.perf_counter()
@@ -180,7 +205,7 @@ async def test_a_cancelled_waiter_leaves_the_pool_queue(three: list[FakeOllama],
         server.script(Reply("slow", first_byte_delay=0.3), Reply("next"))
     pool = pool_of([a, b], http_session)
     first = [ask(pool, 0), ask(pool, 1)]
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: sent([a, b]) == 2, "both servers have a request in flight")
     waiting = ask(pool, 2)
     await asyncio.sleep(0.05)
     assert pool.queue_length == 1

@@ -18,13 +18,15 @@ from tests.fixtures_llm import fast_settings
 
 GUILD = 1
 MESSAGES = [{"role": "user", "content": "hi"}]
+# Set only while a test wants a query embedding to time out: every other request (setup, recovery) keeps
+# the production timeout, or a loaded machine makes an ordinary 0.1 s request miss it (flaky before).
+SHORT_QUERY_TIMEOUT = 0.3
 
 
 def embed_client(url: str, session: aiohttp.ClientSession, **overrides: object) -> LLMClient:
     values: dict[str, object] = {"embed_model": "all-minilm", "connect_timeout": 0.3, "total_timeout": 10.0}
     values.update(overrides)
     client = create_llm_client(fast_settings(url, **values), session)
-    client.embed_query_timeout = 0.3
     client.embed_bulk_timeout = 3.0
     return client
 
@@ -39,6 +41,7 @@ async def trained(client: LLMClient, memory_db) -> TrainedMemory:
 async def test_slow_embedder_does_not_hold_up_search(fake_ollama: FakeOllama, http_session, memory_db) -> None:
     client = embed_client(fake_ollama.url, http_session, down_retry_after=30.0)
     memory = await trained(client, memory_db)
+    client.embed_query_timeout = SHORT_QUERY_TIMEOUT
     fake_ollama.embed_delay = 3.0
     asked = len(fake_ollama.requests_to("/api/embed"))
 
@@ -63,12 +66,14 @@ async def test_slow_embedder_does_not_hold_up_search(fake_ollama: FakeOllama, ht
 
 async def test_embed_timeout_is_remembered_then_rechecked(fake_ollama: FakeOllama, http_session) -> None:
     client = embed_client(fake_ollama.url, http_session, down_retry_after=0.3)
+    client.embed_query_timeout = SHORT_QUERY_TIMEOUT
     fake_ollama.embed_delay = 1.0
     with pytest.raises(LLMTimeout):
         await client.embed(["hello"])
     with pytest.raises(LLMUnavailable, match="embedding model unavailable"):
         await client.embed(["hello"])
     fake_ollama.embed_delay = 0.0
+    client.embed_query_timeout = LLMClient.embed_query_timeout
     for _ in range(100):  # the background probe finds it fast again
         if client.embed_health.available:
             break
@@ -102,6 +107,7 @@ async def test_server_error_while_embedding_is_not_remembered(fake_ollama: FakeO
 
 async def test_bulk_embedding_gets_the_longer_timeout(fake_ollama: FakeOllama, http_session) -> None:
     client = embed_client(fake_ollama.url, http_session)
+    client.embed_query_timeout = SHORT_QUERY_TIMEOUT
     fake_ollama.embed_delay = 0.8  # longer than a query may wait, well within a bulk batch's time
     vectors = await client.embed([f"text {i}" for i in range(40)])
     assert len(vectors) == 40 and client.embed_health.available
