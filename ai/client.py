@@ -151,20 +151,7 @@ class LLMClient(ABC):
         """The whole answer; `shape` constrains it (a JSON schema, few tokens: a classification)."""
         # Streams internally too, so a stalled generation is caught by the chunk timeout
         # instead of waiting for the total timeout.
-        started = _now()
-        pieces: list[str] = []
-        final = StreamEvent()
-        async with aclosing(self._chat_events(messages, on_queued, shape)) as events:
-            async for event in events:
-                pieces.append(event.text)
-                if event.done:
-                    final = event
-        return ChatResult(
-            text="".join(pieces).strip(),
-            done_reason=final.done_reason,
-            eval_count=final.eval_count,
-            duration_s=_now() - started,
-        )
+        return await collect_chat(self._chat_events(messages, on_queued, shape))
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Vectors for `texts`, in order, requested in batches of EMBED_BATCH.
@@ -406,6 +393,24 @@ class LLMClient(ABC):
 
     def _url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + path
+
+
+async def collect_chat(events: AsyncGenerator[StreamEvent, None]) -> ChatResult:
+    """The whole answer of a stream of events (closed on every exit path), timed on the real clock."""
+    started = _now()
+    pieces: list[str] = []
+    final = StreamEvent()
+    async with aclosing(events):
+        async for event in events:
+            pieces.append(event.text)
+            if event.done:
+                final = event
+    return ChatResult(
+        text="".join(pieces).strip(),
+        done_reason=final.done_reason,
+        eval_count=final.eval_count,
+        duration_s=_now() - started,
+    )
 
 
 def _now() -> float:

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from ai.client import LLMClient
+from ai.client import LLMClient, collect_chat
 from ai.errors import LLMError, LLMTimeout, LLMUnavailable, ModelNotFound
 from ai.health import Health
 from ai.limiter import NoServerUsable, PoolLimiter
@@ -130,20 +129,7 @@ class ModelPool:
         self, messages: list[ChatMessage], *, on_queued: OnQueued | None = None, shape: ChatShape | None = None
     ) -> ChatResult:
         """Like ``LLMClient.chat`` (`shape`: a constrained answer, e.g. a classification)."""
-        started = time.perf_counter()  # a real clock, like LLMClient.chat (SimCord virtualises the loop's)
-        pieces: list[str] = []
-        final = StreamEvent()
-        async with aclosing(self.chat_events(messages, on_queued, shape)) as events:
-            async for event in events:
-                pieces.append(event.text)
-                if event.done:
-                    final = event
-        return ChatResult(
-            text="".join(pieces).strip(),
-            done_reason=final.done_reason,
-            eval_count=final.eval_count,
-            duration_s=time.perf_counter() - started,
-        )
+        return await collect_chat(self.chat_events(messages, on_queued, shape))
 
     async def chat_events(
         self, messages: list[ChatMessage], on_queued: OnQueued | None = None, shape: ChatShape | None = None
