@@ -16,7 +16,7 @@ from discord import app_commands
 
 from cogs._channel_setup import apply_private_channel, ensure_category_tag, private_category_plan
 from cogs._discord import NO_PINGS
-from cogs.checks import NotStaff
+from cogs.checks import require_manage_server
 from cogs.tickets import refresh_panels
 from tickets.categories import (
     UNSET,
@@ -73,9 +73,7 @@ class CategoryGroup(
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        user = interaction.user
-        if not (isinstance(user, discord.Member) and user.guild_permissions.manage_guild):
-            raise NotStaff(ADMINS_ONLY)
+        require_manage_server(interaction, ADMINS_ONLY)
         return True
 
     @app_commands.command(name="list")

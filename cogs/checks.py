@@ -76,13 +76,18 @@ def ticket_staff_only(refusal: str) -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
+def require_manage_server(interaction: discord.Interaction, refusal: str) -> None:
+    """Raise NotStaff(refusal) unless the user may configure the server (Manage Server)."""
+    user = interaction.user
+    if not (isinstance(user, discord.Member) and user.guild_permissions.manage_guild):
+        raise NotStaff(refusal)
+
+
 def manage_server_only(refusal: str) -> Callable[[T], T]:
     """Decorator for commands that configure the server (/setup, /category, /settings): Manage Server."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
-        user = interaction.user
-        if not (isinstance(user, discord.Member) and user.guild_permissions.manage_guild):
-            raise NotStaff(refusal)
+        require_manage_server(interaction, refusal)
         return True
 
     return app_commands.check(predicate)

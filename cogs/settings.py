@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from cogs._discord import NO_PINGS
-from cogs.checks import NotStaff
+from cogs.checks import require_manage_server
 from cogs.tickets import refresh_panels
 from tickets.server_settings import SHOWN_ON_PANEL
 
@@ -35,9 +35,7 @@ class SettingsGroup(
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        user = interaction.user
-        if not (isinstance(user, discord.Member) and user.guild_permissions.manage_guild):
-            raise NotStaff(ADMINS_ONLY)
+        require_manage_server(interaction, ADMINS_ONLY)
         return True
 
     @app_commands.command(name="view")
