@@ -8,8 +8,11 @@ LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import AsyncIterator
 
+import aiosqlite.core
 import pytest
 
 from app.settings import load_settings
@@ -17,6 +20,25 @@ from bot import TicketBot, create_bot
 from tests.fakes.ollama import FakeOllama
 
 pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Let the test process exit even if a test left an aiosqlite connection open.
+
+    aiosqlite runs each connection in a non-daemon thread that only stops when the connection is closed
+    or garbage-collected; the interpreter joins such threads before it exits, so one connection a test
+    forgot (a bot dropped by restart_bot, objects kept by `gc.freeze()` after a big index load) hangs CI
+    after every test has passed. Give frozen objects back, collect, then stop what is still running."""
+    gc.unfreeze()
+    gc.collect()
+    stopped = 0
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name and thread.is_alive():
+            queue = thread._args[0]  # type: ignore[attr-defined]  # the connection's request queue
+            queue.put_nowait((None, lambda: aiosqlite.core._STOP_RUNNING_SENTINEL))
+            stopped += 1
+    if stopped:
+        print(f"\nconftest: stopped {stopped} aiosqlite connection thread(s) that tests left open")
 
 
 def pytest_configure(config: pytest.Config) -> None:
