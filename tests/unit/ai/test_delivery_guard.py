@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from ai.delivery import REMOVED_PART, TYPING_MARKER, deliver_stream
 from ai.errors import LLMResponseError
 from ai.guards import StreamGuard, Verdict
 from ai.prompt import KnowledgeItem
+from tests.unit.ai.recording_sink import RecordingSink
 
 NOTE = KnowledgeItem(
     1,
@@ -21,21 +21,6 @@ NOTE = KnowledgeItem(
 )
 ASK = "can i get my money back for a skin"
 HANDOFF = "I couldn't find a reliable answer. Staff will help soon."
-
-
-@dataclass
-class RecordingSink:
-    messages: list[str] = field(default_factory=list)
-    shown: list[str] = field(default_factory=list)
-
-    async def send(self, text: str) -> Any:
-        self.messages.append(text)
-        self.shown.append(text)
-        return len(self.messages) - 1
-
-    async def edit(self, handle: Any, text: str) -> None:
-        self.messages[handle] = text
-        self.shown.append(text)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -13,6 +12,7 @@ from ai.prompt import KnowledgeItem, Turn
 from ai.reply import ModelTurn, answer_with_model
 from tests.fakes.ollama import FakeOllama, Reply
 from tests.fixtures_llm import fast_settings
+from tests.unit.ai.recording_sink import RecordingSink
 
 REFUND = KnowledgeItem(
     1,
@@ -23,21 +23,6 @@ REFUND = KnowledgeItem(
 )
 GIFT = KnowledgeItem(2, "Where do I redeem a gift code?", "Redeem codes at example.com/redeem.", "billing", 0.31)
 HANDOFF = "Staff will help you soon."
-
-
-@dataclass
-class Sink:
-    messages: list[str] = field(default_factory=list)
-    shown: list[str] = field(default_factory=list)
-
-    async def send(self, text: str) -> Any:
-        self.messages.append(text)
-        self.shown.append(text)
-        return len(self.messages) - 1
-
-    async def edit(self, handle: Any, text: str) -> None:
-        self.messages[handle] = text
-        self.shown.append(text)
 
 
 def turn(question: str = "can i get my money back for a skin", **overrides: Any) -> ModelTurn:
@@ -53,8 +38,8 @@ def turn(question: str = "can i get my money back for a skin", **overrides: Any)
     return ModelTurn(**values)
 
 
-async def ask(fake: FakeOllama, session: aiohttp.ClientSession, t: ModelTurn) -> tuple[Any, Sink]:
-    sink = Sink()
+async def ask(fake: FakeOllama, session: aiohttp.ClientSession, t: ModelTurn) -> tuple[Any, RecordingSink]:
+    sink = RecordingSink()
     llm = create_llm_client(fast_settings(fake.url), session)
     reply = await answer_with_model(llm, t, sink, rejected_text=HANDOFF, edit_interval=0)
     return reply, sink
