@@ -31,10 +31,11 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
     try:
         core = await open_core(settings)
     except Exception as exc:  # any failure to open is the answer here
-        print(f"✗ database {settings.db_path}: {exc}")
+        print(f"✗ database {settings.describe_database()}: {exc}")
         return 1
     try:
-        print(f"✓ database {settings.db_path} (WAL, schema up to date)")
+        kind = "schema up to date" if settings.database_url else "WAL, schema up to date"
+        print(f"✓ database {settings.describe_database()} ({kind})")
         ok = print_model_check(await core.llm.status()) and ok
     finally:
         await core.close()

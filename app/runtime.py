@@ -88,7 +88,7 @@ class Core:
 
 
 async def open_core(settings: Settings) -> Core:
-    db = await open_app_database(settings.db_path)
+    db = await open_app_database(settings.database)
     session = aiohttp.ClientSession()
     llm = create_model_pool(settings.llm, session)
     memory = TrainedMemory(db, LLMEmbedder(llm) if settings.llm.embed_model else None)

@@ -32,5 +32,5 @@ LEGACY_VERSIONS: LegacyVersions = {
 
 
 async def open_app_database(path: str | Path) -> Database:
-    """The bot's database, with every package's tables up to date."""
+    """The bot's database (a SQLite file, or a `postgresql://` URL), with every package's tables up to date."""
     return await open_database(path, SCHEMAS, legacy=LEGACY_VERSIONS)

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, str] = {
     "LLM_NUM_PREDICT": "512",
     "SYSTEM_PROMPT_FILE": "",
     "DB_PATH": "data/bot.db",
+    "DATABASE_URL": "",  # postgresql://… selects PostgreSQL; empty: SQLite at DB_PATH
     "SIMILARITY_THRESHOLD": "",  # the calibrated default (memory.decision.Thresholds)
     "GENERATE_PHRASINGS": "false",
     "MAX_CONTEXT_LENGTH": "6000",
@@ -125,6 +126,8 @@ class ShardSettings:
 class Settings:
     token: Secret = field(repr=False)
     db_path: Path
+    # postgresql://…: PostgreSQL (db/postgres.py); None: the SQLite file at db_path. Not in repr (a password).
+    database_url: str | None = field(repr=False)
     llm: LLMSettings
     similarity_threshold: float | None  # None: the calibrated default (memory.decision.Thresholds)
     # Ask the model for users' phrasings of each trained question (memory/generated.py).
@@ -147,6 +150,20 @@ class Settings:
     # Every setting as given (secrets left out): the defaults of the per-server settings that name one
     # (tickets/server_settings.py), so a server that never ran /settings behaves as `.env` says.
     env_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def database(self) -> str | Path:
+        """What `app.schema.open_app_database` opens: the PostgreSQL URL if set, else the SQLite file."""
+        return self.database_url or self.db_path
+
+    def describe_database(self) -> str:
+        """The database for messages: the SQLite path, or the PostgreSQL server and database (no password)."""
+        if not self.database_url:
+            return str(self.db_path)
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.database_url)
+        return f"PostgreSQL {parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
     def problems_for_run(self) -> list[str]:
         return (
@@ -305,6 +322,7 @@ def load_settings(
     settings = Settings(
         token=Secret(r.text("DISCORD_TOKEN")),
         db_path=Path(r.text("DB_PATH")),
+        database_url=_database_url(r),
         llm=llm,
         similarity_threshold=r.optional_number("SIMILARITY_THRESHOLD", lo=0, hi=1),
         generate_phrasings=r.flag("GENERATE_PHRASINGS"),
@@ -368,3 +386,14 @@ def default_llm_settings(**changes: Any) -> LLMSettings:
     """
     one_server: dict[str, Any] = {"servers": (), "embed_backend": None, "embed_urls": ()}
     return replace(load_settings({}).llm, **{**one_server, **changes})
+
+
+def _database_url(r: _Reader) -> str | None:
+    given, url = r.raw("DATABASE_URL")
+    url = url.strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        r.problems.append(f"{given} must be a postgresql://user:password@host:port/database URL (or empty for SQLite).")
+        return None
+    return url

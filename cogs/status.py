@@ -49,8 +49,10 @@ class StatusCog(commands.Cog):
         embed.add_field(name="Queue", value=f"{models.queue} waiting", inline=True)
         embed.add_field(
             name="Database",
-            value=f"{database_size(core.settings.db_path) / 1024:.0f} KiB"
-            f" · {await core.memory.count(guild_id)} trained entries"
+            value=(
+                "PostgreSQL" if core.settings.database_url else f"{database_size(core.settings.db_path) / 1024:.0f} KiB"
+            )
+            + f" · {await core.memory.count(guild_id)} trained entries"
             f" · {await core.tickets.count_open(guild_id)} open tickets",
             inline=False,
         )

@@ -5,8 +5,8 @@ includes every statement sent while it is open, whichever coroutine sent it, so 
 through `Database` (`run`, `fetchone`, `fetchall`, `transaction`), which takes the connection's
 `DbLock`: other coroutines wait until the transaction commits or rolls back.
 
-Stores receive a `Database`, never the raw connection, so the engine behind it can change
-(PostgreSQL through SQLAlchemy Core is planned) without touching them.
+Stores receive a `Database`, never the raw connection, so the engine behind it can change without
+touching them: `db.postgres.PgDatabase` is the same interface on PostgreSQL (DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ class DbLock:
 
 class Database:
     """The connection, its lock, and the only ways to send SQL through it."""
+
+    engine = "sqlite"  # db.postgres.PgDatabase: "postgresql"
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self.connection = connection

@@ -11,18 +11,41 @@ database upgrades without re-applying anything. `schema_version` itself is left 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from db.database import Database, utc_iso
+from db.dialect import ddl_for_postgres
 
 log = logging.getLogger(__name__)
 
 Migration = tuple[int, str]
 LegacyVersions = Mapping[int, Sequence[tuple[str, int]]]
+
+
+class EngineSql(str):
+    """A migration's SQLite text that PostgreSQL runs differently (`postgresql`), or not at all (None).
+
+    Only for what cannot be written once: SQLite-only features (FTS5, Python functions over existing rows).
+    A str, so a migration stays `(version, sql)` and SQLite runs exactly the text it always ran.
+    """
+
+    postgresql: str | None
+    reason: str
+
+    def __new__(cls, sqlite: str, *, postgresql: str | None, reason: str) -> EngineSql:
+        self = super().__new__(cls, sqlite)
+        self.postgresql, self.reason = postgresql, reason
+        return self
+
+
+def sqlite_only(sql: str, *, reason: str) -> EngineSql:
+    """A migration PostgreSQL records as applied without running it (say why in `reason`)."""
+    return EngineSql(sql, postgresql=None, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -33,11 +56,21 @@ class Schema:
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
+async def connect(target: str | Path) -> Database:
+    """A PostgreSQL database for a `postgresql://` URL, else the SQLite file at `target`."""
+    from db.postgres import PgDatabase, is_postgres_url
+
+    if is_postgres_url(target):
+        return await PgDatabase.connect_url(str(target))
+    return await Database.connect(target)
+
+
 async def open_database(
     path: str | Path, schemas: Sequence[Schema], *, legacy: LegacyVersions | None = None
 ) -> Database:
-    """Open (creating if needed) the database file and bring the given packages' tables up to date."""
-    db = await Database.connect(path)
+    """Open (creating if needed) the database (a SQLite file, or a `postgresql://` URL) and bring the given
+    packages' tables up to date."""
+    db = await connect(path)
     try:
         await apply_migrations(db, schemas, legacy=legacy)
     except BaseException:
@@ -49,12 +82,36 @@ async def open_database(
 async def apply_migrations(
     db: Database, schemas: Sequence[Schema], *, legacy: LegacyVersions | None = None
 ) -> dict[str, int]:
-    """Apply pending migrations, package by package in the order given; returns each package's version."""
+    """Apply pending migrations, package by package in the order given; returns each package's version.
+
+    On PostgreSQL everything runs in ONE transaction (its DDL is transactional) holding the write lock, so
+    processes starting together on one database migrate it once, one after the other.
+    """
+    postgres = db.engine == "postgresql"
+    async with db.transaction() if postgres else contextlib.nullcontext():
+        return await _apply(db, schemas, legacy=None if postgres else legacy)
+
+
+@contextlib.asynccontextmanager
+async def _migration_transaction(db: Database) -> AsyncIterator[None]:
+    if db.in_transaction:  # PostgreSQL: the whole run is one transaction
+        yield
+        return
+    async with db.transaction():
+        yield
+
+
+async def _apply(db: Database, schemas: Sequence[Schema], *, legacy: LegacyVersions | None) -> dict[str, int]:
+    postgres = db.engine == "postgresql"
     await db.run(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " package TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,"
-        " PRIMARY KEY (package, version))"
+        _ddl(
+            db,
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " package TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,"
+            " PRIMARY KEY (package, version))",
+        )
     )
+    # A PostgreSQL database was never migrated by the old single list: it has nothing to adopt.
     if legacy:
         await _adopt_legacy_versions(db, legacy)
     versions: dict[str, int] = {}
@@ -68,9 +125,12 @@ async def apply_migrations(
         for version, sql in schema.migrations:
             if version <= current:
                 continue
-            async with db.transaction():
+            if postgres and isinstance(sql, EngineSql):
+                sql = sql.postgresql or ""
+                log.debug("Migration %s %d differs on PostgreSQL", schema.package, version)
+            async with _migration_transaction(db):
                 for statement in split_sql(sql):
-                    await db.run(statement)
+                    await db.run(_ddl(db, statement))
                 await db.run(
                     "INSERT INTO schema_migrations (package, version, applied_at) VALUES (?, ?, ?)",
                     (schema.package, version, utc_iso()),
@@ -79,6 +139,10 @@ async def apply_migrations(
             current = version
         versions[schema.package] = current
     return versions
+
+
+def _ddl(db: Database, statement: str) -> str:
+    return ddl_for_postgres(statement) if db.engine == "postgresql" else statement
 
 
 async def _adopt_legacy_versions(db: Database, legacy: LegacyVersions) -> None:

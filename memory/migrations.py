@@ -4,7 +4,7 @@ Append new migrations at the end; never edit one that has shipped. They may call
 (memory.text), registered by the runner (db/migrations.py) from `SCHEMA.functions`.
 """
 
-from db.migrations import Migration, Schema
+from db.migrations import Migration, Schema, sqlite_only
 from memory.text import identity_key
 
 MIGRATIONS: list[Migration] = [
@@ -65,12 +65,17 @@ MIGRATIONS: list[Migration] = [
     ),
     (
         2,
-        """
+        sqlite_only(
+            """
         -- entry_phrasings.norm becomes the question's identity (memory.text.identity_key): numbers
         -- now count, so questions that differ only by a number are two questions. No uniqueness is
         -- imposed: databases may hold rows whose old keys collided, and each keeps its own key.
         UPDATE entry_phrasings SET norm = identity_key(text);
         """,
+            # PostgreSQL cannot call the Python function, and needs not: a PostgreSQL database is created by
+            # all of these migrations at once (it came after this one), so no row holds an old key here.
+            reason="recomputes keys of rows written before it; a PostgreSQL database has none",
+        ),
     ),
     (
         3,

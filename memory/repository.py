@@ -249,7 +249,7 @@ async def bump_changes(db: Database, guild_id: int) -> int:
     returns the new count."""
     row = await db.fetchone(
         "INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
-        "ON CONFLICT (guild_id) DO UPDATE SET counter = counter + 1 RETURNING counter",
+        "ON CONFLICT (guild_id) DO UPDATE SET counter = memory_changes.counter + 1 RETURNING counter",
         (guild_id,),
     )
     assert row is not None

@@ -1,4 +1,8 @@
-"""Shared fixtures: the bot under SimCord on a real SQLite file and a fake Ollama on 127.0.0.1.
+"""Shared fixtures: the bot under SimCord on a real database and a fake Ollama on 127.0.0.1.
+
+The storage tests (tests/unit/db, memory, tickets) and the SimCord suite (tests/bot) run on both backends:
+SQLite files, and PostgreSQL when TEST_DATABASE_URL is set (tests/fixtures_pg.py; the variant skips, saying
+why, when it is not). `@pytest.mark.sqlite_only("why")` keeps a test on SQLite (it tests SQLite itself).
 
 LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
 `@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test;
@@ -19,7 +23,19 @@ from app.settings import load_settings
 from bot import TicketBot, create_bot
 from tests.fakes.ollama import FakeOllama
 
-pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory"]
+pytest_plugins = ["tests.fixtures_llm", "tests.fixtures_memory", "tests.fixtures_pg"]
+
+BACKENDS = ("sqlite", "postgresql")
+# Test directories whose database-backed tests run on both backends.
+_BOTH_BACKENDS = ("tests/bot/", "tests/unit/db/", "tests/unit/memory/", "tests/unit/tickets/")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("sqlite_only"):
+        return
+    path = metafunc.definition.path.as_posix()
+    if any(part in path for part in _BOTH_BACKENDS):
+        metafunc.parametrize("db_backend", BACKENDS, indirect=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -45,13 +61,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", 'bot_env(**env): environment variables for the bot under test (LLM_URL="fake_openai")'
     )
+    config.addinivalue_line("markers", "sqlite_only(why): a storage test that runs on SQLite only (it tests SQLite)")
 
 
 @pytest.fixture
-def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama) -> dict[str, str]:
+def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama, pg_url: str | None) -> dict[str, str]:
     env = {
         "DISCORD_TOKEN": "test-token-never-used",
         "DB_PATH": str(tmp_path / "bot.db"),
+        "DATABASE_URL": pg_url or "",
         "LLM_URL": fake_ollama.url,
         "LLM_MODEL": "llama3",
         "LLM_EMBED_MODEL": "all-minilm",

@@ -1,4 +1,5 @@
-"""Fixtures for the trained memory: a real SQLite file per test and deterministic embedders."""
+"""Fixtures for the trained memory: a real database per test (SQLite, or PostgreSQL: tests/fixtures_pg.py) and
+deterministic embedders."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ class DownEmbedder:
 
 
 @pytest.fixture
-async def memory_db(tmp_path) -> AsyncIterator[Database]:
-    db = await open_app_database(tmp_path / "memory.db")
+async def memory_db(tmp_path, pg_url: str | None) -> AsyncIterator[Database]:
+    """The application's database, migrated: a SQLite file, or (postgresql variant) a fresh PostgreSQL database."""
+    db = await open_app_database(pg_url or tmp_path / "memory.db")
     yield db
     await db.close()
 

@@ -231,9 +231,12 @@ class UnsupportedFilter(ValueError):
     """A filter this database cannot answer: on data it does not record (issue 10), or a rating not 1–5."""
 
 
-def fts_query(text: str) -> str | None:
-    """The user's words as an FTS5 query: every word must appear (prefixes match), operators are inert."""
+def fts_query(text: str, engine: str = "sqlite") -> str | None:
+    """The user's words as an FTS5 query (PostgreSQL: a tsquery): every word must appear (prefixes match),
+    operators are inert."""
     words = re.findall(r"\w+", text.lower())[:12]
+    if engine == "postgresql":
+        return " & ".join(f"'{w}':*" for w in words) or None
     return " ".join(f'"{w}"*' for w in words) or None
 
 
@@ -404,10 +407,10 @@ class TicketAnalytics:
         if f.claimer:
             ids = [int(f.claimer)] if f.claimer.isdigit() else await self._claimers_named(f.claimer)
             _any_of("t.claimed_by", "claimer", ids, where, params)
-        fts = fts_query(f.text or "")
+        fts = fts_query(f.text or "", self.db.engine)
         if fts:
             # The subject is searched too: it opens the ticket's first message ("subject\ndescription").
-            where.append(sql.MESSAGE_SEARCH)
+            where.append(sql.MESSAGE_SEARCH_POSTGRES if self.db.engine == "postgresql" else sql.MESSAGE_SEARCH)
             params["fts"] = fts
         clause = " AND ".join(where)
         row = await self.db.fetchone(f"SELECT COUNT(*) FROM tickets t WHERE {clause}", params)

@@ -131,6 +131,12 @@ MESSAGE_SEARCH = """
 t.id IN (SELECT m.ticket_id FROM ticket_messages m WHERE m.id IN
          (SELECT rowid FROM ticket_messages_fts WHERE ticket_messages_fts MATCH :fts))"""
 
+# The same on PostgreSQL (tickets/insight_migrations.py: a GIN index on the messages' tsvector); `fts` is a
+# tsquery there (analytics.fts_query).
+MESSAGE_SEARCH_POSTGRES = """
+t.id IN (SELECT m.ticket_id FROM ticket_messages m
+         WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', :fts))"""
+
 OPENERS_NAMED = """
 SELECT DISTINCT author_id FROM ticket_messages
 WHERE role = 'user' AND lower(author_name) = lower(:name) LIMIT 50"""

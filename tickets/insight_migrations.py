@@ -7,12 +7,45 @@ column and a GIN index instead, see `tickets/analytics_sql.py`). Append new migr
 edit one that has shipped.
 """
 
-from db.migrations import Migration, Schema
+from db.migrations import EngineSql, Migration, Schema
+
+# PostgreSQL: the same indexes and table; full-text search is a GIN index on the messages' tsvector instead
+# of FTS5 and its triggers (analytics_sql.MESSAGE_SEARCH_POSTGRES).
+_POSTGRES_1 = """
+CREATE INDEX tickets_guild_opened ON tickets (guild_id, created_at, id);
+CREATE INDEX tickets_guild_created ON tickets (guild_id, created_at, closed_at, category);
+CREATE INDEX tickets_guild_closed ON tickets (guild_id, closed_at, opener_id, closed_by, close_reason);
+CREATE INDEX ticket_messages_ticket_role ON ticket_messages (ticket_id, role, created_at);
+CREATE INDEX interactions_ticket_feedback ON interactions (ticket_id, feedback);
+CREATE INDEX interactions_guild_time_route ON interactions (guild_id, created_at, route, feedback);
+CREATE TABLE ticket_facts (
+    ticket_id            INTEGER PRIMARY KEY,
+    guild_id             INTEGER NOT NULL,
+    created_at           TEXT NOT NULL,
+    closed_at            TEXT NOT NULL,
+    opener_id            INTEGER NOT NULL,
+    closed_by            INTEGER,
+    close_reason         TEXT,
+    first_bot_s          INTEGER,
+    first_staff_s        INTEGER,
+    first_staff_id       INTEGER,
+    first_staff_message  INTEGER,
+    resolution_s         INTEGER NOT NULL,
+    had_staff            INTEGER NOT NULL,
+    solved               INTEGER NOT NULL
+);
+CREATE INDEX ticket_facts_guild_created ON ticket_facts
+    (guild_id, created_at, first_bot_s, first_staff_s, first_staff_id, first_staff_message, resolution_s);
+CREATE INDEX ticket_facts_guild_closed ON ticket_facts
+    (guild_id, closed_at, had_staff, solved, opener_id, closed_by, close_reason);
+CREATE INDEX ticket_messages_fts ON ticket_messages USING GIN (to_tsvector('simple', content));
+"""
 
 MIGRATIONS: list[Migration] = [
     (
         1,
-        """
+        EngineSql(
+            """
         -- The ticket list, newest first (the id, last in every SQLite index, breaks ties in the same order).
         CREATE INDEX tickets_guild_opened ON tickets (guild_id, created_at);
         -- Covering: the period's tickets are read from the index alone.
@@ -58,6 +91,9 @@ MIGRATIONS: list[Migration] = [
             VALUES ('delete', old.id, old.content); END;
         INSERT INTO ticket_messages_fts (ticket_messages_fts) VALUES ('rebuild');
         """,
+            postgresql=_POSTGRES_1,
+            reason="FTS5 is SQLite's; PostgreSQL indexes a tsvector",
+        ),
     ),
 ]
 

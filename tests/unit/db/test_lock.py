@@ -99,6 +99,7 @@ async def test_reads_during_memory_commits_do_not_fail(memory_db, hashed_embedde
     assert await memory.count(GUILD) == 20
 
 
+@pytest.mark.sqlite_only("the SQLite connection's lock; PostgreSQL has none (tests/unit/db/test_postgres.py)")
 async def test_lock_is_reentrant_in_the_holding_task_only(memory_db):
     # Same task: the transaction's own statements and a nested lock pass straight through.
     async with memory_db.transaction(), memory_db.lock:
@@ -126,6 +127,7 @@ async def test_late_status_write_does_not_reopen_a_closed_ticket(memory_db):
     assert again.close_reason == "staff"
 
 
+@pytest.mark.sqlite_only("reads the SQLite file beside the bot; PostgreSQL: tests/unit/db/test_postgres.py")
 @pytest.mark.parametrize("steps", range(6))
 async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps):
     # Cancelled after `steps` turns of the event loop: while BEGIN is on its way (0, 1), inside
@@ -153,6 +155,7 @@ async def test_cancelled_transaction_never_stays_open(memory_db, tmp_path, steps
         await other.close()
 
 
+@pytest.mark.sqlite_only("SQLite's deferred foreign keys; PostgreSQL: tests/unit/db/test_postgres.py")
 async def test_failed_commit_rolls_back(memory_db):
     # A deferred foreign-key violation makes COMMIT itself fail: the transaction must not stay open.
     with pytest.raises(sqlite3.IntegrityError):

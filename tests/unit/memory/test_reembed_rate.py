@@ -3,6 +3,8 @@ many phrasings are already embedded (it used to rescan all of them for every bat
 
 from __future__ import annotations
 
+import pytest
+
 from memory import repository as repo
 from memory.store import TrainedMemory
 
@@ -38,6 +40,7 @@ async def _sqlite_steps_to_reembed(db, embedder, count: int) -> int:
     return steps
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 async def test_reembedding_costs_the_same_per_phrasing_at_any_size(memory_db, hashed_embedder):
     small = await _sqlite_steps_to_reembed(memory_db, hashed_embedder, 300)
     large = await _sqlite_steps_to_reembed(memory_db, hashed_embedder, 1200)
