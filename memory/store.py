@@ -372,15 +372,33 @@ class TrainedMemory:
         response: str | None = None,
         category: str | None = None,
     ) -> Entry | None:
-        """Turn a pending suggestion (optionally edited) into a trained entry or alternate."""
+        """Turn a pending suggestion (optionally edited) into a trained entry or alternate.
+
+        The suggestion is claimed first (`sugg.claim`, one conditional UPDATE): of two approvals at once, in
+        this process or another on the same database, only one adds the entry; the claim is undone if adding
+        fails."""
         suggestion = await sugg.get(self.db, guild_id, suggestion_id)
         if suggestion is None or suggestion.status != "pending":
             return None
         text = query if query is not None else suggestion.query
+        if suggestion.kind == "alternate" and await self.get(guild_id, suggestion.entry_id or 0) is None:
+            await sugg.claim(self.db, suggestion_id, "rejected", by)
+            return None
+        if not await sugg.claim(self.db, suggestion_id, "approved", by):
+            return None
+        try:
+            return await self._approved(guild_id, suggestion, text, response, category, by)
+        except BaseException:
+            await sugg.unclaim(self.db, suggestion_id)
+            raise
+
+    async def _approved(
+        self, guild_id: int, suggestion: Suggestion, text: str, response: str | None, category: str | None,
+        by: int,
+    ) -> Entry | None:  # fmt: skip
         if suggestion.kind == "alternate":
             target = await self.get(guild_id, suggestion.entry_id or 0)
             if target is None:
-                await sugg.decide(self.db, suggestion_id, "rejected", by)
                 return None
             validate_pair(text, response)
             entry = await self.update(
@@ -402,15 +420,13 @@ class TrainedMemory:
                 entry = await self.add(
                     guild_id, text, answer, category or suggestion.category or "general", created_by=by
                 )
-        await sugg.decide(self.db, suggestion_id, "approved", by)
         return entry
 
     async def reject_suggestion(self, guild_id: int, suggestion_id: int, *, by: int) -> bool:
         suggestion = await sugg.get(self.db, guild_id, suggestion_id)
         if suggestion is None or suggestion.status != "pending":
             return False
-        await sugg.decide(self.db, suggestion_id, "rejected", by)
-        return True
+        return await sugg.claim(self.db, suggestion_id, "rejected", by)
 
     # -- embeddings ------------------------------------------------------------------------
 

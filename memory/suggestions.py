@@ -73,3 +73,21 @@ async def decide(db: Database, suggestion_id: int, status: str, by: int) -> None
         "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
         (status, by, utc_iso(), suggestion_id),
     )
+
+
+async def claim(db: Database, suggestion_id: int, status: str, by: int) -> bool:
+    """Decide a pending suggestion, if it still is: one statement, so of two staff (or two processes) deciding at
+    once exactly one gets True and acts on it."""
+    changed = await db.run_rowcount(
+        "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
+        (status, by, utc_iso(), suggestion_id),
+    )
+    return changed == 1
+
+
+async def unclaim(db: Database, suggestion_id: int) -> None:
+    """Back to pending: what the claim was for failed (e.g. the edited answer was refused)."""
+    await db.run(
+        "UPDATE suggestions SET status = 'pending', decided_by = NULL, decided_at = NULL WHERE id = ?",
+        (suggestion_id,),
+    )

@@ -42,7 +42,7 @@ from tickets.server_settings import (
     ServerSettings,
     ServerSettingsService,
 )
-from tickets.store import TicketStore
+from tickets.store import OpenLimitReached, TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -217,10 +217,7 @@ class TicketService:
         policy = OpenPolicy.of(await self.settings.of(guild_id))
         open_count = await self.store.open_tickets_of(guild_id, user_id)
         if open_count >= policy.max_open:
-            raise TicketOpenError(
-                f"You already have {open_count} open ticket(s); the limit is {policy.max_open}. "
-                "Please continue in an existing ticket or close one first."
-            )
+            raise _limit_reached(open_count, policy.max_open)
         last = await self.store.last_opened_at(guild_id, user_id)
         if last and policy.cooldown_s:
             wait = policy.cooldown_s - (now - datetime.fromisoformat(last)).total_seconds()
@@ -229,19 +226,26 @@ class TicketService:
                     f"You opened a ticket a moment ago. Please wait {int(wait) + 1} s before opening another."
                 )
 
-    async def ticket_opened(self, new: NewTicket, *, now: datetime) -> Ticket:
+    async def ticket_opened(self, new: NewTicket, *, now: datetime, limited: bool = False) -> Ticket:
         """Record a ticket, its form answers and its opening message (the first user turn).
 
         The opening message is stored under the thread's id: it comes before everything else in the
         ticket, also in a private thread, whose starter message the bot posts after creating it.
+        `limited`: the member's open-ticket limit is checked again inside the write (TicketOpenError), so it holds
+        when two processes open for one member at once (`check_can_open` reads before the thread is created).
         """
         # A direct forum post's title comes from Discord as typed: it may be zero-width characters only.
         subject = visible_text(new.subject) or UNTITLED
-        ticket = await self.store.create_ticket(
-            ticket_id=new.ticket_id, guild_id=new.guild_id, opener_id=new.opener_id, category=new.category,
-            subject=subject, mode=new.mode, source=new.source, opened_by=new.opened_by,
-            starter_message_id=new.starter_message_id, answers=list(new.answers), ai_paused=new.ai_paused, now=now,
-        )  # fmt: skip
+        open_limit = OpenPolicy.of(await self.settings.of(new.guild_id)).max_open if limited else None
+        try:
+            ticket = await self.store.create_ticket(
+                ticket_id=new.ticket_id, guild_id=new.guild_id, opener_id=new.opener_id, category=new.category,
+                subject=subject, mode=new.mode, source=new.source, opened_by=new.opened_by,
+                starter_message_id=new.starter_message_id, answers=list(new.answers), ai_paused=new.ai_paused,
+                now=now, open_limit=open_limit,
+            )  # fmt: skip
+        except OpenLimitReached as reached:
+            raise _limit_reached(reached.open_count, reached.limit) from None
         await self.message_posted(
             ticket, message_id=new.ticket_id, author_id=new.opener_id, author_name=new.opener_name,
             role=MessageRole.USER, content=f"{subject}\n{new.description}".strip(), now=now,
@@ -401,3 +405,10 @@ def due_autoclose_actions(
         elif idle_close_s and now - datetime.fromisoformat(t.idle_warned_at) >= timedelta(seconds=idle_close_s):
             actions.append(AutoCloseAction(t, AutoCloseStep.CLOSE_IDLE, CloseReason.IDLE.value))
     return actions
+
+
+def _limit_reached(open_count: int, limit: int) -> TicketOpenError:
+    return TicketOpenError(
+        f"You already have {open_count} open ticket(s); the limit is {limit}. "
+        "Please continue in an existing ticket or close one first."
+    )

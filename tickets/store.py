@@ -67,9 +67,19 @@ class TicketStore:
         self, *, ticket_id: int, guild_id: int, opener_id: int, category: str, subject: str, now: datetime,
         mode: TicketMode = TicketMode.FORUM, source: TicketSource = TicketSource.PANEL, opened_by: int | None = None,
         starter_message_id: int | None = None, answers: list[FormAnswer] | None = None, ai_paused: bool = False,
+        open_limit: int | None = None,
     ) -> Ticket:  # fmt: skip
-        """The ticket row and its form answers, together or not at all."""
+        """The ticket row and its form answers, together or not at all.
+
+        `open_limit`: refuse (OpenLimitReached) when the opener already has that many unclosed tickets, counted in
+        the same write transaction. Write transactions run one at a time (SQLite's writer, PostgreSQL's write
+        lock: db/postgres.py), so two processes opening for one member at once cannot both pass the limit.
+        """
         async with self.db.transaction():
+            if open_limit is not None:
+                open_count = await self.open_tickets_of(guild_id, opener_id)
+                if open_count >= open_limit:
+                    raise OpenLimitReached(open_count, open_limit)
             await self.db.run(
                 """INSERT INTO tickets (id, guild_id, opener_id, category, subject, status, created_at,
                                         updated_at, last_activity_at, mode, source, opened_by, starter_message_id,
@@ -370,3 +380,11 @@ def _route_insert(
             "now": utc_iso(now),
         },
     )
+
+
+class OpenLimitReached(Exception):
+    """The opener has `open_count` unclosed tickets, the limit is `limit` (`TicketStore.create_ticket`)."""
+
+    def __init__(self, open_count: int, limit: int) -> None:
+        super().__init__(f"{open_count} open tickets, limit {limit}")
+        self.open_count, self.limit = open_count, limit

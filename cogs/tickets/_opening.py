@@ -199,7 +199,15 @@ class TicketOpener:
             ai_paused=request.by_staff,
         )  # fmt: skip
         try:
-            return await self.tickets.ticket_opened(new=new, now=discord.utils.utcnow())
+            return await self.tickets.ticket_opened(new=new, now=discord.utils.utcnow(), limited=not request.by_staff)
+        except TicketOpenError as refused:
+            # The limit, checked again in the write: another process opened one for this member meanwhile.
+            if request.post is None:
+                with contextlib.suppress(discord.HTTPException):
+                    await thread.delete()
+            else:
+                await _refuse_post(request.post, str(refused))
+            raise
         except Exception as exc:
             if request.post is not None:
                 raise

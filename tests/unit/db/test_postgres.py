@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -13,14 +13,12 @@ import pytest
 from app.meta import BotMeta
 from app.schema import open_app_database
 from db.postgres import PgDatabase
-from tests.fixtures_pg import drop_pg_database, new_pg_database
+from tests.fixtures_pg import fresh_pg_database
 
 
 @pytest.fixture
-def fresh_url(pg_template: str) -> Iterator[str]:  # pg_template skips, saying why, without TEST_DATABASE_URL
-    url = new_pg_database(pg_template)
-    yield url
-    drop_pg_database(url)
+def fresh_url(pg_session_db: str) -> str:  # pg_session_db skips, saying why, without TEST_DATABASE_URL
+    return fresh_pg_database()
 
 
 @pytest.fixture
