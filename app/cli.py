@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from app import commands
-from app.instance import AnotherInstanceRunning, InstanceLock
+from app.instance import AnotherInstanceRunning, InstanceLock, PgShardLock
 from app.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,16 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
 
 
 def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
-    """Serve while holding the database's instance lock: a second bot on the same database is
-    refused before it connects anywhere (the admin tools do not take the lock)."""
+    """Serve while holding the database's instance lock: a second bot on the same database (on PostgreSQL: on
+    the same shards) is refused before it connects anywhere (the admin tools do not take the lock)."""
     try:
-        lock = InstanceLock.acquire(settings.db_path)
+        lock: InstanceLock | PgShardLock
+        if settings.database_url:
+            shards = settings.shards
+            owned = None if shards.count is None else tuple(shards.ids or range(shards.count))
+            lock = PgShardLock.acquire(settings.database_url, owned)
+        else:
+            lock = InstanceLock.acquire(settings.db_path)
     except AnotherInstanceRunning as exc:
         print(exc, file=sys.stderr)
         return EXIT_ALREADY_RUNNING

@@ -5,8 +5,8 @@ The lock is the operating system's (flock, or msvcrt on Windows): it belongs to 
 ends with the process however that ends (kill -9 included) and can never go stale. The admin tools
 (check, ask, search, train) do not take it: they share the database with a running bot by design.
 
-A future sharded deployment (several bot processes on one database, each serving its own shards)
-would pass its shard set, so that each set is locked on its own (`lock_path(db, shard_set="0-3")`).
+On PostgreSQL (DATABASE_URL) several processes share the database, each serving its own shards: there
+`PgShardLock` locks each shard instead, in the database itself.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 if sys.platform == "win32":
     import msvcrt
@@ -90,3 +93,90 @@ def _holder(fd: int) -> str:
         return os.pread(fd, 32, 0).decode(errors="replace").strip()
     except (OSError, AttributeError):  # unreadable, or no pread (Windows)
         return ""
+
+
+# On PostgreSQL several bot processes share one database, each serving its own shards (issue 12). What must not
+# happen is two processes serving the same shard: each shard is a session advisory lock, held on a connection of
+# the lock's own for as long as the bot runs (the server drops it when that connection ends, kill -9 included).
+# A bot that is not sharded serves every server: it holds the "all shards" key exclusively, sharded ones share it.
+_SHARD_LOCKS = 0x746B6275  # "tkbu"
+_ALL_SHARDS = -1
+
+
+class PgShardLock:
+    """The shards this process serves, locked on a PostgreSQL database (`acquire`); the counterpart of
+    `InstanceLock` there. The connection lives on a small thread's event loop: the bot runs its own loop."""
+
+    def __init__(self, loop: Any, thread: threading.Thread, conn: Any) -> None:
+        self._loop, self._thread, self._conn = loop, thread, conn
+
+    @classmethod
+    def acquire(cls, url: str, shard_ids: Sequence[int] | None) -> PgShardLock:
+        """Lock `shard_ids` (None: every shard, a bot that is not sharded), or raise AnotherInstanceRunning."""
+        import asyncio
+
+        import asyncpg
+
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="pg-shard-lock", daemon=True)
+        thread.start()
+
+        def call(coro: Any) -> Any:
+            return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)
+
+        try:
+            conn = call(asyncpg.connect(url))
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            raise
+        lock = cls(loop, thread, conn)
+        try:
+            taken = call(_take(conn, shard_ids))
+        except BaseException:
+            lock.release()
+            raise
+        if taken is not None:
+            lock.release()
+            raise AnotherInstanceRunning(taken)
+        return lock
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        import asyncio
+
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(conn.close(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> PgShardLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+async def _take(conn: Any, shard_ids: Sequence[int] | None) -> str | None:
+    """Take the locks; None when all were free, else the message for the user (nothing is kept then)."""
+    if shard_ids is None:
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", _SHARD_LOCKS, _ALL_SHARDS):
+            return None
+        return (
+            "Other bots already run on this PostgreSQL database: a bot that is not sharded serves every server, so "
+            "it cannot run beside them. Stop them, or give this one SHARD_COUNT and SHARD_IDS of its own."
+        )
+    if not await conn.fetchval("SELECT pg_try_advisory_lock_shared($1, $2)", _SHARD_LOCKS, _ALL_SHARDS):
+        return (
+            "A bot that is not sharded already runs on this PostgreSQL database and serves every server: stop it "
+            "first, or shard both (SHARD_COUNT, SHARD_IDS)."
+        )
+    busy = [s for s in shard_ids if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", _SHARD_LOCKS, s)]
+    if not busy:
+        return None
+    await conn.execute("SELECT pg_advisory_unlock_all()")
+    return (
+        f"Another bot already runs shard(s) {','.join(map(str, busy))} on this PostgreSQL database: each shard may "
+        "run in one process only. Give this one other SHARD_IDS."
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import EXIT_ALREADY_RUNNING
-from app.instance import AnotherInstanceRunning, InstanceLock, lock_path
+from app.instance import AnotherInstanceRunning, InstanceLock, PgShardLock, lock_path
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -104,3 +104,29 @@ def test_a_killed_bot_leaves_no_stale_lock(tmp_path, fake_ollama):
     after = _start_bot(tmp_path, env, seconds=0)
     out, err = after.communicate(timeout=60)
     assert after.returncode == 0 and out.strip() == "serving", out + err
+
+
+# -- PostgreSQL: several processes on one database, one per shard set (issue 12) --------------------------------
+
+
+def test_processes_on_one_postgresql_database_each_lock_their_own_shards(pg_session_db: str) -> None:
+    first = PgShardLock.acquire(pg_session_db, (0, 1))
+    second = PgShardLock.acquire(pg_session_db, (2, 3))  # other shards: both run
+    try:
+        with pytest.raises(AnotherInstanceRunning, match=r"shard\(s\) 1 "):
+            PgShardLock.acquire(pg_session_db, (1, 4))
+        with pytest.raises(AnotherInstanceRunning, match="not sharded serves every server"):
+            PgShardLock.acquire(pg_session_db, None)
+        # The refused attempt kept nothing: shard 4 is free.
+        PgShardLock.acquire(pg_session_db, (4,)).release()
+    finally:
+        first.release()
+    again = PgShardLock.acquire(pg_session_db, (0, 1))  # released with its process
+    again.release()
+    second.release()
+    whole = PgShardLock.acquire(pg_session_db, None)
+    try:
+        with pytest.raises(AnotherInstanceRunning, match="not sharded already runs"):
+            PgShardLock.acquire(pg_session_db, (0,))
+    finally:
+        whole.release()
