@@ -6,12 +6,19 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.fixtures_pg import fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA", "DISCORD", "LLM_", "DB_PATH"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OLLAMA", "DISCORD", "LLM_", "DB_PATH", "DATABASE_URL"))
+    }
     base.update({"DB_PATH": str(tmp_path / "check.db"), "DISCORD_TOKEN": "secret-token-value"})
     base.update(env)
     # cwd=tmp_path so a developer's own .env is not picked up
@@ -92,3 +99,26 @@ def test_check_reports_the_shard_settings(tmp_path, fake_ollama):
     assert "✓ Discord: not sharded (one gateway connection)" in plain.stdout
     sharded = run_check(tmp_path, LLM_URL=fake_ollama.url, SHARD_COUNT="4", SHARD_IDS="0,1")
     assert sharded.returncode == 0 and "✓ Discord: shards 0,1 of 4" in sharded.stdout
+
+
+def test_check_opens_and_migrates_a_postgresql_database(tmp_path, fake_ollama, pg_session_db):
+    url = fresh_pg_database().replace("postgres@", "postgres:pg-secret@")  # trust auth ignores the password
+    proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, OLLAMA_MODEL="llama3", DATABASE_URL=url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (
+        f"✓ database PostgreSQL 127.0.0.1:{urlsplit(url).port}/" in proc.stdout and "schema up to date" in proc.stdout
+    )
+    assert "pg-secret" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "check.db").exists()
+
+
+def test_check_fails_when_postgresql_is_unreachable(tmp_path, fake_ollama, closed_port_url):
+    port = urlsplit(closed_port_url).port
+    proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, DATABASE_URL=f"postgresql://bot:pw@127.0.0.1:{port}/bot")
+    assert proc.returncode == 1
+    assert f"✗ database PostgreSQL 127.0.0.1:{port}/bot" in proc.stdout
+
+
+def test_a_database_url_that_is_not_postgresql_is_a_config_problem(tmp_path):
+    proc = run_check(tmp_path, DATABASE_URL="mysql://db/bot")
+    assert proc.returncode == 2 and "DATABASE_URL" in proc.stderr
