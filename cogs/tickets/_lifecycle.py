@@ -110,16 +110,42 @@ class TicketLifecycle:
         config = await self.core.tickets.config(thread.guild.id)
         if config is None or thread.parent_id not in (config.forum_id, config.private_channel_id):
             return
-        ticket = await self.core.tickets.get(thread.id)
-        if ticket is None:
-            if thread.parent_id != config.forum_id:
-                return  # a thread someone made in the private tickets' channel is not a ticket
-            opened = await self._direct_post(message, thread, config)
-            if opened is None or opened.new:
-                return
-            ticket = opened.ticket  # opened by a message just before: this one is an ordinary message
-        if ticket.is_closed:
+        # A thread's messages are recorded in the order Discord delivered them (the arrival lock is first come,
+        # first served; the database is not on PostgreSQL). It is released just before `answer` and
+        # `first_question`, which queue the question (pacing) before their first await: the next message of the
+        # thread is queued after this one, and does not wait for this one's answer.
+        first: tuple[OpenedTicket, TicketRequest] | None = None
+        recorded: tuple[Ticket, bool] | None = None
+        async with self.locks.arrival(thread.id):
+            ticket = await self.core.tickets.get(thread.id)
+            if ticket is None:
+                if thread.parent_id != config.forum_id:
+                    return  # a thread someone made in the private tickets' channel is not a ticket
+                first = await self._direct_post(message, thread, config)
+                if first is None:
+                    return
+                ticket = first[0].ticket  # opened by a message just before: this one is an ordinary message
+            if first is None or not first[0].new:
+                recorded = await self._recorded(message, thread, config, ticket)
+        if first is not None and first[0].new:
+            await self.first_question(*first)
             return
+        if recorded is None:
+            return
+        ticket, staff = recorded
+        if staff or ticket.ai_paused or not visible_text(message.content):
+            return
+        await self.answer(
+            thread, ticket_id=ticket.id, message_id=message.id, question=message.content, user=message.author
+        )
+
+    async def _recorded(
+        self, message: discord.Message, thread: discord.Thread, config: GuildConfig, ticket: Ticket
+    ) -> tuple[Ticket, bool] | None:
+        """Store a message of a ticket and show what it changed: the ticket, and whether staff wrote it. None: the
+        ticket is closed."""
+        if ticket.is_closed:
+            return None
         staff = is_staff(message.author, config, category=ticket.category) and message.author.id != ticket.opener_id
         before = ticket.status
         ticket = await self.core.tickets.message_posted(
@@ -131,17 +157,14 @@ class TicketLifecycle:
             await place_of(ticket).show_status(thread, config, ticket)
         if not staff:
             await self.staff.message_assessed(thread, ticket, message.content)
-        if staff or ticket.ai_paused or not visible_text(message.content):
-            return
-        await self.answer(
-            thread, ticket_id=ticket.id, message_id=message.id, question=message.content, user=message.author
-        )
+        return ticket, staff
 
     async def _direct_post(
         self, message: discord.Message, thread: discord.Thread, config: GuildConfig
-    ) -> OpenedTicket | None:
+    ) -> tuple[OpenedTicket, TicketRequest] | None:
         """A post made directly in the forum: its creator's first message (normally the starter) opens it,
-        in the category whose tag it wears (else the default one). None: it is not, or cannot be, a ticket."""
+        in the category whose tag it wears (else the default one); the caller answers a new one (`first_question`).
+        None: it is not, or cannot be, a ticket."""
         default = config.default_category
         if thread.owner_id != message.author.id or not isinstance(message.author, discord.Member) or default is None:
             return None
@@ -155,9 +178,7 @@ class TicketLifecycle:
             opened = await self.opened(config, request)
         except TicketOpenError:
             return None  # the post says why and is closed
-        if opened.new:
-            await self.first_question(opened, request)
-        return opened
+        return opened, request
 
     # -- answering ---------------------------------------------------------------------------
 

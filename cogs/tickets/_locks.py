@@ -32,12 +32,19 @@ class TicketLocks:
         self._tickets: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._openers: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
         self._servers: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._arrivals: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._answering: dict[int, asyncio.Task[object]] = {}
         self._closing: dict[int, int] = {}  # ticket id -> number of closes in progress
 
     def ticket(self, ticket_id: int) -> asyncio.Lock:
         """The lock of one ticket: hold it while reading the ticket and acting on what was read."""
         return _get(self._tickets, ticket_id)
+
+    def arrival(self, thread_id: int) -> asyncio.Lock:
+        """The lock of messages arriving in one thread: each is recorded (and queued for its answer) in the order
+        Discord delivered them. An asyncio.Lock is first come, first served; the database is not: with SQLite's one
+        connection statements happened to run in arrival order, on PostgreSQL each runs on a connection of its own."""
+        return _get(self._arrivals, thread_id)
 
     def opener(self, *, guild_id: int, user_id: int) -> asyncio.Lock:
         """The lock of one member opening tickets in one guild (limits and cooldown are per member)."""
