@@ -26,7 +26,8 @@ async def _one_process(shard: int, env_vars: dict[str, str], out: dict[int, Any]
         # Slash commands are synced once per application: the process that starts second finds them synced (the
         # hash in bot_meta, shared); its SimCord world registers them itself.
         async with simcord.run(bot, strict_sync=False) as env:
-            env.create_guild = functools.partial(env.create_guild, shard_id=shard)  # this process's server
+            # Every server this world makes is on this process's shard.
+            env.create_guild = functools.partial(env.create_guild, shard_id=shard)  # type: ignore[method-assign]
             world = await make_world(env)
             await world.open_ticket(world.alice, f"Printer {shard}", "It prints blank pages.")
             [thread] = world.forum.threads

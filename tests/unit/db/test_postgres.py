@@ -122,6 +122,7 @@ async def test_rows_read_as_sqlite_rows_do(pg: PgDatabase) -> None:
     for key, value in (("a", "1"), ("b", "22")):
         await pg.run("INSERT INTO bot_meta (key, value) VALUES (:key, :value)", {"key": key, "value": value})
     row = await pg.fetchone("SELECT key, value FROM bot_meta WHERE key = ?", ("b",))
+    assert row is not None
     assert (row["key"], row[1], dict(row), list(row.keys())) == (
         "b",
         "22",
