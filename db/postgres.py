@@ -9,7 +9,8 @@ How the SQLite semantics carry over:
 - `transaction()` is one real transaction on one pooled connection; the task's statements inside it use that
   connection (a context variable, checked against the task so a task started inside does not share it).
   Statements outside a transaction take any pooled connection: no process-wide lock.
-- Write transactions (`transaction()`, `batch(write=True)`) take one transaction-scoped advisory lock first,
+- Write transactions (`transaction()`, `batch(write=True)`) queue on an asyncio lock in the process, then take
+  one transaction-scoped advisory lock,
   so they run one at a time across every process on the database, as SQLite's single writer
   (BEGIN IMMEDIATE) did: a read-then-write inside one (a limit check, a counter) cannot interleave with
   another. Reads and single statements do not take it.
@@ -58,6 +59,9 @@ class PgDatabase(Database):
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool
         self.url = url
+        # This process's write transactions queue here, not on pooled connections: one waiting for the database's
+        # write lock would hold a connection that reads could use (a burst of writers used to starve them).
+        self._writer = asyncio.Lock()
         # (owning task, connection) of the transaction open in this context, if any.
         self._tx: ContextVar[tuple[asyncio.Task[Any] | None, asyncpg.Connection] | None] = ContextVar(
             f"pg_tx_{id(self)}", default=None
@@ -122,13 +126,12 @@ class PgDatabase(Database):
         own = self._own()
         if own is not None:
             return [list(await own.fetch(text, *args)) for text, args in bound]
-        async with self.pool.acquire() as conn:
-            if write:
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
-                    return [list(await conn.fetch(text, *args)) for text, args in bound]
-            async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if write:
+            async with self._writer, self.pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
                 return [list(await conn.fetch(text, *args)) for text, args in bound]
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            return [list(await conn.fetch(text, *args)) for text, args in bound]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -136,7 +139,7 @@ class PgDatabase(Database):
         or cancellation (asyncpg's pool also rolls back a connection released mid-transaction)."""
         if self._own() is not None:
             raise RuntimeError("a transaction is already open in this task")
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._writer, self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
             token = self._tx.set((asyncio.current_task(), conn))
             try:
