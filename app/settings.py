@@ -51,6 +51,7 @@ DEFAULTS: dict[str, str] = {
     "IDLE_WARN_HOURS": "48",
     "IDLE_CLOSE_AFTER_WARN_HOURS": "24",
     "AUTOCLOSE_CHECK_SECONDS": "60",
+    "MEMORY_SYNC_SECONDS": "5",
     "LOG_LEVEL": "info",
     "SHARD_COUNT": "",  # no sharding: one gateway connection
     "SHARD_IDS": "",  # every shard of SHARD_COUNT
@@ -141,6 +142,8 @@ class Settings:
     idle_warn_s: int
     idle_close_s: int
     autoclose_check_s: int
+    # How often the bot looks for trained answers other processes wrote (memory/sync.py).
+    memory_sync_s: int
     log_level: str
     web: WebSettings
     shards: ShardSettings
@@ -319,6 +322,7 @@ def load_settings(
         idle_warn_s=int(r.number("IDLE_WARN_HOURS", lo=0, hi=8760) * hours),
         idle_close_s=int(r.number("IDLE_CLOSE_AFTER_WARN_HOURS", lo=0, hi=8760) * hours),
         autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
+        memory_sync_s=r.integer("MEMORY_SYNC_SECONDS", lo=1, hi=3600),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
         web=_web_settings(r),
         shards=_shard_settings(r),
