@@ -235,5 +235,5 @@ async def dashboard(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await core.close()
     print(f"{settings.web.public_url}{path}")
-    print("Works once, for 10 minutes, while the bot is running.", file=sys.stderr)
+    print("Works once, for 10 minutes, while the dashboard is running.", file=sys.stderr)
     return 0

@@ -56,6 +56,7 @@ DEFAULTS: dict[str, str] = {
     "SHARD_COUNT": "",  # no sharding: one gateway connection
     "SHARD_IDS": "",  # every shard of SHARD_COUNT
     "WEB_ENABLED": "false",
+    "WEB_IN_BOT": "true",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8088",
     "WEB_PUBLIC_URL": "",  # http://WEB_HOST:WEB_PORT
@@ -341,7 +342,9 @@ def _web_settings(r: _Reader) -> WebSettings:
         public = r.url("WEB_PUBLIC_URL", "https://support.example.com")
     else:
         public = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    return WebSettings(enabled=r.flag("WEB_ENABLED"), host=host, port=port, public_url=public)
+    return WebSettings(
+        enabled=r.flag("WEB_ENABLED"), in_bot=r.flag("WEB_IN_BOT"), host=host, port=port, public_url=public
+    )
 
 
 def _shard_settings(r: _Reader) -> ShardSettings:

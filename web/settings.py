@@ -11,6 +11,8 @@ class WebSettings:
     host: str  # the only address the dashboard listens on
     port: int  # 0 = any free port
     public_url: str  # how people reach it (links given in Discord), without a trailing slash
+    # Served by the bot process itself (WEB_IN_BOT); false when it runs on its own (`python bot.py web`).
+    in_bot: bool = True
 
     @property
     def secure_cookies(self) -> bool:
