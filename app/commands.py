@@ -28,6 +28,7 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
     if ok:
         print("✓ configuration is valid")
     print(f"✓ Discord: {settings.shards.describe()}")
+    print(f"✓ dashboard: {settings.web.describe()}")
     try:
         core = await open_core(settings)
     except Exception as exc:  # any failure to open is the answer here

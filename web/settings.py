@@ -14,6 +14,12 @@ class WebSettings:
     # Served by the bot process itself (WEB_IN_BOT); false when it runs on its own (`python bot.py web`).
     in_bot: bool = True
 
+    def describe(self) -> str:
+        if not self.enabled:
+            return "off (WEB_ENABLED=false)"
+        where = "the bot process" if self.in_bot else "its own process, `python bot.py web` (WEB_IN_BOT=false)"
+        return f"served by {where} on {self.host}:{self.port}, linked as {self.public_url}"
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies are marked Secure when people reach the dashboard over https (a reverse proxy)."""
