@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 import pytest
 
 from app import commands
-from app.settings import load_settings
+from app.settings import ShardSettings, load_settings
 from tests.sim import make_world, text_of
 
 HOURS_Q = "What are your opening hours?"
@@ -44,3 +45,22 @@ async def test_a_cli_import_is_answered_without_a_restart(simcord_env, bot_env, 
     await world.alice.send(thread, HOURS_Q)
     answer = world.bot_messages(thread)[-1]
     assert HOURS_A in answer.content and "Saved answer" in answer.content, answer.content
+
+
+@pytest.mark.bot_env(MEMORY_SYNC_SECONDS="5", SHARD_COUNT="2")
+async def test_only_the_process_that_owns_a_server_reloads_it(simcord_env, bot_env, tmp_path):
+    world = await make_world(simcord_env)
+    await world.open_ticket(world.alice, "Hours", HOURS_Q)
+    [thread] = world.forum.threads
+    core, g = world.core, world.guild.id
+    assert core.memory.loaded(g)
+    mine = (g >> 22) % 2
+    core.settings = replace(core.settings, shards=ShardSettings(2, (1 - mine,)))  # as if another process served it
+    await _cli_import(bot_env, tmp_path, g)
+    await simcord_env.advance_time(5)
+    assert await core.memory.overtaken() == [g], "not reloaded here: still behind the import"
+    core.settings = replace(core.settings, shards=ShardSettings(2, (mine,)))
+    await simcord_env.advance_time(5)
+    assert await core.memory.overtaken() == []
+    await world.alice.send(thread, HOURS_Q)
+    assert HOURS_A in world.bot_messages(thread)[-1].content
