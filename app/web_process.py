@@ -47,6 +47,8 @@ class RestDirectory:
         self.ttl_s = ttl_s
         self._names: dict[int, str] = {}
         self._checked: dict[tuple[int, int], tuple[float, bool]] = {}
+        # A server's roles and owner, shared by the staff checks of all its viewers for `ttl_s`.
+        self._guilds: dict[int, tuple[float, discord.Guild]] = {}
 
     async def refresh(self) -> None:
         """Read the bot's servers again (paged by discord.py, 200 a request)."""
@@ -67,7 +69,7 @@ class RestDirectory:
         staff = False
         if config is not None and guild_id in self._names:
             try:
-                guild = await self.client.fetch_guild(guild_id, with_counts=False)  # its roles and owner
+                guild = await self._guild(guild_id)
                 member = await guild.fetch_member(user_id)
             except discord.NotFound:
                 member = None
@@ -77,6 +79,14 @@ class RestDirectory:
             staff = member is not None and is_staff(member, config)
         self._checked[key] = (time.monotonic(), staff)
         return staff
+
+    async def _guild(self, guild_id: int) -> discord.Guild:
+        cached = self._guilds.get(guild_id)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl_s:
+            return cached[1]
+        guild = await self.client.fetch_guild(guild_id, with_counts=False)
+        self._guilds[guild_id] = (time.monotonic(), guild)
+        return guild
 
 
 class WebProcess:

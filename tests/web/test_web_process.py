@@ -93,6 +93,7 @@ async def test_the_dashboard_runs_apart_and_asks_discord_over_rest_who_is_staff(
             assert (await _status(http, "/g/12345/tickets"))[0] == 404  # a server the bot is not in
     requests = [(r.method, r.path) for r in simcord_env.http_requests]
     assert ("GET", f"/guilds/{g}/members/{world.staff.id}") in requests, "staff status was asked of Discord"
+    assert requests.count(("GET", f"/guilds/{g}")) == 1, "the server's roles are shared by its viewers' checks"
 
 
 @pytest.mark.bot_env(**APART)
