@@ -177,6 +177,10 @@ class Evidence:
     agreed: bool = False  # first by every signal, through the entry's own question (see _agreed)
 
 
+# Other matches the best one must lead on every signal: the rest of the top 5 the pipeline searches.
+AGREEMENT_RIVALS = 4
+
+
 def _agreed(top: Match, others: list[Match]) -> bool:
     """The best match leads on each signal separately (the phrasing's embedding cosine, its wording and
     the answer's cosine), and the phrasing that matched is the entry's own question, not a learned one.
@@ -190,6 +194,8 @@ def _agreed(top: Match, others: list[Match]) -> bool:
     """
     if top.semantic is None or top.answer_semantic is None or top.phrasing != top.entry.query or top.siblings:
         return False
+    if len(others) < AGREEMENT_RIVALS:
+        return False  # leading two or three entries says little: a tiny FAQ makes every match "agreed"
     sem, lex, ans = top.semantic, top.lexical or 0.0, top.answer_semantic
     return all(
         (m.semantic or 0.0) <= sem and (m.lexical or 0.0) <= lex and (m.answer_semantic or 0.0) <= ans for m in others
