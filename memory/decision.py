@@ -38,6 +38,10 @@ The best match is sent directly when all of these hold:
    messages that each keep their own reply, with intents that differ by one word ("get bill" / "see
    bill", Bitext). A hand-written FAQ is far below the floor and unaffected.
 
+   The bar is lower (`agreed_direct`) for a best match that leads every other match of the top 5 on
+   each signal separately (phrasing cosine, wording, answer cosine), found through the staff's own
+   question, in a memory with one entry per answer (`Evidence.agreed`, see `_agreed`).
+
 Learned phrasings help through the same number (the best phrasing's score and the entry's words
 grow); they no longer count as independent votes. The former "supported" rule (two of the five
 nearest phrasings carry the answer, bar 0.40) did: with three phrasings per entry any message near a
