@@ -3,6 +3,8 @@
     python -m bench.answers run --out rows.jsonl          # the 63-message sample (about 15 minutes)
     python -m bench.answers run --in-scope 6 --oos 4 --chitchat 0    # a quick look
     python -m bench.answers summary rows.jsonl            # re-judge and print saved rows
+    python -m bench.answers run --devsets halden --in-scope 20 --oos 8 --chitchat 0   # the held-out set
+    python -m bench.answers run --rules fewshot           # the reply rules with two examples (not shipped)
 
 Needs the model and embedding servers of bench/REAL_LLM_SETUP.md (`bash bench/start_real_llm.sh`).
 
