@@ -60,6 +60,7 @@ async def test_each_write_bumps_its_guilds_version_only(memory, name):
     before, other = await repo.change_count(memory.db, GUILD), await repo.change_count(memory.db, OTHER)
     result = await WRITES[name](memory, entry)
     if name == "re-embedding":
+        assert isinstance(result, int)
         before = result  # only the re-embedding itself is measured
     assert await repo.change_count(memory.db, GUILD) > before, f"{name} did not bump the version"
     assert await repo.change_count(memory.db, OTHER) == other
