@@ -1,4 +1,5 @@
-"""`python bot.py [run|check|ask|search|train]`: run the bot, or use the core without Discord."""
+"""`python bot.py [run|web|check|ask|search|train|dashboard]`: run the bot or its dashboard, or use the core
+without Discord."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import discord
 
-from app import commands
+from app import commands, web_process
 from app.instance import AnotherInstanceRunning, InstanceLock, PgShardLock
 from app.settings import ConfigError, Settings, load_settings
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--guild", type=int, required=True)
     generate = train_sub.add_parser("generate", help="generate users' phrasings for entries that have none yet")
     generate.add_argument("--guild", type=int, required=True)
+    sub.add_parser("web", help="serve the web dashboard on its own, without the Discord gateway")
     dashboard = sub.add_parser("dashboard", help="print a single-use sign-in link to the web dashboard")
     dashboard.add_argument("--guild", type=int, required=True)
     return parser
@@ -73,6 +75,8 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
                 print(f"config: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         return run_bot(settings, create_bot)
+    if command == "web":
+        return run_web(settings)
     handler = {
         "check": commands.check,
         "ask": commands.ask,
@@ -99,6 +103,29 @@ def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:
         return EXIT_ALREADY_RUNNING
     with lock:
         return _serve(settings, create_bot)
+
+
+def run_web(settings: Settings) -> int:
+    """The dashboard on its own (app/web_process.py). It takes no instance lock: it runs beside the bot."""
+    problems = settings.problems_for_run()
+    if not settings.web.enabled:
+        problems.append("WEB_ENABLED is not true: the dashboard is off (set it, and WEB_IN_BOT=false for the bot).")
+    elif settings.web.in_bot:
+        problems.append(
+            "WEB_IN_BOT is true: the bot serves the dashboard itself. Set WEB_IN_BOT=false (for both) to run it apart."
+        )
+    if problems:
+        for problem in problems:
+            print(f"config: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(web_process.serve(settings))
+    except discord.LoginFailure:
+        print("Discord rejected DISCORD_TOKEN: reset it in the developer portal (Bot → Reset Token).", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def _serve(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:

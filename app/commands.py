@@ -28,6 +28,7 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
     if ok:
         print("✓ configuration is valid")
     print(f"✓ Discord: {settings.shards.describe()}")
+    print(f"✓ dashboard: {settings.web.describe()}")
     try:
         core = await open_core(settings)
     except Exception as exc:  # any failure to open is the answer here
@@ -236,5 +237,5 @@ async def dashboard(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await core.close()
     print(f"{settings.web.public_url}{path}")
-    print("Works once, for 10 minutes, while the bot is running.", file=sys.stderr)
+    print("Works once, for 10 minutes, while the dashboard is running.", file=sys.stderr)
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -17,6 +17,7 @@ from db.database import Database
 from memory.decision import Thresholds
 from memory.generated import PhrasingGenerator
 from memory.store import TrainedMemory
+from memory.sync import MemorySync
 from tickets.analytics import TicketAnalytics
 from tickets.answering import AnswerPipeline
 from tickets.archive import TicketArchive
@@ -77,9 +78,16 @@ class Core:
     user_cards: UserCards
     # Phrasings the model proposes for trained questions, in the background (memory/generated.py).
     phrasings: PhrasingGenerator
+    # Other processes' writes of trained answers into the search indexes (memory/sync.py); the bot polls it.
+    memory_sync: MemorySync = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Asks `self.settings` each time: only the servers of this process's shards (tests replace settings).
+        self.memory_sync = MemorySync(self.memory, owns=lambda guild_id: self.settings.shards.owns(guild_id))
 
     async def close(self) -> None:
         try:
+            await self.memory_sync.close()
             await self.phrasings.close()
             await self.llm.aclose()
             await self.http_session.close()

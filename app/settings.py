@@ -52,10 +52,12 @@ DEFAULTS: dict[str, str] = {
     "IDLE_WARN_HOURS": "48",
     "IDLE_CLOSE_AFTER_WARN_HOURS": "24",
     "AUTOCLOSE_CHECK_SECONDS": "60",
+    "MEMORY_SYNC_SECONDS": "5",
     "LOG_LEVEL": "info",
     "SHARD_COUNT": "",  # no sharding: one gateway connection
     "SHARD_IDS": "",  # every shard of SHARD_COUNT
     "WEB_ENABLED": "false",
+    "WEB_IN_BOT": "true",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8088",
     "WEB_PUBLIC_URL": "",  # http://WEB_HOST:WEB_PORT
@@ -144,6 +146,8 @@ class Settings:
     idle_warn_s: int
     idle_close_s: int
     autoclose_check_s: int
+    # How often the bot looks for trained answers other processes wrote (memory/sync.py).
+    memory_sync_s: int
     log_level: str
     web: WebSettings
     shards: ShardSettings
@@ -337,6 +341,7 @@ def load_settings(
         idle_warn_s=int(r.number("IDLE_WARN_HOURS", lo=0, hi=8760) * hours),
         idle_close_s=int(r.number("IDLE_CLOSE_AFTER_WARN_HOURS", lo=0, hi=8760) * hours),
         autoclose_check_s=r.integer("AUTOCLOSE_CHECK_SECONDS", lo=5, hi=3600),
+        memory_sync_s=r.integer("MEMORY_SYNC_SECONDS", lo=1, hi=3600),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error")).upper(),
         web=_web_settings(r),
         shards=_shard_settings(r),
@@ -355,7 +360,9 @@ def _web_settings(r: _Reader) -> WebSettings:
         public = r.url("WEB_PUBLIC_URL", "https://support.example.com")
     else:
         public = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    return WebSettings(enabled=r.flag("WEB_ENABLED"), host=host, port=port, public_url=public)
+    return WebSettings(
+        enabled=r.flag("WEB_ENABLED"), in_bot=r.flag("WEB_IN_BOT"), host=host, port=port, public_url=public
+    )
 
 
 def _shard_settings(r: _Reader) -> ShardSettings:

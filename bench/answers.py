@@ -3,6 +3,8 @@
     python -m bench.answers run --out rows.jsonl          # the 63-message sample (about 15 minutes)
     python -m bench.answers run --in-scope 6 --oos 4 --chitchat 0    # a quick look
     python -m bench.answers summary rows.jsonl            # re-judge and print saved rows
+    python -m bench.answers run --devsets halden --in-scope 20 --oos 8 --chitchat 0   # the held-out set
+    python -m bench.answers run --rules fewshot           # the reply rules with two examples (not shipped)
 
 Needs the model and embedding servers of bench/REAL_LLM_SETUP.md (`bash bench/start_real_llm.sh`).
 
@@ -40,11 +42,13 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import aiohttp
 
+from ai import prompt
 from ai.factory import create_llm_client
 from ai.guards import Verdict
 from app.runtime import LLMEmbedder
@@ -57,6 +61,19 @@ from bench.judge import judge
 from memory.decision import Route, Thresholds, evidence
 from memory.store import TrainedMemory
 from tickets.answering import CHECK_BAR, STAFF_TEXT, AnswerPipeline, AnswerRequest, knowledge_item
+
+# Reply rules to measure against the shipped ones (ai/prompt.py REPLY_RULES), swapped in by --rules.
+FEW_SHOT = f"""\
+{prompt.REPLY_RULES}
+- A note answers the message when it is about the same problem, even if the user describes their situation \
+in other words, with typos or without a question mark.
+
+Two examples from a bakery's server, not from this one. The note there said: "How do I change my delivery \
+address? Open Orders, pick the order and choose Edit address."
+- The message "moved house last week where do i put the new adress" got: {prompt.ANSWER_MARKER}: Open Orders, \
+pick the order and choose Edit address.
+- The message "how do i change my address on amazon" got: {prompt.UNSURE_MARKER}"""
+RULES = {"shipped": prompt.REPLY_RULES, "fewshot": FEW_SHOT}
 
 CHAT_URL = "http://127.0.0.1:11434"
 EMBED_URL = "http://127.0.0.1:11435"
@@ -123,11 +140,11 @@ class RecordingSink:
         self.shown.append(text)
 
 
-def pick(seed: int, in_scope: int, oos: int, chitchat: int) -> list[Case]:
+def pick(seed: int, in_scope: int, oos: int, chitchat: int, names: Sequence[str] = devsets.NAMES) -> list[Case]:
     """The sample: split as evenly as possible over the dev sets (the first gets the odd one)."""
     rng = random.Random(seed)
     cases: list[Case] = []
-    names = list(devsets.NAMES)
+    names = list(names)
     for index, name in enumerate(names):
         d = devsets.load(name)
 
@@ -143,7 +160,9 @@ def pick(seed: int, in_scope: int, oos: int, chitchat: int) -> list[Case]:
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
-    cases = pick(args.seed, args.in_scope, args.oos, args.chitchat)
+    names = args.devsets.split(",")
+    cases = pick(args.seed, args.in_scope, args.oos, args.chitchat, names)
+    prompt.REPLY_RULES = RULES[args.rules]
     rows: list[Row] = []
     async with aiohttp.ClientSession() as session:
         # Long timeouts: on a shared machine the model server may be busy with others' requests first.
@@ -155,7 +174,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         embed_client = create_llm_client(
             default_llm_settings(base_url=args.embed_url, model=EMBED_MODEL, embed_model=EMBED_MODEL), session
         )
-        for name in devsets.NAMES:
+        for name in names:
             mine = [c for c in cases if c.devset == name]
             if not mine:
                 continue
@@ -365,6 +384,8 @@ def main() -> None:
     r.add_argument("--chitchat", type=int, default=8)
     r.add_argument("--learned", action="store_true", help="train the two learned phrasings per topic too")
     r.add_argument("--out", help="write every row as JSON lines")
+    r.add_argument("--devsets", default=",".join(devsets.NAMES), help="dev sets to sample (halden: the held-out one)")
+    r.add_argument("--rules", choices=sorted(RULES), default="shipped", help="the reply rules the model gets")
     r.add_argument(
         "--check-bar", type=float, default=CHECK_BAR,
         help="confidence from which an unsure model is asked about the best saved answer (ai/check.py); "

@@ -80,7 +80,8 @@ class DashboardCog(commands.Cog, name="Dashboard"):
         self.server = DashboardServer(self.context)
 
     async def cog_load(self) -> None:
-        if self.settings.enabled:
+        # WEB_IN_BOT=false: `python bot.py web` serves it (app/web_process.py); /dashboard still gives the links.
+        if self.settings.enabled and self.settings.in_bot:
             await self.server.start()
 
     async def cog_unload(self) -> None:

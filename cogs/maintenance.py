@@ -1,5 +1,5 @@
 """Background upkeep of the trained memory: warm indexes at start, vectors and generated phrasings for entries
-that missed them."""
+that missed them, and other processes' writes into the loaded indexes (every MEMORY_SYNC_SECONDS, memory/sync.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,21 @@ log = logging.getLogger(__name__)
 class Maintenance(commands.Cog):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
+        self.memory_sync.change_interval(seconds=bot.settings.memory_sync_s)
 
     async def cog_load(self) -> None:
         self.upkeep.start()
+        self.memory_sync.start()
 
     async def cog_unload(self) -> None:
         self.upkeep.cancel()
+        self.memory_sync.cancel()
+
+    @tasks.loop(seconds=5)
+    async def memory_sync(self) -> None:
+        # A CLI import, the dashboard's own process or another bot process wrote trained answers: reload the
+        # indexes they changed (never raises; a failed reload is tried again next round).
+        await self.bot.core.memory_sync.poll()
 
     @tasks.loop(minutes=10)
     async def upkeep(self) -> None:

@@ -38,6 +38,10 @@ The best match is sent directly when all of these hold:
    messages that each keep their own reply, with intents that differ by one word ("get bill" / "see
    bill", Bitext). A hand-written FAQ is far below the floor and unaffected.
 
+   The bar is lower (`agreed_direct`) for a best match that leads every other match of the top 5 on
+   each signal separately (phrasing cosine, wording, answer cosine), found through the staff's own
+   question, in a memory with one entry per answer (`Evidence.agreed`, see `_agreed`).
+
 Learned phrasings help through the same number (the best phrasing's score and the entry's words
 grow); they no longer count as independent votes. The former "supported" rule (two of the five
 nearest phrasings carry the answer, bar 0.40) did: with three phrasings per entry any message near a
@@ -91,6 +95,8 @@ class Thresholds:
     share_weight: what a best match costs when only part of the entries giving its answer are found.
     crowding_weight / crowding_floor: in a memory whose questions with different answers are closer
         than `crowding_floor` (Match.crowding), every hybrid bar rises by the excess times the weight.
+    agreed_direct: a lower bar for a best match that every signal puts first (`Evidence.agreed`) through
+        the staff's own question; it rises with crowding like `direct`, and applies to the fallback too.
     fallback / lexical_fallback: minimum confidence to send the best answer (with a note) when the
         LLM is down.
     min_confidence / fallback_min_confidence: entries that users keep sending to staff stop being
@@ -105,6 +111,7 @@ class Thresholds:
     share_weight: float = 1.0
     crowding_weight: float = 12.0
     crowding_floor: float = 0.6
+    agreed_direct: float = 1.0
     # No lower bar kept the fallback at 0.95 on every set: with the model down, what is not confident
     # enough to send directly goes to staff.
     fallback: float = 1.19
@@ -131,7 +138,9 @@ class Thresholds:
             return base
         if similarity >= 1.0:
             never = MAX_CONFIDENCE + 1.0
-            return replace(base, direct=never, fallback=never, lexical_direct=never, lexical_fallback=never)
+            return replace(
+                base, direct=never, agreed_direct=never, fallback=never, lexical_direct=never, lexical_fallback=never
+            )
         shift = (similarity - DEFAULT_SIMILARITY) * CONFIDENCE_PER_SIMILARITY
 
         def moved(bar: float) -> float:
@@ -140,6 +149,7 @@ class Thresholds:
         return replace(
             base,
             direct=moved(base.direct),
+            agreed_direct=moved(base.agreed_direct),
             fallback=moved(base.fallback),
             lexical_direct=moved(base.lexical_direct),
             lexical_fallback=moved(base.lexical_fallback),
@@ -168,6 +178,32 @@ class Evidence:
     margin: float
     rival: Match | None
     share: float  # of the entries giving the best match's answer, the share found ahead of the rival
+    agreed: bool = False  # first by every signal, through the entry's own question (see _agreed)
+
+
+# Other matches the best one must lead on every signal: the rest of the top 5 the pipeline searches.
+AGREEMENT_RIVALS = 4
+
+
+def _agreed(top: Match, others: list[Match]) -> bool:
+    """The best match leads on each signal separately (the phrasing's embedding cosine, its wording and
+    the answer's cosine), and the phrasing that matched is the entry's own question, not a learned one.
+
+    Three signals that disagree in how they err pointing at one entry are evidence the sum cannot show:
+    a confusable family ("crash on start" / "crash in game") usually splits them. Measured (bench/devsets
+    RESULTS.md, "Agreement"): it lets a lower bar answer more at the same precision. Through a learned
+    phrasing (a past user's message, close in style to other users' messages about nearby topics) it
+    was not reliable, so only the staff's question counts. Nor in an import with several entries per answer
+    (`siblings`, the public benchmarks' shape): there it cost precision (CLINC150 val 0.981 -> 0.977).
+    """
+    if top.semantic is None or top.answer_semantic is None or top.phrasing != top.entry.query or top.siblings:
+        return False
+    if len(others) < AGREEMENT_RIVALS:
+        return False  # leading two or three entries says little: a tiny FAQ makes every match "agreed"
+    sem, lex, ans = top.semantic, top.lexical or 0.0, top.answer_semantic
+    return all(
+        (m.semantic or 0.0) <= sem and (m.lexical or 0.0) <= lex and (m.answer_semantic or 0.0) <= ans for m in others
+    )
 
 
 def evidence(top: Match, others: list[Match], t: Thresholds) -> Evidence:
@@ -179,7 +215,7 @@ def evidence(top: Match, others: list[Match], t: Thresholds) -> Evidence:
     confidence = (
         top.score + t.margin_weight * margin + t.coverage_weight * top.coverage + t.share_weight * (share - 1.0)
     )
-    return Evidence(confidence, margin, rival, share)
+    return Evidence(confidence, margin, rival, share, _agreed(top, others))
 
 
 def decide(matches: list[Match], *, llm_available: bool, thresholds: Thresholds) -> Decision:
@@ -201,12 +237,17 @@ def _doubt(top: Match, seen: Evidence, t: Thresholds) -> str | None:
         return f"message says {', '.join(top.ruled_out)} is not the problem"
     if top.entry.confidence < t.min_confidence:
         return f"entry confidence {top.entry.confidence:.2f} below {t.min_confidence:.2f}"
-    bar = t.direct + _crowded(top, t) if top.semantic is not None else t.lexical_direct
+    bar = _bar(top, seen, t.direct, t) if top.semantic is not None else t.lexical_direct
     if seen.confidence < bar:
         return f"confidence {seen.confidence:.2f} below {bar:.2f} (score {top.score:.2f})"
     if seen.rival is not None and seen.margin < t.margin_floor:
         return f"too close to entry {seen.rival.entry.id} ({top.score:.2f} vs {seen.rival.score:.2f})"
     return None
+
+
+def _bar(top: Match, seen: Evidence, bar: float, t: Thresholds) -> float:
+    """A hybrid bar for this match: lower when every signal agrees on it, higher in a crowded memory."""
+    return (min(bar, t.agreed_direct) if seen.agreed else bar) + _crowded(top, t)
 
 
 def _crowded(top: Match, t: Thresholds) -> float:
@@ -229,7 +270,7 @@ def _not_direct(top: Match | None, seen: Evidence | None, reason: str, llm_avail
     if llm_available:
         return Decision(Route.LLM, top, reason)
     if top is not None and seen is not None and not top.foreign and not top.ruled_out:
-        bar = t.fallback + _crowded(top, t) if top.semantic is not None else t.lexical_fallback
+        bar = _bar(top, seen, t.fallback, t) if top.semantic is not None else t.lexical_fallback
         if seen.confidence >= bar and top.entry.confidence >= t.fallback_min_confidence:
             return Decision(
                 Route.FALLBACK, top, f"LLM unavailable; closest answer (confidence {seen.confidence:.2f}); {reason}"

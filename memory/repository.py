@@ -260,3 +260,8 @@ async def change_count(db: Database, guild_id: int) -> int:
     """How many writes the guild's trained memory has had, from any process (0 before the first)."""
     row = await db.fetchone("SELECT counter FROM memory_changes WHERE guild_id = ?", (guild_id,))
     return 0 if row is None else int(row[0])
+
+
+async def change_counts(db: Database) -> dict[int, int]:
+    """Every guild's change counter, in one query (memory/sync.py compares them with what is loaded)."""
+    return {int(row[0]): int(row[1]) for row in await db.fetchall("SELECT guild_id, counter FROM memory_changes")}

@@ -6,17 +6,16 @@ others to be loaded from SQLite, which then includes them. Every write of a guil
 guild's version, so an index that was loading while a write committed is loaded again rather
 than kept without that write.
 
-Other processes may write the same file (a CLI import while the bot runs). Every write also bumps
-the guild's change counter in SQLite, in the write's own transaction; before a search the counter
-is read (at most once per `change_check_interval` per guild) and a loaded index that another
-process's writes have overtaken is dropped and loaded again.
+Other processes may write the same database (a CLI import or the dashboard while the bot runs). Every
+write also bumps the guild's change counter (`memory_changes`) in the write's own transaction. Searches
+never read it: the bot's `MemorySync` (memory/sync.py) reads every guild's counter in one query every
+few seconds (`overtaken`) and loads the indexes that another process's writes overtook again (`reload`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterable, Sequence
 
 from ai.errors import LLMError
@@ -39,29 +38,18 @@ CONFIDENCE_GAIN = 0.25
 CONFIDENCE_LOSS = 0.7
 # Loads of an index retried while writes keep landing mid-load; then one load holds writes back.
 LOAD_ATTEMPTS = 3
-# Seconds between two looks at a guild's change counter: how soon another process's write is seen.
-CHANGE_CHECK_INTERVAL = 1.0
 
 
 class TrainedMemory:
-    def __init__(
-        self,
-        db: Database,
-        embedder: Embedder | None = None,
-        *,
-        change_check_interval: float = CHANGE_CHECK_INTERVAL,
-    ) -> None:
+    def __init__(self, db: Database, embedder: Embedder | None = None) -> None:
         self.db = db
         self.embedder = embedder
-        self.change_check_interval = change_check_interval
         self._indexes: dict[int, GuildIndex] = {}
         self._loading: dict[int, asyncio.Lock] = {}
         # Bumped by every committed write of a guild (under `_write`), see `_index`.
         self._versions: dict[int, int] = {}
-        # The guild's change counter (all processes' writes) that its loaded index reflects, and
-        # when the counter was last read (time.monotonic).
+        # The guild's change counter (all processes' writes) that its loaded index reflects.
         self._synced: dict[int, int] = {}
-        self._checked: dict[int, float] = {}
         # Serialises writes, and each write's update of a loaded index in commit order.
         self._write = asyncio.Lock()
         self._query_vectors = QueryVectors(embedder) if embedder else None
@@ -526,45 +514,51 @@ class TrainedMemory:
 
     async def _index(self, guild_id: int) -> GuildIndex:
         index = self._indexes.get(guild_id)
-        if index is not None and not await self._changed_elsewhere(guild_id, index):
+        if index is not None:
             return index
         async with self._loading.setdefault(guild_id, asyncio.Lock()):
             index = self._indexes.get(guild_id)
-            if index is not None:
-                return index
-            for _ in range(LOAD_ATTEMPTS):
-                version = self._versions.get(guild_id, 0)
-                changes, index = await self._load(guild_id)
-                # A write that committed during the load found no index to update and the load
-                # may have read around it (entries before it, phrasings after): load again.
-                if self._versions.get(guild_id, 0) == version:
-                    return self._keep(guild_id, index, changes)
-            # Writes keep landing mid-load (a bulk import): hold them back for one load.
-            async with self._write:
-                changes, index = await self._load(guild_id)
+            return index if index is not None else await self._load_consistent(guild_id)
+
+    async def overtaken(self) -> list[int]:
+        """The loaded guilds whose index other processes' writes have overtaken: one query for every
+        guild's change counter. This process's own writes keep their index in step and are not listed."""
+        # Read between own writes, not during one: `_committed` moves `_synced` right after each commit.
+        async with self._write:
+            counters = await repo.change_counts(self.db)
+        return [guild_id for guild_id in self._indexes if counters.get(guild_id, 0) > self._synced.get(guild_id, 0)]
+
+    def loaded(self, guild_id: int) -> bool:
+        return guild_id in self._indexes
+
+    async def reload(self, guild_id: int) -> bool:
+        """Load a loaded guild's index again from the database (built off the event loop, like the first
+        load); searches keep the current index until the new one is ready. False when the guild has no
+        index loaded (its next search loads it from the database anyway)."""
+        async with self._loading.setdefault(guild_id, asyncio.Lock()):
+            if guild_id not in self._indexes:
+                return False
+            await self._load_consistent(guild_id)
+            return True
+
+    async def _load_consistent(self, guild_id: int) -> GuildIndex:
+        """Load the guild's index and keep it; call holding the guild's `_loading` lock."""
+        for _ in range(LOAD_ATTEMPTS):
+            version = self._versions.get(guild_id, 0)
+            changes, index = await self._load(guild_id)
+            # A write that committed during the load patched only the index being replaced (or found
+            # none), and the load may have read around it (entries before it, phrasings after): load again.
+            if self._versions.get(guild_id, 0) == version:
                 return self._keep(guild_id, index, changes)
+        # Writes keep landing mid-load (a bulk import): hold them back for one load.
+        async with self._write:
+            changes, index = await self._load(guild_id)
+            return self._keep(guild_id, index, changes)
 
     def _keep(self, guild_id: int, index: GuildIndex, changes: int) -> GuildIndex:
         self._indexes[guild_id] = index
         self._synced[guild_id] = changes
-        self._checked[guild_id] = time.monotonic()
         return index
-
-    async def _changed_elsewhere(self, guild_id: int, index: GuildIndex) -> bool:
-        """Whether another process wrote the guild's memory since `index` was loaded; if so the index
-        is dropped. Reads the counter at most once per `change_check_interval`."""
-        now = time.monotonic()
-        if now - self._checked.get(guild_id, 0.0) < self.change_check_interval:
-            return False
-        self._checked[guild_id] = now
-        changes = await repo.change_count(self.db, guild_id)
-        # Own writes keep `_synced` in step (a counter read before one of them is lower, not higher);
-        # the index may also have been replaced or dropped while the counter was read.
-        if changes <= self._synced.get(guild_id, 0) or self._indexes.get(guild_id) is not index:
-            return False
-        log.debug("Trained memory of guild %d changed in another process; reloading it", guild_id)
-        del self._indexes[guild_id]
-        return True
 
     async def _load(self, guild_id: int) -> tuple[int, GuildIndex]:
         """The guild's index, with the change counter read before it: writes landing during the load

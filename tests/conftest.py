@@ -83,6 +83,9 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama, p
         "ANSWER_CHECKS": "false",
         # Off unless a test asks for it: a background generation would take replies scripted for tickets.
         "GENERATE_PHRASINGS": "false",
+        # Tests jump the virtual clock by minutes and hours: a memory sync round every 5 virtual seconds would be
+        # hundreds of rounds to settle per jump. The tests of the sync set it (tests/bot/test_memory_sync.py).
+        "MEMORY_SYNC_SECONDS": "3600",
     }
     marker = request.node.get_closest_marker("bot_env")
     if marker:

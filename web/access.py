@@ -14,7 +14,8 @@ from web.auth import Session
 
 
 class Directory(Protocol):
-    """What the dashboard needs to know about Discord (cogs/dashboard.py answers from the bot's cache)."""
+    """What the dashboard needs to know about Discord: cogs/dashboard.py answers from the bot's cache,
+    app/web_process.py (the dashboard as its own process) over REST."""
 
     def guild_name(self, guild_id: int) -> str | None:
         """The server's name, or None when the bot is not in it."""

@@ -11,6 +11,14 @@ class WebSettings:
     host: str  # the only address the dashboard listens on
     port: int  # 0 = any free port
     public_url: str  # how people reach it (links given in Discord), without a trailing slash
+    # Served by the bot process itself (WEB_IN_BOT); false when it runs on its own (`python bot.py web`).
+    in_bot: bool = True
+
+    def describe(self) -> str:
+        if not self.enabled:
+            return "off (WEB_ENABLED=false)"
+        where = "the bot process" if self.in_bot else "its own process, `python bot.py web` (WEB_IN_BOT=false)"
+        return f"served by {where} on {self.host}:{self.port}, linked as {self.public_url}"
 
     @property
     def secure_cookies(self) -> bool:

@@ -32,8 +32,15 @@ def test_check_passes_with_server_and_models(tmp_path, fake_ollama):
     proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, OLLAMA_MODEL="llama3")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "model llama3 is available" in proc.stdout
+    assert "dashboard: off (WEB_ENABLED=false)" in proc.stdout
     assert (tmp_path / "check.db").exists()
     assert "secret-token-value" not in proc.stdout + proc.stderr
+
+
+def test_check_says_where_the_dashboard_runs(tmp_path, fake_ollama):
+    proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, WEB_ENABLED="true", WEB_IN_BOT="false")
+    where = "its own process, `python bot.py web` (WEB_IN_BOT=false) on 127.0.0.1:8088"
+    assert f"dashboard: served by {where}" in proc.stdout, proc.stdout
 
 
 def test_check_prints_the_pull_command_for_a_missing_model(tmp_path, fake_ollama):

@@ -189,3 +189,52 @@ def test_a_crowded_memory_raises_every_hybrid_bar():
     down = [crowded(match(1, 0.6, coverage=0.4), 0.7), match(2, 0.4)]  # confidence 1.0
     assert route(down, llm=False, thresholds=replace(t, crowding_weight=0.0)) is Route.FALLBACK
     assert route(down, llm=False, thresholds=t) is Route.STAFF
+
+
+def test_every_signal_agreeing_through_the_staff_question_lowers_the_bar():
+    t = replace(T, agreed_direct=0.9)
+
+    def signals(entry_id, score, *, semantic, lexical, answer, phrasing=None):
+        m = match(entry_id, score, semantic=semantic, lexical=lexical, coverage=0.2)
+        m.answer_semantic = answer
+        if phrasing is not None:
+            m.phrasing = phrasing
+        return m
+
+    rival = signals(2, 0.45, semantic=0.5, lexical=0.3, answer=0.4)
+    rest = [signals(n, 0.3, semantic=0.3, lexical=0.2, answer=0.3) for n in (3, 4, 5)]
+    top = signals(1, 0.55, semantic=0.6, lexical=0.4, answer=0.5)  # confidence 0.55 + 0.1 + 0.1 = 0.75
+    assert evidence(top, [rival, *rest], t).agreed
+    assert route([top, rival, *rest], thresholds=t) is Route.LLM  # 0.75: under both bars
+    top.score = 0.65  # 0.65 + 0.2 + 0.1 = 0.95: under 1.2, over the agreed 0.9
+    d = decide([top, rival, *rest], llm_available=True, thresholds=t)
+    assert d.route is Route.ANSWER
+    assert route([top, rival, *rest], llm=False, thresholds=t) is Route.ANSWER  # the same with the model down
+    assert route([top, rival, *rest], thresholds=replace(t, agreed_direct=1.0)) is Route.LLM
+    # Fewer than four other entries found (a tiny FAQ): leading them all says little.
+    assert not evidence(top, [rival, *rest[:2]], t).agreed
+    assert route([top, rival, *rest[:2]], thresholds=t) is Route.LLM
+    # One signal puts the rival first: the sum alone decides (0.95 < 1.2).
+    for field, value in (("semantic", 0.7), ("lexical", 0.5), ("answer_semantic", 0.6)):
+        other = signals(2, 0.45, semantic=0.5, lexical=0.3, answer=0.4)
+        setattr(other, field, value)
+        assert not evidence(top, [other, *rest], t).agreed
+        assert route([top, other, *rest], thresholds=t) is Route.LLM
+    # Found through a learned phrasing (a past user's message), not the staff's question.
+    learned = signals(1, 0.65, semantic=0.6, lexical=0.4, answer=0.5, phrasing="a user's words")
+    assert not evidence(learned, [rival, *rest], t).agreed
+    assert route([learned, rival, *rest], thresholds=t) is Route.LLM
+    # An entry whose answer other entries give too (an import of user messages): the sum alone decides.
+    top.siblings = 2
+    assert route([top, rival, *rest], thresholds=t) is Route.LLM
+    top.siblings = 0
+    # No answer vector or no embeddings: no agreement to speak of.
+    top.answer_semantic = None
+    assert route([top, rival, *rest], thresholds=t) is Route.LLM
+    # A crowded memory raises the agreed bar too (0.9 + 2 x 0.1 = 1.1 > 0.95).
+    top.answer_semantic = 0.5
+    top.crowding = 0.7
+    assert route([top, rival, *rest], thresholds=replace(t, crowding_weight=2.0, crowding_floor=0.6)) is Route.LLM
+    # Never answer (SIMILARITY_THRESHOLD=1) covers the agreed bar too.
+    top.crowding = None
+    assert route([top, rival, *rest], thresholds=Thresholds.from_similarity(1.0)) is Route.LLM

@@ -13,8 +13,9 @@ from app.schema import open_app_database
 from memory import repository as repo
 from memory.io import import_bytes
 from memory.store import TrainedMemory
+from memory.sync import MemorySync
 
-GUILD = 1
+GUILD, OTHER = 1, 2
 QUESTION = "How do I reset my password?"
 
 
@@ -67,44 +68,50 @@ async def _top_ids(memory: TrainedMemory, text: str) -> list[int]:
 
 async def test_another_processes_deletes_and_imports_reach_the_running_index(two_processes):
     bot, cli = two_processes
-    bot.change_check_interval = 0  # look at the counter before every search
+    sync = MemorySync(bot)
     entry = await cli.add(GUILD, QUESTION, "Use the reset link.")
     assert await _top_ids(bot, "reset my password") == [entry.id]  # the bot's index is loaded now
     await cli.delete(GUILD, entry.id)
+    assert await sync.poll() == [GUILD]
     assert await _top_ids(bot, "reset my password") == []
     rows = [{"query": "What are your opening hours?", "response": "9 to 5."}]
     await import_bytes(cli, GUILD, json.dumps(rows[0]).encode(), "faq.jsonl")
     hours = await cli.get_by_query(GUILD, "What are your opening hours?")
+    assert await sync.poll() == [GUILD]
     assert await _top_ids(bot, "opening hours") == [hours.id]
     await cli.update(GUILD, hours.id, response="10 to 6.")
+    await sync.poll()
     assert (await bot.find_similar(GUILD, "opening hours"))[0].entry.response == "10 to 6."
 
 
-async def test_the_counter_is_read_at_most_once_per_interval(two_processes, monkeypatch):
+async def test_searches_never_read_the_counter_and_one_poll_reads_them_all_at_once(two_processes, monkeypatch):
     bot, cli = two_processes
-    bot.change_check_interval = 0.3
+    sync = MemorySync(bot)
     entry = await cli.add(GUILD, QUESTION, "Use the reset link.")
+    await cli.add(OTHER, QUESTION, "Ask an admin.")
     assert await _top_ids(bot, "reset my password") == [entry.id]
+    await bot.find_similar(OTHER, "reset my password")
     reads = []
-    change_count = repo.change_count
+    for name in ("change_count", "change_counts"):
+        original = getattr(repo, name)
 
-    async def counted(db, guild_id):
-        reads.append(guild_id)
-        return await change_count(db, guild_id)
+        def counted(*args, original=original, name=name):
+            reads.append(name)
+            return original(*args)
 
-    monkeypatch.setattr(repo, "change_count", counted)
+        monkeypatch.setattr(repo, name, counted)
     await cli.delete(GUILD, entry.id)
     for _ in range(10):
         await bot.find_similar(GUILD, "reset my password")
-    assert reads == []  # just loaded: not looked at again within the interval
-    await asyncio.sleep(0.35)
+    assert reads == []  # the ticket path costs no trip to the database for this
+    assert await sync.poll() == [GUILD]  # the other guild did not change: not reloaded
+    assert reads == ["change_counts", "change_count"]  # the one look at every guild, and the reload
     assert await _top_ids(bot, "reset my password") == []
-    assert reads == [GUILD, GUILD]  # the check that saw the change, and the reload
 
 
 async def test_own_writes_keep_the_index_without_reloading(two_processes, monkeypatch):
     bot, cli = two_processes
-    bot.change_check_interval = 0
+    sync = MemorySync(bot)
     await bot.add(GUILD, QUESTION, "Use the reset link.")
     await bot.find_similar(GUILD, "reset my password")
     loads = []
@@ -117,12 +124,15 @@ async def test_own_writes_keep_the_index_without_reloading(two_processes, monkey
     monkeypatch.setattr(bot, "_load", counting)
     added = await bot.add(GUILD, "Where is my invoice?", "On the billing page.")
     await bot.update(GUILD, added.id, alternates=["invoice location"])
+    await bot.record_feedback(GUILD, added.id, solved=True)
+    assert await sync.poll() == []
     assert await _top_ids(bot, "invoice location") == [added.id]
     assert loads == []
     # A write of the other process in between: the bot's next own write cannot just patch its index.
-    bot.change_check_interval = 3600
     other = await cli.add(GUILD, "What are your opening hours?", "9 to 5.")
     mine = await bot.add(GUILD, "Can I get a refund?", "Within 30 days.")
     assert await _top_ids(bot, "opening hours") == [other.id]
     assert await _top_ids(bot, "refund") == [mine.id]
+    assert loads == [GUILD]
+    assert await sync.poll() == []
     assert loads == [GUILD]
