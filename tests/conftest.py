@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiosqlite.core
 import pytest
@@ -105,3 +105,23 @@ async def simcord_bot(bot_env: dict[str, str]) -> AsyncIterator[TicketBot]:
     core = getattr(bot, "core", None)
     if core is not None:
         await core.close()
+
+
+@pytest.fixture
+async def restart_bot(simcord_env, bot_env: dict[str, str]) -> AsyncIterator[Callable[[], Awaitable[TicketBot]]]:
+    """`await restart_bot()`: a new bot on the same settings and database replaces the running one
+    (SimCord's restart); every bot started this way is closed after the test, even one that failed, so no
+    database connection (an aiosqlite thread, a PostgreSQL pool) outlives its test."""
+    started: list[TicketBot] = []
+
+    async def restart() -> TicketBot:
+        bot = create_bot(load_settings(bot_env))
+        started.append(bot)
+        await simcord_env.restart_bot(bot)
+        return bot
+
+    yield restart
+    for bot in started:
+        core = getattr(bot, "core", None)
+        if core is not None:
+            await core.close()

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import load_settings
-from bot import create_bot
 from tests.sim import make_world, text_of
 
 
@@ -115,14 +113,14 @@ async def test_each_ticket_is_rated_once_and_only_by_its_opener(simcord_env):
     assert (await _rating(world, thread.id)).stars == 3
 
 
-async def test_dm_rating_buttons_work_after_a_restart(simcord_env, bot_env):
+async def test_dm_rating_buttons_work_after_a_restart(simcord_env, restart_bot):
     world = await make_world(simcord_env, private=True)
     await world.open_ticket(world.alice, "Refund", "I was charged twice")
     [thread] = world.threads
     await world.staff.slash(thread, "close")
     prompt = world.alice.user.dm_channel.last_message
 
-    await simcord_env.restart_bot(create_bot(load_settings(bot_env)))
+    await restart_bot()
 
     shown = await world.alice.user.click(prompt, label="5 ★")
     await world.alice.user.submit_modal(shown, {"comment": ""})

@@ -6,8 +6,6 @@ from __future__ import annotations
 import discord
 import pytest
 
-from app.settings import load_settings
-from bot import create_bot
 from db.database import utc_iso
 from tests.clock import advance
 from tests.sim import make_world, text_of
@@ -76,7 +74,7 @@ async def test_staff_are_pinged_again_while_a_ticket_waits_for_them_then_stop(si
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_a_repings_clock_survives_a_restart(simcord_env, bot_env, private):
+async def test_a_repings_clock_survives_a_restart(simcord_env, restart_bot, private):
     world = await make_world(simcord_env, private=private)
     await _settings(world, staff_reping_minutes=30)
     await world.open_ticket(world.alice, "Account", "Please change my account owner.")
@@ -84,7 +82,7 @@ async def test_a_repings_clock_survives_a_restart(simcord_env, bot_env, private)
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
     await advance(simcord_env, 20 * MIN)
 
-    await simcord_env.restart_bot(create_bot(load_settings(bot_env)))
+    await restart_bot()
     await advance(simcord_env, 15 * MIN)
 
     [reping] = _repings(world)
@@ -138,7 +136,7 @@ async def test_the_opener_is_reminded_up_to_k_times_before_the_idle_warning(simc
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(simcord_env, bot_env, private):
+async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(simcord_env, restart_bot, private):
     world = await make_world(simcord_env, private=private)
     await _settings(world, opener_reminder_hours=1, opener_reminders=1)
     await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
@@ -147,7 +145,7 @@ async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(s
     assert len(_reminders(world, thread)) == 1
 
     await world.alice.send(thread, "Still blank after a restart of the printer.")  # answered again at once
-    await simcord_env.restart_bot(create_bot(load_settings(bot_env)))
+    await restart_bot()
     await advance(simcord_env, 30 * MIN)
     assert len(_reminders(world, thread)) == 1
     await advance(simcord_env, 35 * MIN)
@@ -213,7 +211,7 @@ async def test_a_claimed_tickets_reping_goes_to_its_owner_and_to_the_role_once_u
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_reopening_a_ticket_staff_handle_starts_a_new_wait_for_staff(simcord_env, bot_env, private):
+async def test_reopening_a_ticket_staff_handle_starts_a_new_wait_for_staff(simcord_env, restart_bot, private):
     world = await make_world(simcord_env, private=private)
     await _settings(world, staff_reping_minutes=30)
     await world.open_ticket(world.alice, "Account", "Please change my account owner.")
@@ -228,7 +226,7 @@ async def test_reopening_a_ticket_staff_handle_starts_a_new_wait_for_staff(simco
     assert f"Reopened {thread.mention}" in text_of(result)
     wait = await world.core.care.wait(thread.id)
     assert (wait.on, wait.since, wait.nudges) == ("staff", utc_iso(simcord_env.now()), 0), "a new wait, from now"
-    await simcord_env.restart_bot(create_bot(load_settings(bot_env)))
+    await restart_bot()
     await advance(simcord_env, 25 * MIN)
     assert _repings(world) == []
     await advance(simcord_env, 10 * MIN)
