@@ -18,7 +18,9 @@ import asyncio
 import ctypes
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,9 +33,20 @@ from memory.vectors import from_blob
 log = logging.getLogger(__name__)
 
 
-def build_index(entry_rows: Sequence[Row], phrasing_rows: Sequence[Row]) -> GuildIndex:
-    """A GuildIndex of these rows (`repository.fetch_entry_rows`, `fetch_phrasing_rows`), without vectors
-    (`load_vectors`). Pure: safe to run in a worker thread."""
+@dataclass
+class Rows:
+    """A guild's rows (`repository.fetch_entry_rows`, `fetch_phrasing_rows`) handed over to `build_index`, which
+    empties it: the rows are then freed in the worker thread (millions of objects at 100,000 entries, a stall of
+    the event loop if the last reference to them were dropped there)."""
+
+    entries: list[Row]
+    phrasings: list[Row]
+
+
+def build_index(rows: Rows) -> GuildIndex:
+    """A GuildIndex of these rows, without vectors (`load_vectors`). Pure: safe to run in a worker thread."""
+    entry_rows, phrasing_rows = rows.entries, rows.phrasings
+    rows.entries, rows.phrasings = [], []
     alternates: dict[int, list[str]] = {}
     generated: dict[int, list[str]] = {}
     for row in phrasing_rows:  # ordered by id, like Entry.alternates everywhere else
@@ -116,6 +129,30 @@ async def load_vectors(db: Database, guild_id: int, model: str, index: GuildInde
                 break
         del rows
         await asyncio.to_thread(gathered.finish)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic garbage collection while an index is read and built. The collector's full passes are
+    triggered by the growth of long-lived objects, and an index load is nothing but that growth: at 100,000
+    entries several full passes over millions of objects ran in the middle of it, each holding the GIL (and so the
+    event loop) for up to half a second. Loads may overlap (two guilds): the collector runs again when the last
+    one ends. Cycles created meanwhile wait for it, or are frozen with the index (`freeze_long_lived`)."""
+    global _pauses, _was_enabled
+    if _pauses == 0:
+        _was_enabled = gc.isenabled()
+        gc.disable()
+    _pauses += 1
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0 and _was_enabled:
+            gc.enable()
+
+
+_pauses = 0
+_was_enabled = True
 
 
 # Below this many phrasings a full collection of the index is cheap: not worth freezing the process's

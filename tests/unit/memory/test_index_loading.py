@@ -103,3 +103,33 @@ async def test_a_small_index_is_not_frozen(memory_db, hashed_embedder, count):
     memory = TrainedMemory(memory_db, hashed_embedder)
     await memory.warm(GUILD)
     assert gc.get_freeze_count() == 0
+
+
+async def test_the_collector_waits_while_an_index_loads_and_runs_again_after(memory_db, hashed_embedder, monkeypatch):
+    """Full collections during a load walked millions of objects at 100k entries, holding the event loop."""
+    await _seed(memory_db, hashed_embedder, count=50)
+    build = store_module.build_index
+    seen: list[bool] = []
+
+    def spying(rows):
+        seen.append(gc.isenabled())
+        index = build(rows)
+        assert rows.entries == [] and rows.phrasings == [], "the rows were handed over to the worker thread"
+        return index
+
+    monkeypatch.setattr(store_module, "build_index", spying)
+    assert gc.isenabled()
+    try:
+        await TrainedMemory(memory_db, hashed_embedder).warm(GUILD)
+        assert seen == [False] and gc.isenabled()
+
+        def failing(rows):
+            raise RuntimeError("broken row")
+
+        monkeypatch.setattr(store_module, "build_index", failing)
+        with pytest.raises(RuntimeError):
+            await TrainedMemory(memory_db, hashed_embedder).warm(GUILD)
+        assert gc.isenabled(), "a failed load gives the collector back too"
+    finally:
+        gc.enable()
+        gc.unfreeze()
