@@ -105,13 +105,13 @@ async def measure(entries: int) -> dict[str, object]:
         memory = TrainedMemory(db, embedder)
         rows: list[float] = []
         loop = asyncio.get_running_loop()
-        lags: list[float] = []
+        lags: list[tuple[float, float]] = []
         stop = threading.Event()
 
         def pinger() -> None:
             while not stop.is_set():
                 done, sent = threading.Event(), time.monotonic()
-                loop.call_soon_threadsafe(lambda s=sent, d=done: (lags.append(time.monotonic() - s), d.set()))
+                loop.call_soon_threadsafe(lambda s=sent, d=done: (lags.append((s, time.monotonic() - s)), d.set()))
                 done.wait(60)
                 stop.wait(0.005)
 
@@ -123,7 +123,7 @@ async def measure(entries: int) -> dict[str, object]:
         )
         ended = time.monotonic()
         stop.set()
-        thread.join()
+        await asyncio.to_thread(thread.join)  # joined on the loop, a ping sent meanwhile would wait for it
         await db.close()
     assert report.added == entries, report
     row_part_end = rows[-1]
@@ -139,8 +139,10 @@ async def measure(entries: int) -> dict[str, object]:
         "batch_ms_by_tenth": [t * 1000 for t in per_batch],
         "rows_last_vs_first": per_row[-1] / per_row[0],
         "batches_last_vs_first": per_batch[-1] / per_batch[0] if per_batch else None,
-        "worst_lag_ms": max(lags, default=0.0) * 1000,
-        "stalls": sum(lag > 0.05 for lag in lags),
+        "worst_lag_ms": max((lag for _, lag in lags), default=0.0) * 1000,
+        "stalls": sum(lag > 0.05 for _, lag in lags),
+        # When each stall began (seconds into the import) and how long it was (ms); the rows' part ends at rows_s.
+        "stalls_at": [(round(at - began, 2), round(lag * 1000)) for at, lag in lags if lag > 0.05],
     }
 
 

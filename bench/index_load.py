@@ -120,7 +120,7 @@ async def _measure(path: Path) -> dict[str, Any]:
     seconds = time.monotonic() - began
     await asyncio.sleep(0.05)
     stop.set()
-    thread.join()
+    await asyncio.to_thread(thread.join)  # joined on the loop, a ping sent meanwhile would wait for it
     started = time.monotonic()
     gc.collect()
     full_gc = time.monotonic() - started
