@@ -132,27 +132,30 @@ async def load_vectors(db: Database, guild_id: int, model: str, index: GuildInde
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """No automatic garbage collection while an index is read and built. The collector's full passes are
-    triggered by the growth of long-lived objects, and an index load is nothing but that growth: at 100,000
-    entries several full passes over millions of objects ran in the middle of it, each holding the GIL (and so the
-    event loop) for up to half a second. Loads may overlap (two guilds): the collector runs again when the last
-    one ends. Cycles created meanwhile wait for it, or are frozen with the index (`freeze_long_lived`)."""
-    global _pauses, _was_enabled
+def full_collections_paused() -> Iterator[None]:
+    """No full garbage collection while an index is read and built. Full passes are triggered by the growth of
+    long-lived objects, and an index load is nothing but that growth: at 100,000 entries several full passes over
+    millions of objects ran in the middle of it, each holding the GIL (and so the event loop) for up to half a
+    second. The young generations are still collected (their passes are small), so the bot's short-lived cycles
+    are freed as usual; only what survives into the oldest generation waits, and is then frozen with the index
+    (`freeze_long_lived`). Loads may overlap (two guilds): full passes resume when the last one ends."""
+    global _pauses, _threshold
     if _pauses == 0:
-        _was_enabled = gc.isenabled()
-        gc.disable()
+        _threshold = gc.get_threshold()
+        gc.set_threshold(_threshold[0], _threshold[1], NEVER)
     _pauses += 1
     try:
         yield
     finally:
         _pauses -= 1
-        if _pauses == 0 and _was_enabled:
-            gc.enable()
+        if _pauses == 0:
+            gc.set_threshold(*_threshold)
 
 
+# A gen-1 collection count a full pass never waits for.
+NEVER = 2**31 - 1
 _pauses = 0
-_was_enabled = True
+_threshold = gc.get_threshold()
 
 
 # Below this many phrasings a full collection of the index is cheap: not worth freezing the process's

@@ -24,7 +24,7 @@ from db.database import Database, utc_iso
 from memory import repository as repo
 from memory import suggestions as sugg
 from memory.guild_index import GuildIndex
-from memory.loading import Rows, build_index, collector_paused, freeze_long_lived, load_vectors
+from memory.loading import Rows, build_index, freeze_long_lived, full_collections_paused, load_vectors
 from memory.models import MAX_QUERY_CHARS, Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
 from memory.text import identity_key, normalise, visible_text
@@ -553,7 +553,7 @@ class TrainedMemory:
     async def _load(self, guild_id: int) -> tuple[int, GuildIndex]:
         """The guild's index, with the change counter read before it: writes landing during the load
         leave the counter ahead of it, so the next check loads again."""
-        with collector_paused():
+        with full_collections_paused():
             changes = await repo.change_count(self.db, guild_id)
             rows = Rows(await repo.fetch_entry_rows(self.db, guild_id), [])
             rows.phrasings = await repo.fetch_phrasing_rows(self.db, guild_id)
