@@ -6,8 +6,10 @@
 Each entry has a question, one alternate and an answer, each with a stored 384-dimensional vector (hybrid
 search), in a SQLite file built once per size (bench/.index_load_<n>.db, reused). A thread pings the event
 loop every 5 ms while `TrainedMemory.warm` loads the index; the worst lateness of a ping is the longest
-stall. RSS is the process's resident memory after the load and a full collection (the bot's imports
-included, nothing else loaded). `--against REF` runs the same on another commit (`git archive`), one table.
+stall. RSS after is the process's resident memory after the load and a full collection (the bot's imports
+included, nothing else loaded); RSS before the same just before the load (the bot imported, the database open,
+a full collection done): "added by the load" is the index's idle memory. `--against REF` runs the same on
+another commit (`git archive`), one table.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ async def _measure(path: Path) -> dict[str, Any]:
     seconds = time.monotonic() - began
     await asyncio.sleep(0.05)
     stop.set()
-    thread.join()
+    await asyncio.to_thread(thread.join)  # joined on the loop, a ping sent meanwhile would wait for it
     started = time.monotonic()
     gc.collect()
     full_gc = time.monotonic() - started
@@ -191,12 +193,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.against:
             rows.append((args.against, measure_ref(args.against, entries)))
         rows.append(("this tree", measure_in(ROOT, entries)))
-    print("| code | entries | load | longest loop stall | stalls > 50 ms | full gc after | RSS after |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| code | entries | load | longest loop stall | stalls > 50 ms | full gc after | RSS before | RSS after "
+        "| added by the load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
         print(
             f"| {name} | {r['entries']:,} | {r['load_s']:.2f} s | {r['worst_lag_ms']:.0f} ms | {r['stalls']} "
-            f"| {r['full_gc_ms']:.0f} ms | {r['rss_mb']:.0f} MB |"
+            f"| {r['full_gc_ms']:.0f} ms | {r['rss_before_mb']:.0f} MB | {r['rss_mb']:.0f} MB "
+            f"| {r['rss_mb'] - r['rss_before_mb']:.0f} MB |"
         )
 
 

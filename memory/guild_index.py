@@ -4,6 +4,7 @@ ranked per entry, with the evidence the decision weighs (memory/decision.py) att
 from __future__ import annotations
 
 import logging
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,10 +36,20 @@ CANDIDATES_PER_RESULT = 8
 MIN_CANDIDATES = 40
 
 
-@dataclass
+@dataclass(slots=True)
 class _Phrasing:
     entry_id: int
     text: str
+
+
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+def _words(vocab: frozenset[str]) -> tuple[str, ...]:
+    """An entry's vocabulary as kept in the index: a tuple of interned words. A frozenset per entry (a hash table
+    each) took 44 of the index's ~140 MB at 10,000 entries; sets are made again only for the few matches of a
+    search (`_attach_scope`), so the evidence is the same."""
+    return tuple(sys.intern(w) for w in sorted(vocab))
 
 
 def _with_answer(hybrid: float, answer: float) -> float:
@@ -60,11 +71,11 @@ class GuildIndex:
         self.answers = VectorIndex()
         self._answer_rows: dict[int, int] = {}
         self._phrasings: dict[int, _Phrasing] = {}
-        self._entry_phrasings: dict[int, set[int]] = {}
-        # Per entry: content words of its texts and of its questions alone, and the listed
-        # other-product names its texts mention (memory/scope.py).
-        self._vocab: dict[int, frozenset[str]] = {}
-        self._question_vocab: dict[int, frozenset[str]] = {}
+        self._entry_phrasings: dict[int, tuple[int, ...]] = {}  # a set each took 2 MB at 10,000 entries
+        # Per entry: content words of its texts and of its questions alone (see `_words`), and the listed
+        # other-product names its texts mention, kept only when there are some (memory/scope.py).
+        self._vocab: dict[int, tuple[str, ...]] = {}
+        self._question_vocab: dict[int, tuple[str, ...]] = {}
         # Entries per answer (normalised, hashed): how many entries of the guild give each answer.
         self._answer_of: dict[int, int] = {}
         self._answer_count: Counter[int] = Counter()
@@ -84,9 +95,13 @@ class GuildIndex:
         self._answer_of[entry.id] = answer
         self._answer_count[answer] += 1
         texts = [entry.query, *entry.alternates, entry.response]
-        self._vocab[entry.id] = scope.vocabulary(texts)
-        self._question_vocab[entry.id] = scope.vocabulary(texts[:-1])
-        self._names[entry.id] = scope.mentioned(texts[:-1], entry.response)
+        self._vocab[entry.id] = _words(scope.vocabulary(texts))
+        self._question_vocab[entry.id] = _words(scope.vocabulary(texts[:-1]))
+        names = scope.mentioned(texts[:-1], entry.response)
+        if names:
+            self._names[entry.id] = names
+        else:
+            self._names.pop(entry.id, None)
 
     def add_phrasing(self, phrasing_id: int, entry_id: int, text: str) -> None:
         self.add_phrasings([(phrasing_id, entry_id, text)])
@@ -95,7 +110,9 @@ class GuildIndex:
         self._crowding_stale = True
         for pid, entry_id, text in items:
             self._phrasings[pid] = _Phrasing(entry_id, text)
-            self._entry_phrasings.setdefault(entry_id, set()).add(pid)
+            own = self._entry_phrasings.get(entry_id, ())
+            if pid not in own:
+                self._entry_phrasings[entry_id] = (*own, pid)
         if len(items) == 1:
             self.lexical.add(items[0][0], items[0][2])
         else:
@@ -121,6 +138,18 @@ class GuildIndex:
         self.answers.add_blobs(answers)
         self.vectors.add_blobs(phrasings)
 
+    def vector_key(self, row_id: int, *, answer: bool) -> int | None:
+        """Where the stored vector of row `row_id` goes: its entry's id in `answers`, or its own id in `vectors`
+        (None: not a row of this index)."""
+        if answer:
+            return self._answer_rows.get(row_id)
+        return row_id if row_id in self._phrasings and row_id not in self._answer_rows else None
+
+    def set_vector_matrix(self, keys: Sequence[int], matrix: np.ndarray, *, answers: bool) -> None:
+        """Stored vectors (float32 rows by key, see `vector_key`) at once, for building an index."""
+        self._crowding_stale = True
+        (self.answers if answers else self.vectors).add_matrix(keys, matrix)
+
     def remove_phrasing(self, phrasing_id: int) -> None:
         self._crowding_stale = True
         entry_id = self._answer_rows.pop(phrasing_id, None)
@@ -129,7 +158,9 @@ class GuildIndex:
             return
         phrasing = self._phrasings.pop(phrasing_id, None)
         if phrasing is not None:
-            self._entry_phrasings.get(phrasing.entry_id, set()).discard(phrasing_id)
+            own = self._entry_phrasings.get(phrasing.entry_id)
+            if own is not None:
+                self._entry_phrasings[phrasing.entry_id] = tuple(p for p in own if p != phrasing_id)
         self.lexical.remove(phrasing_id)
         self.vectors.remove(phrasing_id)
 
@@ -234,7 +265,7 @@ class GuildIndex:
         excluded = scope.ruled_out(text)
         for match in ranked:
             if excluded:
-                match.ruled_out = tuple(sorted(excluded & self._question_vocab.get(match.entry.id, frozenset())))
+                match.ruled_out = tuple(sorted(excluded & frozenset(self._question_vocab.get(match.entry.id, ()))))
             match.score = min(1.0, match.score)
-            match.coverage = scope.coverage(words, self._vocab.get(match.entry.id, frozenset()))
-            match.foreign = scope.foreign_names(names, self._names.get(match.entry.id, frozenset()))
+            match.coverage = scope.coverage(words, frozenset(self._vocab.get(match.entry.id, ())))
+            match.foreign = scope.foreign_names(names, self._names.get(match.entry.id, _NO_WORDS))

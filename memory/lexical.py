@@ -26,13 +26,17 @@ RESCORE_DEPTH = 40
 # Norms use the IDF of the moment they are computed; refresh them when the collection has
 # changed size by more than this fraction since.
 NORM_DRIFT = 0.25
+# A posting keeps a feature's count in its phrasing (2 bytes; a phrasing is at most a few hundred characters);
+# its weight, 1 + ln(count), is looked up here: the very float32 the posting used to store (4 bytes).
+MAX_COUNT = 65535
+_TF = np.array([0.0] + [1.0 + math.log(count) for count in range(1, MAX_COUNT + 1)], dtype=np.float32)
 
 
 class LexicalIndex:
     """Phrasings keyed by an int (the phrasing id); add/remove are incremental."""
 
     def __init__(self) -> None:
-        self._postings: dict[str, tuple[array, array]] = {}
+        self._postings: dict[str, tuple[array, array]] = {}  # feature -> (slots, counts)
         self._slot_of: dict[int, int] = {}
         self._keys: list[int] = []
         self._norm_texts: list[str] = []
@@ -48,6 +52,10 @@ class LexicalIndex:
         return key in self._slot_of
 
     def add(self, key: int, text: str) -> None:
+        self._add(key, text, weigh=True)
+
+    def _add(self, key: int, text: str, *, weigh: bool) -> None:
+        """`weigh=False`: leave the slot's norm to a `_refresh_norms` that follows (half the time of a bulk add)."""
         if key in self._slot_of:
             self.remove(key)
         slot = len(self._keys)
@@ -59,17 +67,18 @@ class LexicalIndex:
         self._alive[slot] = True
         self._live += 1
         squared = 0.0
+        postings = self._postings
         for feature, count in features(norm).items():
-            slots, weights = self._postings.setdefault(feature, (array("i"), array("f")))
-            tf = 1.0 + math.log(count)
+            slots, counts = postings.get(feature) or postings.setdefault(feature, (array("i"), array("H")))
             slots.append(slot)
-            weights.append(tf)
-            squared += (tf * self._idf(len(slots))) ** 2
+            counts.append(min(count, MAX_COUNT))
+            if weigh:
+                squared += ((1.0 + math.log(count)) * self._idf(len(slots))) ** 2
         self._norms[slot] = math.sqrt(squared) or 1.0
 
     def add_many(self, items: list[tuple[int, str]]) -> None:
         for key, text in items:
-            self.add(key, text)
+            self._add(key, text, weigh=False)
         self._refresh_norms()
 
     def remove(self, key: int) -> None:
@@ -119,7 +128,7 @@ class LexicalIndex:
             q_squared += q_weight**2
             if posting:
                 slot_parts.append(np.frombuffer(posting[0], dtype=np.int32))
-                weight_parts.append(np.frombuffer(posting[1], dtype=np.float32) * (q_weight * idf))
+                weight_parts.append(_weights(posting[1]) * (q_weight * idf))
         size = len(self._keys)
         if not slot_parts:
             return np.zeros(size, dtype=np.float32)
@@ -146,10 +155,10 @@ class LexicalIndex:
         if not size:
             return
         ids, contributions = [], []
-        for slots, weights in self._postings.values():
+        for slots, counts in self._postings.values():
             idf = self._idf(len(slots))
             ids.append(np.frombuffer(slots, dtype=np.int32))
-            contributions.append((np.frombuffer(weights, dtype=np.float32) * idf) ** 2)
+            contributions.append((_weights(counts) * idf) ** 2)
         squared = np.bincount(np.concatenate(ids), np.concatenate(contributions), minlength=size)
         norms = np.sqrt(squared[:size]).astype(np.float32)
         norms[norms == 0] = 1.0
@@ -161,3 +170,8 @@ class LexicalIndex:
         log.debug("Compacting lexical index: %d live of %d slots", len(items), len(self._keys))
         self.__init__()  # type: ignore[misc]
         self.add_many(items)
+
+
+def _weights(counts: array) -> np.ndarray:
+    """A posting's weights (float32) from its counts."""
+    return _TF[np.frombuffer(counts, dtype=np.uint16)]

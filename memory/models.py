@@ -11,7 +11,7 @@ MAX_QUERY_CHARS = 300
 MAX_RESPONSE_CHARS = 1900
 
 
-@dataclass
+@dataclass(slots=True)  # a guild's index holds every entry: no __dict__ each
 class Entry:
     id: int
     guild_id: int

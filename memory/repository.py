@@ -84,11 +84,39 @@ async def fetch_entry_rows(db: Database, guild_id: int) -> list[Row]:
 
 
 async def fetch_phrasing_rows(db: Database, guild_id: int) -> list[Row]:
-    """Every phrasing of the guild (alternates and answers too) with its vector, as raw rows ordered by id."""
+    """Every phrasing of the guild (alternates and answers too), without vectors (`fetch_vector_rows`), as raw
+    rows ordered by id."""
     return await db.fetchall(
-        "SELECT p.id, p.entry_id, p.text, p.is_primary, e.model, e.vector FROM entry_phrasings p "
-        "LEFT JOIN embeddings e ON e.phrasing_id = p.id WHERE p.guild_id = ? ORDER BY p.id",
-        (guild_id,),
+        "SELECT id, entry_id, text, is_primary FROM entry_phrasings WHERE guild_id = ? ORDER BY id", (guild_id,)
+    )
+
+
+def _vector_filter(answers: bool) -> str:
+    return f"p.is_primary {'=' if answers else '!='} {ANSWER_KIND}"
+
+
+async def count_vectors(db: Database, guild_id: int, model: str, *, answers: bool) -> int:
+    """How many vectors of `model` the guild's answers (else its other phrasings) have stored."""
+    row = await db.fetchone(
+        "SELECT COUNT(*) FROM embeddings e JOIN entry_phrasings p ON p.id = e.phrasing_id "
+        f"WHERE p.guild_id = ? AND e.model = ? AND {_vector_filter(answers)}",
+        (guild_id, model),
+    )
+    return int(row[0]) if row else 0
+
+
+async def fetch_vector_rows(
+    db: Database, guild_id: int, model: str, *, answers: bool, after: int, limit: int
+) -> list[Row]:
+    """(phrasing id, vector) of `model` of the guild's answers (else other phrasings) with ids above `after`, by
+    id, at most `limit`: a guild's vectors are read in chunks, never all their rows at once (46 MB of blobs and
+    30,000 rows at 10,000 entries, which the allocator kept long after they were freed)."""
+    # Walked by phrasing id (`+p.guild_id` keeps SQLite off the guild's index, which would read and sort all the
+    # guild's phrasings for every chunk: 0.5-0.9 s each at 10,000 entries, against 15-30 ms).
+    return await db.fetchall(
+        "SELECT p.id, e.vector FROM entry_phrasings p JOIN embeddings e ON e.phrasing_id = p.id "
+        f"WHERE +p.guild_id = ? AND e.model = ? AND {_vector_filter(answers)} AND p.id > ? ORDER BY p.id LIMIT ?",
+        (guild_id, model, after, limit),
     )
 
 

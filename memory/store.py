@@ -23,7 +23,7 @@ from db.database import Database, utc_iso
 from memory import repository as repo
 from memory import suggestions as sugg
 from memory.guild_index import GuildIndex
-from memory.loading import build_index, freeze_long_lived
+from memory.loading import Rows, build_index, freeze_long_lived, full_collections_paused, load_vectors
 from memory.models import MAX_QUERY_CHARS, Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
 from memory.text import identity_key, normalise, visible_text
@@ -563,14 +563,15 @@ class TrainedMemory:
     async def _load(self, guild_id: int) -> tuple[int, GuildIndex]:
         """The guild's index, with the change counter read before it: writes landing during the load
         leave the counter ahead of it, so the next check loads again."""
-        changes = await repo.change_count(self.db, guild_id)
-        entry_rows = await repo.fetch_entry_rows(self.db, guild_id)
-        phrasing_rows = await repo.fetch_phrasing_rows(self.db, guild_id)
-        model = self.embedder.model if self.embedder else None
-        # Seconds of pure Python at 100k entries: built in a worker thread (memory/loading.py).
-        index = await asyncio.to_thread(build_index, entry_rows, phrasing_rows, model)
-        del entry_rows, phrasing_rows
-        freeze_long_lived(index)
+        with full_collections_paused():
+            changes = await repo.change_count(self.db, guild_id)
+            rows = Rows(await repo.fetch_entry_rows(self.db, guild_id), [])
+            rows.phrasings = await repo.fetch_phrasing_rows(self.db, guild_id)
+            # Seconds of pure Python at 100k entries: built in a worker thread (memory/loading.py).
+            index = await asyncio.to_thread(build_index, rows)
+            if self.embedder is not None and self.embedder.model:
+                await load_vectors(self.db, guild_id, self.embedder.model, index)
+            freeze_long_lived(index)
         log.debug("Loaded trained memory of guild %d: %d entries", guild_id, len(index.entries))
         return changes, index
 

@@ -25,6 +25,15 @@ def unit(vector: Sequence[float] | np.ndarray) -> np.ndarray | None:
     return array / length if length > 0 else None
 
 
+def _distinct(keys: Sequence[int]) -> bool:
+    """No key twice. A set of 200,000 keys built in one call holds the GIL for 20-80 ms (a stall of the event
+    loop while a worker thread loads an index); in slices, the loop gets its turns between them."""
+    seen: set[int] = set()
+    for start in range(0, len(keys), 10_000):
+        seen.update(keys[start : start + 10_000])
+    return len(seen) == len(keys)
+
+
 class VectorIndex:
     """Unit vectors in one growing matrix; removed rows are zeroed and reused after compaction."""
 
@@ -77,6 +86,19 @@ class VectorIndex:
         matrix = np.empty((len(same), size // 4), dtype=np.float32)
         for row, (_, blob) in enumerate(same):
             matrix[row] = np.frombuffer(blob, dtype="<f4")
+        self._take([key for key, _ in same], matrix)
+
+    def add_matrix(self, keys: Sequence[int], matrix: np.ndarray) -> None:
+        """Stored vectors (float32 rows, not yet normalised) by key, like `add_blobs`: the matrix becomes the
+        index's own (normalised in place) when the index is empty and the keys distinct."""
+        if self._slot_of or not _distinct(keys):
+            for key, row in zip(keys, matrix, strict=True):
+                self.add(key, row)
+            return
+        if len(keys):
+            self._take(list(keys), matrix)
+
+    def _take(self, keys: list[int], matrix: np.ndarray) -> None:
         lengths = np.linalg.norm(matrix, axis=1)
         keep = lengths > 0
         if not keep.all():
@@ -84,7 +106,7 @@ class VectorIndex:
         matrix /= lengths[:, None]
         self.dim = matrix.shape[1]
         self._matrix = matrix
-        self._keys = [key for (key, _), kept in zip(same, keep.tolist(), strict=True) if kept]
+        self._keys = [key for key, kept in zip(keys, keep.tolist(), strict=True) if kept]
         self._slot_of = {key: slot for slot, key in enumerate(self._keys)}
 
     def remove(self, key: int) -> None:

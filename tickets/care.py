@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from db.database import Params, Row
 from tickets.care_models import PingKind, QueuedPing
-from tickets.care_store import CareStore
+from tickets.care_store import CareStore, wait_delete, wait_of, wait_put, wait_read
 from tickets.hours import SupportHours
 from tickets.models import Ticket
 from tickets.schedule import CareAction, CarePolicy, CareStep, SchedulePolicy, Wait, next_wait, support_hours_of
@@ -27,13 +28,27 @@ class CareService:
     # -- whose turn (TicketService calls this on every event) -------------------------------------
 
     async def ticket_event(self, ticket: Ticket, event: TicketEvent, now: datetime) -> None:
-        current = await self.store.wait(ticket.id)
+        await self.store.apply(self.event_writes(await self.store.wait(ticket.id), ticket, event, now))
+
+    # The same in the trips of the ticket's own event (TicketService batches them): the current wait is read with
+    # the ticket (`state_read`, `state_of`), and the new one written with the event (`event_writes`).
+
+    def state_read(self, ticket_id: int) -> tuple[str, Params]:
+        return wait_read(ticket_id)
+
+    def state_of(self, rows: list[Row]) -> Wait | None:
+        return wait_of(rows)
+
+    def event_writes(
+        self, current: object, ticket: Ticket, event: TicketEvent, now: datetime, *, known: bool = True
+    ) -> list[tuple[str, Params]]:
+        """The statements that record whose turn it is after `event` (`ticket` as it is after it), given the
+        `current` wait (`known=False`: not read, e.g. after an answer, whose wait does not depend on it)."""
+        assert current is None or isinstance(current, Wait)
         wait = next_wait(current, ticket, event, now)
         if wait is None:
-            if current is not None:
-                await self.store.delete_wait(ticket.id)
-        elif wait != current:
-            await self.store.put_wait(wait)
+            return [wait_delete(ticket.id)] if current is not None or not known else []
+        return [wait_put(wait)] if wait != current or not known else []
 
     async def wait(self, ticket_id: int) -> Wait | None:
         return await self.store.wait(ticket_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from db.database import Database, Row, utc_iso
+from db.database import Database, Params, Row, utc_iso
 from tickets.care_models import PastTicket, PingKind, QueuedPing, Rating, RatingPlace, TicketHistory
 from tickets.schedule import Wait, WaitingOn
 
@@ -69,25 +69,21 @@ class CareStore:
 
     # --- waits --------------------------------------------------------------------------------
     async def wait(self, ticket_id: int) -> Wait | None:
-        row = await self.db.fetchone("SELECT * FROM ticket_waits WHERE ticket_id = :id", {"id": ticket_id})
-        return _wait(row) if row else None
+        return wait_of(await self.db.fetchall(*wait_read(ticket_id)))
 
     async def waits(self, guild_id: int) -> dict[int, Wait]:
         rows = await self.db.fetchall("SELECT * FROM ticket_waits WHERE guild_id = :g", {"g": guild_id})
         return {row["ticket_id"]: _wait(row) for row in rows}
 
+    async def apply(self, steps: list[tuple[str, Params]]) -> None:
+        for step in steps:
+            await self.db.run(*step)
+
     async def put_wait(self, wait: Wait) -> None:
-        await self.db.run(
-            """INSERT INTO ticket_waits (ticket_id, guild_id, waiting_on, since, nudges, last_nudge_at)
-               VALUES (:ticket_id, :guild_id, :on, :since, :nudges, :last)
-               ON CONFLICT (ticket_id) DO UPDATE SET waiting_on = excluded.waiting_on, since = excluded.since,
-                 nudges = excluded.nudges, last_nudge_at = excluded.last_nudge_at""",
-            {"ticket_id": wait.ticket_id, "guild_id": wait.guild_id, "on": wait.on.value, "since": wait.since,
-             "nudges": wait.nudges, "last": wait.last_nudge_at},
-        )  # fmt: skip
+        await self.db.run(*wait_put(wait))
 
     async def delete_wait(self, ticket_id: int) -> None:
-        await self.db.run("DELETE FROM ticket_waits WHERE ticket_id = :id", {"id": ticket_id})
+        await self.db.run(*wait_delete(ticket_id))
 
     async def count_nudge(self, wait: Wait, now: datetime) -> bool:
         """Count one nudge of this very wait (same start, same count): False when it changed meanwhile."""
@@ -205,6 +201,35 @@ def _rating(row: Row) -> Rating:
         rated_at=row["rated_at"], comment=row["comment"], commented_at=row["commented_at"],
         log_channel_id=row["log_channel_id"], log_message_id=row["log_message_id"],
     )  # fmt: skip
+
+
+# The statements of the waits, for `TicketStore` to send in the same trip as the ticket event they follow.
+
+
+def wait_read(ticket_id: int) -> tuple[str, Params]:
+    return "SELECT * FROM ticket_waits WHERE ticket_id = :id", {"id": ticket_id}
+
+
+def wait_of(rows: list[Row]) -> Wait | None:
+    return _wait(rows[0]) if rows else None
+
+
+def wait_put(wait: Wait) -> tuple[str, Params]:
+    """Store `wait`, unless its ticket is closed by then (a wait sent with the event, in one batch, was decided
+    from the ticket as it was read before: a close that landed in between wins)."""
+    return (
+        """INSERT INTO ticket_waits (ticket_id, guild_id, waiting_on, since, nudges, last_nudge_at)
+           SELECT :ticket_id, :guild_id, :on, :since, :nudges, :last
+           WHERE EXISTS (SELECT 1 FROM tickets WHERE id = :ticket_id AND status != 'closed')
+           ON CONFLICT (ticket_id) DO UPDATE SET waiting_on = excluded.waiting_on, since = excluded.since,
+             nudges = excluded.nudges, last_nudge_at = excluded.last_nudge_at""",
+        {"ticket_id": wait.ticket_id, "guild_id": wait.guild_id, "on": wait.on.value, "since": wait.since,
+         "nudges": wait.nudges, "last": wait.last_nudge_at},
+    )  # fmt: skip
+
+
+def wait_delete(ticket_id: int) -> tuple[str, Params]:
+    return "DELETE FROM ticket_waits WHERE ticket_id = :id", {"id": ticket_id}
 
 
 def _wait(row: Row) -> Wait:

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from db.database import utc_iso
+from db.database import Params, Row, utc_iso
+from memory.decision import Route
 from memory.text import visible_text
 from tickets.answering import AnswerOutcome
 from tickets.category_store import CategoryStore
@@ -142,12 +143,45 @@ class RecordedAnswer:
     # The ticket right after the answer was recorded (None if it is gone): streaming takes a while, and
     # it may have been closed or handed to staff meanwhile.
     ticket: Ticket | None = None
+    # An answer that is not a hand-off: the ticket after the answer reached it (`TicketService.answered`, done in
+    # the same trip); None for a hand-off or a ticket gone.
+    answered: Ticket | None = None
 
 
 class TicketWatcher(Protocol):
-    """Told of every event after it is recorded (tickets/care.py keeps whose turn it is from them)."""
+    """Told of every event after it is recorded (tickets/care.py keeps whose turn it is from them).
+
+    The events of a ticket message (the message, the answer) carry the watcher's writes in their own batch,
+    so a message costs no extra trips: its state of the ticket is read with the ticket (`state_read`, `state_of`),
+    and `event_writes` are the statements that record an event, decided from that state and the ticket."""
 
     async def ticket_event(self, ticket: Ticket, event: TicketEvent, now: datetime) -> None: ...
+
+    def state_read(self, ticket_id: int) -> tuple[str, Params]: ...
+
+    def state_of(self, rows: list[Row]) -> object: ...
+
+    def event_writes(
+        self, current: object, ticket: Ticket, event: TicketEvent, now: datetime, *, known: bool = True
+    ) -> list[tuple[str, Params]]: ...
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the watcher keeps about a ticket (`state`, None if nothing), read in the same trip as the ticket."""
+
+    state: object = None
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What answering a message needs: the ticket, its latest messages, its form answers. `version`: the
+    ticket's count of events this process recorded when it was read (see `TicketService.is_current`)."""
+
+    ticket: Ticket | None
+    messages: list[TicketMessage]
+    answers: list[FormAnswer]
+    version: int = -1
 
 
 class TicketService:
@@ -160,6 +194,9 @@ class TicketService:
         self.settings = settings
         self.watcher = watcher
         self._configs: dict[int, GuildConfig | None] = {}
+        # Per open ticket, how many events this process recorded in it: an answer context read together with a
+        # message is used only while no other event came in between (else it is read again).
+        self._versions: dict[int, int] = {}
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -186,6 +223,17 @@ class TicketService:
     async def get(self, ticket_id: int) -> Ticket | None:
         return await self.store.get_ticket(ticket_id)
 
+    async def get_watched(self, ticket_id: int) -> tuple[Ticket | None, Watched | None]:
+        """The ticket and its watcher's state of it, in one trip (for `message_posted`)."""
+        if self.watcher is None:
+            return await self.store.get_ticket(ticket_id), None
+        ticket, rows = await self.store.ticket_with(ticket_id, self.watcher.state_read(ticket_id))
+        return ticket, Watched(self.watcher.state_of(rows))
+
+    def is_current(self, context: AnswerContext) -> bool:
+        """No event was recorded in the context's ticket since it was read (by this process)."""
+        return context.ticket is not None and self._versions.get(context.ticket.id, 0) == context.version
+
     async def messages(self, ticket_id: int, *, last: int | None = None) -> list[TicketMessage]:
         return await self.store.messages(ticket_id, last=last)
 
@@ -198,11 +246,10 @@ class TicketService:
     async def routes_since(self, guild_id: int, since: datetime) -> dict[str, int]:
         return await self.store.routes_since(guild_id, since)
 
-    async def answer_context(
-        self, ticket_id: int, *, last: int
-    ) -> tuple[Ticket | None, list[TicketMessage], list[FormAnswer]]:
+    async def answer_context(self, ticket_id: int, *, last: int) -> AnswerContext:
         """The ticket, its `last` messages and its form answers, read together (one trip)."""
-        return await self.store.answer_context(ticket_id, last=last)
+        version = self._versions.get(ticket_id, 0)
+        return AnswerContext(*await self.store.answer_context(ticket_id, last=last), version=version)
 
     async def form_answers(self, ticket_id: int) -> list[FormAnswer]:
         return await self.store.answers(ticket_id)
@@ -249,6 +296,7 @@ class TicketService:
         await self.message_posted(
             ticket, message_id=new.ticket_id, author_id=new.opener_id, author_name=new.opener_name,
             role=MessageRole.USER, content=f"{subject}\n{new.description}".strip(), now=now,
+            watched=Watched(),  # a new ticket: nothing kept about it yet
         )  # fmt: skip
         log.info("Ticket %d opened in guild %d (%s, %s, %s)", new.ticket_id, new.guild_id, new.category, new.mode,
                  new.source)  # fmt: skip
@@ -256,14 +304,29 @@ class TicketService:
 
     async def message_posted(
         self, ticket: Ticket, *, message_id: int | None, author_id: int, author_name: str, role: MessageRole,
-        content: str, now: datetime,
+        content: str, now: datetime, watched: Watched | None = None,
     ) -> Ticket:  # fmt: skip
         """Store a message; user/staff activity resets idle tracking, a user reopens a resolved ticket,
-        and staff writing in a ticket that waits for them answers it (the AI stays quiet there)."""
+        and staff writing in a ticket that waits for them answers it (the AI stays quiet there).
+
+        `watched` (from `get_watched`): the watcher's writes go in the message's own trip."""
+        ticket, _ = await self.message_recorded(
+            ticket, message_id=message_id, author_id=author_id, author_name=author_name, role=role, content=content,
+            now=now, watched=watched,
+        )  # fmt: skip
+        return ticket
+
+    async def message_recorded(
+        self, ticket: Ticket, *, message_id: int | None, author_id: int, author_name: str, role: MessageRole,
+        content: str, now: datetime, watched: Watched | None = None, context_last: int | None = None,
+    ) -> tuple[Ticket, AnswerContext | None]:  # fmt: skip
+        """`message_posted`, and with `context_last` the answer's context (`answer_context`) read in the same
+        trip: the message is answered at once, unless it waits its turn (then its context is read again)."""
         message = TicketMessage(ticket.id, message_id, author_id, author_name, role, content, utc_iso(now))
+        self._versions[ticket.id] = version = self._versions.get(ticket.id, 0) + 1
         if role is MessageRole.BOT:
             await self.store.add_message(message)
-            return ticket
+            return ticket, None
         changes: dict[str, object] = {"last_activity_at": utc_iso(now), "idle_warned_at": None}
         event = TicketEvent.USER_WROTE if role is MessageRole.USER else TicketEvent.STAFF_WROTE
         status = next_status(ticket.status, event)
@@ -275,10 +338,16 @@ class TicketService:
                 changes["staff_pinged"] = 0
         if role is MessageRole.STAFF and not ticket.ai_paused:
             changes["ai_paused"] = 1
-        # The message and its ticket's update: one transaction, one trip to the database.
-        updated = await self.store.message_recorded(message, now, **changes)
+        # The message, its ticket's update and the watcher's record of it: one transaction, one trip.
+        expected = _changed(ticket, changes)
+        writes = self._event_writes(watched, expected, event, now)
+        updated, read = await self.store.message_recorded(
+            message, now, also=writes or (), context_last=context_last, **changes
+        )
         assert updated is not None
-        return await self._watched(updated, event, now)
+        await self._watched_after(updated, event, now, writes, watched)
+        context = None if read is None else AnswerContext(updated, *read, version=version)
+        return updated, context
 
     async def answer_recorded(
         self, ticket: Ticket, outcome: AnswerOutcome, *, question: str, buttons_message_id: int | None,
@@ -295,13 +364,23 @@ class TicketService:
             reply = TicketMessage(
                 ticket.id, first_message_id, bot_id, bot_name, MessageRole.BOT, outcome.text, utc_iso(now)
             )
-        # The route, the reply and a look at the ticket as it is now: one transaction, one trip.
-        route_id, previous, current = await self.store.answer_recorded(
+        self._versions[ticket.id] = self._versions.get(ticket.id, 0) + 1
+        # The route, the reply and a look at the ticket as it is now: one transaction, one trip. An answer that is
+        # not a hand-off has reached the ticket: its status (`answered`) and the watcher's record go with it.
+        reached = outcome.route is not Route.STAFF
+        status = next_status(ticket.status, TicketEvent.ANSWERED) if reached else None
+        expected = replace(ticket, status=status) if status is not None else ticket
+        writes = self._event_writes(Watched(), expected, TicketEvent.ANSWERED, now, known=False) if reached else None
+        route_id, previous, current, after = await self.store.answer_recorded(
             ticket.id, guild_id=ticket.guild_id, message_id=buttons_message_id, route=outcome.route,
             entry_id=outcome.entry_id, score=top.score if top else None,
             detail=json.dumps({"reason": outcome.decision.reason, "question": question[:500]}), reply=reply, now=now,
+            status=status, also=writes or (),
         )  # fmt: skip
-        return RecordedAnswer(route_id, previous if previous is not None and previous.has_buttons else None, current)
+        if after is not None and not after.is_closed:
+            await self._watched_after(after, TicketEvent.ANSWERED, now, writes, Watched(), known=False)
+        replaced = previous if previous is not None and previous.has_buttons else None
+        return RecordedAnswer(route_id, replaced, current, answered=after if reached else None)
 
     async def answered(self, ticket: Ticket, now: datetime) -> Ticket:
         """An answer (not a hand-off) reached the ticket."""
@@ -359,10 +438,46 @@ class TicketService:
             await self.watcher.ticket_event(ticket, event, now)
         return ticket
 
+    def _event_writes(
+        self, watched: Watched | None, expected: Ticket, event: TicketEvent, now: datetime, *, known: bool = True
+    ) -> list[tuple[str, Params]] | None:
+        """The watcher's statements for `event`, to send with the event's own (None: no watcher, or its state was
+        not read; then it is told afterwards, in trips of its own)."""
+        if self.watcher is None or watched is None:
+            return None
+        return self.watcher.event_writes(watched.state, expected, event, now, known=known)
+
+    async def _watched_after(
+        self, ticket: Ticket, event: TicketEvent, now: datetime, writes: list[tuple[str, Params]] | None,
+        watched: Watched | None, *, known: bool = True,
+    ) -> None:  # fmt: skip
+        """Tell the watcher of an event recorded as `ticket` is now, unless the writes sent with it were already
+        the right ones: they were decided from the ticket as read before, and another event may have landed in
+        between (then the watcher reads its state again and corrects it, in trips of its own)."""
+        if self.watcher is None:
+            return
+        if writes is None or self._event_writes(watched, ticket, event, now, known=known) != writes:
+            await self.watcher.ticket_event(ticket, event, now)
+
     async def _update(self, ticket: Ticket, now: datetime, changes: dict[str, object]) -> Ticket:
+        self._versions[ticket.id] = self._versions.get(ticket.id, 0) + 1
         updated = await self.store.update_ticket(ticket.id, now, **changes)
         assert updated is not None
+        if updated.is_closed:
+            self._versions.pop(ticket.id, None)
         return updated
+
+
+_TICKET_FLAGS = ("ai_paused", "staff_pinged")
+
+
+def _changed(ticket: Ticket, changes: dict[str, object]) -> Ticket:
+    """`ticket` as `TicketStore.update_ticket` with `changes` will leave it (unless another write comes first)."""
+    known = {name: value for name, value in changes.items() if hasattr(ticket, name)}
+    for name in _TICKET_FLAGS:
+        if name in known:
+            known[name] = bool(known[name])
+    return replace(ticket, **known)  # type: ignore[arg-type]  # column names to their values, as the store writes them
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from db.database import Database, Params, Row, utc_iso
@@ -150,24 +151,36 @@ class TicketStore:
         _, rows = await self.db.batch([update, select])
         return _ticket(rows[0]) if rows else None
 
-    async def message_recorded(self, message: TicketMessage, now: datetime, **fields: object) -> Ticket | None:
-        """Store a message and update its ticket (`update_ticket`) in one transaction and one trip to the
-        database; returns the fresh ticket."""
+    async def message_recorded(
+        self, message: TicketMessage, now: datetime, *, also: Sequence[Step] = (), context_last: int | None = None,
+        **fields: object,
+    ) -> tuple[Ticket | None, tuple[list[TicketMessage], list[FormAnswer]] | None]:  # fmt: skip
+        """Store a message and update its ticket (`update_ticket`), with the statements `also` (the watcher's), in
+        one transaction and one trip to the database; returns the fresh ticket and, given `context_last`, its
+        `last` messages and its form answers as `answer_context` reads them."""
         update, select = _ticket_update(message.ticket_id, now, fields)
-        _, _, rows = await self.db.batch([_message_insert(message), update, select])
-        return _ticket(rows[0]) if rows else None
+        steps = [_message_insert(message), update, *also, select]
+        if context_last is not None:
+            steps += _context_reads(message.ticket_id, context_last)
+        results = await self.db.batch(steps)
+        if context_last is None:
+            rows = results[-1]
+            return (_ticket(rows[0]) if rows else None), None
+        rows, messages, answers = results[-3:]
+        context = [_message(r) for r in messages], [FormAnswer(r["question"], r["answer"]) for r in answers]
+        return (_ticket(rows[0]) if rows else None), context
+
+    async def ticket_with(self, ticket_id: int, read: Step) -> tuple[Ticket | None, list[Row]]:
+        """The ticket and the rows of `read` (the watcher's state of it), in one trip."""
+        tickets, rows = await self.db.batch([_ticket_select(ticket_id), read], write=False)
+        return (_ticket(tickets[0]) if tickets else None), rows
 
     async def answer_context(
         self, ticket_id: int, *, last: int
     ) -> tuple[Ticket | None, list[TicketMessage], list[FormAnswer]]:
         """What answering a message needs, read in one trip: the ticket, its `last` messages, its form."""
         tickets, messages, answers = await self.db.batch(
-            [
-                ("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}),
-                (_MESSAGES_SQL, {"ticket_id": ticket_id, "last": last}),
-                (_ANSWERS_SQL, {"ticket_id": ticket_id}),
-            ],
-            write=False,
+            [_ticket_select(ticket_id), *_context_reads(ticket_id, last)], write=False
         )
         return (
             _ticket(tickets[0]) if tickets else None,
@@ -212,9 +225,13 @@ class TicketStore:
     async def answer_recorded(
         self, ticket_id: int, *, guild_id: int, message_id: int | None, route: Route, entry_id: int | None,
         score: float | None, detail: str, reply: TicketMessage | None, now: datetime,
-    ) -> tuple[int, RecordedRoute | None, Ticket | None]:  # fmt: skip
+        status: TicketStatus | None = None, also: Sequence[Step] = (),
+    ) -> tuple[int, RecordedRoute | None, Ticket | None, Ticket | None]:  # fmt: skip
         """Record an answer's route and the bot's reply (if any) in one transaction and one trip; returns
-        the route's id, the ticket's previous route, and the ticket as it is now."""
+        the route's id, the ticket's previous route, and the ticket as it is now.
+
+        `status` (the answer reached the ticket): then also set it, unless the ticket is closed or has it already,
+        run the statements `also` (the watcher's), and return the ticket after that as well (else None)."""
         steps = [
             (f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = :ticket_id ORDER BY id DESC LIMIT 1",
              {"ticket_id": ticket_id}),
@@ -222,13 +239,25 @@ class TicketStore:
         ]  # fmt: skip
         if reply is not None:
             steps.append(_message_insert(reply))
-        steps.append(("SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}))
+        steps.append(_ticket_select(ticket_id))
+        if status is not None:
+            steps.append((
+                "UPDATE tickets SET status = :status, updated_at = :now "
+                "WHERE id = :id AND status != 'closed' AND status != :status",
+                {"status": status.value, "now": utc_iso(now), "id": ticket_id},
+            ))  # fmt: skip
+            steps += [*also, _ticket_select(ticket_id)]
         results = await self.db.batch(steps)
-        previous, inserted, ticket = results[0], results[1], results[-1]
+        previous, inserted = results[0], results[1]
+        if status is None:
+            ticket, after = results[-1], []
+        else:
+            ticket, after = results[-3 - len(also)], results[-1]
         return (
             int(inserted[0][0]),
             _route(previous[0]) if previous else None,
             _ticket(ticket[0]) if ticket else None,
+            _ticket(after[0]) if after else None,
         )
 
     async def last_route(self, ticket_id: int) -> RecordedRoute | None:
@@ -305,6 +334,17 @@ def _ticket(row: Row) -> Ticket:
         priority_source=PrioritySource(row["priority_source"]) if row["priority_source"] else None,
         flag=UrgencyFlag(row["flag"]) if row["flag"] else None,
     )
+
+
+Step = tuple[str, Params]
+
+
+def _ticket_select(ticket_id: int) -> Step:
+    return "SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}
+
+
+def _context_reads(ticket_id: int, last: int) -> list[Step]:
+    return [(_MESSAGES_SQL, {"ticket_id": ticket_id, "last": last}), (_ANSWERS_SQL, {"ticket_id": ticket_id})]
 
 
 _MESSAGES_SQL = (

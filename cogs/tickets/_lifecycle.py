@@ -37,7 +37,7 @@ from tickets.answering import AnswerOutcome, AnswerRequest, conversation_before
 from tickets.errors import ActionRefused, TicketOpenError
 from tickets.models import Feedback, GuildConfig, MessageRole, Ticket, TicketStatus
 from tickets.pacing import PendingQuestion
-from tickets.service import human_duration
+from tickets.service import AnswerContext, Watched, human_duration
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -115,49 +115,55 @@ class TicketLifecycle:
         # `first_question`, which queue the question (pacing) before their first await: the next message of the
         # thread is queued after this one, and does not wait for this one's answer.
         first: tuple[OpenedTicket, TicketRequest] | None = None
-        recorded: tuple[Ticket, bool] | None = None
+        recorded: tuple[Ticket, bool, AnswerContext | None] | None = None
         async with self.locks.arrival(thread.id):
-            ticket = await self.core.tickets.get(thread.id)
+            ticket, watched = await self.core.tickets.get_watched(thread.id)
             if ticket is None:
                 if thread.parent_id != config.forum_id:
                     return  # a thread someone made in the private tickets' channel is not a ticket
                 first = await self._direct_post(message, thread, config)
                 if first is None:
                     return
-                ticket = first[0].ticket  # opened by a message just before: this one is an ordinary message
+                # opened by a message just before: this one is an ordinary message
+                ticket, watched = first[0].ticket, None
             if first is None or not first[0].new:
-                recorded = await self._recorded(message, thread, config, ticket)
+                recorded = await self._recorded(message, thread, config, ticket, watched)
         if first is not None and first[0].new:
             await self.first_question(*first)
             return
         if recorded is None:
             return
-        ticket, staff = recorded
+        ticket, staff, context = recorded
         if staff or ticket.ai_paused or not visible_text(message.content):
             return
         await self.answer(
-            thread, ticket_id=ticket.id, message_id=message.id, question=message.content, user=message.author
-        )
+            thread, ticket_id=ticket.id, message_id=message.id, question=message.content, user=message.author,
+            context=context,
+        )  # fmt: skip
 
     async def _recorded(
-        self, message: discord.Message, thread: discord.Thread, config: GuildConfig, ticket: Ticket
-    ) -> tuple[Ticket, bool] | None:
-        """Store a message of a ticket and show what it changed: the ticket, and whether staff wrote it. None: the
-        ticket is closed."""
+        self, message: discord.Message, thread: discord.Thread, config: GuildConfig, ticket: Ticket,
+        watched: Watched | None,
+    ) -> tuple[Ticket, bool, AnswerContext | None] | None:  # fmt: skip
+        """Store a message of a ticket and show what it changed: the ticket, whether staff wrote it, and the
+        context of its answer when it was read with the record. None: the ticket is closed."""
         if ticket.is_closed:
             return None
         staff = is_staff(message.author, config, category=ticket.category) and message.author.id != ticket.opener_id
         before = ticket.status
-        ticket = await self.core.tickets.message_posted(
+        # A message answered at once gets its answer's context in the same trip as its record.
+        answering = not staff and not ticket.ai_paused and bool(visible_text(message.content))
+        at_once = answering and not self.locks.ticket(ticket.id).locked()
+        ticket, context = await self.core.tickets.message_recorded(
             ticket, message_id=message.id, author_id=message.author.id, author_name=message.author.display_name,
             role=MessageRole.STAFF if staff else MessageRole.USER, content=message.content,
-            now=discord.utils.utcnow(),
+            now=discord.utils.utcnow(), watched=watched, context_last=self._context_size() if at_once else None,
         )  # fmt: skip
         if ticket.status is not before:
             await place_of(ticket).show_status(thread, config, ticket)
         if not staff:
             await self.staff.message_assessed(thread, ticket, message.content)
-        return ticket, staff
+        return ticket, staff, context
 
     async def _direct_post(
         self, message: discord.Message, thread: discord.Thread, config: GuildConfig
@@ -184,9 +190,10 @@ class TicketLifecycle:
 
     async def answer(
         self, thread: discord.Thread, *, ticket_id: int, message_id: int, question: str, user: discord.abc.User,
-        search_texts: tuple[str, ...] = (),
+        search_texts: tuple[str, ...] = (), context: AnswerContext | None = None,
     ) -> None:  # fmt: skip
         """Run the answer pipeline for one user message (Discord id `message_id`) and post the result.
+        `context`: read with the message; used if nothing happened in the ticket since.
 
         Never raises. One answer at a time per ticket (the ticket lock), so replies come in the order
         the questions were asked; a close stops the answer in progress (see _locks.py). A user who
@@ -209,26 +216,33 @@ class TicketLifecycle:
                 )  # fmt: skip
                 await sink.waiting("⏳ Got it — I'll answer your messages together in a moment.")
                 await asyncio.sleep(delay)  # messages written meanwhile join this answer
+                context = None
             elif lock.locked():  # still answering an earlier message here: say so instead of going silent
                 await sink.waiting("⏳ I'll answer this right after my current reply.")
             async with lock:
                 pacing.started(key, pending)
                 # Gone before answering: the notice sits above the earlier answer, so it can't become this one.
                 await sink.discard_notice()
-                await self._answer_now(thread, sink, ticket_id, pending, user.display_name)
+                await self._answer_now(thread, sink, ticket_id, pending, user.display_name, context)
         except Exception:
             log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
         finally:
             pacing.forget(key, pending)
 
+    def _context_size(self) -> int:
+        return 2 * self.core.settings.history_messages + 1
+
     async def _answer_now(
-        self, thread: discord.Thread, sink: ThreadSink, ticket_id: int, pending: PendingQuestion, user_name: str
-    ) -> None:
+        self, thread: discord.Thread, sink: ThreadSink, ticket_id: int, pending: PendingQuestion, user_name: str,
+        context: AnswerContext | None = None,
+    ) -> None:  # fmt: skip
         core = self.core
         if self.locks.is_closing(ticket_id):
             return
         n = core.settings.history_messages
-        ticket, messages, answers = await core.tickets.answer_context(ticket_id, last=2 * n + 1)
+        if context is None or not core.tickets.is_current(context):
+            context = await core.tickets.answer_context(ticket_id, last=self._context_size())
+        ticket, messages, answers = context.ticket, context.messages, context.answers
         config = await core.tickets.config(thread.guild.id)
         if ticket is None or config is None or ticket.is_closed or ticket.ai_paused:
             return
@@ -301,7 +315,7 @@ class TicketLifecycle:
                 await sink.messages[-1].edit(view=self._answer_buttons(current.id, recorded.route_id))
             except discord.HTTPException:
                 log.warning("Could not add buttons to the answer in ticket %d", current.id, exc_info=True)
-        updated = await self.core.tickets.answered(current, discord.utils.utcnow())
+        updated = recorded.answered or await self.core.tickets.answered(current, discord.utils.utcnow())
         if updated.status is not current.status:
             await place_of(updated).show_status(thread, config, updated)
 

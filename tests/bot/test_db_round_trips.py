@@ -1,33 +1,35 @@
-"""A ticket message costs a few trips to the database, its writes batched in transactions; it used to cost
-11 statements (each its own trip and, for a write, its own commit) behind the one connection's lock."""
+"""A ticket message costs at most 3 trips to the database, its writes batched in transactions, the care
+bookkeeping of whose turn it is (tickets/care.py, `ticket_waits`) included; it used to cost 11 statements of the
+ticket pipeline (each its own trip and, for a write, its own commit) and 4 of the care bookkeeping."""
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 
 import pytest
 
 from db.database import Database
 from tests.sim import make_world, text_of
+from tickets.schedule import WaitingOn
+
+# The trips counted are calls into SQLite's one connection (its thread and lock), which a burst queues on; the
+# PostgreSQL backend runs the same calls (the code path is shared) on a pool without that queue.
+pytestmark = pytest.mark.sqlite_only("counts trips through the SQLite Database's methods")
 
 TRAINED_Q = "How do I reset my password?"
+MODEL_Q = "My printer prints blank pages, what can I do?"
 
 
 @pytest.fixture
 def trips(monkeypatch) -> Counter[str]:
-    """Counts every trip to the database through `Database` (a transaction's BEGIN and COMMIT too), by kind;
-    the trips of the care bookkeeping (tickets/care_store.py: whose turn it is) under "care"."""
+    """Counts every trip to the database through `Database` (a transaction's BEGIN and COMMIT too), by kind."""
     counts: Counter[str] = Counter()
     for name in ("run", "run_rowcount", "fetchone", "fetchall", "batch", "_settled"):
-        original = getattr(Database, name, None)
-        if original is None:
-            continue
+        original = getattr(Database, name)
 
         def counted(original=original, name=name):
             async def wrapper(self, *args, **kwargs):
-                caller = sys._getframe(1).f_code.co_filename
-                counts["care" if caller.endswith("care_store.py") else name] += 1
+                counts[name] += 1
                 return await original(self, *args, **kwargs)
 
             return wrapper
@@ -36,20 +38,49 @@ def trips(monkeypatch) -> Counter[str]:
     return counts
 
 
-@pytest.mark.parametrize("question", [TRAINED_Q, "My printer prints blank pages, what can I do?"])
-async def test_a_ticket_message_costs_at_most_four_database_trips(simcord_env, fake_ollama, trips, question):
+async def _world_with_ticket(simcord_env):
     world = await make_world(simcord_env)
     result = await world.staff.slash(world.panel_channel, "train", question=TRAINED_Q, answer="Use the reset link.")
     assert "Saved as entry" in text_of(result)
     await world.open_ticket(world.alice, "Account", "Hello there")
     [thread] = world.forum.threads
+    return world, thread
+
+
+@pytest.mark.parametrize("question, trained", [(TRAINED_Q, True), (MODEL_Q, False)], ids=["trained", "model"])
+async def test_an_answered_ticket_message_costs_three_database_trips(
+    simcord_env, fake_ollama, trips, question, trained
+):  # fmt: skip
+    world, thread = await _world_with_ticket(simcord_env)
     answers_before = len(world.bot_messages(thread))
+    chats_before = len(fake_ollama.chat_requests())
     trips.clear()
 
     await world.alice.send(thread, question)
 
     assert len(world.bot_messages(thread)) == answers_before + 1, "the message was answered"
-    # The ticket pipeline's own trips. The care bookkeeping (issue 10: whose turn it is) adds its own reads
-    # and writes of ticket_waits on each event; folding them in is left to do.
-    assert sum(n for kind, n in trips.items() if kind != "care") <= 4, trips
-    assert trips["_settled"] == 0, "no BEGIN/COMMIT round trips: the writes go in batches"
+    assert (len(fake_ollama.chat_requests()) == chats_before) is trained, "the route this test means"
+    if trained:
+        assert "reset link" in world.bot_messages(thread)[-1].content
+    # The ticket read with its wait; the message recorded with the ticket's update and the wait, and the
+    # answer's context read; the answer's route, the reply, the status and the new wait recorded.
+    assert sum(trips.values()) == 3, trips
+    assert trips["batch"] == 3 and trips["_settled"] == 0, "no BEGIN/COMMIT round trips: the writes go in batches"
+    wait = await world.bot.core.care.wait(thread.id)
+    assert wait is not None and wait.on is WaitingOn.OPENER, "the care bookkeeping was still done"
+
+
+async def test_a_staff_message_costs_two_database_trips(simcord_env, fake_ollama, trips):
+    world, thread = await _world_with_ticket(simcord_env)
+    answers_before = len(world.bot_messages(thread))
+    trips.clear()
+
+    await world.staff.send(thread, "Let me look at your account.")
+
+    assert sum(trips.values()) == 2, trips
+    assert trips["batch"] == 2 and trips["_settled"] == 0
+    assert len(world.bot_messages(thread)) == answers_before, "the assistant stays quiet after staff wrote"
+    ticket = await world.bot.core.tickets.get(thread.id)
+    assert ticket is not None and ticket.ai_paused
+    wait = await world.bot.core.care.wait(thread.id)
+    assert wait is not None and wait.on is WaitingOn.OPENER, "the care bookkeeping was still done"

@@ -103,3 +103,35 @@ async def test_a_small_index_is_not_frozen(memory_db, hashed_embedder, count):
     memory = TrainedMemory(memory_db, hashed_embedder)
     await memory.warm(GUILD)
     assert gc.get_freeze_count() == 0
+
+
+async def test_full_collections_wait_while_an_index_loads_and_run_again_after(memory_db, hashed_embedder, monkeypatch):
+    """Full collections during a load walked millions of objects at 100k entries, holding the event loop."""
+    await _seed(memory_db, hashed_embedder, count=50)
+    build = store_module.build_index
+    seen: list[tuple[int, int, int]] = []
+
+    def spying(rows):
+        seen.append(gc.get_threshold())
+        index = build(rows)
+        assert rows.entries == [] and rows.phrasings == [], "the rows were handed over to the worker thread"
+        return index
+
+    monkeypatch.setattr(store_module, "build_index", spying)
+    before = gc.get_threshold()
+    assert gc.isenabled() and before[2] < 1000
+    try:
+        await TrainedMemory(memory_db, hashed_embedder).warm(GUILD)
+        assert seen == [(before[0], before[1], 2**31 - 1)], "young generations collected, full passes wait"
+        assert gc.get_threshold() == before
+
+        def failing(rows):
+            raise RuntimeError("broken row")
+
+        monkeypatch.setattr(store_module, "build_index", failing)
+        with pytest.raises(RuntimeError):
+            await TrainedMemory(memory_db, hashed_embedder).warm(GUILD)
+        assert gc.get_threshold() == before, "a failed load gives full collections back too"
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
