@@ -48,6 +48,8 @@ def test_two_processes_each_close_their_own_servers_tickets_exactly_once(pg_sess
         "DISCORD_TOKEN": "test-token-never-used", "DB_PATH": str(tmp_path / "unused.db"), "DATABASE_URL": url,
         "LLM_URL": closed_port_url, "EMBED_MODEL": "none", "LLM_CONNECT_TIMEOUT": "1", "SHARD_COUNT": "2",
         "IDLE_WARN_HOURS": "1", "IDLE_CLOSE_AFTER_WARN_HOURS": "0.5", "AUTOCLOSE_CHECK_SECONDS": "600",
+        # Hours of virtual clock: a memory sync every 5 s would be thousands of rounds (as in tests/conftest.py).
+        "MEMORY_SYNC_SECONDS": "3600",
     }  # fmt: skip
     out: dict[int, Any] = {}
     errors: list[BaseException] = []
