@@ -56,6 +56,8 @@ class TicketBot(commands.Bot):
         for ext in EXTENSIONS:
             # No partial bot: one without the tickets extension, say, would never answer anyone.
             await self.load_extension(ext)
+        # PostgreSQL: another process's /train or import reaches this process's indexes at once (memory/notify.py).
+        await self.core.listen_for_changes()
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> None:

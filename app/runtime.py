@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -35,6 +36,9 @@ from tickets.service import TicketService
 from tickets.settings_store import SettingsStore
 from tickets.store import TicketStore
 from tickets.user_card import UserCards
+
+if TYPE_CHECKING:
+    from memory.notify import ChangeListener
 
 
 class LLMEmbedder:
@@ -80,13 +84,30 @@ class Core:
     phrasings: PhrasingGenerator
     # Other processes' writes of trained answers into the search indexes (memory/sync.py); the bot polls it.
     memory_sync: MemorySync = field(init=False)
+    # On PostgreSQL, the LISTEN connection that wakes `memory_sync` when another process writes (memory/notify.py).
+    change_listener: ChangeListener | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # Asks `self.settings` each time: only the servers of this process's shards (tests replace settings).
         self.memory_sync = MemorySync(self.memory, owns=lambda guild_id: self.settings.shards.owns(guild_id))
 
+    async def listen_for_changes(self) -> None:
+        """Let other processes' writes wake the memory sync at once (PostgreSQL's NOTIFY); on SQLite nothing
+        can signal this process, and the periodic poll alone sees them. The running bot calls this; the CLI does
+        not (it searches nothing long-lived)."""
+        if self.db.engine != "postgresql" or self.change_listener is not None:
+            return
+        from db.postgres import PgDatabase  # asyncpg only when on PostgreSQL
+        from memory.notify import ChangeListener
+
+        assert isinstance(self.db, PgDatabase)
+        self.change_listener = ChangeListener(self.db.url, self.memory_sync.wake)
+        await self.change_listener.start()
+
     async def close(self) -> None:
         try:
+            if self.change_listener is not None:
+                await self.change_listener.close()
             await self.memory_sync.close()
             await self.phrasings.close()
             await self.llm.aclose()

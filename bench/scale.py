@@ -10,10 +10,15 @@ run measured in the same process (the ideal is the number of servers), median of
     python -m bench.scale                      # 200 ms per reply, 1/2/4 servers, 3 repeats
     python -m bench.scale --latency 0.5 --servers 1,2,4,8 --requests 64
 
-TODO (issue 12, not built yet): the database / process part of this bench — messages handled per second
-with the instant fake model for 1 process on SQLite, 1 process on PostgreSQL and 2–4 sharded processes on
-one PostgreSQL. It needs the PostgreSQL backend (``DATABASE_URL``) and sharded processes; until they exist
-this script measures the model pool only and prints no number for them.
+The database part (bench/scale_db.py, printed first): ticket messages handled per second with the instant fake
+model by 1 process on SQLite, 1 process on PostgreSQL and 2 and 4 processes sharing one PostgreSQL database, real
+OS processes each driving the bot's core for servers of its own (why not SimCord: see bench/scale_db.py).
+
+    python -m bench.scale --database-url postgresql://postgres@127.0.0.1:5432/postgres   # both parts
+    python -m bench.scale --only db --processes 1,2,4 --tickets 50 --rounds 4            # no URL: SQLite row only
+
+`--database-url` is a server where the bench may create (and drop) a database of its own; without it the
+PostgreSQL rows are skipped with a message saying so.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
@@ -31,6 +37,7 @@ from aiohttp import web
 from ai.factory import create_model_pool
 from ai.settings import ServerSpec
 from app.settings import default_llm_settings
+from bench import scale_db
 
 MODEL = "bench-model"
 
@@ -147,11 +154,31 @@ def table(runs: list[Run], latency: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("db", "model"), help="one part of the bench (default: both)")
+    parser.add_argument("--database-url", help="a PostgreSQL server (admin URL) where a bench database may be made")
+    parser.add_argument("--processes", default="1,2,4", help="process counts on PostgreSQL")
+    parser.add_argument(
+        "--unsafe-process-write-lock",
+        action="store_true",
+        help="also run each multi-process count with a write lock per process instead of the database-wide one "
+        "(diagnosis only: shows what that lock costs)",
+    )
+    parser.add_argument("--tickets", type=int, default=50, help="tickets per process (database part)")
+    parser.add_argument("--rounds", type=int, default=4, help="messages per ticket (database part)")
     parser.add_argument("--servers", default="1,2,4", help="server counts to compare, the first is the baseline")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per reply")
     parser.add_argument("--requests", type=int, default=48, help="requests in each burst")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    if args.only != "model":
+        counts = [int(n) for n in args.processes.split(",")]
+        db_runs, skipped = scale_db.measure(
+            args.database_url, counts, args.tickets, args.rounds, unsafe_lock=args.unsafe_process_write_lock
+        )
+        print(scale_db.table(db_runs, args.tickets, args.rounds))
+        print(f"\n{os.cpu_count()} CPU cores on this machine; {skipped or 'all rows measured in this run'}\n")
+    if args.only == "db":
+        return
     counts = [int(n) for n in args.servers.split(",")]
     runs = asyncio.run(measure(counts, args.requests, args.latency, args.repeats))
     if any(run.max_in_flight > 1 for run in runs):

@@ -272,14 +272,30 @@ async def stale_phrasings(
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+# PostgreSQL's notification channel of trained-memory writes (payload: the guild id).
+CHANGES_CHANNEL = "memory_changes"
+
+
 async def bump_changes(db: Database, guild_id: int) -> int:
     """Count one more write of the guild's trained memory (call inside the write's transaction);
-    returns the new count."""
-    row = await db.fetchone(
-        "INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
-        "ON CONFLICT (guild_id) DO UPDATE SET counter = memory_changes.counter + 1 RETURNING counter",
-        (guild_id,),
-    )
+    returns the new count.
+
+    On PostgreSQL the same statement also sends `NOTIFY memory_changes, '<guild id>'`, delivered when the
+    transaction commits (never for one rolled back): the other processes' listeners (memory/notify.py) poll at
+    once instead of at their next round. SQLite has no such channel; there the periodic poll alone sees it."""
+    if db.engine == "postgresql":
+        row = await db.fetchone(
+            "WITH bumped AS (INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
+            "ON CONFLICT (guild_id) DO UPDATE SET counter = memory_changes.counter + 1 RETURNING counter) "
+            f"SELECT counter, pg_notify('{CHANGES_CHANNEL}', ?) FROM bumped",
+            (guild_id, str(guild_id)),
+        )
+    else:
+        row = await db.fetchone(
+            "INSERT INTO memory_changes (guild_id, counter) VALUES (?, 1) "
+            "ON CONFLICT (guild_id) DO UPDATE SET counter = memory_changes.counter + 1 RETURNING counter",
+            (guild_id,),
+        )
     assert row is not None
     return int(row[0])
 

@@ -10,9 +10,9 @@ already reflected in its indexes and trigger nothing. A reload that fails is log
 old counter, so the next poll tries again.
 
 `wake` polls at once instead of at the next round. With SQLite nothing calls it (another process cannot
-signal this one through the file). It is the seam for PostgreSQL: the backend can `NOTIFY memory_changes,
-'<guild id>'` in the transaction that bumps the counter (delivered on commit) and a `LISTEN memory_changes`
-connection can call `wake()`, so the poll becomes a fallback for missed notifications.
+signal this one through the file). On PostgreSQL `bump_changes` also sends `NOTIFY memory_changes, '<guild id>'`
+(delivered on commit) and the bot's `LISTEN` connection (memory/notify.py) calls `wake()`, so the poll is the
+fallback for missed notifications.
 """
 
 from __future__ import annotations

@@ -64,3 +64,12 @@ async def test_only_the_process_that_owns_a_server_reloads_it(simcord_env, bot_e
     assert await core.memory.overtaken() == []
     await world.alice.send(thread, HOURS_Q)
     assert HOURS_A in world.bot_messages(thread)[-1].content
+
+
+async def test_the_running_bot_listens_for_change_notifications_on_postgresql_only(simcord_env, db_backend):
+    world = await make_world(simcord_env)
+    listener = world.core.change_listener
+    if db_backend == "postgresql":
+        assert listener is not None and listener.connected and listener.connects == 1
+    else:
+        assert listener is None, "SQLite cannot signal another process: the version check alone"

@@ -20,12 +20,17 @@ from tests.sim import make_world
 H = 3600
 
 
-async def _one_process(shard: int, env_vars: dict[str, str], out: dict[int, Any]) -> None:
+async def _one_process(shard: int, env_vars: dict[str, str], out: dict[int, Any], loaded: threading.Event) -> None:
+    if shard == 1:
+        # Two threads loading the same extensions at once race in the import system (one imports a module the
+        # other has only half run: "cannot import name"): the second process starts once the first has loaded.
+        await asyncio.get_running_loop().run_in_executor(None, loaded.wait, 60)
     bot = create_bot(load_settings({**env_vars, "SHARD_IDS": str(shard)}))
     try:
         # Slash commands are synced once per application: the process that starts second finds them synced (the
         # hash in bot_meta, shared); its SimCord world registers them itself.
         async with simcord.run(bot, strict_sync=False) as env:
+            loaded.set()
             # Every server this world makes is on this process's shard.
             env.create_guild = functools.partial(env.create_guild, shard_id=shard)  # type: ignore[method-assign]
             world = await make_world(env)
@@ -53,12 +58,14 @@ def test_two_processes_each_close_their_own_servers_tickets_exactly_once(pg_sess
     }  # fmt: skip
     out: dict[int, Any] = {}
     errors: list[BaseException] = []
+    loaded = threading.Event()
 
     def run(shard: int) -> None:
         try:
-            asyncio.run(_one_process(shard, env_vars, out))
+            asyncio.run(_one_process(shard, env_vars, out, loaded))
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
+            loaded.set()
 
     threads = [threading.Thread(target=run, args=(shard,)) for shard in (0, 1)]
     for thread in threads:
