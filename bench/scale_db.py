@@ -101,11 +101,14 @@ async def _worker(url_or_path: str, index: int, tickets: int, rounds: int) -> di
                 config = await core.tickets.config(guild)
                 ticket = await core.tickets.get(ticket_id)
                 assert config is not None and ticket is not None
-                ticket = await core.tickets.message_posted(
+                # As the ticket cog does: the record and the answer's context in one trip.
+                ticket, context = await core.tickets.message_recorded(
                     ticket, message_id=message_id, author_id=ticket.opener_id, author_name="member",
-                    role=MessageRole.USER, content=text, now=now,
+                    role=MessageRole.USER, content=text, now=now, context_last=2 * n + 1,
                 )  # fmt: skip
-                current, messages, _answers = await core.tickets.answer_context(ticket_id, last=2 * n + 1)
+                if context is None:
+                    context = await core.tickets.answer_context(ticket_id, last=2 * n + 1)
+                current, messages = context.ticket, context.messages
                 assert current is not None
                 request = AnswerRequest(
                     guild_id=guild, question=text, history=conversation_before(messages, message_id, n),
