@@ -23,7 +23,7 @@ import discord
 
 from app.runtime import Core, open_core
 from app.settings import Settings
-from cogs._discord import is_staff
+from cogs._discord import fetched_is_staff
 from web.app import WebContext
 from web.auth import AttemptLimiter, Auth, real_clock
 from web.server import DashboardServer
@@ -70,13 +70,10 @@ class RestDirectory:
         if config is not None and guild_id in self._names:
             try:
                 guild = await self._guild(guild_id)
-                member = await guild.fetch_member(user_id)
-            except discord.NotFound:
-                member = None
             except discord.HTTPException:
-                log.warning("Could not check whether %d is staff in %d", user_id, guild_id, exc_info=True)
-                member = None
-            staff = member is not None and is_staff(member, config)
+                log.warning("Could not read server %d for a staff check", guild_id, exc_info=True)
+            else:
+                staff = await fetched_is_staff(guild, user_id, config)
         self._checked[key] = (time.monotonic(), staff)
         return staff
 

@@ -36,6 +36,20 @@ def is_staff(member: discord.abc.User, config: GuildConfig | None, *, category: 
     return staff_by_rules(actor_of(member), config, category=category)
 
 
+async def fetched_is_staff(guild: discord.Guild, user_id: int, config: GuildConfig) -> bool:
+    """Whether `user_id` is staff of `guild` as Discord has the member now (fetched: without the members intent a
+    cached member's roles may be stale). Someone no longer in the server is not; a failed fetch is logged and
+    counts as not staff (the dashboard refuses rather than trusting an unknown answer)."""
+    try:
+        member = await guild.fetch_member(user_id)
+    except discord.NotFound:
+        return False
+    except discord.HTTPException:
+        log.warning("Could not check whether %d is staff in %d", user_id, guild.id, exc_info=True)
+        return False
+    return is_staff(member, config)
+
+
 def access_to(member: discord.abc.User, config: GuildConfig | None, ticket: Ticket) -> TicketAccess:
     """How `member` stands to `ticket` (opener, staff for its category, or other): the one rule."""
     return ticket_access(actor_of(member), config, ticket)

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, is_staff
+from cogs._discord import NO_PINGS, fetched_is_staff, is_staff
 from cogs.checks import staff_only
 from tickets.analytics import AnalyticsReport, Period, TicketFilter
 from web.app import WebContext
@@ -54,14 +54,7 @@ class DiscordDirectory:
         config = await self.bot.core.tickets.config(guild_id)
         staff = False
         if guild is not None and config is not None:
-            try:
-                member = await guild.fetch_member(user_id)
-            except discord.NotFound:
-                member = None
-            except discord.HTTPException:
-                log.warning("Could not check whether %d is staff in %d", user_id, guild_id, exc_info=True)
-                member = None
-            staff = member is not None and is_staff(member, config)
+            staff = await fetched_is_staff(guild, user_id, config)
         self._checked[key] = (time.monotonic(), staff)
         return staff
 
