@@ -4,6 +4,7 @@ that missed them, and other processes' writes into the loaded indexes (every MEM
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from discord.ext import commands, tasks
@@ -41,15 +42,8 @@ class Maintenance(commands.Cog):
         core = self.bot.core
         if not core.settings.llm.embed_model:
             return
-        shards = core.settings.shards
         try:
-            if shards.ids is None:  # this process serves every server
-                count = await core.memory.reembed_stale()
-            else:  # only the servers of this process's shards: another process upkeeps the rest
-                count = 0
-                for guild in self.bot.guilds:
-                    if shards.owns(guild.id):
-                        count += await core.memory.reembed_stale(guild.id)
+            count = await self._for_owned(core.memory.reembed_stale)
         except Exception:
             log.exception("Re-embedding trained entries failed")
             return
@@ -57,18 +51,23 @@ class Maintenance(commands.Cog):
             log.info("Embedded %d trained entries with %s", count, core.settings.llm.embed_model)
         # Entries trained while the model was down (or imported) get their generated phrasings.
         try:
-            if shards.ids is None:
-                done = await core.phrasings.backfill()
-            else:
-                done = 0
-                for guild in self.bot.guilds:
-                    if shards.owns(guild.id):
-                        done += await core.phrasings.backfill(guild.id)
+            done = await self._for_owned(core.phrasings.backfill)
         except Exception:
             log.exception("Generating phrasings for trained entries failed")
             return
         if done:
             log.info("Generated phrasings for %d trained entries", done)
+
+    async def _for_owned(self, job: Callable[..., Awaitable[int]]) -> int:
+        """Run a per-server job for the servers this process owns and add up its counts.
+
+        Unsharded, one call covers every server (also those the gateway has not reported yet); with shards,
+        another process runs the job for the servers of its own shards.
+        """
+        shards = self.bot.core.settings.shards
+        if shards.ids is None:
+            return await job()
+        return sum([await job(guild.id) for guild in self.bot.guilds if shards.owns(guild.id)])
 
     @upkeep.before_loop
     async def _warm(self) -> None:
