@@ -157,18 +157,22 @@ def _menu_steps(path: str) -> list[str]:
     return [step for step in steps if step]
 
 
+def unknown_addresses(reply: str, allowed: str) -> list[str]:
+    """Links and e-mail addresses in `reply` that `allowed` lacks."""
+    known = _norm(allowed)
+    known_bare = re.sub(r"https?://|www\.", "", known)
+    found = [m.group(0) for m in _EMAIL.finditer(reply) if m.group(0).casefold() not in known]
+    for m in _LINK.finditer(_EMAIL.sub(" ", reply)):
+        if _bare(m.group(0)) not in known_bare:
+            found.append(m.group(0).rstrip(".,;:!?)"))
+    return found
+
+
 def invented_references(reply: str, allowed: str) -> list[str]:
     """Links, e-mail addresses, slash commands, menu paths and code in `reply` that `allowed` lacks."""
     known = _norm(allowed)
-    known_bare = re.sub(r"https?://|www\.", "", known)
-    found: list[str] = []
-    for m in _EMAIL.finditer(reply):
-        if m.group(0).casefold() not in known:
-            found.append(m.group(0))
+    found = unknown_addresses(reply, allowed)
     without_emails = _EMAIL.sub(" ", reply)
-    for m in _LINK.finditer(without_emails):
-        if _bare(m.group(0)) not in known_bare:
-            found.append(m.group(0).rstrip(".,;:!?)"))
     known_commands = {m.group(0).casefold() for m in _SLASH.finditer(_LINK.sub(" ", allowed))}
     for m in _SLASH.finditer(_LINK.sub(" ", without_emails)):
         if m.group(0).casefold() not in known_commands:  # "/refund" is not the command in "example.com/refund"
@@ -308,6 +312,20 @@ def unrelated_source(message: str, knowledge: Sequence[KnowledgeItem], g: Ground
     return shared(knowledge[g.source]) <= shared(knowledge[0])
 
 
+def _trusted(knowledge: Sequence[KnowledgeItem], vouched: Iterable[str]) -> str:
+    return "\n".join([*(f"{k.query}\n{k.response}" for k in knowledge), *vouched])
+
+
+def relayed(reply: str, trusted: str) -> list[str]:
+    """Links and e-mail addresses in `reply` that only the user wrote (not the notes, staff or the bot).
+
+    "is starfa11odyssey-gift.com legit?" or "my friend says to mail reset@…, right?" are how scams are
+    checked, and a model that repeats the address in an answer vouches for it in the server's name. Staff
+    judge those; an address the user wrote is never passed on as an answer's fact.
+    """
+    return unknown_addresses(reply, trusted)
+
+
 # -- the verdict -----------------------------------------------------------------------------
 
 
@@ -317,17 +335,22 @@ def guard_reply(
     message: str,
     conversation: Iterable[str] = (),
     *,
+    vouched: Iterable[str] = (),
     instructions: str = "",
     require_marker: bool = True,
 ) -> GuardResult:
     """Judge the model's whole reply to `message`, given the notes it saw and the conversation before it.
 
+    `vouched` is the part of the conversation written by staff or the bot: a link or e-mail address the
+    reply passes on must come from it or from the notes, not only from the user's words (see `relayed`).
     `instructions` is the prompt's own text (without the notes), to spot it being repeated.
     A reply without the ANSWER marker did not say it answered from the notes, so it is UNSURE;
     with `require_marker=False` it is judged like a marked one (for prompts without markers).
     """
+    conversation = list(conversation)
     talk = "\n".join([message, *conversation])
     allowed = "\n".join([talk, *(f"{k.query}\n{k.response}" for k in knowledge)])
+    trusted = _trusted(knowledge, vouched)
     text = strip_think(raw)
     marker, body = split_marker(text)
 
@@ -346,6 +369,9 @@ def guard_reply(
         return result(Verdict.UNSURE, "the model said it is unsure")
     if marker is None and require_marker:
         return result(Verdict.UNSURE, "no answer marker")
+    passed_on = relayed(body, trusted)
+    if passed_on:
+        return result(Verdict.UNSURE, *(f"passes on what the user wrote: {a}" for a in passed_on[:5]))
     if declined(body, allowed):
         return result(Verdict.UNSURE, "the model declined in its own words")
     if not knowledge:
@@ -386,6 +412,7 @@ class StreamGuard:
         message: str,
         conversation: Iterable[str] = (),
         *,
+        vouched: Iterable[str] = (),
         instructions: str = "",
         require_marker: bool = True,
         hold_back: int = HOLD_BACK,
@@ -393,6 +420,8 @@ class StreamGuard:
         self.knowledge = list(knowledge)
         self.message = message
         self.conversation = list(conversation)
+        self.vouched = list(vouched)
+        self._trusted = _trusted(self.knowledge, self.vouched)
         self.instructions = instructions
         self.require_marker = require_marker
         self.hold_back = hold_back
@@ -448,6 +477,9 @@ class StreamGuard:
         invented = invented_references(complete, self._allowed)
         if invented:
             return trip(Verdict.FAILED, *(f"invented: {i}" for i in invented[:5]))
+        passed_on = relayed(complete, self._trusted)
+        if passed_on:
+            return trip(Verdict.UNSURE, *(f"passes on what the user wrote: {a}" for a in passed_on[:5]))
         if declined(body, self._allowed):
             return trip(Verdict.UNSURE, "the model declined in its own words")
         if self.knowledge:
@@ -466,6 +498,7 @@ class StreamGuard:
             self.knowledge,
             self.message,
             self.conversation,
+            vouched=self.vouched,
             instructions=self.instructions,
             require_marker=self.require_marker,
         )

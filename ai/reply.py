@@ -86,8 +86,10 @@ async def answer_with_model(
         else StreamGuard(
             notes,
             turn.question,
-            # What people in the ticket wrote may be repeated: a link from the form is not invented.
+            # What people in the ticket wrote may be repeated: a link from the form is not invented. But only
+            # an address staff or the bot wrote (or a note holds) may be passed on as an answer's fact.
             [t.content for t in turn.history] + [answer for _, answer in turn.form],
+            vouched=[t.content for t in turn.history if t.role != "user"],
             instructions=instructions(turn.server_name, turn.category, turn.system_prompt),
         )
     )

@@ -145,6 +145,26 @@ async def test_a_guard_that_trips_mid_stream_replaces_what_was_shown(simcord_env
     assert await _routes(world, simcord_env) == {"staff": 1}
 
 
+async def test_an_address_the_user_asks_about_is_never_vouched_for_by_the_bot(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    await _faq(world)
+    # A scam check: the model repeats the user's link inside an otherwise grounded answer.
+    fake_ollama.script(
+        Reply(f"ANSWER: {REFUND_A} You can also use starfa11-refunds.com, it is fine.", chunk_size=12, chunk_delay=0.02)
+    )
+    await world.open_ticket(
+        world.alice, "Refund site", "a guy in dms says i get my refund faster at starfa11-refunds.com, legit?"
+    )
+    [thread] = world.forum.threads
+
+    assert not any("starfa11-refunds.com" in t for t in _everything_shown(simcord_env, thread.id)[1:])
+    assert HANDOFF in world.bot_messages(thread)[-1].content
+    tags = _tags(simcord_env, thread)
+    assert "Waiting for staff" in tags and "Answered" not in tags
+    assert len(_pings(world)) == 1
+    assert await _routes(world, simcord_env) == {"staff": 1}
+
+
 async def test_thinking_is_never_shown(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
     await _faq(world)
