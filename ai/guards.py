@@ -119,7 +119,9 @@ _TLDS = (
 )
 _LINK = re.compile(
     rf"(?:\bhttps?://[^\s<>()\[\]`*\"']+|\bwww\.[^\s<>()\[\]`*\"']+|"
-    rf"\b(?:[a-z0-9-]+\.)+(?:{_TLDS})\b(?:/[^\s<>()\[\]`*\"',;]*)?)",
+    # Labels take letters of any script: with ASCII only, "support.stаrfallodyssey.com" (a Cyrillic а) matched
+    # as "rfallodyssey.com", a part of the real name, and passed as known.
+    rf"\b(?:[\w-]+\.)+(?:{_TLDS})\b(?:/[^\s<>()\[\]`*\"',;]*)?)",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")

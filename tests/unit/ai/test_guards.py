@@ -210,6 +210,15 @@ def test_echo_and_invented_references_fail_before_anything_else() -> None:
     assert result.reasons == ("invented: https://refund-now.example.net",)
 
 
+def test_a_look_alike_letter_makes_a_known_link_invented() -> None:
+    # "suppоrt" with a Cyrillic о: not the note's link, though every ASCII run of it is part of that link.
+    fake = REFUND.response.replace("support.example.com/refund", "supp\u043ert.example.com/refund")
+    result = guard_reply(f"ANSWER: {fake}", NOTES, ASK)
+    assert result.verdict is Verdict.FAILED
+    assert result.reasons == ("invented: supp\u043ert.example.com/refund",)
+    assert verdict(f"ANSWER: {REFUND.response}") is Verdict.ANSWERED
+
+
 def test_links_from_the_conversation_are_not_invented_but_only_staffs_are_passed_on() -> None:
     reply = f"ANSWER: {REFUND.response} The page you linked, shop.example.org/orders, shows your purchases."
     assert verdict(reply) is Verdict.FAILED
