@@ -235,6 +235,8 @@ def _doubt(top: Match, seen: Evidence, t: Thresholds) -> str | None:
         return f"message names {', '.join(top.foreign)}, which entry {top.entry.id} does not mention"
     if top.ruled_out:
         return f"message says {', '.join(top.ruled_out)} is not the problem"
+    if top.unfamiliar:
+        return f"message names {', '.join(top.unfamiliar)}, which no trained entry mentions"
     if top.entry.confidence < t.min_confidence:
         return f"entry confidence {top.entry.confidence:.2f} below {t.min_confidence:.2f}"
     bar = _bar(top, seen, t.direct, t) if top.semantic is not None else t.lexical_direct
@@ -269,7 +271,7 @@ def _same_answer(a: Match, b: Match) -> bool:
 def _not_direct(top: Match | None, seen: Evidence | None, reason: str, llm_available: bool, t: Thresholds) -> Decision:
     if llm_available:
         return Decision(Route.LLM, top, reason)
-    if top is not None and seen is not None and not top.foreign and not top.ruled_out:
+    if top is not None and seen is not None and not (top.foreign or top.ruled_out or top.unfamiliar):
         bar = _bar(top, seen, t.fallback, t) if top.semantic is not None else t.lexical_fallback
         if seen.confidence >= bar and top.entry.confidence >= t.fallback_min_confidence:
             return Decision(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory import scope
+from memory import familiar, scope
 from memory.lexical import LexicalIndex
 from memory.models import Entry, Match
 from memory.text import normalise
@@ -82,6 +82,8 @@ class GuildIndex:
         self._crowding: float | None = None
         self._crowding_stale = True
         self._names: dict[int, frozenset[str]] = {}
+        # How many entries use each content word's root: the words the guild knows (memory/familiar.py).
+        self._known: Counter[str] = Counter()
 
     @property
     def phrasing_count(self) -> int:
@@ -95,7 +97,9 @@ class GuildIndex:
         self._answer_of[entry.id] = answer
         self._answer_count[answer] += 1
         texts = [entry.query, *entry.alternates, entry.response]
+        self._forget_words(entry.id)
         self._vocab[entry.id] = _words(scope.vocabulary(texts))
+        self._known.update(self._vocab[entry.id])
         self._question_vocab[entry.id] = _words(scope.vocabulary(texts[:-1]))
         names = scope.mentioned(texts[:-1], entry.response)
         if names:
@@ -171,10 +175,16 @@ class GuildIndex:
             if self._answer_count[answer] <= 0:
                 del self._answer_count[answer]
 
+    def _forget_words(self, entry_id: int) -> None:
+        for word in self._vocab.pop(entry_id, ()):
+            self._known[word] -= 1
+            if self._known[word] <= 0:
+                del self._known[word]
+
     def remove_entry(self, entry_id: int) -> None:
         self._forget_answer(entry_id)
         self.entries.pop(entry_id, None)
-        self._vocab.pop(entry_id, None)
+        self._forget_words(entry_id)
         self._question_vocab.pop(entry_id, None)
         self._names.pop(entry_id, None)
         for pid in list(self._entry_phrasings.pop(entry_id, ())):
@@ -263,7 +273,9 @@ class GuildIndex:
         words = scope.content_words(text)
         names = scope.names_in(text)
         excluded = scope.ruled_out(text)
+        unfamiliar = familiar.unfamiliar(text, self._known.keys())
         for match in ranked:
+            match.unfamiliar = unfamiliar
             if excluded:
                 match.ruled_out = tuple(sorted(excluded & frozenset(self._question_vocab.get(match.entry.id, ()))))
             match.score = min(1.0, match.score)

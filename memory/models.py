@@ -38,7 +38,9 @@ class Match:
     not embedded). The evidence of memory/scope.py: `coverage` is the share of the question's
     content words found in the entry's texts; `foreign` the other products or services the
     question names and the entry does not ("refund policy of steam" against our refund entry);
-    `ruled_out` the words of the entry's question the user says are not the problem ("my ping is fine").
+    `ruled_out` the words of the entry's question the user says are not the problem ("my ping is fine");
+    `unfamiliar` the words no entry of the guild uses and everyday English does not either, probably another
+    product's name ("refund from nike"; memory/familiar.py).
     `siblings` is how many other entries of the guild give the same answer; `crowding` how close the
     guild's questions with different answers are to each other (GuildIndex.crowding; None without vectors).
     """
@@ -52,6 +54,7 @@ class Match:
     coverage: float = 0.0
     foreign: tuple[str, ...] = ()
     ruled_out: tuple[str, ...] = ()
+    unfamiliar: tuple[str, ...] = ()
     siblings: int = 0
     crowding: float | None = None
 

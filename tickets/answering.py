@@ -305,7 +305,7 @@ class AnswerPipeline:
         top = decision.match if decision.match is not None else (matches[0] if matches else None)
         if self.check_bar is None or not self.checked or top is None or top not in matches:
             return None
-        if top.foreign or top.ruled_out or top.entry.confidence < self.thresholds.min_confidence:
+        if top.foreign or top.ruled_out or top.unfamiliar or top.entry.confidence < self.thresholds.min_confidence:
             return None
         others = [m for m in matches if m is not top]
         seen = evidence(top, others, self.thresholds)
