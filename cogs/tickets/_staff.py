@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._discord import NO_PINGS, is_staff, ping_users
+from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import place_of
 from cogs.tickets._posts import notify_staff
 from cogs.tickets._titles import TitleKeeper
@@ -38,11 +39,12 @@ def name_of(member: discord.abc.User) -> str:
 
 
 class StaffActions:
-    def __init__(self, bot: TicketBot, titles: TitleKeeper) -> None:
+    def __init__(self, bot: TicketBot, titles: TitleKeeper, locks: TicketLocks) -> None:
         self.bot = bot
         self.core = bot.core
         self.desk = bot.core.desk
         self.titles = titles
+        self.locks = locks  # a claim or a transfer stops the assistant's answer in progress
 
     # -- claims ------------------------------------------------------------------------------------------
 
@@ -50,6 +52,7 @@ class StaffActions:
         updated = await self.desk.claims.claim(
             ticket, staff_id=member.id, staff_name=member.display_name, now=discord.utils.utcnow()
         )
+        self.locks.taken_over(ticket.id)
         await self._show_owner(thread, updated, config, member)
         return f"🙋 **{name_of(member)}** claimed this ticket and will handle it. The assistant stays quiet here."
 
@@ -69,6 +72,7 @@ class StaffActions:
         updated = await self.desk.claims.transfer(
             ticket, to_id=to.id, to_name=to.display_name, by=by.id, now=discord.utils.utcnow()
         )
+        self.locks.taken_over(ticket.id)
         await self._show_owner(thread, updated, config, to)
         if to.id != by.id:
             text = f"{to.mention} {name_of(by)} handed you the ticket {thread.mention}."
