@@ -181,6 +181,26 @@ class StaffActions:
         note = f" {retitled}" if retitled else ""
         return f"{priority.emoji} Priority set to **{priority.label}**; automatic flags won't change it.{note}"
 
+    async def titles_restored(self) -> int:
+        """After a start: a rename that waited for Discord's limit was lost with the process that stopped, but the
+        title follows from the record. Each open ticket of this process's servers whose thread shows another title
+        gets it (in the background, within the limit); returns how many. An archived post is left alone: Discord
+        refuses to rename it, and it gets its title with the next change that renames it."""
+        core = self.core
+        owns = core.settings.shards.owns  # another process runs the servers on its shards (SHARD_IDS)
+        restored = 0
+        for ticket in await core.tickets.unclosed():
+            thread = self.bot.get_channel(ticket.id) if owns(ticket.guild_id) else None
+            if not isinstance(thread, discord.Thread) or thread.archived:
+                continue
+            config = await core.tickets.config(ticket.guild_id)
+            if config is not None and self.titles.restore(thread, place_of(ticket).title(config, ticket)):
+                log.info(
+                    "Ticket %d gets the title it should have: a rename was waiting when the bot stopped", ticket.id
+                )
+                restored += 1
+        return restored
+
     async def _retitle(self, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
         """Give the thread the title its place shows; returns what to say when it has to wait ("" otherwise)."""
         try:
