@@ -96,9 +96,9 @@ class DbCounter:
         if hasattr(Database, "batch"):  # a write batch is one transaction (and one commit)
             plain_batch = Database.batch
 
-            async def batch(self: Any, steps: Any, *, write: bool = True) -> Any:
+            async def batch(self: Any, steps: Any, *, write: bool = True, **options: Any) -> Any:
                 counter.transactions += write and not self.in_transaction
-                return await plain_batch(self, steps, write=write)
+                return await plain_batch(self, steps, write=write, **options)
 
             Database.batch = batch  # type: ignore[method-assign]
             self._undo.append(lambda: setattr(Database, "batch", plain_batch))

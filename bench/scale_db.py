@@ -120,7 +120,7 @@ async def _worker(url_or_path: str, index: int, tickets: int, rounds: int) -> di
                     current, outcome, question=text, buttons_message_id=message_id + 50,
                     first_message_id=message_id + 50, bot_id=1, bot_name="bot", now=now,
                 )  # fmt: skip
-                after = recorded.ticket
+                after = recorded.ticket if recorded is not None else None
                 if after is None:
                     return
                 if outcome.route is Route.STAFF:

@@ -136,13 +136,19 @@ class Database:
         async with self.lock:
             return list(await self.connection.execute_fetchall(sql, params))
 
-    async def batch(self, steps: Sequence[tuple[str, Params]], *, write: bool = True) -> list[list[Row]]:
+    async def batch(
+        self, steps: Sequence[tuple[str, Params]], *, write: bool = True, only_if: tuple[str, Params] | None = None
+    ) -> list[list[Row]]:
         """Several statements in ONE trip to the database thread; returns each one's rows.
 
         `write=True`: in one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error), or in the
         caller's own if one is open. `write=False`: reads, in one deferred transaction so they see one
         state of the database. A ticket message used to cost a trip (and, for a write, a commit and its
         fsync) per statement, each waiting its turn for the connection's lock during a burst.
+
+        `only_if`: a query run first, in the same transaction: if it finds no row, no step runs and the batch
+        returns `[]`. Write transactions run one at a time (here and on PostgreSQL), so what it saw still holds
+        when the steps write: a decision taken long before (e.g. to answer a ticket) is checked at the write.
 
         The whole transaction runs inside the thread's one call, so a cancelled caller cannot leave it
         open. aiosqlite has no public way to run a function on its thread: this uses `_execute`, which
@@ -154,7 +160,8 @@ class Database:
             if own:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                results = [conn.execute(sql, params).fetchall() for sql, params in steps]
+                allowed = only_if is None or bool(conn.execute(*only_if).fetchall())
+                results = [conn.execute(sql, params).fetchall() for sql, params in steps] if allowed else []
                 if own:
                     conn.execute("COMMIT")
             except BaseException:

@@ -120,18 +120,28 @@ class PgDatabase(Database):
         async with self._connection() as conn:
             return list(await conn.fetch(text, *args))
 
-    async def batch(self, steps: Sequence[tuple[str, Params]], *, write: bool = True) -> list[list[Row]]:
-        """Several statements in one transaction (the caller's if one is open); returns each one's rows."""
+    async def batch(
+        self, steps: Sequence[tuple[str, Params]], *, write: bool = True, only_if: tuple[str, Params] | None = None
+    ) -> list[list[Row]]:
+        """Several statements in one transaction (the caller's if one is open); returns each one's rows.
+        `only_if`: as in `Database.batch` (checked under the write lock, so no other process writes in between)."""
         bound = [bind(sql, params) for sql, params in steps]
+        guard = bind(*only_if) if only_if is not None else None
+
+        async def run_all(conn: asyncpg.Connection) -> list[list[Row]]:
+            if guard is not None and not await conn.fetch(guard[0], *guard[1]):
+                return []
+            return [list(await conn.fetch(text, *args)) for text, args in bound]
+
         own = self._own()
         if own is not None:
-            return [list(await own.fetch(text, *args)) for text, args in bound]
+            return await run_all(own)
         if write:
             async with self._writer, self.pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
-                return [list(await conn.fetch(text, *args)) for text, args in bound]
+                return await run_all(conn)
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            return [list(await conn.fetch(text, *args)) for text, args in bound]
+            return await run_all(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

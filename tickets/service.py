@@ -352,11 +352,13 @@ class TicketService:
     async def answer_recorded(
         self, ticket: Ticket, outcome: AnswerOutcome, *, question: str, buttons_message_id: int | None,
         first_message_id: int | None, bot_id: int, bot_name: str, now: datetime,
-    ) -> RecordedAnswer:  # fmt: skip
+    ) -> RecordedAnswer | None:  # fmt: skip
         """Store the route an answer took and the bot's reply (its text, if any was shown).
 
         `question` is the user's own wording (a ticket's description rather than "subject + description"):
         it becomes a candidate alternate phrasing if they mark a trained answer as solved.
+        None, and nothing recorded: by the time of the write the ticket no longer takes the assistant's answers
+        (closed, claimed, staff wrote, the assistant switched off), in this process or another one.
         """
         top = outcome.decision.match
         reply = None
@@ -371,12 +373,15 @@ class TicketService:
         status = next_status(ticket.status, TicketEvent.ANSWERED) if reached else None
         expected = replace(ticket, status=status) if status is not None else ticket
         writes = self._event_writes(Watched(), expected, TicketEvent.ANSWERED, now, known=False) if reached else None
-        route_id, previous, current, after = await self.store.answer_recorded(
+        stored = await self.store.answer_recorded(
             ticket.id, guild_id=ticket.guild_id, message_id=buttons_message_id, route=outcome.route,
             entry_id=outcome.entry_id, score=top.score if top else None,
             detail=json.dumps({"reason": outcome.decision.reason, "question": question[:500]}), reply=reply, now=now,
             status=status, also=writes or (),
         )  # fmt: skip
+        if stored is None:
+            return None
+        route_id, previous, current, after = stored
         if after is not None and not after.is_closed:
             await self._watched_after(after, TicketEvent.ANSWERED, now, writes, Watched(), known=False)
         replaced = previous if previous is not None and previous.has_buttons else None

@@ -226,12 +226,16 @@ class TicketStore:
         self, ticket_id: int, *, guild_id: int, message_id: int | None, route: Route, entry_id: int | None,
         score: float | None, detail: str, reply: TicketMessage | None, now: datetime,
         status: TicketStatus | None = None, also: Sequence[Step] = (),
-    ) -> tuple[int, RecordedRoute | None, Ticket | None, Ticket | None]:  # fmt: skip
+    ) -> tuple[int, RecordedRoute | None, Ticket | None, Ticket | None] | None:  # fmt: skip
         """Record an answer's route and the bot's reply (if any) in one transaction and one trip; returns
         the route's id, the ticket's previous route, and the ticket as it is now.
 
         `status` (the answer reached the ticket): then also set it, unless the ticket is closed or has it already,
-        run the statements `also` (the watcher's), and return the ticket after that as well (else None)."""
+        run the statements `also` (the watcher's), and return the ticket after that as well (else None).
+
+        None, and nothing written: the ticket no longer wants the assistant's answer (closed, or the assistant
+        paused: claimed, staff wrote, switched off), checked in the same transaction as the writes, so it holds
+        against a claim or a close from another process that lands while the answer was being written."""
         steps = [
             (f"SELECT {_ROUTE_COLUMNS} FROM interactions WHERE ticket_id = :ticket_id ORDER BY id DESC LIMIT 1",
              {"ticket_id": ticket_id}),
@@ -247,7 +251,9 @@ class TicketStore:
                 {"status": status.value, "now": utc_iso(now), "id": ticket_id},
             ))  # fmt: skip
             steps += [*also, _ticket_select(ticket_id)]
-        results = await self.db.batch(steps)
+        results = await self.db.batch(steps, only_if=_answer_wanted(ticket_id))
+        if not results:
+            return None
         previous, inserted = results[0], results[1]
         if status is None:
             ticket, after = results[-1], []
@@ -341,6 +347,11 @@ Step = tuple[str, Params]
 
 def _ticket_select(ticket_id: int) -> Step:
     return "SELECT * FROM tickets WHERE id = :id", {"id": ticket_id}
+
+
+def _answer_wanted(ticket_id: int) -> Step:
+    """The ticket still takes the assistant's answers: not closed, the assistant not paused in it."""
+    return "SELECT 1 FROM tickets WHERE id = :id AND status != 'closed' AND ai_paused = 0", {"id": ticket_id}
 
 
 def _context_reads(ticket_id: int, last: int) -> list[Step]:

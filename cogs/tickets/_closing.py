@@ -52,7 +52,9 @@ class TicketCloser:
                     raise TicketAlreadyClosed()
                 if still_wanted is not None and not still_wanted(current):
                     return None
-                return await self._close(thread, current, config, closer=closer, reason=reason)
+                closed = await self._close(thread, current, config, closer=closer, reason=reason)
+                self.locks.closed(ticket.id)
+                return closed
 
     async def _close(
         self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,

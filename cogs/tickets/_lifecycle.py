@@ -21,7 +21,7 @@ from ai.errors import LLMBusy
 from cogs._discord import is_staff
 from cogs.tickets._close_requests import CloseRequestButtons, CloseRequester
 from cogs.tickets._closing import TicketCloser
-from cogs.tickets._locks import AnswerCancelled, TicketLocks
+from cogs.tickets._locks import CLOSED, TAKEN_OVER, AnswerCancelled, TicketLocks
 from cogs.tickets._opening import OpenedTicket, TicketOpener, TicketRequest
 from cogs.tickets._places import place_of, place_of_thread
 from cogs.tickets._posts import safe_send
@@ -72,7 +72,7 @@ class TicketLifecycle:
         self._answer_buttons = answer_buttons
         # The staff desk (issue 10): claims, members, titles, priority, notes, urgency; reopening; close requests.
         self.titles = TitleKeeper()
-        self.staff = StaffActions(bot, self.titles)
+        self.staff = StaffActions(bot, self.titles, self.locks)
         self.reopener = Reopener(bot, self.locks)
         self.close_requests = CloseRequester(bot, self.closer, self.locks, close_request_buttons)
 
@@ -115,7 +115,7 @@ class TicketLifecycle:
         # `first_question`, which queue the question (pacing) before their first await: the next message of the
         # thread is queued after this one, and does not wait for this one's answer.
         first: tuple[OpenedTicket, TicketRequest] | None = None
-        recorded: tuple[Ticket, bool, AnswerContext | None] | None = None
+        recorded: tuple[Ticket, bool, AnswerContext | None, int] | None = None
         async with self.locks.arrival(thread.id):
             ticket, watched = await self.core.tickets.get_watched(thread.id)
             if ticket is None:
@@ -133,20 +133,21 @@ class TicketLifecycle:
             return
         if recorded is None:
             return
-        ticket, staff, context = recorded
+        ticket, staff, context, takeovers = recorded
         if staff or ticket.ai_paused or not visible_text(message.content):
             return
         await self.answer(
             thread, ticket_id=ticket.id, message_id=message.id, question=message.content, user=message.author,
-            context=context,
+            context=context, takeovers=takeovers,
         )  # fmt: skip
 
     async def _recorded(
         self, message: discord.Message, thread: discord.Thread, config: GuildConfig, ticket: Ticket,
         watched: Watched | None,
-    ) -> tuple[Ticket, bool, AnswerContext | None] | None:  # fmt: skip
-        """Store a message of a ticket and show what it changed: the ticket, whether staff wrote it, and the
-        context of its answer when it was read with the record. None: the ticket is closed."""
+    ) -> tuple[Ticket, bool, AnswerContext | None, int] | None:  # fmt: skip
+        """Store a message of a ticket and show what it changed: the ticket, whether staff wrote it, the
+        context of its answer when it was read with the record, and the count of staff takeovers (`TicketLocks`)
+        read before the record (one after it stops the answer). None: the ticket is closed."""
         if ticket.is_closed:
             return None
         staff = is_staff(message.author, config, category=ticket.category) and message.author.id != ticket.opener_id
@@ -154,16 +155,19 @@ class TicketLifecycle:
         # A message answered at once gets its answer's context in the same trip as its record.
         answering = not staff and not ticket.ai_paused and bool(visible_text(message.content))
         at_once = answering and not self.locks.ticket(ticket.id).locked()
+        takeovers = self.locks.takeovers(ticket.id)
         ticket, context = await self.core.tickets.message_recorded(
             ticket, message_id=message.id, author_id=message.author.id, author_name=message.author.display_name,
             role=MessageRole.STAFF if staff else MessageRole.USER, content=message.content,
             now=discord.utils.utcnow(), watched=watched, context_last=self._context_size() if at_once else None,
         )  # fmt: skip
+        if staff:
+            self.locks.taken_over(ticket.id)  # staff are answering here: the assistant's answer in progress stops
         if ticket.status is not before:
             await place_of(ticket).show_status(thread, config, ticket)
         if not staff:
             await self.staff.message_assessed(thread, ticket, message.content)
-        return ticket, staff, context
+        return ticket, staff, context, takeovers
 
     async def _direct_post(
         self, message: discord.Message, thread: discord.Thread, config: GuildConfig
@@ -190,10 +194,11 @@ class TicketLifecycle:
 
     async def answer(
         self, thread: discord.Thread, *, ticket_id: int, message_id: int, question: str, user: discord.abc.User,
-        search_texts: tuple[str, ...] = (), context: AnswerContext | None = None,
+        search_texts: tuple[str, ...] = (), context: AnswerContext | None = None, takeovers: int | None = None,
     ) -> None:  # fmt: skip
         """Run the answer pipeline for one user message (Discord id `message_id`) and post the result.
-        `context`: read with the message; used if nothing happened in the ticket since.
+        `context`: read with the message; used if nothing happened in the ticket since. `takeovers`: the count of
+        staff takeovers (`TicketLocks.takeovers`) read before the message was recorded, with `context`.
 
         Never raises. One answer at a time per ticket (the ticket lock), so replies come in the order
         the questions were asked; a close stops the answer in progress (see _locks.py). A user who
@@ -216,14 +221,14 @@ class TicketLifecycle:
                 )  # fmt: skip
                 await sink.waiting("⏳ Got it — I'll answer your messages together in a moment.")
                 await asyncio.sleep(delay)  # messages written meanwhile join this answer
-                context = None
+                context = takeovers = None
             elif lock.locked():  # still answering an earlier message here: say so instead of going silent
                 await sink.waiting("⏳ I'll answer this right after my current reply.")
             async with lock:
                 pacing.started(key, pending)
                 # Gone before answering: the notice sits above the earlier answer, so it can't become this one.
                 await sink.discard_notice()
-                await self._answer_now(thread, sink, ticket_id, pending, user.display_name, context)
+                await self._answer_now(thread, sink, ticket_id, pending, user.display_name, context, takeovers)
         except Exception:
             log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
         finally:
@@ -234,13 +239,19 @@ class TicketLifecycle:
 
     async def _answer_now(
         self, thread: discord.Thread, sink: ThreadSink, ticket_id: int, pending: PendingQuestion, user_name: str,
-        context: AnswerContext | None = None,
+        context: AnswerContext | None = None, takeovers: int | None = None,
     ) -> None:  # fmt: skip
         core = self.core
         if self.locks.is_closing(ticket_id):
             return
         n = core.settings.history_messages
-        if context is None or not core.tickets.is_current(context):
+        # The context read with the message stands while nothing happened in the ticket since (a claim is not
+        # an event of `core.tickets`: its takeover count says so); else the ticket is read again.
+        if (
+            context is None or takeovers is None or not core.tickets.is_current(context)
+            or takeovers != self.locks.takeovers(ticket_id)
+        ):  # fmt: skip
+            takeovers = self.locks.takeovers(ticket_id)
             context = await core.tickets.answer_context(ticket_id, last=self._context_size())
         ticket, messages, answers = context.ticket, context.messages, context.answers
         config = await core.tickets.config(thread.guild.id)
@@ -257,11 +268,11 @@ class TicketLifecycle:
         try:
             async with typing_indicator(thread):
                 outcome = await self.locks.run_answer(
-                    ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued)
+                    ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued), takeovers=takeovers
                 )
-        except AnswerCancelled:
-            log.info("Answer in ticket %d stopped: the ticket is being closed", ticket.id)
-            await sink.abandon("\n\n-# ⏹️ Stopped: the ticket was closed.")
+        except AnswerCancelled as stopped:
+            log.info("Answer in ticket %d stopped: %s", ticket.id, stopped.reason)
+            await sink.abandon(_stopped_note(stopped.reason))
             return
         except Exception:
             log.exception("Answering in ticket %d failed", ticket.id)
@@ -272,21 +283,24 @@ class TicketLifecycle:
                 await sink.discard_notice()
                 await safe_send(thread, sorry)
             current = await core.tickets.get(ticket.id)
-            if current is not None and not current.is_closed:
+            if current is not None and not current.is_closed and not current.ai_paused:  # not taken meanwhile
                 await self.handed_to_staff(thread, current, config, "the bot hit an error", pause_ai=False)
             return
         searches = pending.searches
         phrasing = searches[-1] if searches else pending.question
-        await self.answered(thread, sink, outcome, ticket=ticket, config=config, phrasing=phrasing)
+        await self.answered(thread, sink, outcome, ticket=ticket, config=config, phrasing=phrasing, takeovers=takeovers)
 
     async def answered(
         self, thread: discord.Thread, sink: ThreadSink, outcome: AnswerOutcome, *, ticket: Ticket,
-        config: GuildConfig, phrasing: str,
+        config: GuildConfig, phrasing: str, takeovers: int | None = None,
     ) -> None:  # fmt: skip
         """The pipeline delivered `outcome`: record it, give the newest answer the buttons, update the status.
 
         `phrasing` is the user's own wording: it becomes a candidate alternate phrasing if they mark a
-        trained answer as solved.
+        trained answer as solved. The record checks that the ticket still takes answers (another process may have
+        claimed or closed it meanwhile); if not, nothing is recorded and what was shown says it was stopped.
+        `takeovers`: the count the answer started with; after a takeover since (in this process), the ticket is
+        read again before its status is shown, and it is not handed to staff: they have it.
         """
         if outcome.canned:
             return  # a reply to "thanks!" or "hello" is not an answer: nothing to record or rate
@@ -297,13 +311,24 @@ class TicketLifecycle:
             first_message_id=sink.messages[0].id if sink.messages else None, bot_id=me.id,
             bot_name=me.display_name, now=discord.utils.utcnow(),
         )  # fmt: skip
+        if recorded is None:
+            latest = await self.core.tickets.get(ticket.id)
+            reason = CLOSED if latest is None or latest.is_closed else TAKEN_OVER
+            log.info("Answer in ticket %d not recorded: %s meanwhile", ticket.id, reason)
+            await sink.abandon(_stopped_note(reason))
+            return
         if recorded.replaced is not None and recorded.replaced.message_id is not None:
             await _remove_buttons(thread, ticket.id, recorded.replaced.message_id)
         # Streaming takes a while: act on the ticket as it is now (it may have been closed meanwhile).
         current = recorded.ticket
+        if takeovers is not None and takeovers != self.locks.takeovers(ticket.id):
+            # Staff took it after the answer was recorded: show the ticket as they left it, not as the record read it.
+            current = await self.core.tickets.get(ticket.id)
         if current is None or current.is_closed:
             return
         if outcome.route is Route.STAFF:
+            if current.ai_paused:
+                return  # staff took the ticket after the hand-off text was recorded: no hand-off, no ping
             why = "no reliable answer was found"
             if outcome.llm_error is not None:
                 busy = isinstance(outcome.llm_error, LLMBusy)
@@ -389,6 +414,12 @@ class TicketLifecycle:
 
     async def ai_switched(self, ticket: Ticket, *, enabled: bool) -> None:
         await self.core.tickets.ai_switched(ticket, enabled=enabled, now=discord.utils.utcnow())
+        if not enabled:
+            self.locks.taken_over(ticket.id)  # quiet now: not after the answer being written
+
+
+def _stopped_note(reason: str) -> str:
+    return f"\n\n-# ⏹️ Stopped: {reason}."
 
 
 async def _remove_buttons(thread: discord.Thread, ticket_id: int, message_id: int) -> None:

@@ -5,12 +5,17 @@ none of them acts on a copy of the ticket that another one has changed meanwhile
 as long as someone holds or waits for it (weak values), so closed tickets leave nothing behind.
 
 A close must not wait minutes behind a model that is still queueing or streaming: `closing()`
-cancels the answer in progress and makes answers still waiting for the lock skip.
+cancels the answer in progress and makes answers still waiting for the lock skip. Staff taking a ticket
+(/claim, a staff message, the assistant switched off) must not be followed by the assistant's answer either:
+`taken_over()` cancels the answer in progress, and an answer decided before it but not started yet sees it
+(`takeovers`, passed to `run_answer`). Both are this process's quick checks; the answer's record checks the
+database again in its own write (`TicketStore.answer_recorded`), for what other processes did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import weakref
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
@@ -20,8 +25,16 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
+CLOSED = "the ticket was closed"
+TAKEN_OVER = "a member of staff took over this ticket"
+
+
 class AnswerCancelled(Exception):
-    """The answer was stopped because its ticket is being closed."""
+    """The answer was stopped: its ticket is being closed, or staff took it over (`reason`, for the user)."""
+
+    def __init__(self, reason: str = CLOSED) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class TicketLocks:
@@ -35,6 +48,9 @@ class TicketLocks:
         self._arrivals: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._answering: dict[int, asyncio.Task[object]] = {}
         self._closing: dict[int, int] = {}  # ticket id -> number of closes in progress
+        self._stop_reasons: dict[int, str] = {}  # ticket id -> why its answer in progress was cancelled
+        # Ticket id -> how many times staff took it over (in this process): an answer remembers the count it saw.
+        self._takeovers: dict[int, int] = {}
 
     def ticket(self, ticket_id: int) -> asyncio.Lock:
         """The lock of one ticket: hold it while reading the ticket and acting on what was read."""
@@ -62,9 +78,7 @@ class TicketLocks:
     def closing(self, ticket_id: int) -> Iterator[None]:
         """Mark a ticket as closing for the duration, and stop the answer being written in it."""
         self._closing[ticket_id] = self._closing.get(ticket_id, 0) + 1
-        task = self._answering.get(ticket_id)
-        if task is not None:
-            task.cancel()
+        self._stop(ticket_id, CLOSED)
         try:
             yield
         finally:
@@ -72,11 +86,36 @@ class TicketLocks:
             if not self._closing[ticket_id]:
                 del self._closing[ticket_id]
 
-    async def run_answer(self, ticket_id: int, work: Awaitable[T]) -> T:
-        """Run the model part of an answer so that a close of this ticket can cancel it.
+    def closed(self, ticket_id: int) -> None:
+        """The ticket is closed (recorded): it is answered no more, so nothing is kept about it."""
+        self._takeovers.pop(ticket_id, None)
 
-        Raises AnswerCancelled when a close stopped it; a cancellation of the caller itself propagates.
+    def takeovers(self, ticket_id: int) -> int:
+        """How many times staff took this ticket over in this process (compare two readings)."""
+        return self._takeovers.get(ticket_id, 0)
+
+    def taken_over(self, ticket_id: int) -> None:
+        """Staff took the ticket (recorded already): stop the answer being written in it, and answers decided
+        before (their `takeovers` reading is older) do not start."""
+        self._takeovers[ticket_id] = self.takeovers(ticket_id) + 1
+        self._stop(ticket_id, TAKEN_OVER)
+
+    def _stop(self, ticket_id: int, reason: str) -> None:
+        task = self._answering.get(ticket_id)
+        if task is not None and not task.done():
+            self._stop_reasons.setdefault(ticket_id, reason)
+            task.cancel()
+
+    async def run_answer(self, ticket_id: int, work: Awaitable[T], *, takeovers: int | None = None) -> T:
+        """Run the model part of an answer so that a close of this ticket, or staff taking it over, can cancel it.
+
+        `takeovers`: the count the answer's decision saw; if staff took the ticket over since, `work` does not run.
+        Raises AnswerCancelled when a close or a takeover stopped it; a cancellation of the caller itself propagates.
         """
+        if takeovers is not None and takeovers != self.takeovers(ticket_id):
+            if inspect.iscoroutine(work):
+                work.close()  # never started: nothing to clean up, no "never awaited" warning
+            raise AnswerCancelled(TAKEN_OVER)
         task = asyncio.ensure_future(work)
         self._answering[ticket_id] = task
         try:
@@ -84,11 +123,12 @@ class TicketLocks:
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if task.cancelled() and not (current is not None and current.cancelling()):
-                raise AnswerCancelled from None
+                raise AnswerCancelled(self._stop_reasons.get(ticket_id, CLOSED)) from None
             raise
         finally:
             if self._answering.get(ticket_id) is task:
                 del self._answering[ticket_id]
+                self._stop_reasons.pop(ticket_id, None)
 
 
 def _get(locks: weakref.WeakValueDictionary[K, asyncio.Lock], key: K) -> asyncio.Lock:

@@ -3,7 +3,7 @@ each round asks `due_actions` (tickets/schedule.py, a pure function) what is due
 — auto-close steps, staff re-pings, opener reminders — and applies it (`_autoclose.py`, `_care.py`); closes the
 tickets whose close request nobody answered in time (`_close_requests.py`); then sends the staff pings held
 back outside support hours of the servers where support is open now. Everything it needs is in the database,
-so a restart picks up where it stopped."""
+so a restart picks up where it stopped (before its first round, renames that were waiting: `titles_restored`)."""
 
 from __future__ import annotations
 
@@ -87,3 +87,7 @@ class Scheduler:
     @tick.before_loop
     async def _ready(self) -> None:
         await self.bot.wait_until_ready()
+        try:
+            await self.lifecycle.staff.titles_restored()  # renames that waited when the bot last stopped
+        except Exception:
+            log.exception("Restoring the titles of open tickets failed")

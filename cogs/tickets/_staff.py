@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs._discord import NO_PINGS, is_staff, ping_users
+from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import place_of
 from cogs.tickets._posts import notify_staff
 from cogs.tickets._titles import TitleKeeper
@@ -38,11 +39,12 @@ def name_of(member: discord.abc.User) -> str:
 
 
 class StaffActions:
-    def __init__(self, bot: TicketBot, titles: TitleKeeper) -> None:
+    def __init__(self, bot: TicketBot, titles: TitleKeeper, locks: TicketLocks) -> None:
         self.bot = bot
         self.core = bot.core
         self.desk = bot.core.desk
         self.titles = titles
+        self.locks = locks  # a claim or a transfer stops the assistant's answer in progress
 
     # -- claims ------------------------------------------------------------------------------------------
 
@@ -50,6 +52,7 @@ class StaffActions:
         updated = await self.desk.claims.claim(
             ticket, staff_id=member.id, staff_name=member.display_name, now=discord.utils.utcnow()
         )
+        self.locks.taken_over(ticket.id)
         await self._show_owner(thread, updated, config, member)
         return f"🙋 **{name_of(member)}** claimed this ticket and will handle it. The assistant stays quiet here."
 
@@ -69,6 +72,7 @@ class StaffActions:
         updated = await self.desk.claims.transfer(
             ticket, to_id=to.id, to_name=to.display_name, by=by.id, now=discord.utils.utcnow()
         )
+        self.locks.taken_over(ticket.id)
         await self._show_owner(thread, updated, config, to)
         if to.id != by.id:
             text = f"{to.mention} {name_of(by)} handed you the ticket {thread.mention}."
@@ -176,6 +180,26 @@ class StaffActions:
         retitled = await self._retitle(thread, updated, config)
         note = f" {retitled}" if retitled else ""
         return f"{priority.emoji} Priority set to **{priority.label}**; automatic flags won't change it.{note}"
+
+    async def titles_restored(self) -> int:
+        """After a start: a rename that waited for Discord's limit was lost with the process that stopped, but the
+        title follows from the record. Each open ticket of this process's servers whose thread shows another title
+        gets it (in the background, within the limit); returns how many. An archived post is left alone: Discord
+        refuses to rename it, and it gets its title with the next change that renames it."""
+        core = self.core
+        owns = core.settings.shards.owns  # another process runs the servers on its shards (SHARD_IDS)
+        restored = 0
+        for ticket in await core.tickets.unclosed():
+            thread = self.bot.get_channel(ticket.id) if owns(ticket.guild_id) else None
+            if not isinstance(thread, discord.Thread) or thread.archived:
+                continue
+            config = await core.tickets.config(ticket.guild_id)
+            if config is not None and self.titles.restore(thread, place_of(ticket).title(config, ticket)):
+                log.info(
+                    "Ticket %d gets the title it should have: a rename was waiting when the bot stopped", ticket.id
+                )
+                restored += 1
+        return restored
 
     async def _retitle(self, thread: discord.Thread, ticket: Ticket, config: GuildConfig) -> str:
         """Give the thread the title its place shows; returns what to say when it has to wait ("" otherwise)."""

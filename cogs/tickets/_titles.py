@@ -4,8 +4,9 @@ Discord lets a channel or thread be renamed about twice per 10 minutes; beyond t
 discord.py sleeps until it may (minutes, while the command that asked waits). So the bot counts its own
 renames per thread (`RenameBudget`) and, when a title must wait, changes it later by itself (the newest
 wanted title wins) and says so; if Discord still makes a rename wait, the command is answered after
-`WAIT_FOR_DISCORD_S` and the rename finishes in the background. Pending renames live in memory: a restart
-drops them (the next change of title renames again).
+`WAIT_FOR_DISCORD_S` and the rename finishes in the background. Pending renames live in memory, but the title
+follows from what is recorded (subject, priority): after a restart `restore` gives each open ticket the title it
+should have (`StaffActions.titles_restored`, run once the bot is ready).
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ class TitleKeeper:
             self._later(thread, title, RENAME_WINDOW_S)
             return Retitled(False, RENAME_WINDOW_S)
         return Retitled(True)
+
+    def restore(self, thread: discord.Thread, title: str) -> bool:
+        """`thread` should show `title` (its record says so, e.g. a rename that waited when the bot stopped): rename
+        it in the background, within the budget. False: it shows that title, or a rename is scheduled already."""
+        title = title[:TITLE_MAX]
+        if thread.name == title or thread.id in self._wanted:
+            return False
+        self._later(thread, title, self.budget.wait_s(thread.id, _now()))
+        return True
 
     def close(self) -> None:
         for task in self._tasks:
