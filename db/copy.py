@@ -1,0 +1,326 @@
+"""Copy every row of the bot's database to another one: SQLite → PostgreSQL to move a server over, or back
+(PostgreSQL or SQLite → a SQLite file) for a backup or a test copy (`python bot.py db copy`, app/cli.py).
+
+Both databases are opened and migrated by the caller with the application's own migrations; this module knows
+no table. It reads both catalogs and copies the tables they share:
+- skipped: SQLite's own tables (sqlite_sequence, sqlite_stat1), full-text tables and their shadow tables (FTS5
+  on SQLite is rebuilt by its triggers as rows arrive; PostgreSQL's GIN index on the messages' tsvector builds
+  itself), and the migration records (each side's own migrations wrote them);
+- in foreign-key order (parents first), in batches read by primary key (keyset, so a large table is never
+  held in memory and never re-scanned from the start), keeping every id and value as it is (BLOB vectors
+  stay bytes);
+- ALL in ONE transaction on the target, row counts of source and target compared inside it before COMMIT:
+  a failure, or a count that does not match, leaves the target as it was (migrated, no rows).
+Afterwards ids continue past the source's high-water mark: PostgreSQL identity sequences and SQLite's
+sqlite_sequence are set to the largest id the source ever gave out (a deleted last row's id included, so
+an old button naming a deleted ticket never reaches a new one).
+
+The bot must not run on either database meanwhile (the CLI holds the instance locks while copying).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from db.database import Database
+
+log = logging.getLogger(__name__)
+
+# Never copied: each database's migrations record themselves; `schema_version` is the old single list of
+# versions, adopted into schema_migrations when a SQLite database was opened (db/migrations.py).
+SKIPPED = frozenset({"schema_migrations", "schema_version"})
+# Shadow tables SQLite keeps for a full-text (FTS3/4/5) virtual table `name`: `name_data`, `name_idx`, …
+_FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config", "_segments", "_segdir", "_stat")
+# Parameters per statement: SQLite's lowest compiled-in limit (999 before 3.32), PostgreSQL's protocol limit.
+_MAX_PARAMS = {"sqlite": 999, "postgresql": 32767}
+
+
+class CopyRefused(Exception):
+    """The copy cannot or may not start, or its check failed (nothing was written); the message says why."""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]  # the primary key: rows are read in its order
+    parents: frozenset[str] = frozenset()  # tables its foreign keys point at
+    serial: str | None = None  # the column an identity / AUTOINCREMENT sequence numbers
+
+
+@dataclass(frozen=True)
+class TableCount:
+    table: str
+    source: int
+    target: int
+
+
+@dataclass
+class CopyReport:
+    tables: list[TableCount] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # source tables the target's schema does not have
+
+    @property
+    def rows(self) -> int:
+        return sum(t.target for t in self.tables)
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit for output and logs: its password (in the address or as ?password=) replaced."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def describe(target: object) -> str:
+    """A database named for output: a SQLite path as it is, a URL without its password."""
+    from db.postgres import is_postgres_url
+
+    return redact_url(str(target)) if is_postgres_url(target) else str(target)
+
+
+# --- catalogs ------------------------------------------------------------------------------------------------
+
+
+async def tables_of(db: Database) -> dict[str, Table]:
+    """The tables to copy (or copied into), by name, read from the database's own catalog."""
+    return await (_pg_tables(db) if db.engine == "postgresql" else _sqlite_tables(db))
+
+
+async def _sqlite_tables(db: Database) -> dict[str, Table]:
+    rows = await db.fetchall("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    virtual = [name for name, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL TABLE")]
+    shadows = {f"{name}{suffix}" for name in virtual for suffix in _FTS_SHADOWS}
+    tables: dict[str, Table] = {}
+    for name, sql in rows:
+        if name.startswith("sqlite_") or name in SKIPPED or name in virtual or name in shadows:
+            continue
+        info = await db.fetchall("SELECT name, pk FROM pragma_table_info(?) ORDER BY cid", (name,))
+        key = tuple(col for col, pk in sorted((r for r in info if r[1]), key=lambda r: r[1]))
+        fks = await db.fetchall('SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)', (name,))
+        serial = key[0] if len(key) == 1 and "AUTOINCREMENT" in (sql or "").upper() else None
+        tables[name] = Table(
+            name, tuple(r[0] for r in info), key or ("rowid",), frozenset(r[0] for r in fks) - {name}, serial
+        )
+    return tables
+
+
+async def _pg_tables(db: Database) -> dict[str, Table]:
+    columns = await db.fetchall(
+        "SELECT table_name, column_name, is_identity, column_default FROM information_schema.columns "
+        "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+    )
+    keys = await db.fetchall(
+        "SELECT c.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position) ON TRUE "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+        "WHERE i.indisprimary AND n.nspname = current_schema() ORDER BY c.relname, k.position"
+    )
+    fks = await db.fetchall(
+        "SELECT c.relname, p.relname FROM pg_constraint f JOIN pg_class c ON c.oid = f.conrelid "
+        "JOIN pg_class p ON p.oid = f.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE f.contype = 'f' AND n.nspname = current_schema()"
+    )
+    names = {r[0] for r in await db.fetchall("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+    tables: dict[str, Table] = {}
+    for name in sorted(names - SKIPPED):
+        cols = [r for r in columns if r[0] == name]
+        serial = [r[1] for r in cols if r[2] == "YES" or str(r[3] or "").startswith("nextval(")]
+        tables[name] = Table(
+            name,
+            tuple(r[1] for r in cols),
+            tuple(r[1] for r in keys if r[0] == name) or ("ctid",),
+            frozenset(r[1] for r in fks if r[0] == name) - {name},
+            serial[0] if len(serial) == 1 else None,
+        )
+    return tables
+
+
+def copy_order(tables: Sequence[Table]) -> list[Table]:
+    """Parents before the tables that reference them (ties by name); a cycle keeps its tables in name order."""
+    pending = {t.name: t for t in tables}
+    ordered: list[Table] = []
+    while pending:
+        ready = sorted(name for name, table in pending.items() if not table.parents & pending.keys())
+        for name in ready or [min(pending)]:
+            ordered.append(pending.pop(name))
+    return ordered
+
+
+# --- sequences -----------------------------------------------------------------------------------------------
+
+
+async def _high_water(db: Database, table: Table) -> int:
+    """The largest id the database ever gave out in `table` (its rows' largest, or a deleted one's)."""
+    if table.serial is None:
+        return 0
+    row = await db.fetchone(f"SELECT MAX({_q(table.serial)}) FROM {_q(table.name)}")
+    largest = int(row[0]) if row and row[0] is not None else 0
+    if db.engine == "postgresql":
+        seq = await db.fetchone(
+            "SELECT s.last_value FROM pg_sequences s "
+            "WHERE format('%I.%I', s.schemaname, s.sequencename) = pg_get_serial_sequence(?, ?)",
+            (table.name, table.serial),
+        )
+    else:
+        seq = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,))
+    return max(largest, int(seq[0]) if seq and seq[0] is not None else 0)
+
+
+async def _continue_ids(db: Database, table: Table, high_water: int) -> None:
+    """Let the target give out ids after `high_water` in `table`."""
+    if table.serial is None:
+        return
+    if db.engine == "postgresql":
+        # setval(…, 1, false): an empty table's next id is 1 again (after --replace of a used database too).
+        await db.run(
+            "SELECT setval(pg_get_serial_sequence(?, ?), ?, ?)",
+            (table.name, table.serial, max(high_water, 1), high_water > 0),
+        )
+        return
+    changed = await db.run_rowcount("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (high_water, table.name))
+    if not changed and high_water:
+        await db.run("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table.name, high_water))
+
+
+# --- the copy ------------------------------------------------------------------------------------------------
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def count_rows(db: Database, table: str) -> int:
+    row = await db.fetchone(f"SELECT COUNT(*) FROM {_q(table)}")
+    return int(row[0]) if row else 0
+
+
+async def tables_with_rows(db: Database, tables: Sequence[str]) -> list[str]:
+    return [t for t in tables if await db.fetchone(f"SELECT 1 FROM {_q(t)} LIMIT 1") is not None]
+
+
+async def _applied(db: Database) -> set[tuple[str, int]]:
+    return {(r[0], int(r[1])) for r in await db.fetchall("SELECT package, version FROM schema_migrations")}
+
+
+async def plan(source: Database, target: Database) -> tuple[list[Table], list[str]]:
+    """The tables to copy in order, and the source's tables the target has not (reported, not copied).
+
+    Refuses when the source was migrated further than the target (a newer bot wrote it: its tables or columns
+    would be lost), or when a shared table has a column the target lacks."""
+    newer = sorted(await _applied(source) - await _applied(target))
+    if newer:
+        listed = ", ".join(f"{p} {v}" for p, v in newer)
+        raise CopyRefused(
+            f"The source has migrations this version of the bot does not know ({listed}): "
+            "copy it with the bot version that wrote it."
+        )
+    source_tables, target_tables = await tables_of(source), await tables_of(target)
+    shared: list[Table] = []
+    for name, table in source_tables.items():
+        into = target_tables.get(name)
+        if into is None:
+            continue
+        missing = [c for c in table.columns if c not in into.columns]
+        if missing:
+            raise CopyRefused(f"The target's table {name} has no column {', '.join(missing)}.")
+        # Read with the source's key, write with the target's sequence.
+        shared.append(Table(name, table.columns, table.key, into.parents | table.parents, into.serial))
+    return copy_order(shared), sorted(source_tables.keys() - target_tables.keys())
+
+
+async def copy_database(
+    source: Database,
+    target: Database,
+    *,
+    replace: bool = False,
+    batch_size: int = 1000,
+    progress: Callable[[TableCount], None] | None = None,
+) -> CopyReport:
+    """Copy every shared table from `source` to `target` (both open and migrated) in one target transaction.
+
+    Refuses (CopyRefused, nothing written) a target that already holds rows unless `replace`, which empties
+    its tables first, inside the same transaction. `progress` hears of each table once it is copied.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    order, skipped = await plan(source, target)
+    target_tables = list(await tables_of(target))
+    if not replace:
+        filled = await tables_with_rows(target, target_tables)
+        if filled:
+            raise CopyRefused(
+                f"The target already holds data (in {', '.join(filled)}). Copy into an empty database, "
+                "or pass --replace to delete everything in it first."
+            )
+    report = CopyReport(skipped=skipped)
+    async with target.transaction():
+        if replace:
+            by_name = await tables_of(target)
+            for table in reversed(copy_order(list(by_name.values()))):
+                await target.run(f"DELETE FROM {_q(table.name)}")
+        for table in order:
+            copied = await _copy_table(source, target, table, batch_size)
+            await _continue_ids(target, table, await _high_water(source, table))
+            count = TableCount(table.name, await count_rows(source, table.name), await count_rows(target, table.name))
+            if count.source != count.target or count.target != copied:
+                raise CopyRefused(
+                    f"{table.name}: the source has {count.source} rows, {copied} were copied and the target has "
+                    f"{count.target}; nothing was kept. Is the bot still running on the source?"
+                )
+            report.tables.append(count)
+            if progress is not None:
+                progress(count)
+    log.info("Copied %d rows in %d tables", report.rows, len(report.tables))
+    return report
+
+
+async def _copy_table(source: Database, target: Database, table: Table, batch_size: int) -> int:
+    """Copy one table's rows in batches read in primary-key order after the last key seen (keyset)."""
+    columns = ", ".join(_q(c) for c in table.columns)
+    key = ", ".join(_q(c) for c in table.key)
+    width = len(table.columns)
+    offset = len(table.columns)  # the key's values follow the columns in each row read
+    first = f"SELECT {columns}, {key} FROM {_q(table.name)} ORDER BY {key} LIMIT {batch_size}"
+    after = (
+        f"SELECT {columns}, {key} FROM {_q(table.name)} WHERE ({key}) > ({', '.join('?' * len(table.key))}) "
+        f"ORDER BY {key} LIMIT {batch_size}"
+    )
+    per_statement = max(1, min(batch_size, _MAX_PARAMS[target.engine] // width))
+    insert = f"INSERT INTO {_q(table.name)} ({columns}) VALUES "
+    last: tuple[object, ...] | None = None
+    copied = 0
+    while True:
+        rows = await source.fetchall(first if last is None else after, () if last is None else last)
+        if not rows:
+            return copied
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
+            await target.run(insert + values, [v for row in chunk for v in tuple(row)[:width]])
+        copied += len(rows)
+        last = tuple(rows[-1])[offset:]
+        if len(rows) < batch_size:
+            return copied
+
+
+def hide_passwords(text: str, databases: Sequence[str]) -> str:
+    """`text` (e.g. an error message) with the password of each database URL among `databases` replaced."""
+    for database in databases:
+        password = urlsplit(database).password if "://" in database else None
+        if password:
+            text = text.replace(password, "***")
+    return text
