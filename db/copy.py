@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from db.database import Database
+from db.database import quote_name as _q
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 SKIPPED = frozenset({"schema_migrations", "schema_version"})
 # Shadow tables SQLite keeps for a full-text (FTS3/4/5) virtual table `name`: `name_data`, `name_idx`, …
 _FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config", "_segments", "_segdir", "_stat")
-# Parameters per statement: SQLite's lowest compiled-in limit (999 before 3.32), PostgreSQL's protocol limit.
-_MAX_PARAMS = {"sqlite": 999, "postgresql": 32767}
 
 
 class CopyRefused(Exception):
@@ -199,10 +198,6 @@ async def _continue_ids(db: Database, table: Table, high_water: int) -> None:
 # --- the copy ------------------------------------------------------------------------------------------------
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def count_rows(db: Database, table: str) -> int:
     row = await db.fetchone(f"SELECT COUNT(*) FROM {_q(table)}")
     return int(row[0]) if row else 0
@@ -292,27 +287,21 @@ async def _copy_table(source: Database, target: Database, table: Table, batch_si
     """Copy one table's rows in batches read in primary-key order after the last key seen (keyset)."""
     columns = ", ".join(_q(c) for c in table.columns)
     key = ", ".join(_q(c) for c in table.key)
-    width = len(table.columns)
-    offset = len(table.columns)  # the key's values follow the columns in each row read
+    width = len(table.columns)  # the key's values follow the columns in each row read
     first = f"SELECT {columns}, {key} FROM {_q(table.name)} ORDER BY {key} LIMIT {batch_size}"
     after = (
         f"SELECT {columns}, {key} FROM {_q(table.name)} WHERE ({key}) > ({', '.join('?' * len(table.key))}) "
         f"ORDER BY {key} LIMIT {batch_size}"
     )
-    per_statement = max(1, min(batch_size, _MAX_PARAMS[target.engine] // width))
-    insert = f"INSERT INTO {_q(table.name)} ({columns}) VALUES "
     last: tuple[object, ...] | None = None
     copied = 0
     while True:
         rows = await source.fetchall(first if last is None else after, () if last is None else last)
         if not rows:
             return copied
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            values = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
-            await target.run(insert + values, [v for row in chunk for v in tuple(row)[:width]])
+        await target.insert_rows(table.name, table.columns, [tuple(row)[:width] for row in rows])
         copied += len(rows)
-        last = tuple(rows[-1])[offset:]
+        last = tuple(rows[-1])[width:]
         if len(rows) < batch_size:
             return copied
 
