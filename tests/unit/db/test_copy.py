@@ -244,6 +244,22 @@ async def test_a_source_changed_during_the_copy_is_not_kept(source, tmp_path, pg
         await dst.close()
 
 
+async def test_a_newer_source_is_refused_and_tables_outside_the_schema_are_reported(source, tmp_path, pg_url):
+    path, _ = source
+    src, dst = await open_app_database(path), await open_app_database(pg_url or tmp_path / "target.db")
+    try:
+        await src.run("CREATE TABLE admin_scratch (id INTEGER PRIMARY KEY, note TEXT)")
+        await src.run("INSERT INTO admin_scratch (note) VALUES ('kept only in the source')")
+        report = await copy_database(src, dst, replace=True)
+        assert report.skipped == ["admin_scratch"] and "admin_scratch" not in {t.table for t in report.tables}
+        await src.run("INSERT INTO schema_migrations (package, version, applied_at) VALUES ('memory', 99, 'x')")
+        with pytest.raises(CopyRefused, match=r"migrations this version of the bot does not know \(memory 99\)"):
+            await copy_database(src, dst, replace=True)
+    finally:
+        await src.close()
+        await dst.close()
+
+
 def test_urls_lose_their_password_in_output():
     assert (
         redact_url("postgresql://bot:s3cr%40t@db.example:5432/tickets")
