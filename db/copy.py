@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from db.database import Database
 from db.database import quote_name as _q
@@ -310,6 +310,6 @@ def hide_passwords(text: str, databases: Sequence[str]) -> str:
     """`text` (e.g. an error message) with the password of each database URL among `databases` replaced."""
     for database in databases:
         password = urlsplit(database).password if "://" in database else None
-        if password:
-            text = text.replace(password, "***")
+        for form in {password, unquote(password or "")} - {None, ""}:  # as written, and %-decoded
+            text = text.replace(str(form), "***")
     return text

@@ -272,6 +272,7 @@ def test_urls_lose_their_password_in_output():
     assert dbcopy.hide_passwords("auth for s3cret failed", ["x.db", "postgresql://bot:s3cret@h/t"]) == (
         "auth for *** failed"
     )
+    assert dbcopy.hide_passwords("s3cr@t or s3cr%40t", ["postgresql://bot:s3cr%40t@h/t"]) == "*** or ***"
 
 
 # --- the command ---------------------------------------------------------------------------------------------
