@@ -17,7 +17,8 @@ from app.runtime import open_core
 from app.schema import open_app_database
 from app.settings import Settings, load_settings
 from db import copy as dbcopy
-from db.copy import CopyRefused, copy_database, redact_url, tables_of
+from db.catalog import tables_of
+from db.copy import CopyRefused, copy_database, redact_url
 from db.database import Database
 from memory.hashed_embedder import HashedEmbedder
 from memory.store import TrainedMemory
