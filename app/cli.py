@@ -1,4 +1,4 @@
-"""`python bot.py [run|web|check|ask|search|train|dashboard]`: run the bot or its dashboard, or use the core
+"""`python bot.py [run|web|check|ask|search|train|dashboard|db copy]`: run the bot or its dashboard, or use the core
 without Discord."""
 
 from __future__ import annotations
@@ -53,7 +53,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("web", help="serve the web dashboard on its own, without the Discord gateway")
     dashboard = sub.add_parser("dashboard", help="print a single-use sign-in link to the web dashboard")
     dashboard.add_argument("--guild", type=int, required=True)
+    add_db_parser(sub)
     return parser
+
+
+def add_db_parser(sub: Any) -> None:
+    db = sub.add_parser("db", help="database tools: copy the database (SQLite to PostgreSQL, or to a backup file)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    copy = db_sub.add_parser(
+        "copy",
+        help="copy every table to another database (e.g. SQLite to PostgreSQL)",
+        description=(
+            "Copy every table of the bot's database (tickets, messages, trained memory with its vectors, settings, "
+            "analytics) into another database, keeping every id. The target is migrated first and must be empty; "
+            "the copy is one transaction on it, so a failure leaves it empty. Stop the bot (and python bot.py web) "
+            "on both databases first: the copy refuses to start while a bot holds either one."
+        ),
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        metavar="TARGET",
+        help="postgresql://user:password@host:port/database, or a SQLite file (default: DATABASE_URL; setting it "
+        "in .env keeps the password off the command line)",
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="SOURCE",
+        help="the database to copy: a SQLite file or a postgresql:// URL (default: DB_PATH, the SQLite file)",
+    )
+    copy.add_argument(
+        "--replace", action="store_true", help="delete everything the target holds first (else it must be empty)"
+    )
+    copy.add_argument("--batch-size", type=int, default=1000, metavar="N", help="rows read and written at a time")
 
 
 def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
@@ -83,8 +116,13 @@ def run_cli(argv: list[str], create_bot: Callable[[Settings], Any]) -> int:
         "search": commands.search,
         "train": commands.train,
         "dashboard": commands.dashboard,
+        "db": commands.db_copy,
     }[command]
-    return asyncio.run(handler(settings, args))
+    try:
+        return asyncio.run(handler(settings, args))
+    except AnotherInstanceRunning as exc:  # a tool that needs the database at rest (db copy)
+        print(exc, file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
 
 
 def run_bot(settings: Settings, create_bot: Callable[[Settings], Any]) -> int:

@@ -1,19 +1,29 @@
-"""The admin tools that work without Discord: check, ask, search, train import/export (app/cli.py parses)."""
+"""The admin tools that work without Discord: check, ask, search, train import/export, db copy (app/cli.py
+parses)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from ai.delivery import MessageSink
 from ai.pool import PoolStatus, ServerReport
+from app.instance import AnotherInstanceRunning, InstanceLock, PgShardLock
 from app.runtime import Core, open_core
+from app.schema import open_app_database
 from app.settings import Settings
+from db.copy import CopyRefused, TableCount, copy_database, describe, hide_passwords
+from db.postgres import is_postgres_url
 from memory.io import export_file, import_file
 from tickets.answering import AnswerRequest, search_batch
 from web.auth import Auth
+
+log = logging.getLogger(__name__)
 
 
 def print_json(obj: Any) -> None:
@@ -239,3 +249,91 @@ async def dashboard(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{settings.web.public_url}{path}")
     print("Works once, for 10 minutes, while the dashboard is running.", file=sys.stderr)
     return 0
+
+
+async def db_copy(settings: Settings, args: argparse.Namespace) -> int:
+    """`db copy`: the configured SQLite file (or --from) into DATABASE_URL (or --to), holding both databases'
+    instance locks, so neither a bot already running nor one starting meanwhile writes while rows are read."""
+    source: str = args.source or str(settings.db_path)
+    target: str = args.target or settings.database_url or ""
+    problem = _copy_problem(source, target, args.batch_size)
+    if problem:
+        print(f"db copy: {problem}", file=sys.stderr)
+        return 1
+    print(f"Copying {describe(source)} → {describe(target)}")
+    print(f"  {'table':<28} {'rows':>12}")
+    try:
+        with contextlib.ExitStack() as locks:
+            for database in (source, target):
+                locks.enter_context(_lock_for_copy(database))
+            return await _copy(source, target, args)
+    except AnotherInstanceRunning:
+        raise
+    except Exception as exc:  # any failure: say it without secrets, leave the traceback to the log
+        log.debug("db copy failed", exc_info=True)
+        message = hide_passwords(f"{type(exc).__name__}: {exc}", (source, target))
+        print(f"db copy failed, the target was left as it was: {message}", file=sys.stderr)
+        return 1
+
+
+async def _copy(source: str, target: str, args: argparse.Namespace) -> int:
+    # Both migrated by this version, as starting the bot would: the copy needs one schema on both sides.
+    src = await open_app_database(source)
+    try:
+        dst = await open_app_database(target)
+        try:
+            report = await copy_database(
+                src, dst, replace=args.replace, batch_size=args.batch_size, progress=_print_count
+            )
+        finally:
+            await dst.close()
+    except CopyRefused as exc:
+        print(f"db copy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await src.close()
+    for name in report.skipped:
+        print(f"  {name}: not in the target's schema, not copied")
+    print(
+        f"Done: {len(report.tables)} tables, {report.rows:,} rows; every table's row count matches the source's. "
+        "Ids continue after the source's largest."
+    )
+    return 0
+
+
+def _print_count(count: TableCount) -> None:
+    print(f"  {count.table:<28} {count.target:>12,}", flush=True)
+
+
+def _copy_problem(source: str, target: str, batch_size: int) -> str | None:
+    if not target:
+        return "say where to: --to postgresql://… (or a SQLite file), or set DATABASE_URL"
+    if batch_size < 1:
+        return "--batch-size must be at least 1"
+    if is_postgres_url(source) or is_postgres_url(target):
+        same = source == target
+    else:
+        same = Path(source).resolve() == Path(target).resolve()
+    if same:
+        return f"the source and the target are the same database ({describe(source)})"
+    if not is_postgres_url(source) and not Path(source).is_file():
+        # Opening it would create an empty database, and the copy would "succeed" with nothing.
+        return f"{source}: no such database file"
+    return None
+
+
+@contextlib.contextmanager
+def _lock_for_copy(database: str) -> Any:
+    """The database's bot lock (a bot that is not sharded takes the same one on PostgreSQL): refused while a bot
+    runs on it, and no bot can start on it until the copy is over."""
+    try:
+        lock = (
+            PgShardLock.acquire(database, None) if is_postgres_url(database) else InstanceLock.acquire(Path(database))
+        )
+    except AnotherInstanceRunning:
+        raise AnotherInstanceRunning(
+            f"A bot is running on {describe(database)}: stop it (and python bot.py web) before copying; "
+            "the copy needs the database at rest."
+        ) from None
+    with lock:
+        yield

@@ -37,6 +37,11 @@ def utc_iso(moment: datetime | None = None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def quote_name(name: str) -> str:
+    """A table or column name as an SQL identifier (both engines quote with double quotes)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def database_size(path: Path) -> int:
     """Bytes on disk, including the WAL and shared-memory files."""
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
@@ -120,6 +125,13 @@ class Database:
         """
         async with self.lock:
             await self.connection.execute_fetchall(sql, params)
+
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        """Many rows into one table, the fastest way the engine has (here executemany; PostgreSQL: COPY)."""
+        names = ", ".join(quote_name(c) for c in columns)
+        sql = f"INSERT INTO {quote_name(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        async with self.lock:
+            await self.connection.executemany(sql, rows)
 
     async def run_rowcount(self, sql: str, params: Params = ()) -> int:
         """Like `run`, but returns how many rows the statement changed."""
