@@ -90,7 +90,21 @@ def mentioned(texts: Iterable[str], answer: str = "") -> frozenset[str]:
     found: set[str] = set()
     for text in texts:
         found |= names_in(text)
-    return frozenset(found | {n for n in names_in(answer) if n.split()[0] not in HOST_PLATFORMS})
+    found |= {n for n in names_in(answer) if n.split()[0] not in HOST_PLATFORMS}
+    return frozenset(part for name in found for part in _parts(name))
+
+
+def _parts(name: str) -> set[str]:
+    """The name and every listed name inside it: an entry that says "Apple CarPlay" (matched whole,
+    as the longest listed name) also mentions "carplay", which a user writes alone."""
+    words = name.split()
+    table = _names()
+    return {name} | {
+        " ".join(words[i:j])
+        for i in range(len(words))
+        for j in range(i + 1, len(words) + 1)
+        if tuple(words[i:j]) in table.get(words[i], ())
+    }
 
 
 def foreign_names(message_names: frozenset[str], entry_names: frozenset[str]) -> tuple[str, ...]:
@@ -100,8 +114,13 @@ def foreign_names(message_names: frozenset[str], entry_names: frozenset[str]) ->
 
 def _covered(name: str, entry_names: frozenset[str]) -> bool:
     # The entry names "xbox series x" and the user writes "xbox": the entry covers it, and the other
-    # way round ("playstation store" in the message, "playstation" in the entry).
-    return any(other.startswith(name + " ") or name.startswith(other + " ") for other in entry_names)
+    # way round ("playstation store" in the message, "playstation" in the entry). Spacing does not count
+    # either: the list has "uber eats" and "ubereats" as two spellings of one name.
+    squashed = name.replace(" ", "")
+    return any(
+        other.startswith(name + " ") or name.startswith(other + " ") or other.replace(" ", "") == squashed
+        for other in entry_names
+    )
 
 
 # Words that say nothing about what a message is about: function words, fillers and chat words.
