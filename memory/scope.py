@@ -7,10 +7,11 @@ that the message names something (a store, platform, service, other game, a gym)
 never mentions. Such a message may still be ours ("i paid with paypal and got nothing" when the
 entry mentions PayPal), so a name only counts against an entry whose texts do not contain it.
 
-The names are a curated list (memory/data/other_names.txt, several hundred: stores, operating
+The names are a curated list (memory/data/other_names.txt, several thousand: stores, operating
 systems, consoles, games, social networks, streaming, AI, cloud, payments, banks, carriers,
-travel, fitness, hardware, everyday services). Matching is on `normalise`d words, so case,
-punctuation and a possessive or plural "s" do not matter.
+travel, fitness, hardware, everyday services). It leaves out what a product's own users name
+while asking about it: card networks, GPUs, routers, identity providers, dev tools, integrations.
+Matching is on `normalise`d words, so case, punctuation and a possessive or plural "s" do not matter.
 """
 
 from __future__ import annotations
