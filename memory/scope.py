@@ -7,10 +7,11 @@ that the message names something (a store, platform, service, other game, a gym)
 never mentions. Such a message may still be ours ("i paid with paypal and got nothing" when the
 entry mentions PayPal), so a name only counts against an entry whose texts do not contain it.
 
-The names are a curated list (memory/data/other_names.txt, several hundred: stores, operating
+The names are a curated list (memory/data/other_names.txt, several thousand: stores, operating
 systems, consoles, games, social networks, streaming, AI, cloud, payments, banks, carriers,
-travel, fitness, hardware, everyday services). Matching is on `normalise`d words, so case,
-punctuation and a possessive or plural "s" do not matter.
+travel, fitness, hardware, everyday services). It leaves out what a product's own users name
+while asking about it: card networks, GPUs, routers, identity providers, dev tools, integrations.
+Matching is on `normalise`d words, so case, punctuation and a possessive or plural "s" do not matter.
 """
 
 from __future__ import annotations
@@ -90,7 +91,21 @@ def mentioned(texts: Iterable[str], answer: str = "") -> frozenset[str]:
     found: set[str] = set()
     for text in texts:
         found |= names_in(text)
-    return frozenset(found | {n for n in names_in(answer) if n.split()[0] not in HOST_PLATFORMS})
+    found |= {n for n in names_in(answer) if n.split()[0] not in HOST_PLATFORMS}
+    return frozenset(part for name in found for part in _parts(name))
+
+
+def _parts(name: str) -> set[str]:
+    """The name and every listed name inside it: an entry that says "Apple CarPlay" (matched whole,
+    as the longest listed name) also mentions "carplay", which a user writes alone."""
+    words = name.split()
+    table = _names()
+    return {name} | {
+        " ".join(words[i:j])
+        for i in range(len(words))
+        for j in range(i + 1, len(words) + 1)
+        if tuple(words[i:j]) in table.get(words[i], ())
+    }
 
 
 def foreign_names(message_names: frozenset[str], entry_names: frozenset[str]) -> tuple[str, ...]:
@@ -100,8 +115,13 @@ def foreign_names(message_names: frozenset[str], entry_names: frozenset[str]) ->
 
 def _covered(name: str, entry_names: frozenset[str]) -> bool:
     # The entry names "xbox series x" and the user writes "xbox": the entry covers it, and the other
-    # way round ("playstation store" in the message, "playstation" in the entry).
-    return any(other.startswith(name + " ") or name.startswith(other + " ") for other in entry_names)
+    # way round ("playstation store" in the message, "playstation" in the entry). Spacing does not count
+    # either: the list has "uber eats" and "ubereats" as two spellings of one name.
+    squashed = name.replace(" ", "")
+    return any(
+        other.startswith(name + " ") or name.startswith(other + " ") or other.replace(" ", "") == squashed
+        for other in entry_names
+    )
 
 
 # Words that say nothing about what a message is about: function words, fillers and chat words.

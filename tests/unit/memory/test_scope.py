@@ -44,6 +44,63 @@ def test_foreign_names_only_counts_what_the_entry_does_not_mention():
     assert scope.foreign_names(scope.names_in("playstation"), scope.mentioned(["PlayStation Store refunds"])) == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "name", "entry_question", "entry_answer"),
+    [
+        # One name from each of several categories of the extended list: brokerage, tax software,
+        # dating, workplace SaaS, a game by its unambiguous form, a university platform, a bank, a VPN.
+        ("reset my robinhood password", "robinhood", "Reset my password", "Reset it in Robinhood."),
+        ("turbotax charged me twice", "turbotax", "I was charged twice", "Refunds for TurboTax go through Intuit."),
+        ("cancel my bumble premium", "bumble", "How do I cancel?", "Cancel Bumble Premium in Settings."),
+        ("quickbooks export is broken", "quickbooks", "How do I export data?", "QuickBooks export: Reports → Export."),
+        ("airtable base wont sync", "airtable", "Sync is stuck", "Re-connect Airtable under Integrations."),
+        ("rust game keeps crashing on start", "rust game", "Crash on start", "Rust game players: verify files."),
+        ("canvas lms login loop", "canvas lms", "Login loop", "If you use Canvas LMS, clear its cookies."),
+        ("chase bank froze my card", "chase bank", "My card is frozen", "Chase Bank cards: call Chase Bank."),
+        ("nordvpn subscription refund", "nordvpn", "How do I get a refund?", "NordVPN refunds are not handled here."),
+    ],
+)
+def test_extended_names_veto_only_entries_that_do_not_mention_them(text, name, entry_question, entry_answer):
+    names = scope.names_in(text)
+    assert name in names
+    assert name in scope.foreign_names(names, scope.mentioned([entry_question], "Open Settings → Account."))
+    assert scope.foreign_names(names, scope.mentioned([entry_question], entry_answer)) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Everyday words that are also brands stay unlisted alone (they veto nothing).
+        "rust on my bike",
+        "i want to target the boss",
+        "be wise with your points",
+        "the doorbell chime is too quiet",
+        "my new balance is wrong after the transfer",
+        "set up bank transfer",
+        "i got outplayed",
+        "the game stops responding",
+        "144 hertz monitor",
+        "sign in with google one tap",
+        "can i switch 2 accounts",
+        "i play console and pc",
+    ],
+)
+def test_everyday_words_are_no_names(text):
+    assert scope.names_in(text) == frozenset()
+
+
+def test_spacing_of_a_name_does_not_count():
+    entry = scope.mentioned(["Can I order through Uber Eats?"])
+    assert scope.foreign_names(scope.names_in("my ubereats order"), entry) == ()
+
+
+def test_an_entry_mentions_the_listed_names_inside_a_longer_one():
+    entry = scope.mentioned(["Does it work with Apple CarPlay?"], "Yes, on iOS 16 or later.")
+    assert "apple carplay" in entry
+    assert scope.foreign_names(scope.names_in("carplay support?"), entry) == ()
+    assert scope.foreign_names(scope.names_in("android auto support?"), entry) == ("android",)
+
+
 def test_the_host_platform_counts_only_in_questions():
     answer = "Open a ticket in our Discord's #support channel; we answer within a day."
     assert scope.mentioned(["How do I contact support?"], answer) == frozenset()
