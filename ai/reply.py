@@ -86,8 +86,10 @@ async def answer_with_model(
         else StreamGuard(
             notes,
             turn.question,
-            # What people in the ticket wrote may be repeated: a link from the form is not invented.
-            [t.content for t in turn.history] + [answer for _, answer in turn.form],
+            # What people in the ticket wrote may be repeated: a link from the form is not invented. Not the
+            # bot's own earlier replies: asked again, the model gives the note's answer again, and against
+            # its last answer that read as taking nothing from the notes ("only repeats the question").
+            [t.content for t in turn.history if t.role != "bot"] + [answer for _, answer in turn.form],
             instructions=instructions(turn.server_name, turn.category, turn.system_prompt),
         )
     )
