@@ -77,10 +77,6 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama, p
         "LLM_CHUNK_TIMEOUT": "1",
         "LLM_TOTAL_TIMEOUT": "4",
         "LLM_CONNECT_TIMEOUT": "1",
-        # Most SimCord tests are about Discord, tickets and transport, and script free-form model replies
-        # with nothing trained: with the answer checks on (the default) those go to staff. The tests of
-        # answer quality turn them on (tests/bot/test_answer_checks.py).
-        "ANSWER_CHECKS": "false",
         # Off unless a test asks for it: a background generation would take replies scripted for tickets.
         "GENERATE_PHRASINGS": "false",
         # Tests jump the virtual clock by minutes and hours: a memory sync round every 5 virtual seconds would be
