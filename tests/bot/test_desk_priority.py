@@ -111,7 +111,9 @@ async def test_an_urgent_ticket_is_flagged_by_the_model_after_its_answer(
     await train_faq(world, fake_ollama)
     fake_ollama.script_structured('{"label": "urgent"}')
 
-    thread = await open_ticket(world, subject="Shop is down", text=f"Customers can't pay since this morning. {REFUND_ASK}")
+    thread = await open_ticket(
+        world, subject="Shop is down", text=f"Customers can't pay since this morning. {REFUND_ASK}"
+    )
 
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.priority == "urgent" and ticket.priority_source == "auto" and ticket.flag == "urgent"

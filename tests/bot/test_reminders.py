@@ -141,7 +141,9 @@ async def test_the_opener_is_reminded_up_to_k_times_before_the_idle_warning(simc
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(simcord_env, restart_bot, private, fake_ollama):
+async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(
+    simcord_env, restart_bot, private, fake_ollama
+):
     world = await make_world(simcord_env, private=private)
     await train_faq(world, fake_ollama)
     await _settings(world, opener_reminder_hours=1, opener_reminders=1)

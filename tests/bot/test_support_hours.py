@@ -43,7 +43,9 @@ def _digests(world) -> list[discord.Message]:
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_outside_hours_the_ticket_says_so_the_assistant_answers_and_the_ping_waits(simcord_env, private, fake_ollama):
+async def test_outside_hours_the_ticket_says_so_the_assistant_answers_and_the_ping_waits(
+    simcord_env, private, fake_ollama
+):
     world = await make_world(simcord_env, private=private)
     await train_faq(world, fake_ollama)
     await _hours(world)
