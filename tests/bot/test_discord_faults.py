@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.fakes.ollama import FakeOllama, Reply
-from tests.grounded import REFUND_A, REFUND_AGAIN, REFUND_A_SHORT, REFUND_ASK, REFUND_SUBJECT, answer, train, train_faq
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train, train_faq
 from tests.sim import make_world, text_of
 
 

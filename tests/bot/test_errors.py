@@ -8,7 +8,7 @@ import discord
 
 from cogs.tickets._sink import ThreadSink
 from tests.fakes.ollama import Reply
-from tests.grounded import REFUND_A, REFUND_AGAIN, REFUND_A_SHORT, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world, text_of
 
 PASSWORD_Q = "How do I reset my password?"

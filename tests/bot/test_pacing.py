@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.ollama import FakeOllama, Reply
-from tests.grounded import REFUND_A, REFUND_AGAIN, REFUND_A_SHORT, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world
 
 LIMIT = 5  # the default USER_ANSWERS_PER_MINUTE

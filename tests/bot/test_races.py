@@ -19,8 +19,8 @@ from simcord.enums import ComponentType, InteractionType
 from tests.fakes.ollama import Reply
 from tests.grounded import (
     REFUND_A,
-    REFUND_AGAIN,
     REFUND_A_SHORT,
+    REFUND_AGAIN,
     REFUND_ASK,
     REFUND_Q,
     REFUND_SUBJECT,
