@@ -53,7 +53,7 @@ async def test_solved_after_trained_answer_raises_confidence_and_proposes_the_ph
     await world.bob.click(world.bot_messages(world.forum.threads[-1])[-1], label="Talk to staff")
     before = await world.core.memory.get(world.guild.id, entry_id)
     assert before.confidence < 1.0
-    fake_ollama.script(Reply("Let me look into your account."))
+    fake_ollama.script(Reply("UNSURE"))  # an odd account problem no note covers
     await world.open_ticket(world.alice, "Account", "Something odd happened to my account settings page.")
     thread = world.forum.threads[-1]
     phrasing = "Hi, how do I reset my password?"

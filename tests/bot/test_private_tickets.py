@@ -13,7 +13,8 @@ from bot import create_bot
 from cogs.tickets._places import PRIVATE_THREAD, place_of
 from tests.clock import advance
 from tests.fakes.ollama import Reply
-from tests.grounded import REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, train_faq
+from tests.grounded import REFUND_A, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, train_faq
+from tests.grounded import answer as grounded
 from tests.sim import make_world, text_of
 from tickets.models import TicketStatus
 
@@ -99,15 +100,16 @@ async def test_a_private_close_discord_refuses_leaves_the_card_open(simcord_env)
 
 async def test_mentions_in_answers_never_invite_anyone_into_a_private_ticket(simcord_env, fake_ollama):
     world = await make_world(simcord_env, private=True)
-    fake_ollama.script(Reply(f"Ask <@{world.bob.id}> or <@&{world.staff_role.id}> about it."))
+    await train_faq(world)
+    fake_ollama.script(Reply(grounded(f"Ask <@{world.bob.id}> or <@&{world.staff_role.id}> about it. {REFUND_A}")))
 
-    await world.open_ticket(world.alice, "Mentions", f"my friend <@{world.bob.id}> knows")
+    await world.open_ticket(world.alice, "Mentions", f"my friend <@{world.bob.id}> knows: {REFUND_ASK}")
 
     [thread] = world.private_channel.threads
     to_thread = [r for r in simcord_env.http_requests if r.path.startswith(f"/channels/{thread.id}/") and r.json]
     posted = [r.json.get("content") or "" for r in to_thread]
     assert posted and not any(f"<@{world.bob.id}>" in text for text in posted), posted
-    assert any(f"‹@{world.bob.id}>" in text for text in posted), "shown as text"
+    assert any(f"‹@{world.bob.id}>" in text and REFUND_A in text for text in posted), "the answer, mentions as text"
     assert world.alice.mention in thread.history()[0].content, "the opener is still mentioned"
     assert not can_access_channel(simcord_env, thread.id, world.bob)
 
