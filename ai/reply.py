@@ -86,9 +86,11 @@ async def answer_with_model(
         else StreamGuard(
             notes,
             turn.question,
-            # What people in the ticket wrote may be repeated: a link from the form is not invented. But only
-            # an address staff or the bot wrote (or a note holds) may be passed on as an answer's fact.
-            [t.content for t in turn.history] + [answer for _, answer in turn.form],
+            # What people in the ticket wrote may be repeated: a link from the form is not invented. Not the
+            # bot's own earlier replies: asked again, the model gives the note's answer again, and against
+            # its last answer that read as taking nothing from the notes ("only repeats the question").
+            [t.content for t in turn.history if t.role != "bot"] + [answer for _, answer in turn.form],
+            # But only an address staff or the bot wrote (or a note holds) is passed on as an answer's fact.
             vouched=[t.content for t in turn.history if t.role != "user"],
             instructions=instructions(turn.server_name, turn.category, turn.system_prompt),
         )

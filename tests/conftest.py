@@ -5,6 +5,10 @@ SQLite files, and PostgreSQL when TEST_DATABASE_URL is set (tests/fixtures_pg.py
 why, when it is not). `@pytest.mark.sqlite_only("why")` keeps a test on SQLite (it tests SQLite itself).
 
 LLM fakes live in fixtures_llm.py, memory helpers in fixtures_memory.py.
+The bot runs the shipped defaults, answer checks included (ANSWER_CHECKS on, ai/guards.py): with no trained note
+about a message the model is not asked, and a reply without the ANSWER marker or not grounded in the notes goes
+to staff. A test that needs a model answer trains notes and scripts a grounded reply (tests/grounded.py); a test
+of the unchecked path sets `bot_env(ANSWER_CHECKS="false")` and says why.
 `@pytest.mark.bot_env(KEY="value")` overrides the bot's environment for one test;
 `LLM_URL="fake_openai"` points the bot at the `fake_openai` fixture's server instead
 (with `LLM_BACKEND="openai"`); `EMBED_URL="fake_ollama"` asks `fake_ollama` for embeddings.
@@ -77,10 +81,6 @@ def bot_env(request: pytest.FixtureRequest, tmp_path, fake_ollama: FakeOllama, p
         "LLM_CHUNK_TIMEOUT": "1",
         "LLM_TOTAL_TIMEOUT": "4",
         "LLM_CONNECT_TIMEOUT": "1",
-        # Most SimCord tests are about Discord, tickets and transport, and script free-form model replies
-        # with nothing trained: with the answer checks on (the default) those go to staff. The tests of
-        # answer quality turn them on (tests/bot/test_answer_checks.py).
-        "ANSWER_CHECKS": "false",
         # Off unless a test asks for it: a background generation would take replies scripted for tickets.
         "GENERATE_PHRASINGS": "false",
         # Tests jump the virtual clock by minutes and hours: a memory sync round every 5 virtual seconds would be

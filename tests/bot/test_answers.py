@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.fakes.ollama import Reply
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world, text_of
 
 PASSWORD_Q = "How do I reset my password?"
@@ -35,35 +36,37 @@ async def test_trained_answer_is_sent_directly(simcord_env, fake_ollama):
 
 async def test_llm_answer_gets_conversation_and_trained_entries(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await _train(world, "What payment methods do you accept?", "We accept Visa, Mastercard and PayPal.")
-    fake_ollama.script(Reply("First reply from the model."), Reply("You can pay with **PayPal** here."))
-    await world.open_ticket(world.alice, "Paying for the plan", "My card keeps getting declined at checkout.")
+    await train_faq(world)
+    second = "Press **Request Refund** in Settings → Store → Purchase History; it works for 14 days after buying."
+    fake_ollama.script(Reply(answer(REFUND_A_SHORT)), Reply(answer(second)))
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
-    await world.alice.send(thread, "Is there another payment option than a card?")
+    await world.alice.send(thread, REFUND_AGAIN)
     answers = world.bot_messages(thread)[1:]
-    assert answers[-1].content.startswith("You can pay with **PayPal** here.")
+    assert answers[-1].content.startswith(second)
     prompt = fake_ollama.chat_requests()[-1]["messages"]
     assert prompt[0]["role"] == "system"
     whole = "\n".join(m["content"] for m in prompt)
-    assert "My card keeps getting declined at checkout." in whole  # earlier conversation
-    assert "First reply from the model." in whole  # the bot's own earlier answer
-    assert "Is there another payment option than a card?" in whole  # the question
-    assert "We accept Visa, Mastercard and PayPal." in whole  # trained entry as knowledge
+    assert REFUND_ASK in whole  # earlier conversation
+    assert REFUND_A_SHORT in whole  # the bot's own earlier answer
+    assert REFUND_AGAIN in whole  # the question
+    assert REFUND_A in whole  # trained entry as knowledge
     routes = await world.core.store.routes_since(world.guild.id, simcord_env.now().replace(year=2000))
     assert routes == {"llm": 2}
 
 
 async def test_ollama_down_falls_back_to_staff_with_one_ping(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world)  # a note to ask the model with (with none, it would not be asked at all)
     fake_ollama.stop()
-    await world.open_ticket(world.alice, "Weird crash", "The app crashes when I open the map view.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     [reply] = world.bot_messages(thread)[1:]
     assert "staff" in reply.content.lower() and "unavailable" in reply.content.lower()
     assert "Waiting for staff" in _tags(simcord_env, thread)
     pings = [m for m in world.log_channel.history() if "needs a human" in m.content]
     assert len(pings) == 1 and world.staff_role.mention in pings[0].content
-    await world.alice.send(thread, "Any update? It still crashes.")
+    await world.alice.send(thread, REFUND_AGAIN)
     pings = [m for m in world.log_channel.history() if "needs a human" in m.content]
     assert len(pings) == 1, "staff are pinged once per hand-off, not per message"
     assert len(world.bot_messages(thread)[1:]) == 2, "every message still gets a reply"
@@ -113,7 +116,8 @@ async def test_buttons_refused_for_other_members(simcord_env):
 
 async def test_talk_to_staff_pings_once_and_pauses_ai(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Account", "I need to change the owner of my account.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     result = await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
     assert "staff" in text_of(result).lower()
@@ -129,7 +133,8 @@ async def test_talk_to_staff_pings_once_and_pauses_ai(simcord_env, fake_ollama):
 
 async def test_staff_reply_pauses_ai_until_reenabled(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Account", "I need to change the owner of my account.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     await world.staff.send(thread, "Hi Alice, I'll handle this personally.")
     before = len(world.bot_messages(thread))
@@ -137,16 +142,20 @@ async def test_staff_reply_pauses_ai_until_reenabled(simcord_env, fake_ollama):
     assert len(world.bot_messages(thread)) == before
     result = await world.staff.slash(thread, "ticket_ai", enabled=True)
     assert "answer again" in text_of(result)
-    await world.alice.send(thread, "Also, how long does it take?")
+    await world.alice.send(thread, REFUND_AGAIN)
     assert len(world.bot_messages(thread)) > before + 1
+    assert world.bot_messages(thread)[-1].content == REFUND_A, "the assistant answers again"
 
 
 async def test_user_mentions_never_ping_through_the_bot(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    fake_ollama.script(Reply(f"Sure @everyone, ask <@&{world.staff_role.id}> or <@{world.bob.id}>."))
-    await world.open_ticket(world.alice, "Ping test", "hello @everyone")
+    await train_faq(world)
+    mentions = f"Sure @everyone, ask <@&{world.staff_role.id}> or <@{world.bob.id}>."
+    fake_ollama.script(Reply(answer(f"{mentions} {REFUND_A}")))
+    await world.open_ticket(world.alice, "Ping test", f"hello @everyone, {REFUND_ASK}")
     [thread] = world.forum.threads
     reply = world.bot_messages(thread)[-1]
+    assert REFUND_A in reply.content, "the model's answer was shown"
     stored = simcord_env.backend.messages[thread.id][reply.id]
     assert stored.ping_user_ids == [] and stored.ping_role_ids == [] and not stored.mention_everyone
     # the starter quotes the user's "@everyone" but pings only the opener

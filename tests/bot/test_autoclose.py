@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.clock import advance
+from tests.grounded import REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world
 from tickets.models import Ticket, TicketStatus
 from tickets.service import due_autoclose_actions, human_duration
@@ -61,9 +62,10 @@ def test_human_duration():
 
 
 @pytest.mark.bot_env(IDLE_WARN_HOURS="1", IDLE_CLOSE_AFTER_WARN_HOURS="0", AUTOCLOSE_CHECK_SECONDS="600")
-async def test_warn_only_setting_never_closes(simcord_env):
+async def test_warn_only_setting_never_closes(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Printer on fire", "It smells like toast.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     await advance(simcord_env, H + 600)
     warning = world.bot_messages(thread)[-1].content
@@ -73,9 +75,10 @@ async def test_warn_only_setting_never_closes(simcord_env):
 
 
 @pytest.mark.bot_env(IDLE_WARN_HOURS="1", IDLE_CLOSE_AFTER_WARN_HOURS="0.5", AUTOCLOSE_CHECK_SECONDS="600")
-async def test_ticket_waiting_for_staff_is_not_idle_closed(simcord_env):
+async def test_ticket_waiting_for_staff_is_not_idle_closed(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
     await advance(simcord_env, 3 * H)
@@ -84,9 +87,10 @@ async def test_ticket_waiting_for_staff_is_not_idle_closed(simcord_env):
 
 
 @pytest.mark.bot_env(IDLE_WARN_HOURS="1", IDLE_CLOSE_AFTER_WARN_HOURS="1", AUTOCLOSE_CHECK_SECONDS="600")
-async def test_staff_reply_ends_waiting_so_the_ticket_can_idle_close(simcord_env):
+async def test_staff_reply_ends_waiting_so_the_ticket_can_idle_close(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
     await world.staff.send(thread, "Done: bob is the owner now.")

@@ -7,7 +7,8 @@ import pytest
 from simcord import SetupError
 from simcord.backend.access import can_access_channel
 
-from tests.fakes.ollama import FakeOllama
+from tests.fakes.ollama import FakeOllama, Reply
+from tests.grounded import answer, train
 from tests.sim import make_world, text_of
 
 
@@ -49,6 +50,11 @@ async def test_a_category_with_questions_flows_into_the_ticket_the_prompt_and_th
 ):
     world = await make_world(simcord_env)
     await _add_order_category(world)
+    # Two notes about parcels: a ticket about one is a close match with the other, so the model is asked.
+    parcel = "We send a new parcel or refund the order when its tracking shows no movement for 5 days."
+    await train(world, "My parcel is missing, what do I do?", parcel)
+    await train(world, "My parcel arrived damaged, what do I do?", "Send us a photo of the box: we replace the item.")
+    fake_ollama.script(Reply(answer(f"Sorry about that! {parcel}")))
     panel = world.panel_channel.last_message
     assert _options(panel)["orders"] == "Orders", "the posted panel offers the new category"
 
@@ -71,6 +77,7 @@ async def test_a_category_with_questions_flows_into_the_ticket_the_prompt_and_th
     ]  # fmt: skip
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.category == "orders"
+    assert parcel in world.bot_messages(thread)[-1].content, "the model answered from the parcel note"
     system, *_, question = fake_ollama.chat_requests()[-1]["messages"]
     assert "Parcel missing\nA-1234" in question["content"]
     form = system["content"].split("<ticket_form>\n")[1].split("</ticket_form>")[0]

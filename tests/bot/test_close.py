@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.clock import advance
+from tests.grounded import REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world, text_of
 
 
@@ -12,8 +13,8 @@ def _thread_edits(env, thread_id):
     return [r.json for r in env.http_requests if r.method == "PATCH" and r.path == f"/channels/{thread_id}"]
 
 
-async def _open(world):
-    await world.open_ticket(world.alice, "Printer on fire", "It smells like toast.")
+async def _open(world, subject: str = "Printer on fire", text: str = "It smells like toast."):
+    await world.open_ticket(world.alice, subject, text)
     [thread] = world.forum.threads
     return thread
 
@@ -73,9 +74,10 @@ async def test_close_refused_by_discord_leaves_ticket_open(simcord_env):
 
 
 @pytest.mark.bot_env(SOLVED_CLOSE_DELAY_HOURS="1", AUTOCLOSE_CHECK_SECONDS="300")
-async def test_solved_ticket_closes_after_the_delay(simcord_env):
+async def test_solved_ticket_closes_after_the_delay(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world)
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)  # the assistant answers it
     await world.alice.click(world.bot_messages(thread)[-1], label="Solved")
     await simcord_env.advance_time(1800)
     assert (await world.core.store.get_ticket(thread.id)).status == "resolved"
@@ -86,9 +88,10 @@ async def test_solved_ticket_closes_after_the_delay(simcord_env):
 
 
 @pytest.mark.bot_env(IDLE_WARN_HOURS="2", IDLE_CLOSE_AFTER_WARN_HOURS="1", AUTOCLOSE_CHECK_SECONDS="300")
-async def test_idle_ticket_is_warned_then_closed(simcord_env):
+async def test_idle_ticket_is_warned_then_closed(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world)
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)  # the assistant answers it
     await advance(simcord_env, 2 * 3600 + 300, step=900)
     warning = world.bot_messages(thread)[-1]
     assert "quiet for a while" in warning.content and world.alice.mention in warning.content
@@ -109,9 +112,10 @@ async def test_user_reply_after_warning_keeps_ticket_open(simcord_env):
 
 
 @pytest.mark.bot_env(SOLVED_CLOSE_DELAY_HOURS="0", IDLE_WARN_HOURS="0", AUTOCLOSE_CHECK_SECONDS="1800")
-async def test_zero_delays_disable_auto_close(simcord_env):
+async def test_zero_delays_disable_auto_close(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world)
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)  # the assistant answers it
     await world.alice.click(world.bot_messages(thread)[-1], label="Solved")
     await advance(simcord_env, 4 * 3600, step=900)  # far past the 1 h default
     assert (await world.core.store.get_ticket(thread.id)).status == "resolved"

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from db.database import Database
+from tests.grounded import REFUND_A, REFUND_ASK, REFUND_Q, answer, train
 from tests.sim import make_world, text_of
 from tickets.schedule import WaitingOn
 
@@ -17,7 +18,7 @@ from tickets.schedule import WaitingOn
 pytestmark = pytest.mark.sqlite_only("counts trips through the SQLite Database's methods")
 
 TRAINED_Q = "How do I reset my password?"
-MODEL_Q = "My printer prints blank pages, what can I do?"
+MODEL_Q = REFUND_ASK  # near the refund note, not close enough for its saved answer: the model answers
 
 
 @pytest.fixture
@@ -38,10 +39,12 @@ def trips(monkeypatch) -> Counter[str]:
     return counts
 
 
-async def _world_with_ticket(simcord_env):
+async def _world_with_ticket(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
     result = await world.staff.slash(world.panel_channel, "train", question=TRAINED_Q, answer="Use the reset link.")
     assert "Saved as entry" in text_of(result)
+    await train(world, REFUND_Q, REFUND_A)
+    fake_ollama.default_reply = answer()  # from the refund note: the shipped checks let it through
     await world.open_ticket(world.alice, "Account", "Hello there")
     [thread] = world.forum.threads
     return world, thread
@@ -51,7 +54,7 @@ async def _world_with_ticket(simcord_env):
 async def test_an_answered_ticket_message_costs_three_database_trips(
     simcord_env, fake_ollama, trips, question, trained
 ):  # fmt: skip
-    world, thread = await _world_with_ticket(simcord_env)
+    world, thread = await _world_with_ticket(simcord_env, fake_ollama)
     answers_before = len(world.bot_messages(thread))
     chats_before = len(fake_ollama.chat_requests())
     trips.clear()
@@ -71,7 +74,7 @@ async def test_an_answered_ticket_message_costs_three_database_trips(
 
 
 async def test_a_staff_message_costs_two_database_trips(simcord_env, fake_ollama, trips):
-    world, thread = await _world_with_ticket(simcord_env)
+    world, thread = await _world_with_ticket(simcord_env, fake_ollama)
     answers_before = len(world.bot_messages(thread))
     trips.clear()
 

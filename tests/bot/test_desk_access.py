@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.bot.desk import BOTH_MODES, open_ticket, title
 from tests.fakes.ollama import FakeOllama
+from tests.grounded import REFUND_AGAIN, train_faq
 from tests.sim import World, make_world, text_of
 from tickets.blacklist import REFUSAL
 
@@ -38,6 +39,7 @@ async def test_every_staff_command_is_refused_for_members_who_are_not_staff(
     simcord_env, fake_ollama: FakeOllama, private: bool
 ):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     carol = world.guild.add_member(simcord_env.create_user("carol"))
     thread = await open_ticket(world)
     await world.staff.slash(thread, "add", member=world.bob)
@@ -64,7 +66,7 @@ async def test_every_staff_command_is_refused_for_members_who_are_not_staff(
     # Her open ticket stays hers: she writes in it, and answers a close request (only she can).
     await world.staff.slash(thread, "ticket_ai", enabled=True)
     calls = len(fake_ollama.chat_requests())
-    await world.alice.send(thread, "Still printing blank pages")
+    await world.alice.send(thread, REFUND_AGAIN)
     assert len(fake_ollama.chat_requests()) == calls + 1, "the assistant answers the blacklisted opener's ticket"
     await world.staff.slash(thread, "close_request", reason="fixed?")
     asked = world.bot_messages(thread)[-1]

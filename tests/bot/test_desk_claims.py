@@ -7,6 +7,7 @@ import pytest
 
 from tests.bot.desk import BOTH_MODES, card, open_ticket, readable, tags
 from tests.fakes.ollama import FakeOllama
+from tests.grounded import REFUND_AGAIN, REFUND_ASK, train_faq
 from tests.sim import make_world, text_of
 
 
@@ -20,6 +21,7 @@ async def test_claim_quiets_the_assistant_shows_the_owner_and_transfer_hands_ove
     simcord_env, fake_ollama: FakeOllama, private: bool
 ):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     thread = await open_ticket(world)
     calls = len(fake_ollama.chat_requests())
 
@@ -55,7 +57,7 @@ async def test_claim_quiets_the_assistant_shows_the_owner_and_transfer_hands_ove
 
     await world.admin.slash(thread, "ticket_ai", enabled=True)
     # A question, not chit-chat: "Hello again?" gets a canned reply without the model (ai/chitchat.py).
-    await world.alice.send(thread, "It still prints blank pages, what else can I try?")
+    await world.alice.send(thread, REFUND_AGAIN)
     assert len(fake_ollama.chat_requests()) == calls + 1, "staff switched the assistant back on"
 
     await world.admin.slash(thread, "unclaim")
@@ -102,6 +104,7 @@ async def test_who_may_claim_unclaim_and_transfer(simcord_env):
 @pytest.mark.bot_env(TICKET_COOLDOWN_SECONDS="0", MAX_OPEN_TICKETS="10")
 async def test_the_on_call_rotation_assigns_new_tickets_in_turn(simcord_env, fake_ollama: FakeOllama, private: bool):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     refused = await world.bob.slash(world.panel_channel, "oncall", state="on")
     assert "Only staff" in text_of(refused)
     for member in (world.staff, world.admin):
@@ -114,7 +117,7 @@ async def test_the_on_call_rotation_assigns_new_tickets_in_turn(simcord_env, fak
 
     owners = []
     for subject in ("One", "Two", "Three"):
-        thread = await open_ticket(world, world.alice, subject, "my printer prints blank pages")
+        thread = await open_ticket(world, world.alice, subject, REFUND_ASK)
         ticket = await world.core.store.get_ticket(thread.id)
         owners.append(ticket.claimed_by)
         assert not ticket.ai_paused and ticket.status == "answered", "the assistant still answers first"

@@ -8,6 +8,7 @@ import json
 
 from tests.bot.desk import BOTH_MODES, open_ticket, readable
 from tests.fakes.ollama import FakeOllama
+from tests.grounded import REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world, text_of
 
 SECRET = "SECRET-NOTE-7731: customer is on the chargeback watchlist"
@@ -16,12 +17,13 @@ SECRET = "SECRET-NOTE-7731: customer is on the chargeback watchlist"
 @BOTH_MODES
 async def test_notes_reach_staff_only(simcord_env, fake_ollama: FakeOllama, private: bool):
     world = await make_world(simcord_env, private=private)
-    thread = await open_ticket(world)
+    await train_faq(world, fake_ollama)
+    thread = await open_ticket(world, subject=REFUND_SUBJECT, text=REFUND_ASK)
 
     result = await world.staff.slash(thread, "note", text=SECRET)
 
     assert result.ephemeral and "Note saved" in text_of(result) and SECRET not in text_of(result)
-    await world.alice.send(thread, "Any update on my printer?")
+    await world.alice.send(thread, REFUND_AGAIN)
     assert len(fake_ollama.chat_requests()) == 2, "the assistant answered after the note"
     listed = await world.staff.slash(thread, "notes")
     shown = [e.description for m in (listed.response, *listed.followups) if m is not None for e in m.embeds]

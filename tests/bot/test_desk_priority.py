@@ -9,6 +9,7 @@ import pytest
 
 from tests.bot.desk import BOTH_MODES, card, open_ticket, readable, tags, title
 from tests.fakes.ollama import FakeOllama
+from tests.grounded import REFUND_A, REFUND_ASK, train_faq
 from tests.sim import make_world, text_of
 
 
@@ -20,9 +21,10 @@ def _renames(env, thread) -> list[str]:
 
 
 @BOTH_MODES
-async def test_priority_shows_as_a_tag_or_on_the_card_and_in_the_title(simcord_env, private: bool):
+async def test_priority_shows_as_a_tag_or_on_the_card_and_in_the_title(simcord_env, private: bool, fake_ollama):
     world = await make_world(simcord_env, private=private)
-    thread = await open_ticket(world)
+    await train_faq(world, fake_ollama)
+    thread = await open_ticket(world, text=REFUND_ASK)  # the assistant answers it
 
     result = await world.staff.slash(thread, "priority", level="high")
 
@@ -106,9 +108,12 @@ async def test_an_urgent_ticket_is_flagged_by_the_model_after_its_answer(
     simcord_env, fake_ollama: FakeOllama, private: bool
 ):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     fake_ollama.script_structured('{"label": "urgent"}')
 
-    thread = await open_ticket(world, subject="Shop is down", text="Customers can't pay since this morning")
+    thread = await open_ticket(
+        world, subject="Shop is down", text=f"Customers can't pay since this morning. {REFUND_ASK}"
+    )
 
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.priority == "urgent" and ticket.priority_source == "auto" and ticket.flag == "urgent"
@@ -118,7 +123,7 @@ async def test_an_urgent_ticket_is_flagged_by_the_model_after_its_answer(
     assert paths == [("/api/chat", False), ("/api/chat", True)], "the answer first, then the classification"
     [classification] = fake_ollama.structured_requests()
     assert "Customers can't pay" in classification["messages"][-1]["content"]
-    assert world.bot_messages(thread)[-1].content == "This is the fake model's answer."
+    assert world.bot_messages(thread)[-1].content == REFUND_A
     notice = world.log_channel.last_message
     assert "looks **urgent** (the model)" in notice.content and world.staff_role.mention in notice.content
     if private:

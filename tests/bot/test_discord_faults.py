@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.fakes.ollama import FakeOllama, Reply
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train, train_faq
 from tests.sim import make_world, text_of
 
 
@@ -37,24 +38,25 @@ def no_gc():
 @pytest.mark.bot_env(LLM_MAX_CONCURRENCY="1")
 async def test_a_refused_answer_message_gives_the_model_slot_back(simcord_env, fake_ollama: FakeOllama, no_gc):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     limiter = world.core.llm._limiter
-    fake_ollama.script(Reply("Clean the print head, then print a test page.", chunk_size=8))
+    fake_ollama.script(Reply(answer(REFUND_A_SHORT), chunk_size=8))
     # The answer's first message is refused; the apology after it goes through.
     simcord_env.inject_error("POST", f"/channels/{thread.id}/messages", status=500)
 
-    await world.alice.send(thread, "Still blank, what now?")
+    await world.alice.send(thread, REFUND_AGAIN)
 
     assert limiter.active == 0 and limiter.waiting == 0, "the refused answer kept the model slot"
     assert any("something went wrong" in m.content for m in world.bot_messages(thread))
 
-    fake_ollama.script(Reply("Invoices are under Settings → Billing."))
+    fake_ollama.script(Reply(answer(REFUND_A)))
     started = time.perf_counter()
-    await world.open_ticket(world.bob, "Invoices", "Where are my invoices?")
+    await world.open_ticket(world.bob, "Skin refund", REFUND_ASK)
     elapsed = time.perf_counter() - started
-    bob_thread = next(t for t in world.forum.threads if t.name == "Invoices")
-    assert world.bot_messages(bob_thread)[-1].content == "Invoices are under Settings → Billing."
+    bob_thread = next(t for t in world.forum.threads if t.name == "Skin refund")
+    assert world.bot_messages(bob_thread)[-1].content == REFUND_A
     assert not any("in line" in p for p in _posts(simcord_env, bob_thread.id)), "the next ticket had to queue"
     assert elapsed < 3, f"the next ticket took {elapsed:.1f} s"
 
@@ -64,17 +66,16 @@ async def test_a_refused_answer_message_gives_the_model_slot_back(simcord_env, f
 
 async def test_a_refused_typing_indicator_does_not_cost_the_answer(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
+    await train_faq(world)
     simcord_env.inject_error("POST", "/channels/*/typing", status=500, times=None)
-    fake_ollama.script(
-        Reply("Check that the printer is online."), Reply("Then clean the print head and print a test page.")
-    )
+    fake_ollama.script(Reply(answer(REFUND_A_SHORT)), Reply(answer(REFUND_A)))
 
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
-    await world.alice.send(thread, "Still blank, what now?")
+    await world.alice.send(thread, REFUND_AGAIN)
 
     answers = [m.content for m in world.bot_messages(thread)[1:]]
-    assert answers == ["Check that the printer is online.", "Then clean the print head and print a test page."]
+    assert answers == [REFUND_A_SHORT, REFUND_A]
     assert not any("went wrong" in p for p in _posts(simcord_env, thread.id))
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.status == "answered" and not ticket.staff_pinged, "a refused typing indicator handed it to staff"
@@ -86,15 +87,16 @@ async def test_a_refused_typing_indicator_does_not_cost_the_answer(simcord_env, 
 
 async def _refused_confirmation(simcord_env, fake_ollama: FakeOllama, *, times: int | None):
     world = await make_world(simcord_env)
-    fake_ollama.script(Reply("Check that the printer is online."))
+    await train_faq(world)
+    fake_ollama.script(Reply(answer(REFUND_A_SHORT)))
     panel = world.panel_channel.last_message
     shown = await world.alice.click(panel, label="Open ticket")
     # The modal's followups (the confirmation, then any edit of the deferred reply) are refused.
     simcord_env.inject_error("*", "/webhooks/*", status=500, times=times)
-    result = await world.alice.submit_modal(shown, {"subject": "Printer", "description": "It prints blank pages."})
+    result = await world.alice.submit_modal(shown, {"subject": REFUND_SUBJECT, "description": REFUND_ASK})
 
     [thread] = world.forum.threads
-    assert world.bot_messages(thread)[-1].content == "Check that the printer is online.", "the ticket was answered"
+    assert world.bot_messages(thread)[-1].content == REFUND_A_SHORT, "the ticket was answered"
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket is not None and ticket.status == "answered"
     assert "try again" not in text_of(result), "the user was told to retry a ticket that exists"
@@ -123,13 +125,22 @@ async def test_an_expired_ticket_interaction_still_answers_the_ticket(simcord_en
 
 async def test_the_apology_after_a_failure_inside_a_code_block_is_not_code(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await train_faq(world, fake_ollama)
+    shown = (
+        "Clean the print head from the printer's Maintenance menu and print a test page. If pages stay blank, "
+        "enable the print queue again:\n```bash\nsudo lpstat -t"
+    )
+    queue = (
+        shown + "\nsudo cupsenable printer\nsudo cupsaccept printer\nlpstat -p printer\n```\nThen print a test page."
+    )
+    await train(world, "How do I check the print queue?", queue)  # the code the model's answer quotes
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
-    shown = "Run this:\n```bash\nsudo lpstat -t"
-    fake_ollama.script(Reply(shown + "\nsudo cupsenable printer\n```\nThen try again.", chunk_size=len(shown)))
+    # The first piece ends inside the code block, past the part held back while streaming.
+    fake_ollama.script(Reply(answer(queue), chunk_size=len("ANSWER: ") + len(shown) + 45))
     simcord_env.inject_error("PATCH", f"/channels/{thread.id}/messages/*", status=500)  # the first streaming edit
 
-    await world.alice.send(thread, "Still blank, what now?")
+    await world.alice.send(thread, "the print queue seems stuck, what now?")
 
     reply = world.bot_messages(thread)[-1].content
     assert reply.startswith(shown) and "something went wrong while I was answering" in reply

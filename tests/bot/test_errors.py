@@ -8,6 +8,7 @@ import discord
 
 from cogs.tickets._sink import ThreadSink
 from tests.fakes.ollama import Reply
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world, text_of
 
 PASSWORD_Q = "How do I reset my password?"
@@ -82,9 +83,10 @@ async def test_a_failing_answer_button_tells_the_user_and_keeps_the_buttons(simc
     assert _labels(world.bot_messages(thread)[1]) == []
 
 
-async def test_a_failing_reply_after_a_button_tells_the_user(simcord_env):
+async def test_a_failing_reply_after_a_button_tells_the_user(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world)
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)  # answered by the model, with its buttons
     simcord_env.inject_error("POST", "/webhooks/*", status=400, code=50035, message="Invalid Form Body")
 
     result = await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
@@ -138,9 +140,10 @@ async def test_close_that_discord_refuses_takes_back_its_closing_message(simcord
     assert (await world.core.store.get_ticket(thread.id)).status != "closed"
 
 
-async def test_a_refused_suggestion_does_not_keep_the_transcript_from_the_log(simcord_env, monkeypatch):
+async def test_a_refused_suggestion_does_not_keep_the_transcript_from_the_log(simcord_env, monkeypatch, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world)
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)
     await world.staff.send(thread, "Unplug it and call the fire brigade.")
     await world.alice.click(world.bot_messages(thread)[1], label="Solved")
 
@@ -187,15 +190,14 @@ async def test_a_refused_queue_notice_does_not_cost_the_answer(simcord_env):
 
 async def test_discord_failing_mid_stream_keeps_the_text_and_hands_to_staff(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
-    fake_ollama.script(
-        Reply("Try cleaning the print head first, then run a test page. " * 3, chunk_size=6, chunk_delay=0.05)
-    )
+    fake_ollama.script(Reply(answer(f"{REFUND_A} {REFUND_A_SHORT}"), chunk_size=6, chunk_delay=0.05))
     simcord_env.inject_error("PATCH", f"/channels/{thread.id}/messages/*", status=500)  # the first streaming edit
-    await world.alice.send(thread, "Still blank, what now?")
+    await world.alice.send(thread, REFUND_AGAIN)
     reply = world.bot_messages(thread)[-1]
-    assert reply.content.startswith("Try cl")  # what was shown before the failed edit stays
+    assert reply.content.startswith("Unused")  # what was shown before the failed edit stays
     assert "▌" not in reply.content and "something went wrong while I was answering" in reply.content
     assert (await world.core.store.get_ticket(thread.id)).status == "waiting_staff"
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.clock import advance
 from tests.fakes.ollama import Reply
+from tests.grounded import answer as grounded
+from tests.grounded import train_faq
 from tests.sim import make_world, text_of
 
 PASSWORD_Q = "How do I reset my password?"
@@ -51,7 +53,7 @@ async def test_solved_after_trained_answer_raises_confidence_and_proposes_the_ph
     await world.bob.click(world.bot_messages(world.forum.threads[-1])[-1], label="Talk to staff")
     before = await world.core.memory.get(world.guild.id, entry_id)
     assert before.confidence < 1.0
-    fake_ollama.script(Reply("Let me look into your account."))
+    fake_ollama.script(Reply("UNSURE"))  # an odd account problem no note covers
     await world.open_ticket(world.alice, "Account", "Something odd happened to my account settings page.")
     thread = world.forum.threads[-1]
     phrasing = "Hi, how do I reset my password?"
@@ -99,7 +101,7 @@ async def test_repeated_talk_to_staff_stops_direct_answers(simcord_env, fake_oll
         assert "Saved answer" in answer.content
         await user.click(answer, label="Talk to staff")
     assert (await world.core.memory.get(world.guild.id, entry_id)).confidence < 0.5
-    fake_ollama.script(Reply("Maybe try the reset link?"))
+    fake_ollama.script(Reply(grounded(f"Maybe try the reset link? {PASSWORD_A}")))  # from the entry, as a note
     third = world.guild.add_member(simcord_env.create_user("carol"))
     await world.open_ticket(third, "Password", "how do i reset my password")
     reply = world.bot_messages(world.forum.threads[-1])[-1]
@@ -110,11 +112,11 @@ async def test_repeated_talk_to_staff_stops_direct_answers(simcord_env, fake_oll
 # -- Q&A suggestions from solved tickets ------------------------------------------------------
 
 STAFF_ANSWER = "You can change the billing e-mail under Billing → Contacts; invoices follow within a day."
+# Near the trained refund note (tests.grounded), so the model answers from it before staff answer for real.
+RECEIPTS_Q = "How do I change the e-mail address my refund receipts go to?"
 
 
-async def _staff_answered_and_solved(
-    world, question: str = "How do I change the e-mail address my invoices go to?", title: str = "Billing e-mail"
-) -> Any:
+async def _staff_answered_and_solved(world, question: str = RECEIPTS_Q, title: str = "Billing e-mail") -> Any:
     await world.open_ticket(world.alice, title, question)
     [thread] = world.forum.threads
     llm_answer = world.bot_messages(thread)[-1]
@@ -127,14 +129,16 @@ async def _staff_answered_and_solved(
 
 async def test_solved_staff_answered_ticket_closed_becomes_a_pending_suggestion(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    trained = await world.core.memory.count(world.guild.id)
     thread = await _staff_answered_and_solved(world)
     assert await world.core.memory.list_suggestions(world.guild.id) == [], "only on close"
     await world.alice.slash(thread, "close")
     [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
     assert suggestion.kind == "qa" and suggestion.status == "pending" and suggestion.ticket_id == thread.id
-    assert "How do I change the e-mail address my invoices go to?" in suggestion.query
+    assert RECEIPTS_Q in suggestion.query
     assert suggestion.response == STAFF_ANSWER
-    assert await world.core.memory.count(world.guild.id) == 0, "nothing enters the memory before approval"
+    assert await world.core.memory.count(world.guild.id) == trained, "nothing enters the memory before approval"
 
     listed = await world.staff.slash(world.panel_channel, "memory suggestions")
     assert listed.ephemeral and f"S{suggestion.id}" in text_of(listed) and "(qa)" in text_of(listed)
@@ -162,6 +166,8 @@ async def test_solved_staff_answered_ticket_closed_becomes_a_pending_suggestion(
 @pytest.mark.bot_env(SOLVED_CLOSE_DELAY_HOURS="1", AUTOCLOSE_CHECK_SECONDS="300")
 async def test_auto_closed_solved_ticket_suggests_and_reject_removes_it(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    trained = await world.core.memory.count(world.guild.id)
     thread = await _staff_answered_and_solved(world)
     await advance(simcord_env, 3600 + 400, step=900)
     assert (await world.core.store.get_ticket(thread.id)).status == "closed"
@@ -174,15 +180,17 @@ async def test_auto_closed_solved_ticket_suggests_and_reject_removes_it(simcord_
     assert decided.id == suggestion.id and decided.decided_by == world.staff.id
     listed = await world.staff.slash(world.panel_channel, "memory suggestions")
     assert "No pending suggestions." in text_of(listed)
-    assert await world.core.memory.count(world.guild.id) == 0
+    assert await world.core.memory.count(world.guild.id) == trained
     missing = await world.staff.slash(world.panel_channel, "memory reject", suggestion_id=suggestion.id)
     assert missing.ephemeral and "no pending suggestion" in text_of(missing)
 
 
 async def test_no_suggestion_without_staff_answer_or_without_solved(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    trained = await world.core.memory.count(world.guild.id)
     # Solved, but only the AI answered: nothing to learn from staff.
-    await world.open_ticket(world.alice, "Question one", "Where do I find the changelog?")
+    await world.open_ticket(world.alice, "Question one", "Where do I find the changelog for refunds?")
     first = world.forum.threads[-1]
     await world.alice.click(world.bot_messages(first)[-1], label="Solved")
     await world.alice.slash(first, "close")
@@ -192,7 +200,7 @@ async def test_no_suggestion_without_staff_answer_or_without_solved(simcord_env,
     await world.staff.send(second, "Yes, under Billing → Pause for up to three months.")
     await world.bob.slash(second, "close")
     assert await world.core.memory.list_suggestions(world.guild.id) == []
-    assert await world.core.memory.count(world.guild.id) == 0
+    assert await world.core.memory.count(world.guild.id) == trained
 
 
 # -- Train from this message ------------------------------------------------------------------
@@ -332,15 +340,17 @@ async def test_training_a_known_question_again_updates_it_instead_of_duplicating
 async def test_approving_a_suggestion_for_a_known_question_updates_the_entry(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
     entry_id = await _train(world, "How do I change my billing e-mail?", "Write to billing@example.com.")
+    await train_faq(world, fake_ollama)
+    trained = await world.core.memory.count(world.guild.id)
     # Worded unlike the trained question, so the LLM answers (a saved answer would propose an alternate too).
-    await _staff_answered_and_solved(world, "My invoices still go to my old address, can someone help?", "Invoices")
+    await _staff_answered_and_solved(world, title="Receipts")
     await world.alice.slash(world.forum.threads[-1], "close")
     [suggestion] = await world.core.memory.list_suggestions(world.guild.id)
     approved = await world.staff.slash(
         world.panel_channel, "memory approve", suggestion_id=suggestion.id, question="how do I change my billing e-mail"
     )
     assert f"saved as entry #{entry_id}" in text_of(approved), text_of(approved)
-    assert await world.core.memory.count(world.guild.id) == 1
+    assert await world.core.memory.count(world.guild.id) == trained
     assert (await world.core.memory.get(world.guild.id, entry_id)).response == STAFF_ANSWER
 
 

@@ -17,6 +17,8 @@ from ai.delivery import TYPING_MARKER
 from ai.summary import SUMMARY_PROMPT
 from tests.fakes.ollama import FakeOllama, Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_ASK, REFUND_SUBJECT, train_faq
+from tests.grounded import answer as grounded
 from tests.sim import make_world, text_of
 
 STOPPED_NOTE = "The AI assistant stopped before finishing this answer."
@@ -39,7 +41,7 @@ def _posts(env, thread_id: int) -> list[str]:
     return [r.json.get("content") or "" for r in _requests(env, "POST", f"/channels/{thread_id}/messages")]
 
 
-async def _open(world, member=None, subject="Question", description="How does this work?"):
+async def _open(world, member=None, subject="Question", description=REFUND_ASK):
     await world.open_ticket(member or world.alice, subject, description)
     return next(t for t in reversed(world.forum.threads) if t.name == subject)
 
@@ -49,9 +51,10 @@ async def _open(world, member=None, subject="Question", description="How does th
 
 async def test_streaming_edits_are_throttled_to_about_one_per_second(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
-    answer = " ".join(f"step{i}" for i in range(240))  # ~1600 chars: one message
+    await train_faq(world)
+    answer = " ".join([REFUND_A] * 7)  # ~1500 chars: one message
     chunks = 40
-    fake_ollama.script(Reply(answer, chunk_size=math.ceil(len(answer) / chunks), chunk_delay=0.05))
+    fake_ollama.script(Reply(grounded(answer), chunk_size=math.ceil(len(answer) / chunks), chunk_delay=0.05))
 
     started = time.perf_counter()
     thread = await _open(world, subject="Streaming")
@@ -79,8 +82,10 @@ async def test_streaming_edits_are_throttled_to_about_one_per_second(simcord_env
 @pytest.mark.bot_env(LLM_TOTAL_TIMEOUT="2")
 async def test_a_stream_that_outlasts_the_total_timeout_stops_on_time(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
-    answer = " ".join(f"word{i}" for i in range(100))
-    fake_ollama.script(Reply(answer, chunk_size=6, chunk_delay=0.3))  # ~25 s if left to finish
+    await train_faq(world)
+    answer = " ".join([REFUND_A] * 4)
+    # ~7 s if left to finish; what streams in 2 s is enough to be shown (15 words, enough from the notes)
+    fake_ollama.script(Reply(grounded(answer), chunk_size=40, chunk_delay=0.3))
 
     started = time.perf_counter()
     thread = await _open(world, subject="Endless")
@@ -88,11 +93,14 @@ async def test_a_stream_that_outlasts_the_total_timeout_stops_on_time(simcord_en
 
     assert elapsed < 4, f"LLM_TOTAL_TIMEOUT=2 but the answer took {elapsed:.1f} s"
     [message] = world.bot_messages(thread)[1:]
-    assert message.content.startswith("word0 word1") and message.content.endswith(STOPPED_NOTE)
+    assert message.content.startswith("Unused store items") and message.content.endswith(STOPPED_NOTE)
     assert len(message.content) < len(answer)
     assert _labels(message) == ["Solved", "Talk to staff"], "a partial answer is still an answer"
 
 
+# Unchecked: a 4000-character script no note can hold (answers are at most 1900 characters) would be
+# invented code to the checks; the splitting is the same with them on.
+@pytest.mark.bot_env(ANSWER_CHECKS="false")
 async def test_long_answer_with_code_is_split_with_balanced_fences(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
     code = "".join(f"    print('configuration line number {i:03d}')\n" for i in range(90))
@@ -130,13 +138,14 @@ async def test_long_answer_with_code_is_split_with_balanced_fences(simcord_env, 
 @pytest.mark.bot_env(LLM_MAX_CONCURRENCY="1")
 async def test_waiting_ticket_sees_its_place_and_the_notice_becomes_the_answer(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
-    thread_a = await _open(world, world.alice, "Alice's ticket", "Hello")
-    thread_b = await _open(world, world.bob, "Bob's ticket", "Hi")
-    first_text = "First answer, streamed slowly while the other ticket waits."
-    second_text = "Second answer, after a short wait."
+    await train_faq(world, fake_ollama)
+    thread_a = await _open(world, world.alice, "Alice's ticket")
+    thread_b = await _open(world, world.bob, "Bob's ticket")
+    first_text = f"To get your refund: {REFUND_A}"  # streamed slowly while the other ticket waits
+    second_text = REFUND_A_SHORT
     fake_ollama.script(
-        Reply(first_text, chunk_size=6, first_byte_delay=0.5, chunk_delay=0.05),
-        Reply(second_text, chunk_size=6, chunk_delay=0.02),
+        Reply(grounded(first_text), chunk_size=6, first_byte_delay=0.5, chunk_delay=0.05),
+        Reply(grounded(second_text), chunk_size=6, chunk_delay=0.02),
     )
     calls = len(fake_ollama.chat_requests())
     posts_before = {t.id: len(_posts(simcord_env, t.id)) for t in (thread_a, thread_b)}
@@ -145,8 +154,8 @@ async def test_waiting_ticket_sees_its_place_and_the_notice_becomes_the_answer(s
     # messages arrive through the backend the way Member.send delivers them, and one
     # settle lets the bot handle both at once.
     backend = simcord_env.backend
-    backend.create_message(thread_a.id, world.alice.id, "Question from Alice about exports")
-    backend.create_message(thread_b.id, world.bob.id, "Question from Bob about invoices")
+    backend.create_message(thread_a.id, world.alice.id, "what about a refund for the skin Alice bought?")
+    backend.create_message(thread_b.id, world.bob.id, "what about a refund for the skin Bob bought?")
     await simcord_env.settle(timeout=10)
 
     requests = fake_ollama.chat_requests()[calls:]
@@ -180,9 +189,10 @@ def _summary(message) -> str:
 
 async def test_close_uses_the_model_summary(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
-    fake_ollama.script(Reply("Go to Settings → Billing → Download invoice."))
-    thread = await _open(world, subject="Invoices", description="Where can I download my invoice?")
-    summary = "Alice asked where to download invoices; the assistant pointed her to Settings → Billing."
+    await train_faq(world)
+    fake_ollama.script(Reply(grounded(REFUND_A_SHORT)))
+    thread = await _open(world, subject=REFUND_SUBJECT)
+    summary = "Alice asked how to get a refund for a skin; the assistant pointed her to Settings → Store."
     fake_ollama.script(Reply(summary, chunk_size=10))
 
     result = await world.alice.slash(thread, "close", reason="answered")
@@ -192,15 +202,16 @@ async def test_close_uses_the_model_summary(simcord_env, fake_ollama: FakeOllama
     assert _summary(world.log_channel.last_message) == summary
     prompt = fake_ollama.chat_requests()[-1]["messages"]
     assert prompt[0] == {"role": "system", "content": SUMMARY_PROMPT}
-    assert "Where can I download my invoice?" in prompt[1]["content"]
+    assert REFUND_ASK in prompt[1]["content"]
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.summary == summary
 
 
 async def test_close_with_the_model_down_uses_the_extractive_summary_quickly(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
-    fake_ollama.script(Reply("Go to Settings → Billing → Download invoice."))
-    thread = await _open(world, subject="Invoices", description="Where can I download my invoice?")
+    await train_faq(world)
+    fake_ollama.script(Reply(grounded(REFUND_A_SHORT)))
+    thread = await _open(world, subject=REFUND_SUBJECT)
     fake_ollama.stop()
 
     started = time.perf_counter()
@@ -210,8 +221,8 @@ async def test_close_with_the_model_down_uses_the_extractive_summary_quickly(sim
     assert "closed" in text_of(result).lower()
     assert elapsed < 1.5, f"closing took {elapsed:.1f} s with the model down"
     summary = _summary(world.bot_messages(thread)[-1])
-    assert summary.startswith("Subject: Invoices")
-    assert "Where can I download my invoice?" in summary and "Settings → Billing" in summary
+    assert summary.startswith(f"Subject: {REFUND_SUBJECT}")
+    assert REFUND_ASK in summary and "Settings → Store" in summary
     assert _summary(world.log_channel.last_message) == summary
 
 
@@ -223,17 +234,18 @@ async def test_openai_compatible_backend_streams_an_answer(
     simcord_env, fake_openai: FakeOpenAI, fake_ollama: FakeOllama
 ):
     world = await make_world(simcord_env)
-    answer = "From the OpenAI-compatible server: restart the app, then sign in again."
-    fake_openai.script(Reply(answer, chunk_size=5, chunk_delay=0.01))
+    await train_faq(world)
+    answer = f"From the OpenAI-compatible server: {REFUND_A_SHORT}"
+    fake_openai.script(Reply(grounded(answer), chunk_size=5, chunk_delay=0.01))
 
-    thread = await _open(world, subject="Sign-in loop", description="The app keeps asking me to sign in.")
+    thread = await _open(world, subject=REFUND_SUBJECT)
 
     [message] = world.bot_messages(thread)[1:]
     assert message.content == answer
     assert _labels(message) == ["Solved", "Talk to staff"]
     [request] = fake_openai.chat_requests()
     assert request["stream"] is True and request["model"] == "llama3"
-    assert "The app keeps asking me to sign in." in request["messages"][-1]["content"]
+    assert REFUND_ASK in request["messages"][-1]["content"]
     assert fake_ollama.requests == [], "nothing may go to the Ollama fake"
     routes = await world.core.store.routes_since(world.guild.id, simcord_env.now().replace(year=2000))
     assert routes == {"llm": 1}

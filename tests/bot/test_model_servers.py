@@ -5,20 +5,21 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.openai import Reply
+from tests.grounded import REFUND_A_SHORT, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world
 
 
 @pytest.mark.bot_env(LLM_BACKEND="openai", LLM_URL="fake_openai", EMBED_BACKEND="ollama", EMBED_URL="fake_ollama")
 async def test_search_embeds_on_the_embedding_server_and_the_chat_server_answers(simcord_env, fake_ollama, fake_openai):
     world = await make_world(simcord_env)
-    await world.staff.slash(world.panel_channel, "train", question="Where is my invoice?", answer="Billing → Invoices.")
+    await train_faq(world)
     trained_vectors = len(fake_ollama.requests_to("/api/embed"))
     assert trained_vectors >= 1
 
-    fake_openai.script(Reply("Clean the print head, then print a test page."))
-    await world.open_ticket(world.alice, "Printer", "My printer prints blank pages, what can I do?")
+    fake_openai.script(Reply(answer(REFUND_A_SHORT)))
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
-    assert world.bot_messages(thread)[-1].content.startswith("Clean the print head")
+    assert world.bot_messages(thread)[-1].content == REFUND_A_SHORT
     assert len(fake_ollama.requests_to("/api/embed")) > trained_vectors, "the question was not embedded"
     assert fake_ollama.chat_requests() == [], "chat went to the embedding server"
     assert fake_openai.requests_to("/v1/embeddings") == [], "embeddings went to the chat server"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.ollama import FakeOllama, Reply
+from tests.grounded import REFUND_A, REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world
 
 LIMIT = 5  # the default USER_ANSWERS_PER_MINUTE
@@ -31,8 +32,9 @@ async def _open(world, member, subject: str, description: str):
 
 async def test_thirty_messages_in_two_seconds_cost_a_bounded_number_of_model_calls(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world, world.alice, "Printer", "It prints blank pages.")
-    spam = [f"spam line {i:02d} about the printer" for i in range(30)]
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, world.alice, REFUND_SUBJECT, REFUND_ASK)
+    spam = [f"spam line {i:02d}: how do i get a refund for a skin i bought?" for i in range(30)]
 
     for text in spam:  # 30 messages in 2 s
         await world.alice.send(thread, text)
@@ -43,8 +45,8 @@ async def test_thirty_messages_in_two_seconds_cost_a_bounded_number_of_model_cal
     assert sum("answer your messages together" in p for p in _posts(simcord_env, thread.id)) == 1
 
     # Meanwhile another user in another ticket is served at once, by the model.
-    bob_thread = await _open(world, world.bob, "Invoices", "Where are my invoices?")
-    assert world.bot_messages(bob_thread)[-1].content == "This is the fake model's answer."
+    bob_thread = await _open(world, world.bob, "Another skin", REFUND_ASK)
+    assert world.bot_messages(bob_thread)[-1].content == REFUND_A
     assert not any("together" in p or "in line" in p for p in _posts(simcord_env, bob_thread.id))
     assert len(fake_ollama.chat_requests()) == LIMIT + 1
 
@@ -57,7 +59,7 @@ async def test_thirty_messages_in_two_seconds_cost_a_bounded_number_of_model_cal
     last = prompts[-1]
     assert all(text in last for text in spam[LIMIT - 1 :]), "the waiting messages were answered together"
     answers = [m.content for m in world.bot_messages(thread)[1:]]
-    assert answers == ["This is the fake model's answer."] * (LIMIT + 1)  # no notice left behind
+    assert answers == [REFUND_A] * (LIMIT + 1)  # no notice left behind
 
 
 @pytest.mark.bot_env(LLM_SERVER_REQUESTS_PER_MINUTE="2", TICKET_COOLDOWN_SECONDS="0")
@@ -65,11 +67,12 @@ async def test_a_server_past_its_model_requests_per_minute_is_handed_to_staff_an
     simcord_env, fake_ollama
 ):
     world = await make_world(simcord_env)
-    await _open(world, world.alice, "First", "My printer prints blank pages.")
-    await _open(world, world.bob, "Second", "My invoices are missing.")
+    await train_faq(world, fake_ollama)
+    await _open(world, world.alice, "First", REFUND_ASK)
+    await _open(world, world.bob, "Second", REFUND_AGAIN)
     assert len(fake_ollama.chat_requests()) == 2
 
-    third = await _open(world, world.alice, "Third", "The app crashes on start.")
+    third = await _open(world, world.alice, "Third", "what about a refund for the second skin i bought?")
 
     assert len(fake_ollama.chat_requests()) == 2, "a third request this minute went to the model"
     [reply] = world.bot_messages(third)[1:]
@@ -80,24 +83,26 @@ async def test_a_server_past_its_model_requests_per_minute_is_handed_to_staff_an
 
     # Another server has its own allowance.
     other = await make_world(simcord_env)
-    other_thread = await _open(other, other.alice, "Elsewhere", "How do I export my data?")
-    assert world.bot_messages(other_thread)[-1].content == "This is the fake model's answer."
+    await train_faq(other)
+    other_thread = await _open(other, other.alice, "Elsewhere", REFUND_ASK)
+    assert world.bot_messages(other_thread)[-1].content == REFUND_A
     assert len(fake_ollama.chat_requests()) == 3
 
     # A minute later the first server is served by the model again.
     await simcord_env.advance_time(61)
-    await world.alice.send(third, "Any idea now?")
+    await world.alice.send(third, REFUND_AGAIN)
     assert len(fake_ollama.chat_requests()) == 4
-    assert world.bot_messages(third)[-1].content == "This is the fake model's answer."
+    assert world.bot_messages(third)[-1].content == REFUND_A
 
 
 @pytest.mark.bot_env(USER_ANSWERS_PER_MINUTE="0")
 async def test_messages_that_queue_behind_an_answer_get_one_answer_together(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world, world.alice, "Printer", "It prints blank pages.")
-    fake_ollama.script(Reply("A slow first answer.", first_byte_delay=0.5))
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, world.alice, REFUND_SUBJECT, REFUND_ASK)
+    fake_ollama.script(Reply(answer(REFUND_A_SHORT), first_byte_delay=0.5))
     calls = len(fake_ollama.chat_requests())
-    texts = [f"detail {i}: the printer model is X{i}" for i in range(6)]
+    texts = [f"detail {i}: how do i get a refund for the skin X{i} i bought?" for i in range(6)]
 
     for text in texts:  # all at once: the first is being answered while the others arrive
         simcord_env.backend.create_message(thread.id, world.alice.id, text)
@@ -109,4 +114,4 @@ async def test_messages_that_queue_behind_an_answer_get_one_answer_together(simc
     assert all(any(text in p for p in prompts) for text in texts)
     assert sum("right after my current reply" in p for p in _posts(simcord_env, thread.id)) == 1
     answers = [m.content for m in world.bot_messages(thread)[2:]]
-    assert answers == ["A slow first answer.", "This is the fake model's answer."]
+    assert answers == [REFUND_A_SHORT, REFUND_A]

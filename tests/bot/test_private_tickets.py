@@ -13,6 +13,8 @@ from bot import create_bot
 from cogs.tickets._places import PRIVATE_THREAD, place_of
 from tests.clock import advance
 from tests.fakes.ollama import Reply
+from tests.grounded import REFUND_A, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, train_faq
+from tests.grounded import answer as grounded
 from tests.sim import make_world, text_of
 from tickets.models import TicketStatus
 
@@ -22,10 +24,11 @@ def _card(env, thread) -> dict[str, str]:
     return {f.name: f.value for f in starter.embeds[0].fields}
 
 
-async def test_a_private_ticket_from_the_panel_is_seen_by_its_opener_and_staff_only(simcord_env):
+async def test_a_private_ticket_from_the_panel_is_seen_by_its_opener_and_staff_only(simcord_env, fake_ollama):
     world = await make_world(simcord_env, private=True)
+    await train_faq(world, fake_ollama)
 
-    result = await world.open_ticket(world.alice, "Refund please", "I was charged twice", category="billing")
+    result = await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK, category="billing")
 
     assert "ticket is open" in text_of(result)
     assert world.forum.threads == []
@@ -41,7 +44,7 @@ async def test_a_private_ticket_from_the_panel_is_seen_by_its_opener_and_staff_o
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.mode == "private_thread" and ticket.category == "billing" and ticket.source == "panel"
     starter = thread.history()[0]
-    assert world.alice.mention in starter.content and "I was charged twice" in starter.content
+    assert world.alice.mention in starter.content and REFUND_ASK in starter.content
     assert ticket.starter_message_id == starter.id != thread.id
     assert _card(simcord_env, thread)["Status"].endswith("Answered"), "the answer moved the card on"
     assert world.bot_messages(thread)[-1].components, "the answer carries Solved / Talk to staff"
@@ -49,9 +52,10 @@ async def test_a_private_ticket_from_the_panel_is_seen_by_its_opener_and_staff_o
     assert world.staff_role.mention in notice.content and thread.mention in notice.content
 
 
-async def test_buttons_and_staff_replies_move_the_card_of_a_private_ticket(simcord_env):
+async def test_buttons_and_staff_replies_move_the_card_of_a_private_ticket(simcord_env, fake_ollama):
     world = await make_world(simcord_env, private=True)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.private_channel.threads
 
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
@@ -96,24 +100,26 @@ async def test_a_private_close_discord_refuses_leaves_the_card_open(simcord_env)
 
 async def test_mentions_in_answers_never_invite_anyone_into_a_private_ticket(simcord_env, fake_ollama):
     world = await make_world(simcord_env, private=True)
-    fake_ollama.script(Reply(f"Ask <@{world.bob.id}> or <@&{world.staff_role.id}> about it."))
+    await train_faq(world)
+    fake_ollama.script(Reply(grounded(f"Ask <@{world.bob.id}> or <@&{world.staff_role.id}> about it. {REFUND_A}")))
 
-    await world.open_ticket(world.alice, "Mentions", f"my friend <@{world.bob.id}> knows")
+    await world.open_ticket(world.alice, "Mentions", f"my friend <@{world.bob.id}> knows: {REFUND_ASK}")
 
     [thread] = world.private_channel.threads
     to_thread = [r for r in simcord_env.http_requests if r.path.startswith(f"/channels/{thread.id}/") and r.json]
     posted = [r.json.get("content") or "" for r in to_thread]
     assert posted and not any(f"<@{world.bob.id}>" in text for text in posted), posted
-    assert any(f"‹@{world.bob.id}>" in text for text in posted), "shown as text"
+    assert any(f"‹@{world.bob.id}>" in text and REFUND_A in text for text in posted), "the answer, mentions as text"
     assert world.alice.mention in thread.history()[0].content, "the opener is still mentioned"
     assert not can_access_channel(simcord_env, thread.id, world.bob)
 
 
-async def test_panel_and_buttons_keep_working_after_a_restart_in_both_modes(simcord_env, bot_env):
+async def test_panel_and_buttons_keep_working_after_a_restart_in_both_modes(simcord_env, bot_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await world.category("billing", mode="private_thread")
-    await world.open_ticket(world.alice, "Forum question", "Why was I charged twice this month?")
-    await world.open_ticket(world.bob, "Private question", "Where is my invoice?", category="billing")
+    await world.open_ticket(world.alice, "Forum question", REFUND_ASK)
+    await world.open_ticket(world.bob, "Private question", REFUND_AGAIN, category="billing")
     [forum_thread] = world.forum.threads
     [private_thread] = world.private_channel.threads
     answers = [world.bot_messages(t)[-1] for t in (forum_thread, private_thread)]
@@ -207,11 +213,12 @@ async def test_a_private_tickets_place_reopens_and_lets_members_in_and_out(simco
 
 
 @pytest.mark.bot_env(AUTOCLOSE_CHECK_SECONDS="600")
-async def test_an_idle_private_ticket_is_warned_then_closed(simcord_env):
+async def test_an_idle_private_ticket_is_warned_then_closed(simcord_env, fake_ollama):
     world = await make_world(simcord_env, private=True)
+    await train_faq(world, fake_ollama)
     for key in ("idle_warn_hours", "idle_close_after_warn_hours"):
         await world.admin.slash(world.panel_channel, "settings set", key=key, value="1")
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.private_channel.threads
 
     await advance(simcord_env, 3600 + 600)

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from tests.fakes.ollama import FakeOllama, Reply
+from tests.grounded import REFUND_A, REFUND_ASK, answer, train_faq
 from tests.sim import make_world
 
 QUEUED = 30
@@ -29,16 +30,18 @@ def _notice_edits(env, start: int) -> Counter[int]:
 )  # fmt: skip
 async def test_queue_notices_are_edited_a_bounded_number_of_times_per_ticket(simcord_env, fake_ollama: FakeOllama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     members = [world.guild.add_member(simcord_env.create_user(f"user{i}")) for i in range(QUEUED + 1)]
     threads = []
     for i, member in enumerate(members):
         await world.open_ticket(member, f"Ticket {i}", "Hello")
         threads.append(world.forum.threads[-1])
-    fake_ollama.script(Reply("The first answer, slow enough for everyone else to queue.", first_byte_delay=0.5))
+    first = f"To get your refund: {REFUND_A}"  # slow enough for everyone else to queue
+    fake_ollama.script(Reply(answer(first), first_byte_delay=0.5))
     start = len(simcord_env.http_requests)
 
     for thread, member in zip(threads, members, strict=True):  # all at once
-        simcord_env.backend.create_message(thread.id, member.id, f"A question about thing {thread.id}")
+        simcord_env.backend.create_message(thread.id, member.id, REFUND_ASK)
     await simcord_env.settle(timeout=60)
 
     edits = _notice_edits(simcord_env, start)
@@ -48,6 +51,6 @@ async def test_queue_notices_are_edited_a_bounded_number_of_times_per_ticket(sim
     # Every ticket still got its answer, and no notice was left behind.
     for thread in threads:
         last = world.bot_messages(thread)[-1].content
-        assert last == "This is the fake model's answer." or last.startswith("The first answer"), last
+        assert last in (REFUND_A, first), last
     notices = sum(1 for r in simcord_env.http_requests[start:] if r.method == "POST" and "in line" in str(r.json or {}))
     assert notices >= QUEUED // 2, "the burst should have queued most tickets (the test measures nothing else)"

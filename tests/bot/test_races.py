@@ -17,6 +17,17 @@ from simcord.builders import ChannelHandle
 from simcord.enums import ComponentType, InteractionType
 
 from tests.fakes.ollama import Reply
+from tests.grounded import (
+    REFUND_A,
+    REFUND_A_SHORT,
+    REFUND_AGAIN,
+    REFUND_ASK,
+    REFUND_Q,
+    REFUND_SUBJECT,
+    answer,
+    train,
+    train_faq,
+)
 from tests.sim import make_world, text_of
 from tickets.errors import CloseError
 
@@ -70,14 +81,16 @@ def _press(env, member, message, label: str) -> None:
 
 async def test_close_while_an_answer_streams_stops_it_and_stays_closed(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world)
-    # about 10 s of streaming: a close must not wait for it
-    fake_ollama.script(Reply("A slow answer that is still streaming. " * 10, chunk_size=8, chunk_delay=0.2))
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)
+    # about 16 s of streaming: a close must not wait for it. Shown after ~2 s (the checks show nothing before
+    # the reply has 15 words, enough from the notes), well before LLM_TOTAL_TIMEOUT (4 s in tests) ends it.
+    fake_ollama.script(Reply(answer(f"To get your refund: {REFUND_A} " * 6), chunk_size=8, chunk_delay=0.1))
     calls = len(fake_ollama.chat_requests())
 
-    simcord_env.backend.create_message(thread.id, world.alice.id, "One more question while you think")
+    simcord_env.backend.create_message(thread.id, world.alice.id, REFUND_AGAIN)
     await _until(lambda: len(fake_ollama.chat_requests()) > calls)  # the model is answering
-    await _until(lambda: any(m.content.startswith("A slow answer") for m in world.bot_messages(thread)))
+    await _until(lambda: any(m.content.startswith("To get your refund") for m in world.bot_messages(thread)))
     started = time.perf_counter()
     result = await world.alice.slash(thread, "close", reason="done")
     assert time.perf_counter() - started < 2, "the close waited for the answer (LLM_TOTAL_TIMEOUT is 4 s in tests)"
@@ -90,7 +103,7 @@ async def test_close_while_an_answer_streams_stops_it_and_stays_closed(simcord_e
     assert messages[-1].embeds and "Ticket closed" in messages[-1].embeds[0].title, "the close comes last"
     routes = await world.core.store.routes_since(world.guild.id, simcord_env.now().replace(year=2000))
     assert sum(routes.values()) == 1, "the stopped answer is not recorded as given"
-    partial = [m for m in messages if m.content.startswith("A slow answer")]
+    partial = [m for m in messages if m.content.startswith("To get your refund")]
     assert partial and all("▌" not in m.content and "Stopped: the ticket was closed" in m.content for m in partial)
 
 
@@ -123,24 +136,26 @@ async def test_two_closes_at_once_close_once(simcord_env, fake_ollama):
 
 async def test_overlapping_questions_each_see_the_conversation_before_them(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    thread = await _open(world, "Exports", "How do I export my data?")
-    first_answer = "Use File → Export and pick CSV."
-    fake_ollama.script(Reply(first_answer, first_byte_delay=0.3), Reply("Exports are kept for 30 days."))
+    await train_faq(world, fake_ollama)
+    thread = await _open(world, REFUND_SUBJECT, REFUND_ASK)
+    first_answer = REFUND_A_SHORT
+    fake_ollama.script(Reply(answer(first_answer), first_byte_delay=0.3), Reply(answer()))
     calls = len(fake_ollama.chat_requests())
+    which, how_long = "what about a refund for the second skin i bought?", "And how long do I have to ask for a refund?"
 
     backend = simcord_env.backend
-    backend.create_message(thread.id, world.alice.id, "Which formats can I export to?")
-    backend.create_message(thread.id, world.alice.id, "And how long are exports kept?")
+    backend.create_message(thread.id, world.alice.id, which)
+    backend.create_message(thread.id, world.alice.id, how_long)
     await simcord_env.settle(timeout=10)
 
     first, second = (r["messages"] for r in fake_ollama.chat_requests()[calls:])
     first_text = "\n".join(m["content"] for m in first)
     second_text = "\n".join(m["content"] for m in second)
-    assert "Which formats can I export to?" in first_text
-    assert "how long are exports kept" not in first_text, "a later message is not history of an earlier one"
-    assert "Which formats can I export to?" in second_text
+    assert which in first_text
+    assert how_long not in first_text, "a later message is not history of an earlier one"
+    assert which in second_text
     assert first_answer in second_text, "the bot's answer to the first question is part of the second prompt"
-    assert first_text.count("Which formats can I export to?") == 1
+    assert first_text.count(which) == 1
 
 
 # -- buttons -------------------------------------------------------------------------------
@@ -171,12 +186,13 @@ async def test_double_click_on_solved_counts_once(simcord_env):
 async def test_solved_on_an_older_answer_credits_that_answer(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
     await _train(world)
+    await train(world, REFUND_Q, REFUND_A)  # a second topic, which the model answers from
     thread = await _open(world, "Password", "how do I reset my password now")
     trained_answer = world.bot_messages(thread)[-1]
     stored = simcord_env.backend.messages[thread.id][trained_answer.id]
     old_buttons = copy.deepcopy(stored.components)
-    fake_ollama.script(Reply("The model's answer to something else."))
-    await world.alice.send(thread, "Also, what colour is the sky in the app?")
+    fake_ollama.script(Reply(answer()))
+    await world.alice.send(thread, f"Also, {REFUND_ASK}")
     newest = world.bot_messages(thread)[-1]
     assert _labels(newest) == ["Solved", "Talk to staff"]
     assert _labels(world.bot_messages(thread)[1]) == [], "only the newest answer keeps its buttons"
@@ -235,15 +251,17 @@ async def test_two_quick_messages_in_a_new_direct_post_open_one_ticket(simcord_e
     world = await make_world(simcord_env)
     raw = simcord_env.backend.create_thread(world.forum.id, "Direct question", world.alice.id)
     thread = ChannelHandle(simcord_env, world.guild, raw)
-    fake_ollama.script(Reply("First answer.", first_byte_delay=0.2), Reply("Second answer."))
+    await train_faq(world)
+    fake_ollama.script(Reply(answer(REFUND_A_SHORT), first_byte_delay=0.2), Reply(answer()))
+    more = "what about a refund for the second skin i bought?"
 
-    simcord_env.backend.create_message(thread.id, world.alice.id, "How do I reset my password?")
-    simcord_env.backend.create_message(thread.id, world.alice.id, "I mean on the mobile app.")
+    simcord_env.backend.create_message(thread.id, world.alice.id, REFUND_ASK)
+    simcord_env.backend.create_message(thread.id, world.alice.id, more)
     await simcord_env.settle(timeout=10)
 
     contents = [m.content for m in world.bot_messages(thread)]
     assert not any("went wrong" in c for c in contents), contents
-    assert contents == ["First answer.", "Second answer."]
+    assert contents == [REFUND_A_SHORT, REFUND_A]
     # the second message was told it is next (not silence); the notice is gone once it is answered
     posts = [
         r.json for r in simcord_env.http_requests if r.method == "POST" and r.path == f"/channels/{thread.id}/messages"
@@ -252,7 +270,7 @@ async def test_two_quick_messages_in_a_new_direct_post_open_one_ticket(simcord_e
     assert not any("right after my current reply" in m.content for m in thread.history())
     stored = await world.core.store.messages(thread.id)
     assert [m.role for m in stored] == ["user", "user", "bot", "bot"]
-    assert "I mean on the mobile app." in stored[1].content
+    assert more in stored[1].content
 
 
 async def test_direct_post_gets_tags_and_a_week_before_auto_archive_in_one_edit(simcord_env):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.grounded import train_faq
 from tests.sim import make_world, text_of
 
 
@@ -25,8 +26,9 @@ async def _rating(world, ticket_id):
 
 
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_solved_asks_in_the_ticket_and_the_stars_and_comment_are_stored(simcord_env, private):
+async def test_solved_asks_in_the_ticket_and_the_stars_and_comment_are_stored(simcord_env, private, fake_ollama):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     await world.open_ticket(world.alice, "Password reset", "How do I reset my password?")
     [thread] = world.threads
 
@@ -96,8 +98,9 @@ async def test_closed_dms_are_recorded_and_the_close_goes_on(simcord_env):
     assert not (await _rating(world, thread.id)).rated
 
 
-async def test_each_ticket_is_rated_once_and_only_by_its_opener(simcord_env):
+async def test_each_ticket_is_rated_once_and_only_by_its_opener(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await world.open_ticket(world.alice, "Password reset", "How do I reset my password?")
     [thread] = world.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Solved")
@@ -129,8 +132,9 @@ async def test_dm_rating_buttons_work_after_a_restart(simcord_env, restart_bot):
     assert _summary_fields(world)["Rating"] == "★★★★★ 5/5"
 
 
-async def test_a_server_can_turn_the_rating_prompt_off(simcord_env):
+async def test_a_server_can_turn_the_rating_prompt_off(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await world.admin.slash(world.panel_channel, "settings set", key="rating_prompt", value="off")
     await world.open_ticket(world.alice, "Password reset", "How do I reset my password?")
     [thread] = world.threads

@@ -8,6 +8,7 @@ import pytest
 
 from db.database import utc_iso
 from tests.clock import advance
+from tests.grounded import REFUND_A, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world, text_of
 
 MIN = 60
@@ -43,10 +44,11 @@ def _request_to(env, channel_id, message: discord.Message):
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_staff_are_pinged_again_while_a_ticket_waits_for_them_then_stop(simcord_env, private):
+async def test_staff_are_pinged_again_while_a_ticket_waits_for_them_then_stop(simcord_env, private, fake_ollama):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     await _settings(world, staff_reping_minutes=30, staff_reping_repeat_minutes=60)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
     assert "needs a human" in world.log_channel.last_message.content
@@ -74,10 +76,11 @@ async def test_staff_are_pinged_again_while_a_ticket_waits_for_them_then_stop(si
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_a_repings_clock_survives_a_restart(simcord_env, restart_bot, private):
+async def test_a_repings_clock_survives_a_restart(simcord_env, restart_bot, private, fake_ollama):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     await _settings(world, staff_reping_minutes=30)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
     await advance(simcord_env, 20 * MIN)
@@ -92,10 +95,11 @@ async def test_a_repings_clock_survives_a_restart(simcord_env, restart_bot, priv
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_a_member_writing_after_staff_took_over_waits_for_staff(simcord_env):
+async def test_a_member_writing_after_staff_took_over_waits_for_staff(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await _settings(world, staff_reping_minutes=30)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     await world.staff.send(thread, "Which account?")  # staff take over: the assistant is quiet now
     await world.alice.send(thread, "The one ending in 42.")
@@ -104,16 +108,17 @@ async def test_a_member_writing_after_staff_took_over_waits_for_staff(simcord_en
 
     [reping] = _repings(world)
     assert thread.mention in reping.content
-    answers = [m for m in world.bot_messages(thread) if "fake model" in m.content]
+    answers = [m for m in world.bot_messages(thread) if REFUND_A in m.content]
     assert len(answers) == 1, "the assistant stayed quiet (its first answer only)"
 
 
 @pytest.mark.bot_env(**FAST, IDLE_WARN_HOURS="5", IDLE_CLOSE_AFTER_WARN_HOURS="2")
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_the_opener_is_reminded_up_to_k_times_before_the_idle_warning(simcord_env, private):
+async def test_the_opener_is_reminded_up_to_k_times_before_the_idle_warning(simcord_env, private, fake_ollama):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     await _settings(world, opener_reminder_hours=1, opener_reminders=2)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     assert (await world.core.care.wait(thread.id)).on == "opener", "the assistant answered: the opener's turn"
 
@@ -136,15 +141,18 @@ async def test_the_opener_is_reminded_up_to_k_times_before_the_idle_warning(simc
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(simcord_env, restart_bot, private):
+async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(
+    simcord_env, restart_bot, private, fake_ollama
+):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     await _settings(world, opener_reminder_hours=1, opener_reminders=1)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     await advance(simcord_env, 65 * MIN)
     assert len(_reminders(world, thread)) == 1
 
-    await world.alice.send(thread, "Still blank after a restart of the printer.")  # answered again at once
+    await world.alice.send(thread, REFUND_AGAIN)  # answered again at once
     await restart_bot()
     await advance(simcord_env, 30 * MIN)
     assert len(_reminders(world, thread)) == 1
@@ -153,10 +161,11 @@ async def test_writing_back_ends_the_wait_and_the_next_answer_starts_a_new_one(s
 
 
 @pytest.mark.bot_env(**FAST, IDLE_WARN_HOURS="2")
-async def test_no_reminder_once_the_idle_warning_is_due(simcord_env):
+async def test_no_reminder_once_the_idle_warning_is_due(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await _settings(world, opener_reminder_hours=3)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
 
     await advance(simcord_env, 5 * H)
@@ -166,10 +175,11 @@ async def test_no_reminder_once_the_idle_warning_is_due(simcord_env):
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_a_solved_ticket_gets_no_reminder(simcord_env):
+async def test_a_solved_ticket_gets_no_reminder(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await _settings(world, opener_reminder_hours=1, solved_close_delay_hours=0)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     await world.alice.click(world.bot_messages(thread)[-1], label="Solved")
 
@@ -235,15 +245,16 @@ async def test_reopening_a_ticket_staff_handle_starts_a_new_wait_for_staff(simco
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_reopening_a_ticket_the_assistant_answers_waits_on_nobody_until_someone_writes(simcord_env):
+async def test_reopening_a_ticket_the_assistant_answers_waits_on_nobody_until_someone_writes(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await _settings(world, staff_reping_minutes=30, opener_reminder_hours=1)
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
     await world.alice.slash(thread, "close")
     await world.alice.slash(world.panel_channel, "reopen", ticket=str(thread.id))
     assert await world.core.care.wait(thread.id) is None, "the assistant answers the next message"
 
-    await world.alice.send(thread, "It prints blank pages again.")
+    await world.alice.send(thread, REFUND_AGAIN)
 
     assert (await world.core.care.wait(thread.id)).on == "opener", "answered: the opener's turn"

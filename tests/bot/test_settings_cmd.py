@@ -6,6 +6,7 @@ import pytest
 from simcord import SetupError
 
 from tests.clock import advance
+from tests.grounded import REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world, text_of
 from tickets.server_settings import MAX_OPEN_TICKETS
 
@@ -67,10 +68,11 @@ async def test_keys_are_offered_as_you_type(simcord_env):
 
 
 @pytest.mark.bot_env(IDLE_WARN_HOURS="48", AUTOCLOSE_CHECK_SECONDS="600")
-async def test_auto_close_follows_the_servers_setting(simcord_env):
+async def test_auto_close_follows_the_servers_setting(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await world.admin.slash(world.panel_channel, "settings set", key="idle_warn_hours", value="1")
-    await world.open_ticket(world.alice, "Printer on fire", "It smells like toast.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
 
     await advance(simcord_env, H + 600)

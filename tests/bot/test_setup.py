@@ -8,6 +8,7 @@ from simcord import SetupError
 
 from app.settings import load_settings
 from bot import create_bot
+from tests.grounded import REFUND_ASK, train_faq
 from tests.sim import make_world, text_of
 
 
@@ -77,9 +78,10 @@ async def test_panel_survives_restart(simcord_env, bot_env):
     await restarted.core.close()  # the fixture closes only the first bot
 
 
-async def test_answer_buttons_survive_restart(simcord_env, bot_env):
+async def test_answer_buttons_survive_restart(simcord_env, bot_env, fake_ollama):
     world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Billing question", "Why was I charged twice this month?")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, "Billing question", REFUND_ASK)
     [thread] = world.forum.threads
     answer = world.bot_messages(thread)[-1]
     restarted = create_bot(load_settings(bot_env))

@@ -11,6 +11,7 @@ from discord.ext import commands
 from app.settings import ShardSettings
 from memory import repository as repo
 from tests.clock import advance
+from tests.grounded import REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world
 
 H = 3600
@@ -24,8 +25,9 @@ def _own_and_other(guild_id: int) -> tuple[ShardSettings, ShardSettings]:
 @pytest.mark.bot_env(SHARD_COUNT="2", IDLE_WARN_HOURS="1", AUTOCLOSE_CHECK_SECONDS="600")
 async def test_a_sharded_bot_answers_and_closes_only_its_own_servers_tickets(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     assert isinstance(simcord_env.bot, commands.AutoShardedBot) and simcord_env.bot.shard_count == 2
-    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.forum.threads
     assert world.bot_messages(thread), "the sharded bot did not answer"
 

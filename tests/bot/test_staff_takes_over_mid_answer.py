@@ -14,10 +14,25 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.ollama import FakeOllama, Reply
+from tests.grounded import REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world, text_of
 
-QUESTION = "My printer prints blank pages, what can I do?"
-SLOW = "Check the cartridge seating and run the head cleaning utility. " * 4
+# The ticket opens with a question the model answers (Solved / Talk to staff under it); the follow-up is
+# answered by a slow model with a long reply grounded in the refund note (the shipped checks show it).
+QUESTION = REFUND_AGAIN
+SHOWN = (
+    f"{REFUND_A_SHORT} Console purchases are refunded by the console's own store, and only unused store items "
+    "can be refunded within 14 days."
+)
+SLOW = answer(SHOWN)
+
+
+async def _opened(simcord_env, fake_ollama: FakeOllama):
+    world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
+    [thread] = world.forum.threads
+    return world, thread
 
 
 async def _until(condition, timeout: float = 5.0) -> None:
@@ -41,7 +56,7 @@ def _tags(env, world, thread) -> set[str]:
 
 
 def _model_texts(world, thread) -> list[str]:
-    return [m.content for m in world.bot_messages(thread) if m.content.startswith("Check the cartridge")]
+    return [m.content for m in world.bot_messages(thread) if m.content.startswith(SHOWN[:30])]
 
 
 def _buttons(world, thread) -> list[str]:
@@ -51,9 +66,7 @@ def _buttons(world, thread) -> list[str]:
 async def _ticket_with_question_in_progress(simcord_env, fake_ollama: FakeOllama, reply: Reply):
     """A ticket waiting for staff (its opening was handed off, the assistant still on: as when the model was
     down); then the user asks `QUESTION` and the model is answering it. An answer would make it Answered."""
-    world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Printer", "Hello, I have a printer problem")
-    [thread] = world.forum.threads
+    world, thread = await _opened(simcord_env, fake_ollama)
     await _answer_over(simcord_env, world, thread)
     core = world.core
     ticket = await core.tickets.get(thread.id)
@@ -78,7 +91,7 @@ async def _nothing_of_the_answer_recorded(world, simcord_env, thread, routes_bef
     routes = await store.routes_since(world.guild.id, simcord_env.now().replace(year=2000))
     assert sum(routes.values()) == routes_before, "the dropped answer is not recorded as given"
     stored = await store.messages(thread.id)
-    assert not [m for m in stored if m.role == "bot" and m.content.startswith("Check the cartridge")]
+    assert not [m for m in stored if m.role == "bot" and m.content.startswith(SHOWN[:30])]
     assert [m.content for m in stored if m.role == "user"][-1] == QUESTION, "the user's message is recorded"
 
 
@@ -109,7 +122,7 @@ async def test_a_claim_while_the_answer_streams_stops_it(simcord_env, fake_ollam
 
     [partial] = _model_texts(world, thread)
     assert "▌" not in partial and "Stopped: a member of staff took over this ticket" in partial
-    assert len(partial) < len(SLOW), "the answer was not finished"
+    assert not partial.startswith(SHOWN), "the answer was not finished"
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket.claimed_by == world.staff.id and ticket.ai_paused and ticket.status == "waiting_staff"
     assert "Answered" not in _tags(simcord_env, world, thread)
@@ -176,7 +189,7 @@ async def test_a_claim_by_another_process_stops_the_answer_at_its_record(simcord
     await _answer_over(simcord_env, world, thread)
 
     [shown] = _model_texts(world, thread)
-    assert shown.startswith(SLOW.strip()), "the answer streamed to its end (no word of the claim reached it)"
+    assert shown.startswith(SHOWN), "the answer streamed to its end (no word of the claim reached it)"
     assert shown.endswith("Stopped: a member of staff took over this ticket."), shown[-80:]
     ticket = await core.store.get_ticket(thread.id)
     assert ticket.claimed_by == world.staff.id and ticket.ai_paused and ticket.status == "waiting_staff"
@@ -192,9 +205,7 @@ async def test_a_claim_between_the_record_and_the_answer_keeps_the_model_unasked
 ):  # fmt: skip
     """The answer's context is read with the message's record; a claim that lands after that record, before the
     answer starts (here: while the message is assessed for urgency), makes the answer read the ticket again."""
-    world = await make_world(simcord_env)
-    await world.open_ticket(world.alice, "Printer", "Hello, I have a printer problem")
-    [thread] = world.forum.threads
+    world, thread = await _opened(simcord_env, fake_ollama)
     await _answer_over(simcord_env, world, thread)
     lifecycle, core = world.lifecycle, world.core
     dthread = simcord_env.bot.get_channel(thread.id)

@@ -9,6 +9,7 @@ import pytest
 from simcord.builders import ChannelHandle
 
 from tests.clock import advance
+from tests.grounded import REFUND_A, REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world, text_of
 
 H = 3600
@@ -42,17 +43,20 @@ def _digests(world) -> list[discord.Message]:
 
 @pytest.mark.bot_env(**FAST)
 @pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
-async def test_outside_hours_the_ticket_says_so_the_assistant_answers_and_the_ping_waits(simcord_env, private):
+async def test_outside_hours_the_ticket_says_so_the_assistant_answers_and_the_ping_waits(
+    simcord_env, private, fake_ollama
+):
     world = await make_world(simcord_env, private=private)
+    await train_faq(world, fake_ollama)
     await _hours(world)
 
-    result = await world.open_ticket(world.alice, "Refund", "I was charged twice")
+    result = await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
 
     assert f"Staff are available {NEW_YORK}" in text_of(result), "the confirmation says when staff are there"
     [thread] = world.threads
     starter = thread.history()[0]
     assert world.alice.mention in starter.content and NEW_YORK in starter.content
-    assert any("fake model" in m.content for m in world.bot_messages(thread)), "the assistant answers now"
+    assert any(REFUND_A in m.content for m in world.bot_messages(thread)), "the assistant answers now"
     notice = world.log_channel.last_message
     assert thread.mention in notice.content and "staff will be pinged when we open" in notice.content
     assert _pinged_roles(simcord_env, world.log_channel.id, notice) == [], "no ping outside support hours"
@@ -71,10 +75,11 @@ async def test_outside_hours_the_ticket_says_so_the_assistant_answers_and_the_pi
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_a_hand_off_outside_hours_waits_and_the_sla_counts_open_hours_only(simcord_env):
+async def test_a_hand_off_outside_hours_waits_and_the_sla_counts_open_hours_only(simcord_env, fake_ollama):
     world = await make_world(simcord_env, private=True)
+    await train_faq(world, fake_ollama)
     await _hours(world, staff_reping_minutes=30)
-    await world.open_ticket(world.alice, "Account", "Please change my account owner.")
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)
     [thread] = world.threads
 
     await world.alice.click(world.bot_messages(thread)[-1], label="Talk to staff")
@@ -122,17 +127,18 @@ async def test_inside_hours_staff_are_pinged_at_once(simcord_env):
 
 
 @pytest.mark.bot_env(**FAST)
-async def test_a_post_made_in_the_forum_outside_hours_says_so(simcord_env):
+async def test_a_post_made_in_the_forum_outside_hours_says_so(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
     await _hours(world, zone="Europe/Berlin", hours="sat 10:00-14:00")
     raw = simcord_env.backend.create_thread(world.forum.id, "Direct question", world.alice.id)
     thread = ChannelHandle(simcord_env, world.guild, raw)
 
-    await world.alice.send(thread, "How do I reset my password?")
+    await world.alice.send(thread, REFUND_ASK)
 
     contents = [m.content for m in world.bot_messages(thread)]
     assert any("Staff are available Sat 10:00–14:00 (Europe/Berlin)" in c for c in contents)
-    assert any("fake model" in c for c in contents)
+    assert any(REFUND_A in c for c in contents)
 
 
 async def test_support_hours_are_validated_with_a_clear_message(simcord_env):

@@ -10,6 +10,7 @@ from simcord.backend.access import can_access_channel
 
 from tests.clock import advance
 from tests.fakes.ollama import FakeOllama
+from tests.grounded import REFUND_AGAIN, REFUND_ASK, train_faq
 from tests.sim import make_world, text_of
 
 H = 3600
@@ -52,7 +53,8 @@ async def test_staff_get_the_card_in_their_log_and_the_opener_and_the_model_neve
     simcord_env, fake_ollama: FakeOllama, private
 ):
     world = await _world_with_staff_log(simcord_env, private=private)
-    await world.open_ticket(world.alice, "Printer jam", "Paper stuck in tray 2")
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, "Printer jam", REFUND_ASK)
     [first] = world.threads
     await world.alice.click(world.bot_messages(first)[-1], label="Solved")
     prompt = next(m for m in world.bot_messages(first) if "How did we do" in m.content)
@@ -61,7 +63,7 @@ async def test_staff_get_the_card_in_their_log_and_the_opener_and_the_model_neve
     await advance(simcord_env, 2 * H)
     asked_before = len(fake_ollama.chat_requests())
 
-    await world.open_ticket(world.alice, "Scanner", "The scanner shows an error")
+    await world.open_ticket(world.alice, "Scanner", REFUND_AGAIN)
 
     second = next(t for t in world.threads if t.id != first.id)
     notice = next(m for m in reversed(world.log_channel.history()) if second.mention in m.content)

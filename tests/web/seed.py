@@ -3,9 +3,10 @@
 Server A ("Support Server"): three tickets.
   1. alice "Password": answered by a saved answer, Solved, rated 5 ★ with a comment in the ticket, closed by
      alice → deflected, confirmed.
-  2. mallory (a display name full of markup) opens a ticket whose subject and text are attacks; the model
-     answers; mallory attaches a file with a hostile name; staff reply 10 minutes later and close it; mallory
-     rates it 2 ★ by DM, with a comment that is an attack too.
+  2. mallory (a display name full of markup) opens a ticket whose subject and text are attacks, around a question
+     about the trained refund note: the model answers from it (the shipped answer checks are on); mallory
+     attaches a file with a hostile name; staff reply 10 minutes later and close it; mallory rates it 2 ★ by DM,
+     with a comment that is an attack too.
   3. alice "Map crash" while the model is down → handed to staff, still open.
 Server B ("Other Server"): one ticket by its own member carol, with an attachment.
 """
@@ -18,6 +19,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from cogs.dashboard import DiscordDirectory
+from tests.grounded import REFUND_A, REFUND_Q, train
+from tests.grounded import answer as grounded
 from tests.sim import World, make_world, text_of
 from web.app import WebContext
 from web.auth import AttemptLimiter, Auth
@@ -65,10 +68,13 @@ async def seed(env: Any, fake_ollama: Any) -> Seeded:
     await a.alice.submit_modal(await a.alice.click(asked, label="5 ★"), {"comment": PASSWORD_COMMENT})
     await a.alice.slash(password, "close", reason="fixed")
 
+    await train(a, REFUND_Q, REFUND_A)
+    fake_ollama.default_reply = grounded(REFUND_A)
     mallory = a.guild.add_member(env.create_user(EVIL_NAME))
-    await a.open_ticket(mallory, EVIL_SUBJECT, EVIL_TEXT)
+    await a.open_ticket(mallory, EVIL_SUBJECT, f"how do i get a refund for a skin i bought? {EVIL_TEXT}")
     evil = a.forum.threads[-1]
-    await mallory.send(evil, "here is the log", attachments=[(EVIL_FILE, EVIL_FILE_BODY)])
+    log = "here is the log; what about a refund for the second skin i bought?"
+    await mallory.send(evil, log, attachments=[(EVIL_FILE, EVIL_FILE_BODY)])
     await env.advance_time(600)  # staff answer ten minutes after the ticket opened
     await a.staff.send(evil, STAFF_REPLY)
     await a.staff.slash(evil, "close")

@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+from tests.grounded import REFUND_Q
 from tests.web.seed import EVIL_COMMENT, PASSWORD_COMMENT, PASSWORD_Q, STAFF_REPLY, client_for, sign_in
 
 
@@ -134,7 +135,7 @@ async def test_memory_page_reviews_suggestions_and_drafts_from_coverage_gaps(see
     try:
         html = await (await client.get(f"/g/{g}/memory")).text()
         csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-        assert "Saved answers (1)" in html and PASSWORD_Q in html
+        assert "Saved answers (2)" in html and PASSWORD_Q in html and REFUND_Q in html  # the seed trained both
         assert "Also:" not in html  # the entry's answer is searched as a row of its own, never listed as a phrasing
         assert "<td>1</td><td>1.00</td>" in html  # used once (Solved), full confidence
         gaps = html[html.index('id="gaps"') : html.index('id="suggestions"')]

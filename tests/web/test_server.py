@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.grounded import REFUND_ASK, REFUND_SUBJECT, train_faq
 from tests.sim import make_world, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,9 +99,11 @@ async def test_closing_links_the_transcript_and_logs_a_self_contained_html_file(
     assert saved.filename == "toast.png" and saved.kept and saved.size == len(b"\x89PNG fake")
 
 
-async def test_stats_shows_the_key_numbers_to_staff_only(simcord_env):
+async def test_stats_shows_the_key_numbers_to_staff_only(simcord_env, fake_ollama):
     world = await make_world(simcord_env)
-    await _open_and_close(world)
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, REFUND_SUBJECT, REFUND_ASK)  # the model answers it
+    await world.staff.slash(world.forum.threads[-1], "close")
     refused = await world.alice.slash(world.panel_channel, "stats")
     assert refused.ephemeral and "Only staff" in text_of(refused)
     result = await world.staff.slash(world.panel_channel, "stats", days=7)

@@ -101,3 +101,18 @@ async def test_echo_invented_link_and_thinking_never_reach_the_user(
     reply, sink = await ask(fake_ollama, http_session, turn())
     assert reply is not None and not reply.rejected
     assert sink.messages == [REFUND.response] and not any("think" in text for text in sink.shown)
+
+
+async def test_asked_again_the_notes_answer_given_again_is_shown(
+    fake_ollama: FakeOllama, http_session: aiohttp.ClientSession
+) -> None:
+    # The bot's earlier answer is in the history; the same answer from the same note is still from the note,
+    # not "only repeating" the conversation (it was judged FAILED and handed to staff).
+    history = [
+        Turn("user", "mika", "can i get my money back for a skin"),
+        Turn("bot", "Starfall", REFUND.response),
+    ]
+    fake_ollama.script(Reply(f"ANSWER: {REFUND.response}", chunk_size=9))
+    reply, sink = await ask(fake_ollama, http_session, turn("hello?? how do i get my money back", history=history))
+    assert reply is not None and not reply.rejected, reply.delivery.guard
+    assert sink.messages == [REFUND.response]
