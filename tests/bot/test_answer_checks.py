@@ -10,31 +10,19 @@ import pytest
 
 from ai.delivery import REMOVED_PART
 from tests.fakes.ollama import FakeOllama, Reply
-from tests.sim import make_world, text_of
+from tests.grounded import PASSWORD_A, REFUND_A, train_faq
+from tests.sim import make_world
 from tickets.analytics import Period
 
 pytestmark = pytest.mark.bot_env(ANSWER_CHECKS="true")
 
-REFUND_Q = "How do I get a refund?"
-REFUND_A = (
-    "Unused store items can be refunded within 14 days: open Settings → Store → Purchase History, pick the "
-    "item and press Request Refund. Console purchases are refunded by the console's own store."
-)
-PASSWORD_Q = "How do I reset my password?"
-PASSWORD_A = "Open Settings → Account → Reset password, then follow the link we email you within the hour."
 HANDOFF = "A member of staff has been notified"
-
-
-async def _train(world, question: str, answer: str) -> None:
-    result = await world.staff.slash(world.panel_channel, "train", question=question, answer=answer)
-    assert "Saved as entry" in text_of(result), text_of(result)
 
 
 async def _faq(world) -> None:
     """Two topics: a message about one is a close match with a rival, as in a real FAQ (with one entry
     only, any message leads by its whole score and is answered directly)."""
-    await _train(world, REFUND_Q, REFUND_A)
-    await _train(world, PASSWORD_Q, PASSWORD_A)
+    await train_faq(world)
 
 
 def _tags(env, thread) -> set[str]:
