@@ -48,3 +48,11 @@ async def open_ticket(world: World, member: Any = None, subject: str = "Printer"
     await world.open_ticket(member or world.alice, subject, text, category=category)
     [thread] = [t for t in world.threads if t.id not in before]
     return thread
+
+
+def renames(env, thread) -> list[str]:
+    """Every title the bot sent Discord for `thread`, in order (renames waiting for the limit are not sent yet)."""
+    return [
+        r.json["name"] for r in env.http_requests if r.method == "PATCH" and r.path == f"/channels/{thread.id}"
+        and r.json and "name" in r.json
+    ]  # fmt: skip

@@ -7,17 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.desk import BOTH_MODES, card, open_ticket, readable, tags, title
+from tests.bot.desk import BOTH_MODES, card, open_ticket, readable, renames, tags, title
 from tests.fakes.ollama import FakeOllama
 from tests.grounded import REFUND_A, REFUND_ASK, train_faq
 from tests.sim import make_world, text_of
-
-
-def _renames(env, thread) -> list[str]:
-    return [
-        r.json["name"] for r in env.http_requests if r.method == "PATCH" and r.path == f"/channels/{thread.id}"
-        and r.json and "name" in r.json
-    ]  # fmt: skip
 
 
 @BOTH_MODES
@@ -45,7 +38,7 @@ async def test_priority_shows_as_a_tag_or_on_the_card_and_in_the_title(simcord_e
         assert title(simcord_env, thread) == "Printer"
     else:
         assert not {"High priority", "Urgent", "Low priority"} & tags(simcord_env, world, thread)
-    assert _renames(simcord_env, thread) == (["[High] Printer", "Printer"] if private else [])
+    assert renames(simcord_env, thread) == (["[High] Printer", "Printer"] if private else [])
     changes = await world.core.desk.priorities.history(thread.id)
     assert [(c.previous, c.priority, c.source, c.by_id) for c in changes] == [
         ("normal", "high", "staff", world.staff.id), ("high", "normal", "staff", world.staff.id),
@@ -96,7 +89,7 @@ async def test_renames_wait_for_discords_limit_and_the_newest_title_wins(simcord
     await simcord_env.advance_time(301)
 
     assert title(simcord_env, thread) == "Fourth title"
-    assert _renames(simcord_env, thread) == ["Printer on fire", "Printer fixed?", "Fourth title"]
+    assert renames(simcord_env, thread) == ["Printer on fire", "Printer fixed?", "Fourth title"]
     refused = await world.alice.slash(thread, "rename", title="Mine now")
     assert "Only staff" in text_of(refused)
     blank = await world.staff.slash(thread, "rename", title="\u200b\u200b\u200b")

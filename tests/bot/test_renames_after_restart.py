@@ -4,16 +4,9 @@ whose thread shows another title that title, within the limit."""
 
 from __future__ import annotations
 
-from tests.bot.desk import BOTH_MODES, open_ticket, title
+from tests.bot.desk import BOTH_MODES, open_ticket, renames, title
 from tests.clock import advance
 from tests.sim import make_world, text_of
-
-
-def _renames(env, thread) -> list[str]:
-    return [
-        r.json["name"] for r in env.http_requests if r.method == "PATCH" and r.path == f"/channels/{thread.id}"
-        and r.json and "name" in r.json
-    ]  # fmt: skip
 
 
 @BOTH_MODES
@@ -29,7 +22,7 @@ async def test_a_rename_waiting_for_discords_limit_survives_a_restart(simcord_en
     await advance(simcord_env, 700, step=300)
 
     assert title(simcord_env, thread) == "Third title"
-    assert _renames(simcord_env, thread) == ["Printer on fire", "Printer fixed?", "Third title"], "renamed once"
+    assert renames(simcord_env, thread) == ["Printer on fire", "Printer fixed?", "Third title"], "renamed once"
 
 
 async def test_a_restart_leaves_titles_that_are_right_and_closed_tickets_alone(simcord_env, restart_bot):
@@ -44,5 +37,5 @@ async def test_a_restart_leaves_titles_that_are_right_and_closed_tickets_alone(s
     await restart_bot()
     await advance(simcord_env, 700, step=300)
 
-    assert _renames(simcord_env, kept) == []
-    assert _renames(simcord_env, closed) == ["Old question, renamed"]
+    assert renames(simcord_env, kept) == []
+    assert renames(simcord_env, closed) == ["Old question, renamed"]
