@@ -82,8 +82,9 @@ class GuildIndex:
         self._crowding: float | None = None
         self._crowding_stale = True
         self._names: dict[int, frozenset[str]] = {}
-        # How many entries use each content word's root: the words the guild knows (memory/familiar.py).
-        self._known: Counter[str] = Counter()
+        # The roots of every entry's content words: the words the guild knows (memory/familiar.py).
+        self._known = familiar.KnownWords()
+        familiar.prepare()
 
     @property
     def phrasing_count(self) -> int:
@@ -99,7 +100,7 @@ class GuildIndex:
         texts = [entry.query, *entry.alternates, entry.response]
         self._forget_words(entry.id)
         self._vocab[entry.id] = _words(scope.vocabulary(texts))
-        self._known.update(self._vocab[entry.id])
+        self._known.add(self._vocab[entry.id])
         self._question_vocab[entry.id] = _words(scope.vocabulary(texts[:-1]))
         names = scope.mentioned(texts[:-1], entry.response)
         if names:
@@ -176,10 +177,7 @@ class GuildIndex:
                 del self._answer_count[answer]
 
     def _forget_words(self, entry_id: int) -> None:
-        for word in self._vocab.pop(entry_id, ()):
-            self._known[word] -= 1
-            if self._known[word] <= 0:
-                del self._known[word]
+        self._known.remove(self._vocab.pop(entry_id, ()))
 
     def remove_entry(self, entry_id: int) -> None:
         self._forget_answer(entry_id)
@@ -273,7 +271,7 @@ class GuildIndex:
         words = scope.content_words(text)
         names = scope.names_in(text)
         excluded = scope.ruled_out(text)
-        unfamiliar = familiar.unfamiliar(text, self._known.keys())
+        unfamiliar = familiar.unfamiliar(text, self._known)
         for match in ranked:
             match.unfamiliar = unfamiliar
             if excluded:

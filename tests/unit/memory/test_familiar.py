@@ -16,7 +16,7 @@ FAQ = [
     ("How do I reset my password?", "Use Forgot password on the login screen; the e-mail link works for 30 minutes."),
     ("My account was hacked", "Reset your password, then turn on two-factor authentication in Settings → Security."),
 ]
-KNOWN = scope.vocabulary(text for pair in FAQ for text in pair)
+KNOWN = familiar.KnownWords(scope.vocabulary(text for pair in FAQ for text in pair))
 
 
 @pytest.mark.parametrize(
