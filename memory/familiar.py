@@ -3,8 +3,8 @@
 memory/scope.py catches "what is the refund policy of steam" by a list of other products' names. A list
 never has them all: "how do i get a refund from nike", "my robinhood account got hacked", "forgot my
 turbotax password" got our refund, hacked-account and password answers on a fresh set of near misses
-(bench/devsets/RESULTS.md, "Unfamiliar words"). What those names share is that no entry of the server
-uses them and they are not everyday English. A message with such a word is not answered with a saved
+(bench/devsets/RESULTS.md, "Near misses the dev sets did not have"). What those names share is that no
+entry of the server uses them and they are not everyday English. A message with such a word is not answered with a saved
 answer directly (nor as the fallback): the model, which sees the notes and knows the world, or staff
 decide. The notes still reach the model.
 
