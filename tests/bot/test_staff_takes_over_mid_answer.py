@@ -11,11 +11,10 @@ process): then the database check in the answer's own write is what stops it.
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.fakes.ollama import FakeOllama, Reply
 from tests.grounded import REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world, text_of
+from tests.waiting import wait_until
 
 # The ticket opens with a question the model answers (Solved / Talk to staff under it); the follow-up is
 # answered by a slow model with a long reply grounded in the refund note (the shipped checks show it).
@@ -35,18 +34,10 @@ async def _opened(simcord_env, fake_ollama: FakeOllama):
     return world, thread
 
 
-async def _until(condition, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 async def _answer_over(env, world, thread) -> None:
     """Wait until the answer in progress has ended (the model streams in real time, which `settle` does not
     wait for), then let what followed it settle."""
-    await _until(lambda: not world.lifecycle.locks.ticket(thread.id).locked(), timeout=10)
+    await wait_until(lambda: not world.lifecycle.locks.ticket(thread.id).locked(), "the answer in progress ended")
     await env.settle(timeout=10)
 
 
@@ -82,7 +73,7 @@ async def _ticket_with_question_in_progress(simcord_env, fake_ollama: FakeOllama
     fake_ollama.script(reply)
     calls = len(fake_ollama.chat_requests())
     simcord_env.backend.create_message(thread.id, world.alice.id, QUESTION)
-    await _until(lambda: len(fake_ollama.chat_requests()) > calls)  # recorded, and the model is answering
+    await wait_until(lambda: len(fake_ollama.chat_requests()) > calls, "the model is answering")  # and it is recorded
     return world, thread, sum(before.values())
 
 
@@ -116,7 +107,7 @@ async def test_a_claim_while_the_answer_streams_stops_it(simcord_env, fake_ollam
     world, thread, routes = await _ticket_with_question_in_progress(
         simcord_env, fake_ollama, Reply(SLOW, chunk_size=8, chunk_delay=0.1)
     )
-    await _until(lambda: bool(_model_texts(world, thread)))  # part of the answer is shown
+    await wait_until(lambda: bool(_model_texts(world, thread)), "part of the answer is shown")
     await world.staff.slash(thread, "claim")
     await _answer_over(simcord_env, world, thread)
 
@@ -181,7 +172,7 @@ async def test_a_claim_by_another_process_stops_the_answer_at_its_record(simcord
     world, thread, routes = await _ticket_with_question_in_progress(
         simcord_env, fake_ollama, Reply(SLOW, chunk_size=16, chunk_delay=0.15)
     )
-    await _until(lambda: bool(_model_texts(world, thread)))
+    await wait_until(lambda: bool(_model_texts(world, thread)), "part of the answer is shown")
     core = world.core
     ticket = await core.tickets.get(thread.id)
     assert ticket.status == "waiting_staff", "the claim lands while the answer streams, before its record"
