@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
@@ -64,6 +64,9 @@ def is_common(word: str) -> bool:
     return bool(word) and "\n" not in word and f"\n{word}\n" in _common_text()
 
 
+# Every search (up to 12 per ticket message, one per question and window) asks about mostly the same
+# words; a lookup in the list costs ~20 µs per form tried.
+@lru_cache(maxsize=8192)
 def is_everyday(word: str) -> bool:
     """A common English word, shorthand, or one of those with a prefix or a suffix."""
     return _plain(word) or any(
