@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -111,6 +112,17 @@ async def source(tmp_path) -> tuple[Path, dict[str, int]]:
     return path, await build_source(path)
 
 
+@pytest.fixture
+async def pair(source, tmp_path, pg_url) -> AsyncIterator[tuple[Database, Database]]:
+    """The source opened, and an empty target of the backend under test (a SQLite file or PostgreSQL)."""
+    src, dst = await open_app_database(source[0]), await open_app_database(pg_url or tmp_path / "target.db")
+    try:
+        yield src, dst
+    finally:
+        await src.close()
+        await dst.close()
+
+
 async def test_copy_reads_back_the_same_through_the_projects_code(source, tmp_path, pg_url):
     path, ids = source
     target_name: str | Path = pg_url or tmp_path / "target.db"
@@ -186,47 +198,36 @@ async def test_postgresql_copies_back_to_sqlite(source, tmp_path, pg_url, db_bac
             await db.close()
 
 
-async def test_a_target_that_holds_data_is_refused_unless_replace(source, tmp_path, pg_url):
-    path, _ = source
-    src, dst = await open_app_database(path), await open_app_database(pg_url or tmp_path / "target.db")
-    try:
-        first = await copy_database(src, dst)
-        await dst.run("INSERT INTO bot_meta (key, value) VALUES ('only', 'in the target')")
-        with pytest.raises(CopyRefused, match=r"already holds data \(in .*bot_meta.*--replace"):
-            await copy_database(src, dst)
-        second = await copy_database(src, dst, replace=True)
-        assert second.tables == first.tables  # replaced, not doubled
-        assert await dst.fetchone("SELECT 1 FROM bot_meta WHERE key = 'only'") is None
-    finally:
-        await src.close()
-        await dst.close()
+async def test_a_target_that_holds_data_is_refused_unless_replace(pair):
+    src, dst = pair
+    first = await copy_database(src, dst)
+    await dst.run("INSERT INTO bot_meta (key, value) VALUES ('only', 'in the target')")
+    with pytest.raises(CopyRefused, match=r"already holds data \(in .*bot_meta.*--replace"):
+        await copy_database(src, dst)
+    second = await copy_database(src, dst, replace=True)
+    assert second.tables == first.tables  # replaced, not doubled
+    assert await dst.fetchone("SELECT 1 FROM bot_meta WHERE key = 'only'") is None
 
 
-async def test_a_failure_midway_leaves_the_target_empty(source, tmp_path, pg_url):
-    path, _ = source
-    src, dst = await open_app_database(path), await open_app_database(pg_url or tmp_path / "target.db")
-    try:
-        seen: list[str] = []
+async def test_a_failure_midway_leaves_the_target_empty(pair):
+    src, dst = pair
+    seen: list[str] = []
 
-        def fail_on_the_fourth(count: dbcopy.TableCount) -> None:
-            seen.append(count.table)
-            if len(seen) == 4:
-                raise RuntimeError("disk full")
+    def fail_on_the_fourth(count: dbcopy.TableCount) -> None:
+        seen.append(count.table)
+        if len(seen) == 4:
+            raise RuntimeError("disk full")
 
-        with pytest.raises(RuntimeError, match="disk full"):
-            await copy_database(src, dst, progress=fail_on_the_fourth)
-        assert await dbcopy.tables_with_rows(dst, list(await tables_of(dst))) == []
-        assert len(seen) == 4 and await dbcopy.count_rows(src, seen[0]) > 0
-        await copy_database(src, dst)  # and it can simply be run again
-    finally:
-        await src.close()
-        await dst.close()
+    with pytest.raises(RuntimeError, match="disk full"):
+        await copy_database(src, dst, progress=fail_on_the_fourth)
+    assert await dbcopy.tables_with_rows(dst, list(await tables_of(dst))) == []
+    assert len(seen) == 4 and await dbcopy.count_rows(src, seen[0]) > 0
+    await copy_database(src, dst)  # and it can simply be run again
 
 
-async def test_a_source_changed_during_the_copy_is_not_kept(source, tmp_path, pg_url, monkeypatch):
+async def test_a_source_changed_during_the_copy_is_not_kept(pair, monkeypatch):
     """A bot still writing to the source: the counts differ at the check, and nothing is kept."""
-    path, _ = source
-    src, dst = await open_app_database(path), await open_app_database(pg_url or tmp_path / "target.db")
+    src, dst = pair
     copy_table = dbcopy._copy_table
 
     async def copy_then_write(source_db, target_db, table, batch_size):
@@ -236,29 +237,20 @@ async def test_a_source_changed_during_the_copy_is_not_kept(source, tmp_path, pg
         return copied
 
     monkeypatch.setattr(dbcopy, "_copy_table", copy_then_write)
-    try:
-        with pytest.raises(CopyRefused, match="bot_meta: the source has 1 rows, 0 were copied"):
-            await copy_database(src, dst)
-        assert await dbcopy.tables_with_rows(dst, list(await tables_of(dst))) == []
-    finally:
-        await src.close()
-        await dst.close()
+    with pytest.raises(CopyRefused, match="bot_meta: the source has 1 rows, 0 were copied"):
+        await copy_database(src, dst)
+    assert await dbcopy.tables_with_rows(dst, list(await tables_of(dst))) == []
 
 
-async def test_a_newer_source_is_refused_and_tables_outside_the_schema_are_reported(source, tmp_path, pg_url):
-    path, _ = source
-    src, dst = await open_app_database(path), await open_app_database(pg_url or tmp_path / "target.db")
-    try:
-        await src.run("CREATE TABLE admin_scratch (id INTEGER PRIMARY KEY, note TEXT)")
-        await src.run("INSERT INTO admin_scratch (note) VALUES ('kept only in the source')")
-        report = await copy_database(src, dst, replace=True)
-        assert report.skipped == ["admin_scratch"] and "admin_scratch" not in {t.table for t in report.tables}
-        await src.run("INSERT INTO schema_migrations (package, version, applied_at) VALUES ('memory', 99, 'x')")
-        with pytest.raises(CopyRefused, match=r"migrations this version of the bot does not know \(memory 99\)"):
-            await copy_database(src, dst, replace=True)
-    finally:
-        await src.close()
-        await dst.close()
+async def test_a_newer_source_is_refused_and_tables_outside_the_schema_are_reported(pair):
+    src, dst = pair
+    await src.run("CREATE TABLE admin_scratch (id INTEGER PRIMARY KEY, note TEXT)")
+    await src.run("INSERT INTO admin_scratch (note) VALUES ('kept only in the source')")
+    report = await copy_database(src, dst, replace=True)
+    assert report.skipped == ["admin_scratch"] and "admin_scratch" not in {t.table for t in report.tables}
+    await src.run("INSERT INTO schema_migrations (package, version, applied_at) VALUES ('memory', 99, 'x')")
+    with pytest.raises(CopyRefused, match=r"migrations this version of the bot does not know \(memory 99\)"):
+        await copy_database(src, dst, replace=True)
 
 
 def test_urls_lose_their_password_in_output():
