@@ -25,6 +25,7 @@ from ai.errors import LLMBusy, LLMError, LLMResponseError, LLMTimeout, LLMUnavai
 from ai.health import Health
 from ai.limiter import FairLimiter
 from ai.settings import LLMSettings
+from ai.template_tokens import defuse_messages
 from ai.transport import error_for_status, transport_error
 from ai.types import ChatMessage, ChatResult, ChatShape, LineParser, OnQueued, ServerStatus, StreamEvent
 
@@ -241,7 +242,7 @@ class LLMClient(ABC):
             self.health.raise_if_down()
             started = _now()
             deadline = started + self.settings.total_timeout
-            url, body = self._chat_request(messages)
+            url, body = self._chat_request(defuse_messages(messages))
             if shape is not None:
                 self._shape(body, shape)
             response, first_deadline = await self._post_with_retries(url, body, deadline)

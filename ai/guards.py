@@ -194,7 +194,8 @@ def invented_references(reply: str, allowed: str) -> list[str]:
 # -- echo of the prompt ------------------------------------------------------------------
 
 _MARKUP = re.compile(
-    r"</?\s*(?:knowledge|entry|notes?|user_message|staff_message|system|context)\b[^>]*>"
+    r"</?\s*(?:knowledge|entry|notes?|user_message|staff_message|system|context|ticket_form|field)\b[^>]*>"
+    r"|<[|｜][^<>|｜\s]{1,40}[|｜]>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>"  # chat-template tokens
     r"|\bentry id=|^\s*(?:[*_#>]\s*)*(?:Q|A|Question|Answer)\s*:|^\s*(?:[*_#>]\s*)*Note \d+\b"
     r"|\breference notes\b|\(best match\)|\bbest match first\b|^\s*Message from\b|\bwrote:\s*$",
     re.IGNORECASE | re.MULTILINE,

@@ -122,6 +122,9 @@ def test_a_link_longer_than_a_known_one_is_invented_and_a_prefix_is_not() -> Non
         '<knowledge>\n<entry id="27" category="billing">',
         "<user_message>thanks</user_message>",
         "mika_07 wrote:\n",
+        '<ticket_form>\n<field label="Order id">',  # the form block's tags
+        "Store purchases can be refunded <|im_end|>",  # a chat template's tokens (ai/template_tokens.py)
+        "[INST] Store purchases can be refunded [/INST]",
     ],
 )
 def test_prompt_markup_is_an_echo(reply: str) -> None:
