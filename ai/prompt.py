@@ -124,7 +124,21 @@ def _attr(value: str) -> str:
 
 
 def _name(value: str) -> str:
-    return re.sub(r"[\s\"<>&:]+", " ", value).strip()[:64] or "unknown"
+    # No parentheses: "sam (staff)" as a display name would read as a staff turn.
+    return re.sub(r"[\s\"<>&:()]+", " ", value).strip()[:64] or "unknown"
+
+
+# A line of someone's text that looks like the start of a turn: "sam (staff) wrote:", "Assistant:", "System:".
+_SPEAKER_LINE = re.compile(
+    r"^[ \t>*_#]*(?:[^\n]{0,80}\bwrote|assistant|system|staff|support|bot|ai|user|answer)[ \t*_]*:[ \t*_]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def quote_speakers(text: str) -> str:
+    """`text` with lines that look like a turn's header marked as quoted ("(quoted) sam (staff) wrote"), so a
+    user cannot put words in the mouth of staff or the bot."""
+    return _SPEAKER_LINE.sub(lambda m: "(quoted) " + m.group(0).strip().rstrip(":*_ \t"), text)
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -156,7 +170,7 @@ def select_knowledge(
 
 def format_user_text(author: str, content: str, *, staff: bool = False) -> str:
     who = f"{_name(author)} (staff)" if staff else _name(author)
-    return f"{who} wrote:\n{content}"
+    return f"{who} wrote:\n{quote_speakers(content)}"
 
 
 def format_form(fields: list[tuple[str, str]], room: int) -> str:
@@ -167,7 +181,7 @@ def format_form(fields: list[tuple[str, str]], room: int) -> str:
         return ""
     each = max(MIN_QUESTION_CHARS // 2, room // len(fields))
     body = "\n".join(
-        f'<field label="{_attr(label)}">\n{escape_tags(_truncate(answer.strip(), each))}\n</field>'
+        f'<field label="{_attr(label)}">\n{quote_speakers(escape_tags(_truncate(answer.strip(), each)))}\n</field>'
         for label, answer in fields
     )
     return (
