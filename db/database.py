@@ -22,6 +22,8 @@ from typing import Any
 
 import aiosqlite
 
+from db.dialect import storable
+
 log = logging.getLogger(__name__)
 
 # Positional (`?`) or named (`:name`) parameters.
@@ -124,29 +126,29 @@ class Database:
         aiosqlite's thread (a cursor costs three: execute, fetch, close).
         """
         async with self.lock:
-            await self.connection.execute_fetchall(sql, params)
+            await self.connection.execute_fetchall(sql, storable(params))
 
     async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         """Many rows into one table, the fastest way the engine has (here executemany; PostgreSQL: COPY)."""
         names = ", ".join(quote_name(c) for c in columns)
         sql = f"INSERT INTO {quote_name(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
         async with self.lock:
-            await self.connection.executemany(sql, rows)
+            await self.connection.executemany(sql, [storable(row) for row in rows])
 
     async def run_rowcount(self, sql: str, params: Params = ()) -> int:
         """Like `run`, but returns how many rows the statement changed."""
-        async with self.lock, self.connection.execute(sql, params) as cur:
+        async with self.lock, self.connection.execute(sql, storable(params)) as cur:
             await cur.fetchall()
             return cur.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self.lock:
-            rows = list(await self.connection.execute_fetchall(sql, params))
+            rows = list(await self.connection.execute_fetchall(sql, storable(params)))
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.lock:
-            return list(await self.connection.execute_fetchall(sql, params))
+            return list(await self.connection.execute_fetchall(sql, storable(params)))
 
     async def batch(
         self, steps: Sequence[tuple[str, Params]], *, write: bool = True, only_if: tuple[str, Params] | None = None
@@ -172,8 +174,8 @@ class Database:
             if own:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                allowed = only_if is None or bool(conn.execute(*only_if).fetchall())
-                results = [conn.execute(sql, params).fetchall() for sql, params in steps] if allowed else []
+                allowed = only_if is None or bool(conn.execute(only_if[0], storable(only_if[1])).fetchall())
+                results = [conn.execute(sql, storable(params)).fetchall() for sql, params in steps] if allowed else []
                 if own:
                     conn.execute("COMMIT")
             except BaseException:

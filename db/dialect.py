@@ -17,6 +17,26 @@ from functools import lru_cache
 
 Params = Sequence[object] | Mapping[str, object]
 
+# What neither engine stores: NUL (PostgreSQL refuses it in text) and lone surrogates (no UTF-8 for them, so
+# SQLite's driver refuses them). Both arrive from outside: Discord text, form fields, imported files.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """`value` without NUL, each lone surrogate as U+FFFD (a split surrogate pair is joined again)."""
+    if _UNSTORABLE.search(value) is None:
+        return value
+    return value.replace("\x00", "").encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def storable(params: Params) -> Params:
+    """`params` with every string made storable (`storable_text`): a message holding a lone surrogate or a NUL is
+    stored with a replacement character instead of failing the whole ticket."""
+    if isinstance(params, Mapping):
+        return {k: storable_text(v) if isinstance(v, str) else v for k, v in params.items()}
+    return [storable_text(v) if isinstance(v, str) else v for v in params]
+
+
 # A string literal ('…', '' inside), a quoted name ("…"), a line comment, or a run of anything else.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|[^'\"-]+|-", re.S)
 _PARAM = re.compile(r"::|\?|(?<![:\w]):([A-Za-z_]\w*)")
@@ -64,14 +84,18 @@ def bind(sql: str, params: Params) -> tuple[str, list[object]]:
     if isinstance(shape, tuple):
         if not isinstance(params, Mapping):
             raise TypeError(f"named parameters need a mapping: {sql}")
-        return text, [params[name] for name in shape]
+        return text, [_stored(params[name]) for name in shape]
     if isinstance(params, Mapping):
         if shape:
             raise TypeError(f"? parameters need a sequence: {sql}")
         return text, []
     if len(params) != shape:
         raise ValueError(f"{shape} parameters expected, {len(params)} given: {sql}")
-    return text, list(params)
+    return text, [_stored(value) for value in params]
+
+
+def _stored(value: object) -> object:
+    return storable_text(value) if isinstance(value, str) else value
 
 
 _DDL = [

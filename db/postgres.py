@@ -31,7 +31,7 @@ from typing import Any
 import asyncpg
 
 from db.database import Database, Params, Row
-from db.dialect import bind
+from db.dialect import bind, storable
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ class PgDatabase(Database):
     async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         """COPY: 6× the rows per second of multi-row INSERTs here (copying a database, db/copy.py)."""
         async with self._connection() as conn:
-            await conn.copy_records_to_table(table, columns=list(columns), records=rows)
+            records = [storable(row) for row in rows]
+            await conn.copy_records_to_table(table, columns=list(columns), records=records)
 
     async def run_rowcount(self, sql: str, params: Params = ()) -> int:
         text, args = bind(sql, params)

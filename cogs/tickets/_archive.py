@@ -65,4 +65,4 @@ async def archive_closed(core: Core, thread: discord.Thread, ticket: Ticket) -> 
     except Exception:
         log.exception("Rendering the HTML transcript of ticket %d failed", ticket.id)
         return []
-    return [discord.File(io.BytesIO(html.encode("utf-8")), filename=f"ticket-{ticket.id}.html")]
+    return [discord.File(io.BytesIO(html.encode("utf-8", "replace")), filename=f"ticket-{ticket.id}.html")]

@@ -86,7 +86,7 @@ async def send_to_log(
         log.warning("Log channel %s of guild %d is gone", config.log_channel_id, config.guild_id)
         return None
     text = render_markdown(ticket, messages, guild_name=thread.guild.name, answers=answers)
-    file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ticket-{ticket.id}.md")
+    file = discord.File(io.BytesIO(text.encode("utf-8", "replace")), filename=f"ticket-{ticket.id}.md")
     log_embed = embed.copy()
     log_embed.description = f"Post: {thread.mention}"
     try:

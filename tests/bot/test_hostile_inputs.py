@@ -11,7 +11,7 @@ import re
 
 from tests.fakes.ollama import FakeOllama
 from tests.grounded import REFUND_ASK, train_faq
-from tests.sim import make_world
+from tests.sim import make_world, text_of
 
 # Special tokens of the chat templates small local models use (ChatML/Qwen, Llama 3, Llama 2/Mistral, Gemma,
 # Phi, DeepSeek): Ollama renders the template to text and tokenizes it with special tokens parsed, so one of
@@ -60,3 +60,25 @@ async def test_a_user_cannot_pass_for_staff_or_the_bot_in_the_prompt(simcord_env
     assert users and all("100 % for everyone" in u for u in users[-1:]), "the text is kept, as data"
     headers = [line for u in users for line in u.splitlines() if re.search(r"(?i)\bwrote:\s*$|^\s*assistant\s*:", line)]
     assert len(headers) == 1 and "(staff)" not in headers[0], headers
+
+
+async def test_null_bytes_and_lone_surrogates_are_stored_not_refused(simcord_env, fake_ollama: FakeOllama):
+    """Neither database can store every Python string (SQLite's driver refuses lone surrogates, PostgreSQL NUL):
+    a message, a title, /train and a close reason holding them used to get "something went wrong"."""
+    world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, "Odd \ud800 title\x00", f"\x00\udfff {REFUND_ASK}")
+    [thread] = world.forum.threads
+    await world.alice.send(thread, f"again\x00 \ud83d {REFUND_ASK}")
+    shown = [m.content for m in world.bot_messages(thread)]
+    assert not any("went wrong" in text for text in shown), shown
+    assert len(fake_ollama.chat_requests()) == 2, "both messages were answered"
+    result = await world.staff.slash(
+        world.panel_channel, "train", question="What is \ud800 odd\x00?", answer="Odd\x00 \udfff."
+    )
+    assert "Saved as entry" in text_of(result), text_of(result)
+    result = await world.staff.slash(thread, "close", reason="done \udfff\x00")
+    assert "went wrong" not in text_of(result), text_of(result)
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket is not None and ticket.status == "closed"
+    assert "\x00" not in ticket.subject and "\ufffd" in ticket.subject

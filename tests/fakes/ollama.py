@@ -94,7 +94,7 @@ def hashed_embedding(text: str, dim: int = 64) -> list[float]:
     vec = [0.0] * dim
     padded = f"  {text.lower()}  "
     for i in range(len(padded) - 2):
-        h = zlib.crc32(padded[i : i + 3].encode())
+        h = zlib.crc32(padded[i : i + 3].encode("utf-8", "surrogatepass"))  # Ollama takes any JSON string
         vec[h % dim] += 1.0 if (h >> 16) & 1 else -1.0
     norm = math.sqrt(sum(x * x for x in vec)) or 1.0
     return [x / norm for x in vec]

@@ -72,3 +72,10 @@ def test_ddl_types_become_postgresql_types_outside_literals() -> None:
         note TEXT NOT NULL DEFAULT 'INTEGER BLOB REAL'
     )"""
     )
+
+
+def test_parameters_lose_nul_and_lone_surrogates_on_both_engines() -> None:
+    """PostgreSQL refuses NUL in text and neither driver encodes a lone surrogate (the SQLite side is
+    tests/bot/test_hostile_inputs.py); a split surrogate pair is one character again."""
+    assert bind("SELECT ?, ?, ?", ["a\x00b", "x\ud800y", 7]) == ("SELECT $1, $2, $3", ["ab", "x\ufffdy", 7])
+    assert bind("SELECT :t", {"t": "\ud83d\ude00"}) == ("SELECT $1", ["😀"])
