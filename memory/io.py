@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory.models import validate_pair
+from memory.models import MAX_QUERY_CHARS, validate_pair
 from memory.store import TrainedMemory
 from memory.text import identity_key, visible_text
 
@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 FORMATS = (".csv", ".jsonl")
 ALTERNATE_SEPARATOR = "|"
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be parsed past some line (a CSV the reader gives up on): nothing of it is imported."""
 
 
 @dataclass
@@ -67,7 +71,12 @@ async def import_bytes(
         return report
     # Parsed off the event loop: 100,000 JSON lines took about a second of it (bench/import_rate.py).
     parse = _csv_rows if suffix == ".csv" else _jsonl_rows
-    rows = await asyncio.to_thread(lambda: list(parse(text, report)))
+    try:
+        rows = await asyncio.to_thread(lambda: list(parse(text, report)))
+    except UnreadableFile as exc:
+        # Where a CSV reader gives up, the rows after it cannot be told apart: import none rather than half.
+        report.errors = [f"{exc}; nothing was imported"]
+        return report
     for done, (line, row) in enumerate(rows, start=1):
         try:
             await _import_row(memory, guild_id, row, created_by, report)
@@ -89,11 +98,11 @@ async def import_bytes(
 async def _import_row(
     memory: TrainedMemory, guild_id: int, row: dict[str, Any], created_by: int | None, report: ImportReport
 ) -> None:
-    query, response = str(row.get("query") or ""), str(row.get("response") or "")
+    query, response = _text(row, "query", "question"), _text(row, "response", "answer")
     # The same rules as /train: a field without a visible character is empty.
     validate_pair(query, response)
     query, response = visible_text(query), visible_text(response)
-    category = visible_text(str(row.get("category") or "")) or "general"
+    category = visible_text(_text(row, "category", "category")) or "general"
     alternates = _alternates(row.get("alternates"))
     existing = await memory.get_by_query(guild_id, query)
     if existing is None:
@@ -114,6 +123,16 @@ async def _import_row(
     report.updated += 1
 
 
+def _text(row: dict[str, Any], key: str, name: str) -> str:
+    """A text field of a row ("" when absent); a JSON number, list or object there is an error, not its repr."""
+    value = row.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text")
+    return value
+
+
 def _error_line(error: str) -> int:
     """The line number of a "line N: …" error (file-level errors, without one, come first)."""
     head = error.split(":", 1)[0]
@@ -125,10 +144,16 @@ def _alternates(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         parts = [visible_text(part) for part in value.split(ALTERNATE_SEPARATOR)]
-        return [part for part in parts if part]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [item for item in map(visible_text, value) if item]
-    raise ValueError("alternates must be a list of strings")
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        parts = [visible_text(item) for item in value]
+    else:
+        raise ValueError("alternates must be a list of strings")
+    alternates = [part for part in parts if part]
+    for number, alternate in enumerate(alternates, start=1):
+        # A phrasing is another way to ask the question: the question's limit holds for it too.
+        if len(alternate) > MAX_QUERY_CHARS:
+            raise ValueError(f"alternate {number} is {len(alternate)} characters long; the limit is {MAX_QUERY_CHARS}")
+    return alternates
 
 
 def _csv_rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -138,7 +163,14 @@ def _csv_rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str, 
     if missing:
         report.errors.append(f"line 1: missing column(s) {', '.join(sorted(missing))}")
         return
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over the reader's limit, a stray carriage return, a NUL on old Pythons
+            raise UnreadableFile(f"line {reader.line_num + 1}: {exc}") from exc
         # line_num is the physical line the row ended on, which is what a user sees in an editor.
         cleaned = {(k or "").strip().lower(): v for k, v in row.items()}
         if not any((v or "").strip() for v in cleaned.values() if isinstance(v, str)):
@@ -154,6 +186,9 @@ def _jsonl_rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             report.errors.append(f"line {number}: invalid JSON ({exc.msg})")
+            continue
+        except RecursionError:  # "[[[[…": json gives up with the interpreter's own limit
+            report.errors.append(f"line {number}: invalid JSON (nested too deeply)")
             continue
         if not isinstance(row, dict):
             report.errors.append(f"line {number}: expected a JSON object")

@@ -78,3 +78,39 @@ async def test_export_import_round_trip(memory, lexical_memory, tmp_path):
         assert [
             (e.query, e.response, e.category, e.alternates) for e in await lexical_memory.list_entries(other_guild)
         ] == strip
+
+
+async def test_hostile_jsonl_rows_are_refused_by_line_and_the_rest_imported(memory):
+    deep = '{"query": "Nested?", "response": ' + "[" * 100_000  # json.loads: RecursionError, not a JSON error
+    lines = [
+        '{"query": "How do refunds work?", "response": "Within 14 days."}',
+        deep,
+        '{"query": {"a": 1}, "response": ["x"]}',  # would be stored as the text "{'a': 1}"
+        '{"query": NaN, "response": "nan"}',
+        '{"query": "Which category?", "response": "This one.", "category": 5}',
+        '{"query": "Long alternate?", "response": "Yes.", "alternates": ["' + "a" * 301 + '"]}',
+        '{"id": 1, "query": "How do refunds work?", "response": "Within 30 days."}',  # a duplicate: an update
+    ]
+    report = await import_bytes(memory, GUILD, "\n".join(lines).encode(), "faq.jsonl")
+    assert (report.added, report.updated) == (1, 1)
+    assert report.errors == [
+        "line 2: invalid JSON (nested too deeply)",
+        "line 3: question must be text",
+        "line 4: question must be text",
+        "line 5: category must be text",
+        "line 6: alternate 1 is 301 characters long; the limit is 300",
+    ]
+    assert (await memory.get_by_query(GUILD, "How do refunds work?")).response == "Within 30 days."
+
+
+async def test_a_csv_the_reader_cannot_parse_is_refused_whole(memory):
+    good = "query,response\nHow do refunds work?,Within 14 days.\n"
+    for bad, why in (
+        ('Huge?,"' + "x" * 200_000 + '"\n', "field larger than field limit"),
+        ("Stray\r return,yes\n", "new-line character seen in unquoted field"),
+    ):
+        report = await import_bytes(memory, GUILD, (good + bad).encode(), "faq.csv")
+        assert (report.added, report.updated, report.skipped) == (0, 0, 0)
+        assert len(report.errors) == 1 and report.errors[0].startswith("line ") and why in report.errors[0]
+        assert "nothing was imported" in report.errors[0]
+    assert await memory.count(GUILD) == 0
