@@ -28,6 +28,25 @@ def neutralize_mentions(text: str) -> str:
     return _ROLE_MENTION.sub(f"<@{ZWSP}&", text)
 
 
+# [text](url), [text](<url>), [text](url "title"): Discord shows only `text`, and a user or a model can make it
+# say "support.ourgame.com" while it goes elsewhere.
+_MASKED_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?(https?://[^\s<>()]+)>?(?:\s+\"[^\"\n]*\")?\s*\)", re.IGNORECASE)
+
+
+def unmask_links(text: str) -> str:
+    """`text` with every masked link shown as its text followed by its address ("form (https://…)").
+
+    For text someone else wrote that the bot posts in its own messages (a user's description, a quote, a close
+    reason, a model's summary): a masked link there would be a phishing link in the server's name.
+    """
+
+    def shown(m: re.Match[str]) -> str:
+        label, url = m.group(1).strip(), m.group(2)
+        return url if not label or label == url else f"{label} ({url})"
+
+    return _MASKED_LINK.sub(shown, text)
+
+
 def _fence_line(line: str) -> bool:
     """A line that opens or closes a fence (an even count of ``` on it is inline code)."""
     stripped = line.lstrip(" ")

@@ -18,7 +18,7 @@ from ai.errors import LLMBusy, LLMError, LLMUnavailable
 from ai.guards import Verdict
 from ai.prompt import KnowledgeItem, Turn
 from ai.reply import ModelReply, ModelTurn, answer_with_model
-from ai.split import append_note, neutralize_mentions, split_message
+from ai.split import append_note, neutralize_mentions, split_message, unmask_links
 from ai.types import ChatModel
 from memory.decision import Decision, Route, Thresholds, decide, evidence
 from memory.models import Match
@@ -226,7 +226,7 @@ class AnswerPipeline:
         assert decision.match is not None
         text = append_note(neutralize_mentions(decision.match.entry.response), note)
         if quote:
-            text = f"> {neutralize_mentions(' '.join(quote.split()))[:200]}\n{text}"
+            text = f"> {neutralize_mentions(unmask_links(' '.join(quote.split())))[:200]}\n{text}"
         for part in split_message(text):
             await sink.send(part)
         return AnswerOutcome(decision.route, decision, matches, text)

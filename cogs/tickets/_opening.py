@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import discord
 
+from ai.split import unmask_links
 from cogs._discord import NO_PINGS
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import FORUM, ForumPlace, place_for
@@ -79,8 +80,9 @@ class OpenedTicket:
 
 def user_text(text: str) -> str:
     """Text a user typed, as the bot quotes it. Nothing in it pings (the starter may ping the opener only);
-    a private thread also breaks its mentions (`TicketPlace.scrub`), which there would invite people."""
-    return visible_text(text)
+    a private thread also breaks its mentions (`TicketPlace.scrub`), which there would invite people. Masked
+    links show their address: the starter is the bot's message."""
+    return unmask_links(visible_text(text))
 
 
 def _quote_lines(text: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 
+from ai.split import unmask_links
 from cogs._discord import NO_PINGS, ping_role
 from tickets.models import FormAnswer, GuildConfig, Ticket, TicketMessage
 from tickets.transcript import render_markdown
@@ -58,8 +59,9 @@ def closing_embed(
 ) -> discord.Embed:
     embed = discord.Embed(title=f"🔒 Ticket closed: {ticket.subject}"[:256], colour=discord.Colour.dark_grey())
     embed.add_field(name="Closed by", value=closer.mention if closer else "automatically", inline=True)
-    embed.add_field(name="Reason", value=(reason or "—")[:1024], inline=True)
-    embed.add_field(name="Summary", value=(summary or "—")[:1024], inline=False)
+    # The reason may be the opener's words and the summary the model's: their masked links show their address.
+    embed.add_field(name="Reason", value=unmask_links(reason or "—")[:1024], inline=True)
+    embed.add_field(name="Summary", value=unmask_links(summary or "—")[:1024], inline=False)
     if transcript_url:
         link = f"[Open it on the dashboard]({transcript_url}) (sign in with /dashboard)"
         embed.add_field(name="Transcript", value=link)

@@ -82,3 +82,27 @@ async def test_null_bytes_and_lone_surrogates_are_stored_not_refused(simcord_env
     ticket = await world.core.store.get_ticket(thread.id)
     assert ticket is not None and ticket.status == "closed"
     assert "\x00" not in ticket.subject and "\ufffd" in ticket.subject
+
+
+MASKED = "[Official refund form](https://evil.example/refund)"
+
+
+def _masked_links(text: str) -> list[str]:
+    """Markdown links whose text hides where they go (Discord renders them in the bot's own messages)."""
+    return re.findall(r"\[[^\[\]\n]*\]\(\s*<?https?://", text)
+
+
+async def test_a_users_masked_link_is_never_shown_masked_in_the_bots_messages(simcord_env, fake_ollama: FakeOllama):
+    """A forum post's starter, a saved answer's quote and the closing card are the bot's messages: a masked link a
+    user wrote there would be a phishing link in the server's name. The address is shown instead."""
+    world = await make_world(simcord_env)
+    await train_faq(world)
+    await world.open_ticket(world.alice, "Refund", f"{MASKED} how do i get a refund for a skin i bought?")
+    [thread] = world.forum.threads
+    await world.alice.send(thread, f"{MASKED} How do I get a refund? Also, how do I reset my password?")
+    await world.alice.slash(thread, "close", reason=f"see {MASKED}")
+    posted = [m.content for m in world.bot_messages(thread)]
+    posted += [str(e.to_dict()) for m in world.bot_messages(thread) for e in m.embeds]
+    assert any("https://evil.example/refund" in text for text in posted[:1]), "the starter shows the address"
+    assert any("> " in text and "evil.example" in text for text in posted[1:]), "the saved answer's quote too"
+    assert [text for text in posted if _masked_links(text)] == []

@@ -112,3 +112,16 @@ def test_append_note_closes_an_open_code_fence_first() -> None:
     # Balanced fences and inline code are left alone; a note with its own spacing keeps it.
     assert append_note("Use ```x``` inline.", note) == "Use ```x``` inline.\n" + note
     assert append_note("```\ncode\n```", "\n\n-# stopped") == "```\ncode\n```\n\n-# stopped"
+
+
+def test_unmask_links_shows_every_masked_links_address() -> None:
+    from ai.split import unmask_links
+
+    text = (
+        "[support.ourgame.com](https://evil.example/a) [x](<https://evil.example/b>) "
+        '[y](https://evil.example/c "Official") [https://ok.example](https://ok.example) [not a link](ftp://x)'
+    )
+    assert unmask_links(text) == (
+        "support.ourgame.com (https://evil.example/a) x (https://evil.example/b) "
+        "y (https://evil.example/c) https://ok.example [not a link](ftp://x)"
+    )
