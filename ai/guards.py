@@ -125,6 +125,11 @@ _LINK = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Other schemes: javascript:/data: links a masked link can carry, steam:// or file:// addresses.
+_SCHEME = re.compile(
+    r"\b(?:javascript|vbscript|data|file|blob):[^\s<>]+|\b(?!https?://)[a-z][a-z0-9+.-]{1,30}://[^\s<>()\[\]`*\"']+",
+    re.IGNORECASE,
+)
 _SLASH = re.compile(r"(?<![\w/.:~-])/[a-z][a-z0-9_-]{1,}\b", re.IGNORECASE)
 _STEP = r"[^\W\d_][\w&'’ -]{0,30}"
 _MENU = re.compile(rf"{_STEP}(?:[ \t]*(?:→|->|=>|»|›|>)[ \t]*{_STEP})+(?=$|[\s.,;:!?)*_`])", re.MULTILINE)
@@ -160,13 +165,14 @@ def _menu_steps(path: str) -> list[str]:
 
 
 def unknown_addresses(reply: str, allowed: str) -> list[str]:
-    """Links and e-mail addresses in `reply` that `allowed` lacks."""
+    """Links (any scheme) and e-mail addresses in `reply` that `allowed` lacks."""
     known = _norm(allowed)
     known_bare = re.sub(r"https?://|www\.", "", known)
     found = [m.group(0) for m in _EMAIL.finditer(reply) if m.group(0).casefold() not in known]
     for m in _LINK.finditer(_EMAIL.sub(" ", reply)):
         if _bare(m.group(0)) not in known_bare:
             found.append(m.group(0).rstrip(".,;:!?)"))
+    found += [m.group(0) for m in _SCHEME.finditer(reply) if _norm(m.group(0).rstrip(".,;:!?)")) not in known]
     return found
 
 
