@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tests.fakes.ollama import FakeOllama, Reply
-from tests.grounded import REFUND_A, REFUND_ASK, train_faq
+from tests.grounded import REFUND_A, REFUND_ASK, train, train_faq
 from tests.sim import make_world, text_of
 
 # Special tokens of the chat templates small local models use (ChatML/Qwen, Llama 3, Llama 2/Mistral, Gemma,
@@ -156,3 +156,32 @@ async def test_a_model_that_obeys_an_injection_is_never_shown(simcord_env, fake_
     leaked = ("reference notes", "7731", "discord.gg", "javascript:", "steam://", "data:text")
     assert [t for t in shown if any(word in t.lower() for word in leaked)] == []
     assert HANDOFF in world.bot_messages(thread)[-1].content
+
+
+# -- mentions ---------------------------------------------------------------------------------------------------
+
+
+async def test_mentions_in_a_saved_answer_a_name_and_a_close_reason_ping_nobody(simcord_env, fake_ollama: FakeOllama):
+    """The model's answers and the opener's text are tests/bot/test_private_tickets.py's; here staff's careless saved
+    answer, a member named like a mention and the opener's close reason, in a private ticket (where a mention
+    would pull the person in)."""
+    world = await make_world(simcord_env, private=True)
+    bob, role = world.bob, world.staff_role
+    mentions = f"@everyone @here <@{bob.id}> <@!{bob.id}> <@&{role.id}>"
+    await train(world, "How do I link my account?", f"{mentions} Open Settings → Account → Link and confirm it.")
+    eve = world.guild.add_member(simcord_env.create_user("eve"), nick=f"<@{bob.id}> @everyone")
+    await world.open_ticket(eve, f"Link <@&{role.id}>", "how do i link my account")
+    [thread] = world.private_channel.threads
+    await eve.slash(thread, "close", reason=f"thanks {mentions}")
+    to_thread = [r.json for r in simcord_env.http_requests if r.path.startswith(f"/channels/{thread.id}") and r.json]
+    assert any("Link and confirm it" in (j.get("content") or "") for j in to_thread), "the saved answer was sent"
+    for sent in to_thread:
+        text = str(sent.get("content") or "")  # embeds never ping nor add anyone (a card's title may quote it)
+        assert f"<@{bob.id}>" not in text and f"<@!{bob.id}>" not in text and f"<@&{role.id}>" not in text, text
+        allowed = sent.get("allowed_mentions")
+        if allowed is not None:
+            assert "everyone" not in allowed.get("parse", []) and not allowed.get("roles"), allowed
+            assert set(map(int, allowed.get("users", []))) <= {eve.id}, allowed
+    for message in thread.history():
+        stored = simcord_env.backend.messages[thread.id][message.id]
+        assert not stored.mention_everyone and stored.ping_role_ids == [] and set(stored.ping_user_ids) <= {eve.id}
