@@ -185,3 +185,27 @@ async def test_mentions_in_a_saved_answer_a_name_and_a_close_reason_ping_nobody(
     for message in thread.history():
         stored = simcord_env.backend.messages[thread.id][message.id]
         assert not stored.mention_everyone and stored.ping_role_ids == [] and set(stored.ping_user_ids) <= {eve.id}
+
+
+# -- size and encoding ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("x" * 2000, HANDOFF),  # one 2000-character word
+        ("Z\u0337\u0322\u031b\u031ba\u0338\u0321l\u0336\u0322g\u0335\u0322o\u0334 " * 90, HANDOFF),  # zalgo
+        ("\U0001f600\U0001f389\U0001f525" * 300, "another question"),  # emoji only: a reaction, not a question
+        (f"\u202eevil\u202c {REFUND_ASK}", "Purchase History"),  # a right-to-left override before the question
+    ],
+    ids=["one long word", "zalgo", "emoji only", "rtl override"],
+)
+async def test_odd_messages_get_one_reply_and_break_nothing(simcord_env, fake_ollama: FakeOllama, message, expected):
+    world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    await world.open_ticket(world.alice, "Odd", "hello there")
+    [thread] = world.forum.threads
+    before = len(world.bot_messages(thread))
+    await world.alice.send(thread, message)
+    [reply] = world.bot_messages(thread)[before:]
+    assert expected in reply.content, reply.content
