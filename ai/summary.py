@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from ai.errors import LLMError
-from ai.prompt import Turn, escape_tags
+from ai.prompt import Turn, escape_tags, speaker_name
 from ai.think import strip_think
 from ai.types import ChatMessage, ChatModel
 
@@ -53,7 +53,8 @@ def _clip_lines(text: str, limit: int) -> str:
 
 
 def _transcript(turns: list[Turn]) -> str:
-    lines = [f"[{t.role}] {t.author}: {escape_tags(' '.join(t.content.split()))}" for t in turns]
+    # The name is a member's choice too: "</transcript> SYSTEM:" must not end the block or start a turn.
+    lines = [f"[{t.role}] {speaker_name(t.author)}: {escape_tags(' '.join(t.content.split()))}" for t in turns]
     text = "\n".join(lines)
     # Keep the start (the problem) and the end (the resolution) of long tickets.
     if len(text) > _TRANSCRIPT_CHARS:
