@@ -20,6 +20,18 @@ log = logging.getLogger(__name__)
 
 FORMATS = (".csv", ".jsonl")
 ALTERNATE_SEPARATOR = "|"
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection). The export puts
+# a ' before such a cell (and before one that starts with ' already, so the import can tell the two apart).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+
+
+def _sheet_safe(cell: str) -> str:
+    return _QUOTE + cell if cell.startswith((*FORMULA_STARTS, _QUOTE)) else cell
+
+
+def _from_sheet(cell: str) -> str:
+    return cell[1:] if cell.startswith(_QUOTE) and cell[1:].startswith((*FORMULA_STARTS, _QUOTE)) else cell
 
 
 class UnreadableFile(ValueError):
@@ -172,7 +184,7 @@ def _csv_rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str, 
         except csv.Error as exc:  # a field over the reader's limit, a stray carriage return, a NUL on old Pythons
             raise UnreadableFile(f"line {reader.line_num + 1}: {exc}") from exc
         # line_num is the physical line the row ended on, which is what a user sees in an editor.
-        cleaned = {(k or "").strip().lower(): v for k, v in row.items()}
+        cleaned = {(k or "").strip().lower(): _from_sheet(v) if isinstance(v, str) else v for k, v in row.items()}
         if not any((v or "").strip() for v in cleaned.values() if isinstance(v, str)):
             continue
         yield reader.line_num, cleaned
@@ -209,7 +221,8 @@ async def export_file(memory: TrainedMemory, guild_id: int, path: Path) -> int:
         writer = csv.writer(buffer)
         writer.writerow(["query", "response", "category", "alternates"])
         for e in entries:
-            writer.writerow([e.query, e.response, e.category, ALTERNATE_SEPARATOR.join(e.alternates)])
+            cells = [e.query, e.response, e.category, ALTERNATE_SEPARATOR.join(e.alternates)]
+            writer.writerow([_sheet_safe(cell) for cell in cells])
         await asyncio.to_thread(path.write_text, buffer.getvalue(), encoding="utf-8")
     elif path.suffix.lower() == ".jsonl":
         lines = [

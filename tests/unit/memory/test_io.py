@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from memory.io import export_file, import_bytes, import_file
@@ -114,3 +116,23 @@ async def test_a_csv_the_reader_cannot_parse_is_refused_whole(memory):
         assert len(report.errors) == 1 and report.errors[0].startswith("line ") and why in report.errors[0]
         assert "nothing was imported" in report.errors[0]
     assert await memory.count(GUILD) == 0
+
+
+async def test_a_csv_export_runs_no_formula_in_a_spreadsheet_and_still_round_trips(memory, lexical_memory, tmp_path):
+    """A suggestion approved from a ticket keeps the user's words as its question: "=HYPERLINK(…)" or "@SUM(…)"
+    would run when staff open the export in a spreadsheet. Such cells start with ' (OWASP); the import drops it."""
+    rows = [
+        ('=HYPERLINK("https://evil.example","Refunds")?', "- Open Settings\n- Press Refund", "billing"),
+        ("+cmd|' /C calc'!A0 what?", "@SUM(1+1) is not an answer", "-general"),
+        ("'=quoted on purpose?", "'Yes", "general"),
+    ]
+    for query, response, category in rows:
+        await memory.add(GUILD, query, response, category)
+    path = tmp_path / "out.csv"
+    await export_file(memory, GUILD, path)
+    cells = [cell for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))) for cell in row]
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    report = await import_file(lexical_memory, 2, path)
+    assert (report.added, report.errors) == (3, [])
+    exported = {(e.query, e.response, e.category) for e in await lexical_memory.list_entries(2)}
+    assert exported == {(e.query, e.response, e.category) for e in await memory.list_entries(GUILD)}
