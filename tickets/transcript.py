@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from tickets.models import FormAnswer, Ticket, TicketMessage
 
 _ROLE_LABEL = {"user": "", "staff": " (staff)", "bot": " (bot)"}
+
+
+def _speaker(name: str) -> str:
+    """A display name as the transcript's heading shows it: Markdown escaped and without parentheses, so a member
+    named "sam (staff)** — 2026" reads neither as staff nor as another heading."""
+    name = " ".join(re.sub(r"[()]", " ", name).split()) or "unknown"
+    return re.sub(r"([\\*_`~|\[\]<>#])", r"\\\1", name)
 
 
 def _quoted(text: str) -> list[str]:
@@ -37,7 +46,7 @@ def render_markdown(
     if not messages:
         lines.append("_No messages._")
     for m in messages:
-        lines.append(f"**{m.author_name}{_ROLE_LABEL.get(m.role, '')}** — {m.created_at}")
+        lines.append(f"**{_speaker(m.author_name)}{_ROLE_LABEL.get(m.role, '')}** — {m.created_at}")
         lines += _quoted(m.content)
         lines.append("")
     return "\n".join(lines)
