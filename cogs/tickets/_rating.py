@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 from discord.ext import commands
 
+from ai.split import unmask_links
 from cogs._discord import NO_PINGS, bot_of
 from cogs.errors import on_ui_error, refuse
 from tickets.care_models import Rating, RatingPlace
@@ -201,7 +202,8 @@ class RatingPrompter:
                 embed.add_field(name=f.name, value=f.value, inline=f.inline)
             embed.add_field(name=RATING_FIELD, value=stars_text(rating.stars), inline=True)
             if rating.comment:
-                embed.add_field(name=COMMENT_FIELD, value=rating.comment[:1024], inline=False)
+                # The opener's words on the bot's card, read by staff: a masked link there shows its address.
+                embed.add_field(name=COMMENT_FIELD, value=unmask_links(rating.comment)[:1024], inline=False)
             await message.edit(embed=embed, allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             log.warning("Could not show the rating of ticket %d in the log channel", rating.ticket_id, exc_info=True)

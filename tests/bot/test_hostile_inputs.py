@@ -95,16 +95,22 @@ def _masked_links(text: str) -> list[str]:
 
 
 async def test_a_users_masked_link_is_never_shown_masked_in_the_bots_messages(simcord_env, fake_ollama: FakeOllama):
-    """A forum post's starter, a saved answer's quote and the closing card are the bot's messages: a masked link a
-    user wrote there would be a phishing link in the server's name. The address is shown instead."""
+    """A forum post's starter, a saved answer's quote, the closing card and the rating's comment on the log's card
+    are the bot's messages: a masked link a user wrote there would be a phishing link in the server's name (or, in
+    the log channel, one aimed at staff). The address is shown instead."""
     world = await make_world(simcord_env)
     await train_faq(world)
     await world.open_ticket(world.alice, "Refund", f"{MASKED} how do i get a refund for a skin i bought?")
     [thread] = world.forum.threads
     await world.alice.send(thread, f"{MASKED} How do I get a refund? Also, how do I reset my password?")
     await world.alice.slash(thread, "close", reason=f"see {MASKED}")
+    rate = world.alice.user.dm_channel.last_message
+    await world.alice.user.submit_modal(await world.alice.user.click(rate, label="2 ★"), {"comment": MASKED})
     posted = [m.content for m in world.bot_messages(thread)]
     posted += [str(e.to_dict()) for m in world.bot_messages(thread) for e in m.embeds]
+    logged = [str(e.to_dict()) for m in world.log_channel.history() for e in m.embeds]
+    assert any("evil.example" in text for text in logged), "the log's closing card shows the rating's comment"
+    posted += logged
     assert any("https://evil.example/refund" in text for text in posted[:1]), "the starter shows the address"
     assert any("> " in text and "evil.example" in text for text in posted[1:]), "the saved answer's quote too"
     assert [text for text in posted if _masked_links(text)] == []
