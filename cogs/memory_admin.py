@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from ai.split import unmask_links
 from cogs._discord import NO_PINGS, reply_error
 from cogs.checks import require_staff
 from cogs.errors import refuse
@@ -24,8 +25,9 @@ MAX_IMPORT_BYTES = 2_000_000
 
 
 def _short(text: str, n: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    """One line of an entry or a suggestion (whose question is a user's words) as text: no markup, no masked link."""
+    text = unmask_links(" ".join(text.split()))
+    return discord.utils.escape_markdown(text if len(text) <= n else text[: n - 1] + "…")
 
 
 class MemoryGroup(

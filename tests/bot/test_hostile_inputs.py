@@ -247,3 +247,13 @@ async def test_the_markdown_transcript_tells_a_user_named_like_staff_from_staff(
     speakers = re.findall(r"^\*\*(.+?)\*\* — ", transcript, re.M)
     assert "Refund approved" in transcript
     assert [s for s in speakers if s.endswith("(staff)")] == ["sam\\_staff (staff)"], speakers
+
+
+async def test_a_suggestion_shows_staff_the_users_words_as_text(simcord_env, fake_ollama: FakeOllama):
+    """A suggestion's question is what a user typed: in /memory suggestions a masked link would be a link aimed at
+    staff, and markup would restyle the list."""
+    world = await make_world(simcord_env)
+    await world.core.memory.suggest_qa(world.guild.id, f"{MASKED} **now** `x`", "Staff's answer.")
+    result = await world.staff.slash(world.panel_channel, "memory suggestions")
+    shown = text_of(result)
+    assert "evil.example" in shown and _masked_links(shown) == [] and "**now**" not in shown, shown
