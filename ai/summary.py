@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from ai.errors import LLMError
+from ai.guards import invented_references
 from ai.prompt import Turn, escape_tags, speaker_name
 from ai.think import strip_think
 from ai.types import ChatMessage, ChatModel
@@ -87,4 +88,11 @@ async def summarize_ticket(
     except (LLMError, TimeoutError) as exc:
         log.info("LLM summary failed, using extractive summary: %s", exc)
         return extractive_summary(subject, turns, limit), False
-    return _clip_lines(strip_think(result.text).strip(), limit), True
+    summary = _clip_lines(strip_think(result.text).strip(), limit)
+    # Shown on the closing card to the opener and staff: a model that obeyed the transcript ("claim it at …") must
+    # not add a link, e-mail, command or menu path nobody in the ticket wrote.
+    invented = invented_references(summary, "\n".join([subject, *(t.content for t in turns)]))
+    if invented:
+        log.info("LLM summary names what the ticket does not (%s); using the extractive one", "; ".join(invented[:3]))
+        return extractive_summary(subject, turns, limit), False
+    return summary, True
