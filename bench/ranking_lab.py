@@ -84,9 +84,10 @@ def shipped(index: GuildIndex, text: str, q: np.ndarray | None, matches: list[Ma
     return matches
 
 
-def sentence_answer(mode: str, weight: float = guild_index.ANSWER_WEIGHT) -> Variant:
+def sentence_answer(mode: str, weight: float = guild_index.ANSWER_WEIGHT, agree_whole: bool = False) -> Variant:
     """The answer signal from the answer's sentences: `max` (best sentence), `mix` (mean of the whole answer
-    and the best sentence), `top2` (mean of the two best sentences), `whole+` (the larger of whole and best)."""
+    and the best sentence), `top2` (mean of the two best sentences), `whole+` (the larger of whole and best).
+    `agree_whole`: the agreement gate (memory.decision._agreed) still compares whole-answer cosines."""
 
     def variant(index: GuildIndex, text: str, q: np.ndarray | None, matches: list[Match]) -> list[Match]:
         if q is None:
@@ -103,7 +104,8 @@ def sentence_answer(mode: str, weight: float = guild_index.ANSWER_WEIGHT) -> Var
                 "whole+": max(whole, sims[0]),
             }[mode]
             signal = max(0.0, signal)
-            m.answer_semantic = signal
+            if not agree_whole:
+                m.answer_semantic = signal
             m.score = min(1.0, _blend(_hybrid(m), signal, weight))
         return matches
 
@@ -185,6 +187,9 @@ VARIANTS: dict[str, Variant] = {
     "sent-top2": sentence_answer("top2"),
     "sent-whole+": sentence_answer("whole+"),
     "sent-mix-w0.4": sentence_answer("mix", 0.4),
+    "sent-max-w0.2": sentence_answer("max", 0.2),
+    "sent-max-agree-whole": sentence_answer("max", agree_whole=True),
+    "sent-mix-agree-whole": sentence_answer("mix", agree_whole=True),
     "qa": question_answer(),
     "qa-avg": question_answer(replace=False),
     "ans-w0.2": answer_weight(0.2),
@@ -258,7 +263,7 @@ async def collect(name: str, variant: Variant, public: bool) -> dict[str, list[R
                 ]
         if public:
             for bench_name in datasets.NAMES:
-                for split in ("val", "test"):
+                for split in ("val",):
                     qs, intents = await ask_all(datasets.load(bench_name, DATA), split, embedder, "hybrid")
                     found[f"{bench_name} {split}"] = [
                         _row(
@@ -327,19 +332,39 @@ def calibrate(found: dict[str, list[Row]], tune: list[str]) -> tuple[float, floa
             key = (dev, -direct, -agreed)
             if best is None or key > best[:3]:
                 best = (*key, 0.0)
-    return None if best is None else (-best[1], -best[2])
+    return None if best is None else (float(-best[1]), float(-best[2]))
 
 
-def compare(names: list[str], public: bool, halden: bool) -> None:
+def held_out(names: list[str], public: bool) -> None:
+    """Calibrate on one tuning set alone (and the public val splits), score the other one and Halden."""
+    for name in names:
+        found = asyncio.run(collect(name, VARIANTS[name], public))
+        for tuned in devsets.NAMES:
+            tune = [n for n in found if n.startswith(f"{tuned} /") or (public and n.endswith(" val"))]
+            bars = calibrate(found, tune)
+            if bars is None:
+                print(f"{name:14} tuned on {tuned}: no bar meets the constraints")
+                continue
+            cells = []
+            for n, rows in found.items():
+                if "/" in n and not n.startswith(tuned):
+                    o = outcome(rows, *bars)
+                    cells.append(f"{n}: {o.precision:.3f}/{o.coverage:.2f} ({o.wrong}w {o.near_miss}nm)")
+            print(f"{name:14} tuned on {tuned} {bars}: " + "; ".join(cells))
+
+
+def compare(names: list[str], public: bool, halden: bool, bars_given: list[float] | None = None) -> None:
     shipped_t = Thresholds()
     for name in names:
         found = asyncio.run(collect(name, VARIANTS[name], public))
         tune = [n for n in found if n.split(" / ")[0] in devsets.NAMES or (public and n.endswith(" val"))]
         bars = calibrate(found, tune)
         print(f"\n{name}: calibrated direct / agreed bars {bars}")
-        for label, (direct, agreed) in (("shipped bars", (shipped_t.direct, shipped_t.agreed_direct)), ("own", bars)):
-            if direct is None:
+        given = (bars_given[0], bars_given[1]) if bars_given else (shipped_t.direct, shipped_t.agreed_direct)
+        for label, own in (("given bars" if bars_given else "shipped bars", given), ("own", bars)):
+            if own is None:
                 continue
+            direct, agreed = own
             cells = []
             for n, rows in found.items():
                 if n.startswith("halden") and not halden:
@@ -393,15 +418,18 @@ def headroom() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("headroom", "compare"))
+    parser.add_argument("command", choices=("headroom", "compare", "held-out"))
     parser.add_argument("variants", nargs="*", default=list(VARIANTS))
-    parser.add_argument("--public", action="store_true", help="also the public val (tuning) and test splits")
+    parser.add_argument("--public", action="store_true", help="also the public val splits (tuning)")
     parser.add_argument("--halden", action="store_true", help="also print the held-out set")
+    parser.add_argument("--bars", nargs=2, type=float, metavar=("DIRECT", "AGREED"), help="instead of the shipped")
     args = parser.parse_args()
     if args.command == "headroom":
         headroom()
+    elif args.command == "held-out":
+        held_out(args.variants, args.public)
     else:
-        compare(args.variants, args.public, args.halden)
+        compare(args.variants, args.public, args.halden, args.bars)
 
 
 if __name__ == "__main__":
