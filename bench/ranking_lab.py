@@ -2,7 +2,8 @@
 direct bars for each variant, and compare coverage at the same precision constraints.
 
     /work/venvs/bench/bin/python -m bench.ranking_lab headroom          # where right answers rank, 20 examples a set
-    /work/venvs/bench/bin/python -m bench.ranking_lab compare [VARIANT ...] [--halden] [--public]
+    /work/venvs/bench/bin/python -m bench.ranking_lab compare [VARIANT ...] [--halden] [--public] [--bars D A]
+    /work/venvs/bench/bin/python -m bench.ranking_lab held-out [VARIANT ...]   # tuned on one set, the other scored
 
 Each variant wraps `GuildIndex.rank`: the shipped ranking is asked for its 40 best entries (every signal
 attached), the variant re-scores them (it may use the answers split into sentences, embedded by the cached
@@ -10,7 +11,8 @@ all-MiniLM-L6-v2 of bench/embedders.py), and the best 5 are kept, as the bot kee
 shipped one (memory.decision.evidence, same weights); for each variant the direct bar and the agreement bar are
 chosen again on Starfall and Harborline (one phrasing and +2 learned; precision >= 0.97 and no near miss
 answered in each) together with the public val splits (>= 0.98 each, with --public), then Halden (held out) is
-scored at those bars. Numbers: bench/devsets/RESULTS.md, "What was tried and dropped".
+scored at those bars. Searched matches are cached per variant in bench/.cache/ranking_lab (delete to re-run).
+Numbers: bench/devsets/RESULTS.md, "Ranking: other evidence".
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from memory.decision import Thresholds, decide, evidence
 from memory.guild_index import GuildIndex
 from memory.models import Match
 
-DATA = Path("/work/shared/data")
+DATA = datasets.DEFAULT_DATA  # --data for another checkout layout (a worktree: /work/shared/data)
+SETTINGS: dict[str, Path] = {"data": DATA}
 DEV_PRECISION = 0.97
 PUBLIC_PRECISION = 0.98
 POOL = 40  # entries the shipped ranking hands to a variant
@@ -264,7 +267,7 @@ async def collect(name: str, variant: Variant, public: bool) -> dict[str, list[R
         if public:
             for bench_name in datasets.NAMES:
                 for split in ("val",):
-                    qs, intents = await ask_all(datasets.load(bench_name, DATA), split, embedder, "hybrid")
+                    qs, intents = await ask_all(datasets.load(bench_name, SETTINGS["data"]), split, embedder, "hybrid")
                     found[f"{bench_name} {split}"] = [
                         _row(
                             q.matches,
@@ -423,7 +426,9 @@ def main() -> None:
     parser.add_argument("--public", action="store_true", help="also the public val splits (tuning)")
     parser.add_argument("--halden", action="store_true", help="also print the held-out set")
     parser.add_argument("--bars", nargs=2, type=float, metavar=("DIRECT", "AGREED"), help="instead of the shipped")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder holding benchmarks/")
     args = parser.parse_args()
+    SETTINGS["data"] = args.data
     if args.command == "headroom":
         headroom()
     elif args.command == "held-out":
