@@ -30,7 +30,7 @@ import numpy as np
 
 from bench import datasets
 from bench import devset as devsets
-from bench.devset_eval import ask_devset
+from bench.devset_eval import Asked, ask_devset
 from bench.embedders import CACHE_DIR, CachedMiniLM
 from bench.harness import FunctionEmbedder, ask_all
 from memory import guild_index
@@ -377,6 +377,27 @@ def compare(names: list[str], public: bool, halden: bool, bars_given: list[float
             print(f"  {label:12} " + "\n               ".join(cells))
 
 
+# Leads over the runner-up assumed for a right entry moved first (the margin term of the confidence).
+LEADS = (0.0, 0.15)
+
+
+def _would_clear(asked: list[Asked], lead: float, bar: float) -> int:
+    """Of the messages whose right entry is ranked 2nd-5th, how many a perfect order would answer directly: the
+    right entry first with the old top's score (an optimistic tie), `lead` as its margin, its own word coverage."""
+    cleared = 0
+    for a in asked:
+        if not a.topics or a.topics[0] in a.expected:
+            continue
+        rank = next((i for i, x in enumerate(a.topics[:5]) if x in a.expected), None)
+        if rank is None:
+            continue
+        right = a.matches[rank]
+        if right.foreign or right.ruled_out or right.unfamiliar:
+            continue
+        cleared += a.matches[0].score + lead + right.coverage >= bar
+    return cleared
+
+
 def headroom() -> None:
     embedder = FunctionEmbedder("all-minilm", MINILM)
     t = Thresholds()
@@ -405,6 +426,9 @@ def headroom() -> None:
                 f"\n{set_name} / {condition}: {len(asked)} in scope; "
                 + ", ".join(f"{k} {v}" for k, v in counts.items())
             )
+            print("  right entry 2nd-5th (answered wrong included), moved first with the top's score, clears the bar:")
+            for lead in LEADS:
+                print(f"    with a lead of {lead}: {_would_clear(asked, lead, t.direct)}")
             if condition != "one":
                 continue
             for a in examples[:20]:
