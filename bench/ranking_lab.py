@@ -115,6 +115,16 @@ def sentence_answer(mode: str, weight: float = guild_index.ANSWER_WEIGHT, agree_
     return variant
 
 
+def sentence_agreement(index: GuildIndex, text: str, q: np.ndarray | None, matches: list[Match]) -> list[Match]:
+    """Scores and order unchanged; only the agreement gate compares the answers' best sentences."""
+    if q is None:
+        return matches
+    for m in matches:
+        if m.answer_semantic is not None and m.semantic is not None:
+            m.answer_semantic = max(0.0, max(float(v @ q) for v in vectors(answer_sentences(m.entry.response))))
+    return matches
+
+
 def question_answer(weight: float = guild_index.ANSWER_WEIGHT, replace: bool = True) -> Variant:
     """The answer signal from one vector of "question answer" (instead of the answer alone, or averaged)."""
 
@@ -193,6 +203,7 @@ VARIANTS: dict[str, Variant] = {
     "sent-max-w0.2": sentence_answer("max", 0.2),
     "sent-max-agree-whole": sentence_answer("max", agree_whole=True),
     "sent-mix-agree-whole": sentence_answer("mix", agree_whole=True),
+    "agree-sent": sentence_agreement,
     "qa": question_answer(),
     "qa-avg": question_answer(replace=False),
     "ans-w0.2": answer_weight(0.2),
