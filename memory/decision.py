@@ -12,7 +12,10 @@ The best match is sent directly when all of these hold:
    with our refund question and scores higher than most real users' messages: no score bar tells
    them apart, the name does. Such a message never gets a saved answer, not even as the fallback;
    nor does one that rules the entry's topic out ("game lags but my ping is fine" against the ping
-   entry: `Match.ruled_out`).
+   entry: `Match.ruled_out`), one with a word no entry uses that is not everyday English
+   (`Match.unfamiliar`, memory/familiar.py), or one about an everyday thing or service the entry does
+   not mention ("charge my electric toothbrush" against the doorbell's charging entry:
+   `Match.other_things`, memory/things.py).
 2. **The entry is trusted**: users' "talk to staff" feedback has not pushed its confidence below
    `min_confidence`.
 3. **The evidence is strong enough**, as one number:
@@ -237,6 +240,8 @@ def _doubt(top: Match, seen: Evidence, t: Thresholds) -> str | None:
         return f"message says {', '.join(top.ruled_out)} is not the problem"
     if top.unfamiliar:
         return f"message names {', '.join(top.unfamiliar)}, which no trained entry mentions"
+    if top.other_things:
+        return f"message is about {', '.join(top.other_things)}, which entry {top.entry.id} does not mention"
     if top.entry.confidence < t.min_confidence:
         return f"entry confidence {top.entry.confidence:.2f} below {t.min_confidence:.2f}"
     bar = _bar(top, seen, t.direct, t) if top.semantic is not None else t.lexical_direct
@@ -271,7 +276,8 @@ def _same_answer(a: Match, b: Match) -> bool:
 def _not_direct(top: Match | None, seen: Evidence | None, reason: str, llm_available: bool, t: Thresholds) -> Decision:
     if llm_available:
         return Decision(Route.LLM, top, reason)
-    if top is not None and seen is not None and not (top.foreign or top.ruled_out or top.unfamiliar):
+    elsewhere = top is not None and bool(top.foreign or top.ruled_out or top.unfamiliar or top.other_things)
+    if top is not None and seen is not None and not elsewhere:
         bar = _bar(top, seen, t.fallback, t) if top.semantic is not None else t.lexical_fallback
         if seen.confidence >= bar and top.entry.confidence >= t.fallback_min_confidence:
             return Decision(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory import familiar, scope
+from memory import familiar, scope, things
 from memory.lexical import LexicalIndex
 from memory.models import Entry, Match
 from memory.text import normalise
@@ -85,6 +85,10 @@ class GuildIndex:
         # The roots of every entry's content words: the words the guild knows (memory/familiar.py).
         self._known = familiar.KnownWords()
         familiar.prepare()
+        # Per entry, the everyday things its texts name (kept only when there are some), and how many
+        # entries name each one (memory/things.py).
+        self._things: dict[int, frozenset[str]] = {}
+        self._server_things: Counter[str] = Counter()
 
     @property
     def phrasing_count(self) -> int:
@@ -107,6 +111,10 @@ class GuildIndex:
             self._names[entry.id] = names
         else:
             self._names.pop(entry.id, None)
+        named = things.mentioned(texts)
+        if named:
+            self._things[entry.id] = named
+            self._server_things.update(named)
 
     def add_phrasing(self, phrasing_id: int, entry_id: int, text: str) -> None:
         self.add_phrasings([(phrasing_id, entry_id, text)])
@@ -178,6 +186,8 @@ class GuildIndex:
 
     def _forget_words(self, entry_id: int) -> None:
         self._known.remove(self._vocab.pop(entry_id, ()))
+        self._server_things.subtract(self._things.pop(entry_id, ()))
+        self._server_things += Counter()  # drops the things no entry names any more
 
     def remove_entry(self, entry_id: int) -> None:
         self._forget_answer(entry_id)
@@ -265,15 +275,21 @@ class GuildIndex:
         return float(np.median(nearest)) if nearest else None
 
     def _attach_scope(self, text: str, ranked: list[Match]) -> None:
-        """Set each match's `coverage`, `foreign` and `ruled_out` (memory/scope.py)."""
+        """Set each match's `coverage`, `foreign`, `ruled_out` (memory/scope.py), `unfamiliar` (memory/familiar.py)
+        and `other_things` (memory/things.py)."""
         if not ranked:
             return
         words = scope.content_words(text)
         names = scope.names_in(text)
         excluded = scope.ruled_out(text)
         unfamiliar = familiar.unfamiliar(text, self._known)
+        named = things.named_in(text)
         for match in ranked:
             match.unfamiliar = unfamiliar
+            if named.things:
+                match.other_things = things.other_things(
+                    named, self._things.get(match.entry.id, _NO_WORDS), self._server_things
+                )
             if excluded:
                 match.ruled_out = tuple(sorted(excluded & frozenset(self._question_vocab.get(match.entry.id, ()))))
             match.score = min(1.0, match.score)

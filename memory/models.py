@@ -40,7 +40,9 @@ class Match:
     question names and the entry does not ("refund policy of steam" against our refund entry);
     `ruled_out` the words of the entry's question the user says are not the problem ("my ping is fine");
     `unfamiliar` the words no entry of the guild uses and everyday English does not either, probably another
-    product's name ("refund from nike"; memory/familiar.py).
+    product's name ("refund from nike"; memory/familiar.py); `other_things` the everyday things or services the
+    question names and the entry does not ("charge my electric toothbrush" against the doorbell's charging
+    entry; memory/things.py).
     `siblings` is how many other entries of the guild give the same answer; `crowding` how close the
     guild's questions with different answers are to each other (GuildIndex.crowding; None without vectors).
     """
@@ -55,6 +57,7 @@ class Match:
     foreign: tuple[str, ...] = ()
     ruled_out: tuple[str, ...] = ()
     unfamiliar: tuple[str, ...] = ()
+    other_things: tuple[str, ...] = ()
     siblings: int = 0
     crowding: float | None = None
 
