@@ -283,10 +283,10 @@ class GuildIndex:
         names = scope.names_in(text)
         excluded = scope.ruled_out(text)
         unfamiliar = familiar.unfamiliar(text, self._known)
-        named = things.named_in(text)
+        named = things.things_in(text)
         for match in ranked:
             match.unfamiliar = unfamiliar
-            if named.things:
+            if named:
                 match.other_things = things.other_things(
                     named, self._things.get(match.entry.id, _NO_WORDS), self._server_things
                 )

@@ -50,29 +50,17 @@ def test_things_in(text: str, found: set[str]) -> None:
     assert things.things_in(text) == found
 
 
-def test_a_device_written_as_the_setting_is_a_setting() -> None:
-    assert things.named_in("will it work on my laptop").settings == {"laptop"}
-    assert things.named_in("sent from my new phone").settings == {"phone"}
-    # What the question is about, not where it is asked from.
-    assert things.named_in("how do i reset my router to factory settings").settings == frozenset()
-    assert things.named_in("my phone doesnt ring").settings == frozenset()
-    # Named both ways: it is what the question is about.
-    assert things.named_in("my phone is dead, can i log in on my phone").settings == frozenset()
-    # Only devices are settings: "on my bike" is still the bike.
-    assert things.named_in("can i mount it on my bike").settings == frozenset()
-
-
 def test_other_things_against_the_entry_and_the_server() -> None:
-    toothbrush = things.named_in("charge my electric toothbrush")
-    assert things.other_things(toothbrush, frozenset(), frozenset()) == ("electric toothbrush",)
-    assert things.other_things(toothbrush, {"electric toothbrush"}, frozenset()) == ()
+    toothbrush = things.things_in("charge my electric toothbrush")
+    assert things.other_things(toothbrush, frozenset(), {}) == ("electric toothbrush",)
+    assert things.other_things(toothbrush, {"electric toothbrush"}, {"electric toothbrush": 1}) == ()
     # Another entry naming it does not make it this entry's ("router" in the Wi-Fi entry, asked of the reset).
-    router = things.named_in("reset my router")
-    assert things.other_things(router, frozenset(), {"router"}) == ("router",)
-    # A setting counts only when no entry of the server names it.
-    laptop = things.named_in("does it run on my laptop")
-    assert things.other_things(laptop, frozenset(), {"laptop"}) == ()
-    assert things.other_things(laptop, frozenset(), frozenset()) == ("laptop",)
+    router = things.things_in("reset my router")
+    assert things.other_things(router, frozenset(), {"router": 1}) == ("router",)
+    # Many entries naming it make it the server's own subject (a game's FAQ and "pc").
+    pc = things.things_in("does it run on my pc")
+    assert things.other_things(pc, frozenset(), {"computer": things.SERVER_SUBJECT_ENTRIES - 1}) == ("computer",)
+    assert things.other_things(pc, frozenset(), {"computer": things.SERVER_SUBJECT_ENTRIES}) == ()
 
 
 def entry(entry_id: int, query: str, response: str) -> Entry:
@@ -103,7 +91,10 @@ def top(index: GuildIndex, text: str) -> Match:
         ("my doorbell wont connect to wifi after i changed my router", 1, ()),
         ("my doorbell was stolen, do i need a police report", 4, ()),
         ("how do i mount the doorbell on brick", 5, ()),
-        ("how do i charge the doorbell battery, i use the app on my phone", 3, ()),
+        ("how do i connect the doorbell to wifi from the app on my phone", 1, ()),
+        # The price: a device named as the setting, which the matched entry does not name, sends the message
+        # to the model (which sees the note) instead of a saved answer.
+        ("how do i charge the doorbell battery, i use the app on my phone", 3, ("phone",)),
     ],
 )
 def test_the_index_attaches_the_things_the_entry_does_not_name(
@@ -113,17 +104,25 @@ def test_the_index_attaches_the_things_the_entry_does_not_name(
     assert match.entry.id == entry_id and match.other_things == other
 
 
-def test_the_index_forgets_the_things_of_edited_and_removed_entries() -> None:
+def test_the_index_follows_edits_and_the_servers_subjects() -> None:
     index = faq_index()
-    # "on my laptop" is a setting: no entry names a laptop, so it counts.
-    assert top(index, "how do i charge the doorbell battery on my laptop").other_things == ("laptop",)
-    index.put_entry(entry(6, "Can I watch the doorbell on my laptop?", "Yes: open app.halden.example in a browser."))
-    assert top(index, "how do i charge the doorbell battery on my laptop").other_things == ()
-    index.put_entry(entry(6, "Can I watch the doorbell in a browser?", "Yes: open app.halden.example."))
-    assert top(index, "how do i charge the doorbell battery on my laptop").other_things == ("laptop",)
-    index.put_entry(entry(6, "Can I watch the doorbell on my laptop?", "Yes: open app.halden.example in a browser."))
-    index.remove_entry(6)
-    assert top(index, "how do i charge the doorbell battery on my laptop").other_things == ("laptop",)
+    text = "how do i charge the doorbell battery with a power bank"
+
+    def charging() -> Match:
+        return next(m for m in index.rank(text, None, 10) if m.entry.id == 3)
+
+    assert charging().other_things == ("power bank",)
+    index.put_entry(entry(3, FAQ[2][0], FAQ[2][1] + " A power bank works too."))
+    assert charging().other_things == ()
+    index.put_entry(entry(3, *FAQ[2]))
+    assert charging().other_things == ("power bank",)
+    # Named by SERVER_SUBJECT_ENTRIES entries, it is what the server is about; one fewer, it is not.
+    first = 100
+    for i in range(first, first + things.SERVER_SUBJECT_ENTRIES):
+        index.put_entry(entry(i, f"Accessory {i}: a power bank", "Sold in our shop."))
+    assert charging().other_things == ()
+    index.remove_entry(first)
+    assert charging().other_things == ("power bank",)
 
 
 def test_a_match_about_another_thing_gets_no_saved_answer() -> None:
