@@ -280,10 +280,11 @@ class GuildIndex:
         if not ranked:
             return
         words = scope.content_words(text)
-        names = scope.names_in(text)
+        norm = normalise(text)
+        names = scope.names_in(norm, normalised=True)
         excluded = scope.ruled_out(text)
         unfamiliar = familiar.unfamiliar(text, self._known)
-        named = things.things_in(text)
+        named = things.things_in(norm, normalised=True)
         for match in ranked:
             match.unfamiliar = unfamiliar
             if named:

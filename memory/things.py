@@ -47,9 +47,9 @@ def _table() -> _Table:
     return {first: tuple(sorted(found, key=lambda s: len(s[0]), reverse=True)) for first, found in by_first.items()}
 
 
-def things_in(text: str) -> frozenset[str]:
+def things_in(text: str, *, normalised: bool = False) -> frozenset[str]:
     """The listed things `text` names, each by its name (the first spelling of its line)."""
-    words = normalise(text).split()
+    words = (text if normalised else normalise(text)).split()
     table = _table()
     found: set[str] = set()
     i = 0
@@ -66,7 +66,10 @@ def things_in(text: str) -> frozenset[str]:
 
 def _match_at(words: list[str], i: int, table: _Table) -> tuple[int, str] | None:
     """The longest spelling starting at word `i` (its last word may carry a plural "s") and its thing."""
-    for first in _singulars(words[i]):
+    word = words[i]
+    if word not in table and not word.endswith("s"):
+        return None  # most words: one dict lookup
+    for first in _singulars(word):
         for spelling, name in table.get(first, ()):
             end = i + len(spelling)
             if end > len(words):
