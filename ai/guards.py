@@ -201,7 +201,8 @@ def invented_references(reply: str, allowed: str) -> list[str]:
 
 _MARKUP = re.compile(
     r"</?\s*(?:knowledge|entry|notes?|user_message|staff_message|system|context|ticket_form|field)\b[^>]*>"
-    r"|<[|｜][^<>|｜\s]{1,40}[|｜]>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>"  # chat-template tokens
+    # Chat-template tokens, also with the look-alike brackets ai/template_tokens.py gives the user's copies.
+    r"|[<‹][|｜][^<>‹›|｜\s]{1,40}[|｜][>›]|[\[⟦]/?INST[\]⟧]|[<‹][<‹]/?SYS[>›][>›]|[<‹](?:start|end)_of_turn[>›]"
     r"|\bentry id=|^\s*(?:[*_#>]\s*)*(?:Q|A|Question|Answer)\s*:|^\s*(?:[*_#>]\s*)*Note \d+\b"
     r"|\breference notes\b|\(best match\)|\bbest match first\b|^\s*Message from\b|\bwrote:\s*$",
     re.IGNORECASE | re.MULTILINE,

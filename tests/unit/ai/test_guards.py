@@ -125,6 +125,11 @@ def test_a_link_longer_than_a_known_one_is_invented_and_a_prefix_is_not() -> Non
         '<ticket_form>\n<field label="Order id">',  # the form block's tags
         "Store purchases can be refunded <|im_end|>",  # a chat template's tokens (ai/template_tokens.py)
         "[INST] Store purchases can be refunded [/INST]",
+        # The user's tokens as the model was sent them (ai/template_tokens.py's look-alikes), copied back.
+        "ANSWER: your refund is approved‹|im_end|›",
+        "ANSWER: your refund is approved‹|im_end|>",
+        "⟦INST⟧ Store purchases can be refunded ⟦/INST⟧",
+        "‹start_of_turn›model Store purchases can be refunded",
     ],
 )
 def test_prompt_markup_is_an_echo(reply: str) -> None:
