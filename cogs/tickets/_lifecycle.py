@@ -45,9 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COG_NAME = "Tickets"
-# How often an answer in progress looks at its ticket in the database, where other processes share it (PostgreSQL):
-# a claim or close made there stops the stream within this, instead of only at the answer's record.
-ELSEWHERE_CHECK_S = 2.0
 STAFF_ASKED = "🙋 A member of staff has been asked to help. The assistant will stay quiet in this ticket meanwhile."
 # Builds the Solved / Talk to staff buttons for an answer: (ticket id, recorded route id) -> view.
 AnswerButtons = Callable[[int, int], discord.ui.View]
@@ -78,8 +75,6 @@ class TicketLifecycle:
         self.staff = StaffActions(bot, self.titles, self.locks)
         self.reopener = Reopener(bot, self.locks)
         self.close_requests = CloseRequester(bot, self.closer, self.locks, close_request_buttons)
-        # Only another process can change a ticket without this object hearing of it: one shares the database.
-        self.elsewhere_check_s: float | None = ELSEWHERE_CHECK_S if bot.core.settings.database_url else None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -271,12 +266,10 @@ class TicketLifecycle:
             subject=ticket.subject if pending.message_id == thread.id else "",  # the opening: "subject\ntext"
         )  # fmt: skip
         try:
-            every = self.elsewhere_check_s
             async with typing_indicator(thread):
                 outcome = await self.locks.run_answer(
-                    ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued), takeovers=takeovers,
-                    watch=(lambda: self._stopped_elsewhere(ticket.id)) if every else None, every=every or 0.0,
-                )  # fmt: skip
+                    ticket.id, core.pipeline.answer(request, sink, on_queued=sink.queued), takeovers=takeovers
+                )
         except AnswerCancelled as stopped:
             log.info("Answer in ticket %d stopped: %s", ticket.id, stopped.reason)
             await sink.abandon(_stopped_note(stopped.reason))
@@ -296,14 +289,6 @@ class TicketLifecycle:
         searches = pending.searches
         phrasing = searches[-1] if searches else pending.question
         await self.answered(thread, sink, outcome, ticket=ticket, config=config, phrasing=phrasing, takeovers=takeovers)
-
-    async def _stopped_elsewhere(self, ticket_id: int) -> str | None:
-        """Why the answer being written must stop, from the ticket as the database has it (another process may
-        have closed it, claimed it or switched the assistant off), or None."""
-        ticket = await self.core.tickets.get(ticket_id)
-        if ticket is None or ticket.is_closed:
-            return CLOSED
-        return TAKEN_OVER if ticket.ai_paused else None
 
     async def answered(
         self, thread: discord.Thread, sink: ThreadSink, outcome: AnswerOutcome, *, ticket: Ticket,

@@ -9,22 +9,17 @@ cancels the answer in progress and makes answers still waiting for the lock skip
 (/claim, a staff message, the assistant switched off) must not be followed by the assistant's answer either:
 `taken_over()` cancels the answer in progress, and an answer decided before it but not started yet sees it
 (`takeovers`, passed to `run_answer`). Both are this process's quick checks; the answer's record checks the
-database again in its own write (`TicketStore.answer_recorded`), for what other processes did. Where other
-processes share the database (PostgreSQL), `run_answer` also looks at the ticket every few seconds while the
-answer streams (`watch`), so a claim made in another process stops it there too, not only at its record.
+database again in its own write (`TicketStore.answer_recorded`), for what other processes did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-log = logging.getLogger(__name__)
+from typing import TypeVar
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -111,15 +106,10 @@ class TicketLocks:
             self._stop_reasons.setdefault(ticket_id, reason)
             task.cancel()
 
-    async def run_answer(
-        self, ticket_id: int, work: Awaitable[T], *, takeovers: int | None = None,
-        watch: Callable[[], Awaitable[str | None]] | None = None, every: float = 2.0,
-    ) -> T:  # fmt: skip
+    async def run_answer(self, ticket_id: int, work: Awaitable[T], *, takeovers: int | None = None) -> T:
         """Run the model part of an answer so that a close of this ticket, or staff taking it over, can cancel it.
 
         `takeovers`: the count the answer's decision saw; if staff took the ticket over since, `work` does not run.
-        `watch`: asked every `every` seconds while `work` runs; a reason it returns stops `work` (what another
-        process did to the ticket, which no call of this object reports).
         Raises AnswerCancelled when a close or a takeover stopped it; a cancellation of the caller itself propagates.
         """
         if takeovers is not None and takeovers != self.takeovers(ticket_id):
@@ -128,7 +118,6 @@ class TicketLocks:
             raise AnswerCancelled(TAKEN_OVER)
         task = asyncio.ensure_future(work)
         self._answering[ticket_id] = task
-        watcher = asyncio.ensure_future(self._watch(ticket_id, task, watch, every)) if watch is not None else None
         try:
             return await task
         except asyncio.CancelledError:
@@ -137,27 +126,9 @@ class TicketLocks:
                 raise AnswerCancelled(self._stop_reasons.get(ticket_id, CLOSED)) from None
             raise
         finally:
-            if watcher is not None:
-                watcher.cancel()
             if self._answering.get(ticket_id) is task:
                 del self._answering[ticket_id]
                 self._stop_reasons.pop(ticket_id, None)
-
-    async def _watch(
-        self, ticket_id: int, task: asyncio.Future[Any], watch: Callable[[], Awaitable[str | None]], every: float
-    ) -> None:
-        while not task.done():
-            await asyncio.sleep(every)
-            if task.done():
-                return
-            try:
-                reason = await watch()
-            except Exception:  # a failed look is no reason to stop the answer: its record checks again
-                log.warning("Could not look at ticket %d while answering", ticket_id, exc_info=True)
-                continue
-            if reason is not None and self._answering.get(ticket_id) is task:
-                self._stop(ticket_id, reason)
-                return
 
 
 def _get(locks: weakref.WeakValueDictionary[K, asyncio.Lock], key: K) -> asyncio.Lock:

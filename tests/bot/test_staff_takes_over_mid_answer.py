@@ -219,22 +219,3 @@ async def test_a_claim_between_the_record_and_the_answer_keeps_the_model_unasked
     assert len(world.bot_messages(thread)) == shown, "no answer, no notice: nothing from the assistant"
     ticket = await core.store.get_ticket(thread.id)
     assert ticket.claimed_by == world.staff.id and ticket.ai_paused
-
-
-async def test_an_answer_looks_at_its_ticket_where_other_processes_share_the_database(
-    simcord_env, fake_ollama: FakeOllama, bot_env
-):
-    """On PostgreSQL the answer in progress looks at its ticket every 2 s (`TicketLocks.run_answer(watch=…)`, tested
-    in tests/unit/cogs/test_answer_watch.py): open → keep going; claimed or closed by another process → stop."""
-    world, thread = await _opened(simcord_env, fake_ollama)
-    await _answer_over(simcord_env, world, thread)
-    lifecycle, core = world.lifecycle, world.core
-    assert lifecycle.elsewhere_check_s == (2.0 if bot_env["DATABASE_URL"] else None), "SQLite: one process, no look"
-    assert await lifecycle._stopped_elsewhere(thread.id) is None
-    ticket = await core.tickets.get(thread.id)
-    await core.desk.claims.claim(ticket, staff_id=world.staff.id, staff_name="sam_staff", now=simcord_env.now())
-    assert await lifecycle._stopped_elsewhere(thread.id) == "a member of staff took over this ticket"
-    await world.staff.slash(thread, "close")
-    await simcord_env.settle(timeout=10)
-    assert (await core.tickets.get(thread.id)).is_closed
-    assert await lifecycle._stopped_elsewhere(thread.id) == "the ticket was closed"
