@@ -38,8 +38,23 @@ _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+|(?:^|\s)(?=\d[.)]\s)|(?:^|\s
 _QUESTION_WORDS = (
     "how|what|whats|why|where|wheres|when|which|who|can|could|is|are|do|does|did|will|would|should|any|there|whats|hows"
 )
-_CLAUSE = re.compile(rf"[,;:]?\s+(?:and|also|plus|but|&)\s*,?\s+(?=(?:{_QUESTION_WORDS}|also)\b)", re.IGNORECASE)
-_ALSO = re.compile(r"[,;.]?\s+also[,:]?\s+(?=\w)", re.IGNORECASE)
+# "also" starts a new request only when what follows could start a sentence: a comma ("also, how"),
+# a question word ("also where do i"), an auxiliary with its subject ("also can she", "also is there")
+# or a subject ("also my controller doesnt work"). Followed by a verb it is inside one question
+# ("does deleting the team also delete backups") and splitting there would search two meaningless halves.
+_SUBJECT = r"i|im|ive|id|u|you|we|they|he|she|it|its|my|our|your|their|the|this|that|there|theres|someone|anyone"
+# "do" is also a main verb ("does it also do the backups"): only a pronoun after it makes a question.
+_AUXILIARY = (
+    rf"(?:can|could|is|are|was|were|will|would|should|may)\s+(?:{_SUBJECT})"
+    r"|do\s+(?:i|u|you|we|they)|does\s+(?:it|he|she|someone|anyone)|did\s+(?:i|u|you|we|they|he|she|it)"
+)
+_WH = r"how|hows|what|whats|why|where|wheres|when|which|who|any"
+_NEW_AFTER_ALSO = rf"(?:[,:]|\s+(?:{_WH}|{_AUXILIARY}|{_SUBJECT})\b)"
+# "and also" (or "but also") before a verb still splits: it adds a second request ("we want to invite 3 devs
+# and also make them all use 2fa"), where a bare "also" before the verb sits inside the first.
+_CLAUSE = re.compile(rf"[,;:]?\s+(?:and|plus|but|&)\s*,?\s+(?=(?:{_QUESTION_WORDS}|also)\b)", re.IGNORECASE)
+# After a comma or semicolon ("refund pls, also ...") "also" starts a new request whatever follows.
+_ALSO = re.compile(rf"[,;]\s*also[,:]?\s+(?=\w)|\s+also(?={_NEW_AFTER_ALSO})[,:]?\s+(?=\w)", re.IGNORECASE)
 _STARTS_AS_QUESTION = re.compile(
     rf"^\W*(?:\d[.)]\s*)?(?:so|and|also|but|ok|okay|pls|please)?[,:]?\s*(?:{_QUESTION_WORDS})\b", re.I
 )

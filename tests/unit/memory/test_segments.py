@@ -41,6 +41,62 @@ def test_in_a_short_message_every_clause_is_a_request():
     ]
 
 
+def test_also_inside_one_question_does_not_split_it():
+    # "also" in the middle of a question ("does X also do Y") belongs to it: cutting there leaves two
+    # halves that each miss the point ("does deleting the team" / "delete backups").
+    for text in [
+        "does deleting the team also delete backups",
+        "how does my wife also get the doorbell on her phone",
+        "can i also use my voyager pass on the ps5 version",
+        "will the refund also cancel my odysey plus sub",
+        "does the doorbel also record when the wifi is down",
+        "if i change my email will it also change my login",
+        "can my team mates also see the invoices or only the owner",
+        "will it also do the backups automaticaly",
+        "does the ring also do it when the power is out",
+    ]:
+        assert questions(text) == [text]
+
+
+def test_also_starting_a_new_question_splits():
+    assert questions("refund pls. also how do i reset my pw") == ["refund pls.", "also how do i reset my pw"]
+    assert questions("refund pls also how do i reset my pw") == ["refund pls", "how do i reset my pw"]
+    assert questions("can i get a refund for the annual plan and also how do i reset my password") == [
+        "can i get a refund for the annual plan",
+        "also how do i reset my password",
+    ]
+    assert questions("my game keeps crashing on launch also is there maintenance today") == [
+        "my game keeps crashing on launch",
+        "is there maintenance today",
+    ]
+    assert questions("i cant login on my phone also my doorbell is offline since yesterday") == [
+        "i cant login on my phone",
+        "my doorbell is offline since yesterday",
+    ]
+    assert questions("the doorbel went offline after the update, also whats the warranty") == [
+        "the doorbel went offline after the update",
+        "whats the warranty",
+    ]
+    assert questions("how do i add my wife as a user also can she get notifications on her phone") == [
+        "how do i add my wife as a user",
+        "can she get notifications on her phone",
+    ]
+    assert questions("billing page shows the wrong vat number also, where do i download invoices") == [
+        "billing page shows the wrong vat number",
+        "where do i download invoices",
+    ]
+    # "and also" before a verb adds a second request (two topics in the dev set's messages)
+    assert questions("we want to invite 3 devs to the team and also make them all use 2fa") == [
+        "we want to invite 3 devs to the team",
+        "also make them all use 2fa",
+    ]
+    assert questions("the app is slow also does it work on android") == ["the app is slow", "does it work on android"]
+    assert questions("my ping is 180 every match and also my ps5 controller doesnt work on steam") == [
+        "my ping is 180 every match",
+        "also my ps5 controller doesnt work on steam",
+    ]
+
+
 def test_sentences_keep_their_offsets():
     text = "First line here.\nSecond one is a question? Third, a statement."
     for s in sentences(text):
