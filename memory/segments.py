@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memory.decision import Decision, Route, Thresholds, decide
 from memory.models import Match
@@ -77,6 +77,9 @@ class QuestionMatches:
     question: str
     start: int
     matches: list[Match] = field(default_factory=list)
+    # Set by `decide_each`: this question confidently matched the entry whose answer was sent for an
+    # earlier question of the message ("refund for item 0? refund for item 1?"), so that answer covers it.
+    answered_above: bool = False
 
 
 def sentences(text: str) -> list[Segment]:
@@ -190,7 +193,8 @@ def decide_each(
 ) -> list[tuple[QuestionMatches, Decision]]:
     """memory.decision.decide for every question of a message, in order: the pipeline sends a saved
     answer for each ANSWER and lets the LLM (or staff) handle the rest together. An entry already
-    answered for an earlier question is not sent twice: that question joins the rest."""
+    answered for an earlier question is not sent twice: that question joins the rest, marked
+    `answered_above` (the pipeline does not hand it on when the answer sent covers it)."""
     sent: set[int] = set()
     decided = []
     for q in questions:
@@ -200,6 +204,7 @@ def decide_each(
             if match.entry.id in sent:
                 route = Route.LLM if llm_available else Route.STAFF
                 decision = Decision(route, match, f"entry {match.entry.id} answered above")
+                q = replace(q, answered_above=True)
             sent.add(match.entry.id)
         decided.append((q, decision))
     return decided

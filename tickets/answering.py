@@ -142,7 +142,9 @@ class AnswerPipeline:
         """Several questions: a saved answer under each confident one (quoted, so the user sees which
         question it answers), then one model turn (or the hand-off) for all the others together."""
         direct = [(q, d) for q, d in decided if d.route is Route.ANSWER and d.match is not None]
-        rest = [(q, d) for q, d in decided if d.route is not Route.ANSWER or d.match is None]
+        # A question that confidently matched an entry already answered above is answered by it: handing
+        # it on would end in "couldn't find a reliable answer" and a staff ping for a question answered.
+        rest = [(q, d) for q, d in decided if (d.route is not Route.ANSWER or d.match is None) and not q.answered_above]
         texts = []
         for q, d in direct:
             assert d.match is not None

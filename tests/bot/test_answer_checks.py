@@ -10,7 +10,7 @@ import pytest
 
 from ai.delivery import REMOVED_PART
 from tests.fakes.ollama import FakeOllama, Reply
-from tests.grounded import PASSWORD_A, REFUND_A, train_faq
+from tests.grounded import PASSWORD_A, REFUND_A, UNSURE, train_faq
 from tests.sim import make_world
 from tickets.analytics import Period
 
@@ -207,6 +207,29 @@ async def test_two_questions_get_two_saved_answers(simcord_env, fake_ollama: Fak
     assert text.index(REFUND_A) < text.index(PASSWORD_A), "in the order they were asked"
     assert "> How do I get a refund?" in text, "each saved answer says which question it answers"
     assert fake_ollama.chat_requests() == []
+
+
+@pytest.mark.parametrize("model_up", [True, False])
+async def test_the_same_question_twice_is_answered_once_without_a_handoff(
+    simcord_env, fake_ollama: FakeOllama, model_up
+):
+    world = await make_world(simcord_env)
+    await _faq(world)
+    fake_ollama.default_reply = UNSURE  # asked about "the rest", the model would hand the ticket to staff
+    await world.open_ticket(world.alice, "Refunds", "Account help")
+    [thread] = world.forum.threads
+    if not model_up:
+        fake_ollama.models = ["all-minilm:latest"]  # no chat model; the embeddings still work
+    before = len(world.bot_messages(thread))
+    await world.alice.send(thread, "How do I get a refund for item 0? How do I get a refund for item 1?")
+    text = "\n".join(a.content for a in world.bot_messages(thread)[before:])
+    assert text.count(REFUND_A) == 1, "one saved answer covers both questions"
+    assert HANDOFF not in text and "couldn't find" not in text
+    assert _pings(world) == [] and "Waiting for staff" not in _tags(simcord_env, thread)
+    assert fake_ollama.chat_requests() == []
+    # A question the saved answer does not cover still goes on (here: to staff, the model being unsure).
+    await world.alice.send(thread, "How do I get a refund for item 2? And how do I play on a smart fridge at sea?")
+    assert HANDOFF in world.bot_messages(thread)[-1].content and len(_pings(world)) == 1
 
 
 async def test_a_question_past_the_first_thousand_characters_is_found(simcord_env, fake_ollama: FakeOllama):

@@ -162,5 +162,6 @@ async def test_decide_each_answers_each_confident_question_once(memory):
         (Route.ANSWER, password.id),
         (Route.LLM, refund.id),  # the same answer is not sent twice
     ]
+    assert [q.answered_above for q, _ in decided] == [False, False, True]  # ...and it covers that question
     down = decide_each(await find_per_question(memory, GUILD, text), llm_available=False, thresholds=loose)
     assert [d.route for _, d in down] == [Route.ANSWER, Route.ANSWER, Route.STAFF]
