@@ -29,6 +29,7 @@ from typing import ClassVar, Literal
 
 import discord
 
+from ai.untrusted import without_bidi
 from cogs._discord import NO_PINGS, ping_users
 from tickets.desk_models import CLAIMED_TAG, Priority, priority_tag
 from tickets.errors import CloseError, TicketOpenError
@@ -75,7 +76,7 @@ def card(
     """The state of a private ticket, shown (and edited) in its starter message: status, category, and (of a
     recorded ticket) its priority and who claimed it. Never the urgency flag: the opener reads the card."""
     found = config.category(category)
-    embed = discord.Embed(title=subject[:256], colour=discord.Colour.blurple())
+    embed = discord.Embed(title=without_bidi(subject)[:256], colour=discord.Colour.blurple())
     embed.add_field(name="Status", value=f"{STATUS_EMOJI[status]} {STATUS_TAG_NAMES[status]}", inline=True)
     embed.add_field(name="Category", value=found.label if found else category, inline=True)
     if ticket is not None and ticket.priority is not Priority.NORMAL:
@@ -153,7 +154,7 @@ class TicketPlace(ABC):
 
     async def rename(self, thread: discord.Thread, title: str) -> None:
         """A new title: rate limited by Discord (~2 per 10 minutes per thread), so only for rare changes."""
-        await thread.edit(name=title[:100])
+        await thread.edit(name=without_bidi(title)[:100])
 
     def title(self, config: GuildConfig, ticket: Ticket) -> str:
         """The thread's title for `ticket`: its subject, with its priority where no tag shows it."""
@@ -173,7 +174,7 @@ class ForumPlace(TicketPlace):
             raise TicketOpenError("The ticket forum is gone. Ask an admin to run /setup again.")
         try:
             created = await forum.create_thread(
-                name=subject[:100],
+                name=without_bidi(subject)[:100],
                 content=starter[:2000],
                 applied_tags=tags_for(forum, config, TicketStatus.OPEN, category),
                 allowed_mentions=ping_users(opener),
@@ -245,7 +246,7 @@ class PrivateThreadPlace(TicketPlace):
             raise TicketOpenError("The channel for private tickets is gone. Ask an admin to run /setup again.")
         try:
             thread = await channel.create_thread(
-                name=subject[:100], type=discord.ChannelType.private_thread, invitable=False,
+                name=without_bidi(subject)[:100], type=discord.ChannelType.private_thread, invitable=False,
                 auto_archive_duration=ARCHIVE_AFTER_MINUTES,
             )  # fmt: skip
         except discord.Forbidden as exc:

@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from ai.split import unmask_links
+from ai.untrusted import without_bidi
 from cogs._discord import NO_PINGS, ping_role
 from tickets.models import FormAnswer, GuildConfig, Ticket, TicketMessage
 from tickets.transcript import render_markdown
@@ -57,7 +58,8 @@ async def safe_send(thread: discord.Thread, text: str) -> None:
 def closing_embed(
     ticket: Ticket, closer: discord.abc.User | None, reason: str, summary: str, *, transcript_url: str | None = None
 ) -> discord.Embed:
-    embed = discord.Embed(title=f"🔒 Ticket closed: {ticket.subject}"[:256], colour=discord.Colour.dark_grey())
+    title = without_bidi(f"🔒 Ticket closed: {ticket.subject}")[:256]
+    embed = discord.Embed(title=title, colour=discord.Colour.dark_grey())
     embed.add_field(name="Closed by", value=closer.mention if closer else "automatically", inline=True)
     # The reason may be the opener's words and the summary the model's: their masked links show their address.
     embed.add_field(name="Reason", value=unmask_links(reason or "—")[:1024], inline=True)

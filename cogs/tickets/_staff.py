@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from ai.untrusted import without_bidi
 from cogs._discord import NO_PINGS, is_staff, ping_users
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import place_of
@@ -170,7 +171,8 @@ class StaffActions:
         await place_of(updated).show_status(thread, config, updated)  # a private ticket's card carries the title
         retitled = await self._retitle(thread, updated, config)
         note = f" {retitled}" if retitled else ""
-        return f"✏️ This ticket is now called “{discord.utils.escape_markdown(subject[:100])}”.{note}"
+        shown = discord.utils.escape_markdown(without_bidi(subject[:100]))
+        return f"✏️ This ticket is now called “{shown}”.{note}"
 
     async def set_priority(
         self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, by: discord.Member, priority: Priority
@@ -263,7 +265,8 @@ class StaffActions:
 
     async def notes_embed(self, ticket: Ticket) -> discord.Embed:
         notes = await self.desk.notes.of(ticket.id)
-        embed = discord.Embed(title=f"📝 Staff notes: {ticket.subject}"[:256], colour=discord.Colour.gold())
+        title = without_bidi(f"📝 Staff notes: {ticket.subject}")[:256]
+        embed = discord.Embed(title=title, colour=discord.Colour.gold())
         lines = [
             f"**{discord.utils.escape_markdown(n.author_name)}** · "
             f"{discord.utils.format_dt(datetime.fromisoformat(n.created_at), 'R')}\n{n.content}"
@@ -278,7 +281,7 @@ class StaffActions:
         if not isinstance(channel, discord.TextChannel):
             return False
         embed = discord.Embed(description=note.content[:4096], colour=discord.Colour.gold())
-        embed.set_author(name=f"📝 Note by {note.author_name}"[:256])
+        embed.set_author(name=without_bidi(f"📝 Note by {note.author_name}")[:256])
         embed.add_field(name="Ticket", value=thread.mention)
         try:
             await channel.send(embed=embed, allowed_mentions=NO_PINGS)

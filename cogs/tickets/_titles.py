@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import discord
 
+from ai.untrusted import without_bidi
+
 log = logging.getLogger(__name__)
 
 RENAMES_PER_WINDOW = 2
@@ -78,7 +80,7 @@ class TitleKeeper:
     async def retitle(self, thread: discord.Thread, title: str) -> Retitled | None:
         """Give `thread` the title `title` now, or as soon as Discord allows. None: it has it already.
         Raises discord.HTTPException when Discord refuses (other than making it wait)."""
-        title = title[:TITLE_MAX]
+        title = without_bidi(title)[:TITLE_MAX]
         if thread.name == title and thread.id not in self._wanted:
             return None
         wait = self.budget.wait_s(thread.id, _now())
@@ -102,7 +104,7 @@ class TitleKeeper:
     def restore(self, thread: discord.Thread, title: str) -> bool:
         """`thread` should show `title` (its record says so, e.g. a rename that waited when the bot stopped): rename
         it in the background, within the budget. False: it shows that title, or a rename is scheduled already."""
-        title = title[:TITLE_MAX]
+        title = without_bidi(title)[:TITLE_MAX]
         if thread.name == title or thread.id in self._wanted:
             return False
         self._later(thread, title, self.budget.wait_s(thread.id, _now()))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
+from ai.untrusted import without_bidi
 from cogs._discord import access_to, bot_of, reply_error
 from cogs.errors import on_ui_error
 from tickets.models import Ticket
@@ -29,7 +30,7 @@ def _when(iso: str) -> str:
 
 
 def user_card_embed(card: UserCard) -> discord.Embed:
-    embed = discord.Embed(title=f"👤 {card.member_name}"[:256], colour=discord.Colour.teal())
+    embed = discord.Embed(title=without_bidi(f"👤 {card.member_name}")[:256], colour=discord.Colour.teal())
     embed.add_field(name="Account age", value=age_text(card.account_age_s), inline=True)
     on_server = age_text(card.on_server_s) if card.on_server_s is not None else "unknown"
     embed.add_field(name="On this server", value=on_server, inline=True)
