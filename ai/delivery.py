@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ai.errors import LLMError, LLMResponseError
 from ai.guards import GuardResult, StreamGuard
 from ai.split import append_note, neutralize_mentions, split_message
+from ai.untrusted import one_line
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ async def deliver_stream(
             # The model failed before its reply could be judged (too little of it to show): that is a
             # failure of the model, not its verdict. Nothing was posted; the caller falls back.
             return DeliveryResult([], [], False, error, shown.edits, verdict)
-        log.info("reply rejected (%s): %s", verdict.verdict, "; ".join(verdict.reasons))
+        log.info("reply rejected (%s): %s", verdict.verdict, one_line("; ".join(verdict.reasons)))
         parts = split_message(neutralize_mentions(rejected_text), limit) if rejected_text.strip() else []
         await shown.show(parts)
         return DeliveryResult(parts, list(shown.handles), error is None, error, shown.edits, verdict)

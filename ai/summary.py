@@ -10,6 +10,7 @@ from ai.guards import invented_references
 from ai.prompt import Turn, escape_tags, speaker_name
 from ai.think import strip_think
 from ai.types import ChatMessage, ChatModel
+from ai.untrusted import one_line
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,9 @@ async def summarize_ticket(
     # not add a link, e-mail, command or menu path nobody in the ticket wrote.
     invented = invented_references(summary, "\n".join([subject, *(t.content for t in turns)]))
     if invented:
-        log.info("LLM summary names what the ticket does not (%s); using the extractive one", "; ".join(invented[:3]))
+        log.info(
+            "LLM summary names what the ticket does not (%s); using the extractive one",
+            one_line("; ".join(invented[:3])),
+        )
         return extractive_summary(subject, turns, limit), False
     return summary, True

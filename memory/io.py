@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai.untrusted import one_line
 from memory.models import MAX_QUERY_CHARS, validate_pair
 from memory.store import TrainedMemory
 from memory.text import identity_key, visible_text
@@ -102,7 +103,7 @@ async def import_bytes(
     await memory.reembed_stale(guild_id)
     log.info(
         "Imported %s into guild %d: %d added, %d updated, %d skipped, %d errors",
-        filename, guild_id, report.added, report.updated, report.skipped, len(report.errors),
+        one_line(filename), guild_id, report.added, report.updated, report.skipped, len(report.errors),
     )  # fmt: skip
     return report
 

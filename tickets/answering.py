@@ -20,6 +20,7 @@ from ai.prompt import KnowledgeItem, Turn
 from ai.reply import ModelReply, ModelTurn, answer_with_model
 from ai.split import append_note, neutralize_mentions, split_message, unmask_links
 from ai.types import ChatModel
+from ai.untrusted import one_line
 from memory.decision import Decision, Route, Thresholds, decide, evidence
 from memory.models import Match
 from memory.segments import QuestionMatches, decide_each, find_per_question
@@ -126,7 +127,7 @@ class AnswerPipeline:
         decided = decide_each(questions, llm_available=llm_available, thresholds=self.thresholds)
         if len(decided) == 1:
             question, decision = decided[0]
-            log.debug("Decision for guild %d: %s (%s)", request.guild_id, decision.route, decision.reason)
+            log.debug("Decision for guild %d: %s (%s)", request.guild_id, decision.route, one_line(decision.reason))
             return await self._answer_one(request, decision, question.matches, sink, on_queued)
         return await self._answer_each(request, decided, sink, on_queued, llm_available=llm_available)
 
@@ -288,7 +289,7 @@ class AnswerPipeline:
         if result.rejected:
             assert result.guard is not None
             why = f"the model's reply was {result.guard.verdict}: {'; '.join(result.guard.reasons)}"
-            log.info("Reply handed to staff (%s)", why)
+            log.info("Reply handed to staff (%s)", one_line(why))
             if checkable is not None:  # the hand-off was held back for a check that did not happen
                 await _replace(sink, result.handles, handoff)
             staff = AnswerOutcome(Route.STAFF, Decision(Route.STAFF, decision.match, why), matches, handoff)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from ai.untrusted import one_line
 from db.database import Params, Row, utc_iso
 from memory.decision import Route
 from memory.text import visible_text
@@ -418,7 +419,7 @@ class TicketService:
             "status": TicketStatus.CLOSED, "closed_at": utc_iso(now), "closed_by": by, "close_reason": reason,
             "summary": summary,
         })  # fmt: skip
-        log.info("Ticket %d closed (%s)", ticket.id, reason)
+        log.info("Ticket %d closed (%s)", ticket.id, one_line(reason))
         return await self._watched(updated, TicketEvent.CLOSED, now)
 
     # -- ratings -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from enum import StrEnum
 from ai.errors import LLMError
 from ai.prompt import escape_tags
 from ai.types import ChatMessage, ChatModel, ChatShape
+from ai.untrusted import one_line
 from tickets.desk_models import UrgencyFlag
 
 log = logging.getLogger(__name__)
@@ -183,5 +184,5 @@ async def assess(text: str, *, mode: str, llm: ChatModel | None) -> Verdict | No
         try:
             return await by_model(llm, text)
         except (LLMError, TimeoutError, UnreadableVerdict) as exc:
-            log.info("Urgency by the model failed (%s: %s); using the rules", type(exc).__name__, exc)
+            log.info("Urgency by the model failed (%s: %s); using the rules", type(exc).__name__, one_line(exc))
     return by_rules(text)

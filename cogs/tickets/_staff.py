@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from ai.untrusted import without_bidi
+from ai.untrusted import one_line, without_bidi
 from cogs._discord import NO_PINGS, is_staff, ping_users
 from cogs.tickets._locks import TicketLocks
 from cogs.tickets._places import place_of
@@ -238,7 +238,7 @@ class StaffActions:
         raised = await self.desk.priorities.flagged(
             ticket, verdict.flag, reason=f"{verdict.source}: {verdict.reason}", now=discord.utils.utcnow()
         )
-        log.info("Ticket %d flagged %s by %s (%s)", ticket.id, verdict.flag, verdict.source, verdict.reason)
+        log.info("Ticket %d flagged %s by %s (%s)", ticket.id, verdict.flag, verdict.source, one_line(verdict.reason))
         if raised is None:
             return
         await place_of(raised).show_status(thread, config, raised)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.clock import advance
@@ -17,6 +19,19 @@ async def _open(world, subject: str = "Printer on fire", text: str = "It smells 
     await world.open_ticket(world.alice, subject, text)
     [thread] = world.forum.threads
     return thread
+
+
+async def test_a_close_reason_cannot_forge_a_log_line(simcord_env, caplog):
+    world = await make_world(simcord_env)
+    thread = await _open(world)
+    caplog.set_level(logging.INFO)
+    await world.alice.slash(thread, "close", reason="fixed\nERROR fake\u2028record\r\nmore")
+    [record] = [r for r in caplog.records if "closed (" in r.getMessage()]
+    message = record.getMessage()
+    assert "\n" not in message and "\r" not in message and "\u2028" not in message
+    assert message.endswith("(fixed\\nERROR fake\\u2028record\\r\\nmore)")  # escaped: still readable
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket.close_reason == "fixed\nERROR fake\u2028record\r\nmore", "the record keeps what was written"
 
 
 async def test_opener_closes_with_embed_transcript_and_lock(simcord_env):

@@ -7,6 +7,7 @@ tests/bot/test_answer_checks.py's; mentions are tests/bot/test_answers.py's.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -270,3 +271,19 @@ async def test_a_summary_with_a_link_nobody_wrote_is_not_shown(simcord_env, fake
     cards = [str(e.to_dict()) for m in [*world.bot_messages(thread), *world.log_channel.history()] for e in m.embeds]
     assert any("Ticket closed" in card for card in cards)
     assert not any("evil.example" in card for card in cards), cards
+
+
+async def test_user_text_with_line_breaks_never_forges_a_log_line(simcord_env, fake_ollama: FakeOllama, caplog):
+    """Everything a user controls (name, subject, description, messages, close reason) may hold line breaks;
+    logged, each stays inside its own record's one line."""
+    caplog.set_level(logging.DEBUG)
+    world = await make_world(simcord_env)
+    await train_faq(world, fake_ollama)
+    forger = world.guild.add_member(simcord_env.create_user("eve\nERROR fake name"))
+    await world.open_ticket(forger, "refund\nERROR fake subject", "how do i get a refund\nERROR fake description")
+    [thread] = world.forum.threads
+    await forger.send(thread, "URGENT refund pls\nERROR fake message")
+    await forger.slash(thread, "close", reason="done\nERROR fake reason")
+    assert any("closed (done" in r.getMessage() for r in caplog.records)
+    forged = [r.getMessage() for r in caplog.records if "\nERROR fake" in r.getMessage()]
+    assert forged == []

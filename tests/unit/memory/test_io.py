@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 
 from memory.io import export_file, import_bytes, import_file
 
@@ -136,3 +137,10 @@ async def test_a_csv_export_runs_no_formula_in_a_spreadsheet_and_still_round_tri
     assert (report.added, report.errors) == (3, [])
     exported = {(e.query, e.response, e.category) for e in await lexical_memory.list_entries(2)}
     assert exported == {(e.query, e.response, e.category) for e in await memory.list_entries(GUILD)}
+
+
+async def test_an_imported_file_name_cannot_forge_a_log_line(memory, caplog):
+    caplog.set_level(logging.INFO, logger="memory.io")
+    await import_bytes(memory, GUILD, CSV.encode(), "faq\nERROR fake record.csv")
+    [record] = [r for r in caplog.records if r.getMessage().startswith("Imported ")]
+    assert "\n" not in record.getMessage() and "faq\\nERROR fake record.csv" in record.getMessage()
