@@ -5,6 +5,7 @@
     python -m bench.devset_eval --embed-url http://127.0.0.1:11435   # vectors over HTTP via the bot's client
     python -m bench.devset_eval --lexical         # no embeddings (keyword search only, as when they are down)
     python -m bench.devset_eval --verbose         # also list every wrong direct / fallback answer
+    python -m bench.devset_eval --no-things brightwave   # without the everyday-things veto (its cost)
 
 Each dev set (bench/devsets/) is trained into a real TrainedMemory (SQLite file): one entry per topic
 with its trained question ("one phrasing"), then the same with the topic's two learned phrasings added
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
@@ -51,6 +53,13 @@ DecideFn = Callable[[list[Match], bool], Decision]
 def decider(thresholds: Thresholds) -> DecideFn:
     """The shipped decision at `thresholds`, in the shape score_devset takes."""
     return lambda matches, llm_available: decide(matches, llm_available=llm_available, thresholds=thresholds)
+
+
+def without_things(decide_fn: DecideFn) -> DecideFn:
+    """`decide_fn` with the everyday-things veto taken out (memory/things.py): what the veto costs and buys."""
+    return lambda matches, llm_available: decide_fn(
+        [dataclasses.replace(m, other_things=()) for m in matches], llm_available
+    )
 
 
 @dataclass
@@ -372,7 +381,7 @@ class _HttpEmbedder:
 
 
 RESULTS = Path(__file__).resolve().parent / "devsets" / "RESULTS.md"
-HELD_OUT = ("halden",)
+HELD_OUT = ("halden", "brightwave")
 KEEP_MARKER = "<!-- written by hand below; kept by --results -->"
 
 
@@ -391,8 +400,8 @@ async def results(data_dir: Path) -> str:
         f">= {t.direct} (>= {t.agreed_direct} when every signal ranks the entry first through its own question),",
         f"fallback {t.fallback} (the same); keyword-only bars {t.lexical_direct} / {t.lexical_fallback}, above",
         f"{MAX_CONFIDENCE:.1f} = never). Calibrated by `python -m bench.calibrate_devsets` on Starfall and",
-        "Harborline with the public val splits (the agreement bar by hand, see below); Halden was held out",
-        "(written before any measurement on it).",
+        "Harborline with the public val splits (the agreement bar by hand, see below); Halden and Brightwave",
+        "were held out (each written before any measurement on it).",
         '"+ generated": the phrasings a real Qwen2.5 0.5B proposed for each trained question',
         "(bench/devsets/generated/), filtered by memory/generated.py as the bot does; hybrid search only.",
         "",
@@ -415,6 +424,8 @@ async def results(data_dir: Path) -> str:
 async def _main_async(args: argparse.Namespace) -> list[str]:
     thresholds = Thresholds()
     decide_fn = decider(thresholds)
+    if args.no_things:
+        decide_fn = without_things(decide_fn)
     if args.embed_url:
         async with _HttpEmbedder(args.embed_url, "all-minilm") as embedder:
             return await run(args.names, embedder, decide_fn, args.verbose)
@@ -435,6 +446,7 @@ def main() -> None:
     parser.add_argument("--offline", action="store_true", help="hashed n-gram vectors instead of MiniLM")
     parser.add_argument("--lexical", action="store_true", help="no embeddings: keyword search, as when they are down")
     parser.add_argument("--embed-url", help="get vectors over HTTP from this Ollama-compatible server")
+    parser.add_argument("--no-things", action="store_true", help="without the everyday-things veto (memory/things.py)")
     parser.add_argument("--verbose", action="store_true", help="list the wrong answers sent")
     parser.add_argument("--results", action="store_true", help=f"write {RESULTS.name} (all sets, public test splits)")
     parser.add_argument("--data", type=Path, default=datasets.DEFAULT_DATA, help="folder holding benchmarks/")

@@ -1,6 +1,7 @@
 """Fresh near misses: messages about other products that no decision change was tuned on.
 
     /work/venvs/bench/bin/python -m bench.near_misses            # real all-MiniLM-L6-v2 (bench/requirements.txt)
+    /work/venvs/bench/bin/python -m bench.near_misses --no-things   # without the everyday-things veto
     python -m bench.near_misses --offline                          # hashed vectors: a smoke run without torch
 
 The dev sets' own near misses (bench/devsets/*.json) shaped the names list of memory/scope.py, so "no near
@@ -19,7 +20,7 @@ import json
 from pathlib import Path
 
 from bench import devset as devsets
-from bench.devset_eval import ask_devset, decider
+from bench.devset_eval import ask_devset, decider, without_things
 from bench.embedders import CachedMiniLM, hashed
 from bench.harness import FunctionEmbedder
 from memory.decision import Route, Thresholds, evidence
@@ -27,8 +28,10 @@ from memory.decision import Route, Thresholds, evidence
 FRESH = Path(__file__).resolve().parent / "devsets" / "fresh_near_misses.json"
 
 
-async def measure(embedder: FunctionEmbedder, groups: dict[str, dict[str, list[str]]]) -> list[str]:
-    decide = decider(Thresholds())
+async def measure(
+    embedder: FunctionEmbedder, groups: dict[str, dict[str, list[str]]], *, things: bool = True
+) -> list[str]:
+    decide = decider(Thresholds()) if things else without_things(decider(Thresholds()))
     rows = [
         "| group | dev set | phrasings | near misses | saved answer sent (direct / fallback) |",
         "|---|---|---|---|---|",
@@ -63,13 +66,14 @@ async def measure(embedder: FunctionEmbedder, groups: dict[str, dict[str, list[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--offline", action="store_true", help="hashed n-gram vectors instead of MiniLM")
+    parser.add_argument("--no-things", action="store_true", help="without the everyday-things veto (memory/things.py)")
     parser.add_argument("--file", type=Path, default=FRESH, help="groups of near misses per dev set (JSON)")
     args = parser.parse_args()
     raw = json.loads(args.file.read_text(encoding="utf-8"))
     groups = {k: v for k, v in raw.items() if isinstance(v, dict)}
     fn = hashed if args.offline else CachedMiniLM()
     embedder = FunctionEmbedder("hashed" if args.offline else "all-minilm", fn)
-    lines = asyncio.run(measure(embedder, groups))
+    lines = asyncio.run(measure(embedder, groups, things=not args.no_things))
     if isinstance(fn, CachedMiniLM):
         fn.save()
     print("\n".join(lines))
