@@ -336,6 +336,17 @@ class TrainedMemory:
             if solved and visible_text(phrasing):
                 await sugg.propose_alternate(self.db, entry, visible_text(phrasing), ticket_id)
 
+    async def propose_phrasing(
+        self, guild_id: int, entry_id: int, phrasing: str, *, ticket_id: int | None = None
+    ) -> int | None:
+        """Propose `phrasing` as another wording of the entry, pending staff approval (staff sent its answer to a
+        user who wrote it). None: the entry is gone, or the wording is empty, known or already pending."""
+        async with self._write:
+            entry = await self.get(guild_id, entry_id)
+            if entry is None or not visible_text(phrasing):
+                return None
+            return await sugg.propose_alternate(self.db, entry, visible_text(phrasing), ticket_id)
+
     async def suggest_qa(
         self, guild_id: int, query: str, response: str, *, ticket_id: int | None = None, category: str = "general"
     ) -> int:

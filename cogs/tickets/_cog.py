@@ -17,6 +17,7 @@ from cogs.errors import refuse
 from cogs.tickets._desk_views import close_request_view
 from cogs.tickets._lifecycle import COG_NAME, TicketLifecycle
 from cogs.tickets._rating import register_rating
+from cogs.tickets._saved_reply_views import SavedReplyButton, saved_replies_view
 from cogs.tickets._scheduler import Scheduler
 from cogs.tickets._user_card import UserCardButton
 from cogs.tickets._views import answer_view, register_persistent
@@ -33,13 +34,16 @@ log = logging.getLogger(__name__)
 class TicketCog(commands.Cog, name=COG_NAME):
     def __init__(self, bot: TicketBot) -> None:
         self.bot = bot
-        self.lifecycle = TicketLifecycle(bot, answer_buttons=answer_view, close_request_buttons=close_request_view)
+        self.lifecycle = TicketLifecycle(
+            bot, answer_buttons=answer_view, close_request_buttons=close_request_view,
+            saved_reply_buttons=saved_replies_view,
+        )  # fmt: skip
         self.scheduler = Scheduler(bot, self.lifecycle)
 
     async def cog_load(self) -> None:
         register_persistent(self.bot)
         register_rating(self.bot)
-        self.bot.add_dynamic_items(UserCardButton)
+        self.bot.add_dynamic_items(UserCardButton, SavedReplyButton)
         self.scheduler.start()
 
     async def cog_unload(self) -> None:

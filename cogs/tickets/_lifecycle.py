@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -27,6 +27,7 @@ from cogs.tickets._places import place_of, place_of_thread
 from cogs.tickets._posts import safe_send
 from cogs.tickets._rating import RatingPrompter
 from cogs.tickets._reopen import Reopener
+from cogs.tickets._saved_replies import SavedReplies
 from cogs.tickets._sink import ThreadSink, typing_indicator
 from cogs.tickets._staff import StaffActions
 from cogs.tickets._staff_notices import StaffNotices
@@ -38,6 +39,7 @@ from tickets.errors import ActionRefused, TicketOpenError
 from tickets.models import Feedback, GuildConfig, MessageRole, Ticket, TicketStatus
 from tickets.pacing import PendingQuestion
 from tickets.service import AnswerContext, Watched, human_duration
+from tickets.suggested_replies import SuggestedReply, suggested_replies
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -48,6 +50,8 @@ COG_NAME = "Tickets"
 STAFF_ASKED = "🙋 A member of staff has been asked to help. The assistant will stay quiet in this ticket meanwhile."
 # Builds the Solved / Talk to staff buttons for an answer: (ticket id, recorded route id) -> view.
 AnswerButtons = Callable[[int, int], discord.ui.View]
+# Builds a hand-off notice's saved-answer buttons: (ticket id, the answers offered) -> view, or None for none.
+SavedReplyButtons = Callable[[int, Sequence[SuggestedReply]], discord.ui.View | None]
 
 
 def lifecycle_of(client: discord.Client) -> TicketLifecycle:
@@ -61,8 +65,9 @@ def lifecycle_of(client: discord.Client) -> TicketLifecycle:
 
 class TicketLifecycle:
     def __init__(
-        self, bot: TicketBot, *, answer_buttons: AnswerButtons, close_request_buttons: CloseRequestButtons
-    ) -> None:
+        self, bot: TicketBot, *, answer_buttons: AnswerButtons, close_request_buttons: CloseRequestButtons,
+        saved_reply_buttons: SavedReplyButtons,
+    ) -> None:  # fmt: skip
         self.bot = bot
         self.core = bot.core
         self.locks = TicketLocks()
@@ -70,11 +75,13 @@ class TicketLifecycle:
         self.opener = TicketOpener(bot.core.tickets, self.locks, bot.core.desk, notices=self.notices)
         self.closer = TicketCloser(bot, self.locks)
         self._answer_buttons = answer_buttons
+        self._saved_reply_buttons = saved_reply_buttons
         # The staff desk (issue 10): claims, members, titles, priority, notes, urgency; reopening; close requests.
         self.titles = TitleKeeper()
         self.staff = StaffActions(bot, self.titles, self.locks)
         self.reopener = Reopener(bot, self.locks)
         self.close_requests = CloseRequester(bot, self.closer, self.locks, close_request_buttons)
+        self.saved_replies = SavedReplies(bot, self.locks)  # the hand-off notice's saved-answer buttons
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -333,7 +340,8 @@ class TicketLifecycle:
             if outcome.llm_error is not None:
                 busy = isinstance(outcome.llm_error, LLMBusy)
                 why = "the AI assistant has too many questions" if busy else "the AI assistant is unavailable"
-            await self.handed_to_staff(thread, current, config, why, pause_ai=False)
+            offered = suggested_replies(outcome.matches)
+            await self.handed_to_staff(thread, current, config, why, pause_ai=False, offered=offered)
             return
         if sink.messages:
             try:
@@ -345,13 +353,18 @@ class TicketLifecycle:
             await place_of(updated).show_status(thread, config, updated)
 
     async def handed_to_staff(
-        self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, why: str, *, pause_ai: bool
-    ) -> None:
+        self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, why: str, *, pause_ai: bool,
+        offered: Sequence[SuggestedReply] = (),
+    ) -> None:  # fmt: skip
+        """Hand the ticket to staff; `offered`: saved answers the notice lets staff send with one press."""
         handoff = await self.core.tickets.handed_to_staff(ticket, discord.utils.utcnow(), pause_ai=pause_ai)
         await place_of(ticket).show_status(thread, config, handoff.ticket, TicketStatus.WAITING_STAFF)
         if handoff.ping_staff:
             text = f"Ticket {thread.mention} needs a human ({why})."
-            await self.notices.handed_off(thread, config, handoff.ticket, text)
+            if offered:
+                text += "\nClosest saved answers (press one to send it in the ticket):"
+            view = self._saved_reply_buttons(handoff.ticket.id, offered)
+            await self.notices.handed_off(thread, config, handoff.ticket, text, view=view)
 
     # -- ratings -----------------------------------------------------------------------------
 

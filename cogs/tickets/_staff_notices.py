@@ -97,10 +97,14 @@ class StaffNotices:
             embed=embed, view=view,
         )  # fmt: skip
 
-    async def handed_off(self, thread: discord.Thread, config: GuildConfig, ticket: Ticket, text: str) -> None:
-        """A hand-off's staff ping; outside support hours the ticket also says when staff are there."""
+    async def handed_off(
+        self, thread: discord.Thread, config: GuildConfig, ticket: Ticket, text: str,
+        *, view: discord.ui.View | None = None,
+    ) -> None:  # fmt: skip
+        """A hand-off's staff ping (`view`: its saved-answer buttons); outside support hours the ticket also says
+        when staff are there."""
         pinged = await self.ping(
-            thread, config, text, ticket_id=ticket.id, category=ticket.category, kind=PingKind.HANDOFF
+            thread, config, text, ticket_id=ticket.id, category=ticket.category, kind=PingKind.HANDOFF, view=view
         )
         if not pinged:
             hours = await self.core.care.hours(thread.guild.id)
