@@ -381,7 +381,7 @@ class _HttpEmbedder:
 
 
 RESULTS = Path(__file__).resolve().parent / "devsets" / "RESULTS.md"
-HELD_OUT = ("halden", "brightwave")
+HELD_OUT = ("halden", "brightwave", "emberfall")
 KEEP_MARKER = "<!-- written by hand below; kept by --results -->"
 
 
@@ -400,8 +400,8 @@ async def results(data_dir: Path) -> str:
         f">= {t.direct} (>= {t.agreed_direct} when every signal ranks the entry first through its own question),",
         f"fallback {t.fallback} (the same); keyword-only bars {t.lexical_direct} / {t.lexical_fallback}, above",
         f"{MAX_CONFIDENCE:.1f} = never). Calibrated by `python -m bench.calibrate_devsets` on Starfall and",
-        "Harborline with the public val splits (the agreement bar by hand, see below); Halden and Brightwave",
-        "were held out (each written before any measurement on it).",
+        "Harborline with the public val splits (the agreement bar by hand, see below); Halden, Brightwave and",
+        "Emberfall were held out (each written before any measurement on it).",
         '"+ generated": the phrasings a real Qwen2.5 0.5B proposed for each trained question',
         "(bench/devsets/generated/), filtered by memory/generated.py as the bot does; hybrid search only.",
         "",

@@ -28,6 +28,15 @@ def test_brightwave_is_held_out_and_about_everyday_things():
     assert {"router", "tv", "phone"} <= set(messages)
 
 
+def test_emberfall_is_held_out_with_the_shape_it_was_written_to():
+    assert "emberfall" in HELD_OUT and "emberfall" not in devset.NAMES
+    d = devset.load("emberfall")
+    assert len(d.topics) >= 45 and all(len(t.tests) >= 4 for t in d.topics)
+    assert len(d.out_of_scope) >= 55 and len(d.near_misses()) >= 35
+    assert all(o.near_topic for o in d.near_misses())
+    assert len(d.multi) >= 8 and len(d.long) == 3
+
+
 def _match(entry_id: int, score: float, other_things: tuple[str, ...] = ()) -> Match:
     entry = Entry(
         id=entry_id, guild_id=1, query=f"q{entry_id}", response=f"answer {entry_id}", category="general",
