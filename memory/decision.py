@@ -45,6 +45,9 @@ The best match is sent directly when all of these hold:
    each signal separately (phrasing cosine, wording, answer cosine), found through the staff's own
    question, in a memory with one entry per answer (`Evidence.agreed`, see `_agreed`).
 
+4. **Its answer fits best**: no entry among the next four, with another answer, has an answer closer to the
+   message (the answer's embedding cosine; `Evidence.answer_rival`). Also for the fallback.
+
 Learned phrasings help through the same number (the best phrasing's score and the entry's words
 grow); they no longer count as independent votes. The former "supported" rule (two of the five
 nearest phrasings carry the answer, bar 0.40) did: with three phrasings per entry any message near a
@@ -182,6 +185,9 @@ class Evidence:
     rival: Match | None
     share: float  # of the entries giving the best match's answer, the share found ahead of the rival
     agreed: bool = False  # first by every signal, through the entry's own question (see _agreed)
+    # A match among the next AGREEMENT_RIVALS, with another answer, whose answer fits the message better
+    # (see _answer_rival); None when the best match's answer fits best, or answers are not embedded.
+    answer_rival: Match | None = None
 
 
 # Other matches the best one must lead on every signal: the rest of the top 5 the pipeline searches.
@@ -209,6 +215,28 @@ def _agreed(top: Match, others: list[Match]) -> bool:
     )
 
 
+def _answer_rival(top: Match, others: list[Match]) -> Match | None:
+    """A near match with another answer whose answer is closer to the message than the best match's.
+
+    The best match leads on the sum of its question's and its answer's evidence; when another entry's answer
+    fits the message better, the lead comes from the question's wording, and the two FAQ entries of one family
+    ("How do I remove a claim?" / "How do I let a friend build in my claim?", whose answer says "remove someone
+    with /claim untrust") are told apart by what their answers say. Measured on the five dev sets (bench/devsets
+    RESULTS.md, "A fifth FAQ"): 16 of 57 wrong direct answers stopped for 62 of 710 right ones; every higher bar
+    that stops as many wrong answers costs more right ones.
+    """
+    if top.answer_semantic is None:
+        return None
+    return next(
+        (
+            m
+            for m in others[:AGREEMENT_RIVALS]
+            if m.answer_semantic is not None and m.answer_semantic > top.answer_semantic and not _same_answer(top, m)
+        ),
+        None,
+    )
+
+
 def evidence(top: Match, others: list[Match], t: Thresholds) -> Evidence:
     rival = _runner_up(top, others)
     margin = top.score - rival.score if rival is not None else top.score
@@ -218,7 +246,7 @@ def evidence(top: Match, others: list[Match], t: Thresholds) -> Evidence:
     confidence = (
         top.score + t.margin_weight * margin + t.coverage_weight * top.coverage + t.share_weight * (share - 1.0)
     )
-    return Evidence(confidence, margin, rival, share, _agreed(top, others))
+    return Evidence(confidence, margin, rival, share, _agreed(top, others), _answer_rival(top, others))
 
 
 def decide(matches: list[Match], *, llm_available: bool, thresholds: Thresholds) -> Decision:
@@ -249,6 +277,12 @@ def _doubt(top: Match, seen: Evidence, t: Thresholds) -> str | None:
         return f"confidence {seen.confidence:.2f} below {bar:.2f} (score {top.score:.2f})"
     if seen.rival is not None and seen.margin < t.margin_floor:
         return f"too close to entry {seen.rival.entry.id} ({top.score:.2f} vs {seen.rival.score:.2f})"
+    if seen.answer_rival is not None and top.semantic is not None:
+        other = seen.answer_rival
+        return (
+            f"entry {other.entry.id}'s answer fits the message better"
+            f" ({other.answer_semantic or 0.0:.2f} vs {top.answer_semantic or 0.0:.2f})"
+        )
     return None
 
 
@@ -277,7 +311,8 @@ def _not_direct(top: Match | None, seen: Evidence | None, reason: str, llm_avail
     if llm_available:
         return Decision(Route.LLM, top, reason)
     elsewhere = top is not None and bool(top.foreign or top.ruled_out or top.unfamiliar or top.other_things)
-    if top is not None and seen is not None and not elsewhere:
+    pointed_elsewhere = seen is not None and seen.answer_rival is not None
+    if top is not None and seen is not None and not elsewhere and not pointed_elsewhere:
         bar = _bar(top, seen, t.fallback, t) if top.semantic is not None else t.lexical_fallback
         if seen.confidence >= bar and top.entry.confidence >= t.fallback_min_confidence:
             return Decision(

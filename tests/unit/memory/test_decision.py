@@ -238,3 +238,33 @@ def test_every_signal_agreeing_through_the_staff_question_lowers_the_bar():
     # Never answer (SIMILARITY_THRESHOLD=1) covers the agreed bar too.
     top.crowding = None
     assert route([top, rival, *rest], thresholds=Thresholds.from_similarity(1.0)) is Route.LLM
+
+
+def _with_answer(m: Match, answer: float | None) -> Match:
+    m.answer_semantic = answer
+    return m
+
+
+@pytest.mark.parametrize("llm", [True, False])
+def test_a_rival_whose_answer_fits_better_keeps_the_saved_answer_back(llm):
+    # Confident on the sum (0.8 + 0.4 + 0.5), but entry 3's answer is closer to the message than entry 1's.
+    matches = [_with_answer(match(1, 0.8, coverage=1.0), 0.3), _with_answer(match(2, 0.4), 0.2)]
+    matches.append(_with_answer(match(3, 0.35), 0.45))
+    d = decide(matches, llm_available=llm, thresholds=T)
+    assert d.route is (Route.LLM if llm else Route.STAFF), "no direct answer, and no fallback either"
+    assert "entry 3's answer fits the message better (0.45 vs 0.30)" in d.reason
+    assert evidence(matches[0], matches[1:], T).answer_rival is matches[2]
+
+
+def test_an_answer_rival_with_the_same_answer_or_past_the_top_five_does_not_count():
+    top = _with_answer(match(1, 0.8, coverage=1.0, response="Reset it here."), 0.3)
+    same = _with_answer(match(2, 0.4, response="reset it here"), 0.5)
+    assert route([top, same]) is Route.ANSWER
+    far = [_with_answer(match(i, 0.3), 0.1) for i in range(3, 7)] + [_with_answer(match(7, 0.2), 0.9)]
+    assert route([top, *far]) is Route.ANSWER, "only the next four matches are rivals"
+    assert route([top, _with_answer(match(3, 0.4), 0.3)]) is Route.ANSWER, "a tie is no better fit"
+
+
+def test_without_answer_vectors_nothing_is_compared():
+    top = _with_answer(match(1, 0.8, coverage=1.0), None)
+    assert route([top, _with_answer(match(2, 0.4), 0.9)]) is Route.ANSWER

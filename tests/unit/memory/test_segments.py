@@ -152,8 +152,9 @@ async def test_find_similar_each_keeps_order_and_blanks(memory):
 
 
 async def test_decide_each_answers_each_confident_question_once(memory):
-    refund = await memory.add(GUILD, "How do I get a refund?", "Refunds within 14 days in Settings → Store.")
-    password = await memory.add(GUILD, "How do I reset my password?", "Use the reset link on the login page.")
+    # Answers that say what they answer: the decision also wants the best match's answer to fit best.
+    refund = await memory.add(GUILD, "How do I get a refund?", "To get a refund, open Settings → Store within 14 days.")
+    password = await memory.add(GUILD, "How do I reset my password?", "To reset your password, use the login link.")
     loose = Thresholds(direct=0.5)
     text = "How do I get a refund? How do I reset my password? And how do I get a refund?"
     decided = decide_each(await find_per_question(memory, GUILD, text), llm_available=True, thresholds=loose)
