@@ -248,7 +248,7 @@ def _with_answer(m: Match, answer: float | None) -> Match:
 @pytest.mark.parametrize("llm", [True, False])
 def test_a_rival_whose_answer_fits_better_keeps_the_saved_answer_back(llm):
     # Confident on the sum (0.8 + 0.4 + 0.5), but entry 3's answer is closer to the message than entry 1's.
-    matches = [_with_answer(match(1, 0.8, coverage=1.0), 0.3), _with_answer(match(2, 0.4), 0.2)]
+    matches = [_with_answer(match(1, 0.8, coverage=1.0, semantic=0.7), 0.3), _with_answer(match(2, 0.4), 0.2)]
     matches.append(_with_answer(match(3, 0.35), 0.45))
     d = decide(matches, llm_available=llm, thresholds=T)
     assert d.route is (Route.LLM if llm else Route.STAFF), "no direct answer, and no fallback either"
@@ -257,7 +257,7 @@ def test_a_rival_whose_answer_fits_better_keeps_the_saved_answer_back(llm):
 
 
 def test_an_answer_rival_with_the_same_answer_or_past_the_top_five_does_not_count():
-    top = _with_answer(match(1, 0.8, coverage=1.0, response="Reset it here."), 0.3)
+    top = _with_answer(match(1, 0.8, coverage=1.0, semantic=0.7, response="Reset it here."), 0.3)
     same = _with_answer(match(2, 0.4, response="reset it here"), 0.5)
     assert route([top, same]) is Route.ANSWER
     far = [_with_answer(match(i, 0.3), 0.1) for i in range(3, 7)] + [_with_answer(match(7, 0.2), 0.9)]
@@ -268,3 +268,10 @@ def test_an_answer_rival_with_the_same_answer_or_past_the_top_five_does_not_coun
 def test_without_answer_vectors_nothing_is_compared():
     top = _with_answer(match(1, 0.8, coverage=1.0), None)
     assert route([top, _with_answer(match(2, 0.4), 0.9)]) is Route.ANSWER
+
+
+def test_a_message_that_repeats_a_stored_question_gets_its_answer_whatever_the_answers_say():
+    top = _with_answer(match(1, 0.85, coverage=1.0), 0.2)
+    assert route([top, _with_answer(match(2, 0.4), 0.6)]) is Route.ANSWER
+    top.semantic = 0.75  # a paraphrase, not the same question: the answers count
+    assert route([top, _with_answer(match(2, 0.4), 0.6)]) is Route.LLM
