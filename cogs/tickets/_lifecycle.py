@@ -217,7 +217,7 @@ class TicketLifecycle:
         pending = pacing.join(key, message_id, question, search_texts)
         if pending is None:
             return  # folded into the answer that is already waiting for this user's earlier message
-        sink = ThreadSink(thread, scrub=place_of_thread(thread).scrub)
+        sink = ThreadSink(thread, scrub=place_of_thread(thread).scrub, watch=lambda: self._taken_elsewhere(ticket_id))
         lock = self.locks.ticket(ticket_id)
         try:
             delay = pacing.delay(key, self.core.settings.user_answers_per_minute)
@@ -240,6 +240,14 @@ class TicketLifecycle:
             log.exception("Answering in ticket %d failed (bookkeeping)", ticket_id)
         finally:
             pacing.forget(key, pending)
+
+    async def _taken_elsewhere(self, ticket_id: int) -> str | None:
+        """Why an answer being shown must stop, as the database says (another bot process may have closed or
+        claimed the ticket): CLOSED, TAKEN_OVER or None."""
+        ticket = await self.core.tickets.get(ticket_id)
+        if ticket is None or ticket.is_closed:
+            return CLOSED
+        return TAKEN_OVER if ticket.ai_paused else None
 
     def _context_size(self) -> int:
         return 2 * self.core.settings.history_messages + 1

@@ -5,16 +5,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import discord
 
 from ai.delivery import TYPING_MARKER
 from ai.split import append_note
 from cogs._discord import NO_PINGS
+from cogs.tickets._locks import AnswerCancelled
 from tickets.queue_notice import QueueNotice
 
 log = logging.getLogger(__name__)
+
+# Seconds between two looks at the ticket while its answer is shown (`ThreadSink.watch`). A model streams for
+# 5-60 s; a claim or close made by another bot process on the same database then stops it within this time
+# instead of at the answer's record. An answer shown within this time of its start costs no read at all.
+WATCH_EVERY = 3.0
 
 
 @contextlib.asynccontextmanager
@@ -40,18 +46,38 @@ class ThreadSink:
     """Posts an answer into a ticket thread; the first message may replace a 'you're in line' notice.
 
     `scrub` is applied to every answer text before it is posted (a private ticket breaks user mentions:
-    there a mention would add the person to the thread).
+    there a mention would add the person to the thread). `watch` says why the answer must stop (the ticket was
+    closed or taken over, as read from the database), or None; it is asked before a message is posted or edited,
+    at most every WATCH_EVERY seconds and not before that much time has passed since the sink was made: this
+    process's own closes and takeovers stop the answer at once (`TicketLocks`), the database is for the others'.
+    No timer: a parked answer costs nothing.
     """
 
-    def __init__(self, thread: discord.Thread, *, scrub: Callable[[str], str] = _as_is) -> None:
+    def __init__(
+        self, thread: discord.Thread, *, scrub: Callable[[str], str] = _as_is,
+        watch: Callable[[], Awaitable[str | None]] | None = None,
+    ) -> None:  # fmt: skip
         self.thread = thread
         self.scrub = scrub
+        self.watch = watch
+        # The real clock, as the delivery's edit throttle uses: SimCord virtualises the loop's.
+        self._watched_at = time.perf_counter()
         self.queue_notice: discord.Message | None = None
         self.messages: list[discord.Message] = []
         self.last_text: str | None = None  # what the newest message shows now
         self._place = QueueNotice()
 
+    async def _still_wanted(self) -> None:
+        """Raise AnswerCancelled if `watch` (when due) says the answer must stop."""
+        if self.watch is None or time.perf_counter() - self._watched_at < WATCH_EVERY:
+            return
+        reason = await self.watch()
+        self._watched_at = time.perf_counter()
+        if reason is not None:
+            raise AnswerCancelled(reason)
+
     async def send(self, text: str) -> discord.Message:
+        await self._still_wanted()
         text = self.scrub(text)
         message: discord.Message | None = None
         if self.queue_notice is not None:
@@ -76,6 +102,7 @@ class ThreadSink:
         return message
 
     async def edit(self, handle: discord.Message, text: str) -> None:
+        await self._still_wanted()
         text = self.scrub(text)
         await handle.edit(content=text, allowed_mentions=NO_PINGS)
         if self.messages and handle.id == self.messages[-1].id:

@@ -11,6 +11,7 @@ process): then the database check in the answer's own write is what stops it.
 
 from __future__ import annotations
 
+from cogs.tickets import _sink as sink_module
 from tests.fakes.ollama import FakeOllama, Reply
 from tests.grounded import REFUND_A_SHORT, REFUND_AGAIN, REFUND_ASK, REFUND_SUBJECT, answer, train_faq
 from tests.sim import make_world, text_of
@@ -166,9 +167,39 @@ async def test_a_close_while_the_model_thinks_drops_the_answer(simcord_env, fake
     await _nothing_of_the_answer_recorded(world, simcord_env, thread, routes)
 
 
-async def test_a_claim_by_another_process_stops_the_answer_at_its_record(simcord_env, fake_ollama: FakeOllama):
+async def test_a_claim_by_another_process_stops_the_answer_while_it_streams(
+    simcord_env, fake_ollama: FakeOllama, monkeypatch
+):  # fmt: skip
     """The claim is written to the database as another bot process sharing it would: this process hears nothing,
-    so its answer streams to the end; the answer's record sees the claim in the same write and records nothing."""
+    but the answer being shown looks at the ticket every few seconds (cogs/tickets/_sink.py) and stops."""
+    monkeypatch.setattr(sink_module, "WATCH_EVERY", 0.3)
+    long_reply = answer(" ".join([SHOWN] * 3))
+    world, thread, routes = await _ticket_with_question_in_progress(
+        simcord_env, fake_ollama, Reply(long_reply, chunk_size=16, chunk_delay=0.1)
+    )
+    await wait_until(lambda: bool(_model_texts(world, thread)), "part of the answer is shown")
+    core = world.core
+    ticket = await core.tickets.get(thread.id)
+    await core.desk.claims.claim(ticket, staff_id=world.staff.id, staff_name="sam_staff", now=simcord_env.now())
+    await _answer_over(simcord_env, world, thread)
+
+    [shown] = _model_texts(world, thread)
+    assert "▌" not in shown and shown.endswith("Stopped: a member of staff took over this ticket."), shown[-80:]
+    assert len(shown) < len(long_reply), "stopped before the end"
+    ticket = await core.store.get_ticket(thread.id)
+    assert ticket.claimed_by == world.staff.id and ticket.ai_paused and ticket.status == "waiting_staff"
+    assert "Answered" not in _tags(simcord_env, world, thread)
+    assert len(_buttons(world, thread)) == 2
+    await _nothing_of_the_answer_recorded(world, simcord_env, thread, routes)
+
+
+async def test_a_claim_by_another_process_stops_the_answer_at_its_record(
+    simcord_env, fake_ollama: FakeOllama, monkeypatch
+):  # fmt: skip
+    """The claim is written to the database as another bot process sharing it would: this process hears nothing;
+    with the stream shorter than the sink's watch interval (here: never looked at), the answer streams to the end
+    and the answer's record sees the claim in the same write and records nothing."""
+    monkeypatch.setattr(sink_module, "WATCH_EVERY", 10_000.0)
     world, thread, routes = await _ticket_with_question_in_progress(
         simcord_env, fake_ollama, Reply(SLOW, chunk_size=16, chunk_delay=0.15)
     )
