@@ -17,9 +17,10 @@ from tickets.queue_notice import QueueNotice
 
 log = logging.getLogger(__name__)
 
-# Seconds between two looks at the ticket while its answer is shown (`ThreadSink.watch`). A model streams for
+# Seconds between two looks at the ticket while its answer streams (`ThreadSink.watch`). A model streams for
 # 5-60 s; a claim or close made by another bot process on the same database then stops it within this time
-# instead of at the answer's record. An answer shown within this time of its start costs no read at all.
+# instead of at the answer's record. An answer done within this time of its first message costs no read at all
+# (a saved answer, an instant model, a burst's queued answers: the pipeline's round trips stay as they were).
 WATCH_EVERY = 3.0
 
 
@@ -47,10 +48,10 @@ class ThreadSink:
 
     `scrub` is applied to every answer text before it is posted (a private ticket breaks user mentions:
     there a mention would add the person to the thread). `watch` says why the answer must stop (the ticket was
-    closed or taken over, as read from the database), or None; it is asked before a message is posted or edited,
-    at most every WATCH_EVERY seconds and not before that much time has passed since the sink was made: this
-    process's own closes and takeovers stop the answer at once (`TicketLocks`), the database is for the others'.
-    No timer: a parked answer costs nothing.
+    closed or taken over, as read from the database), or None; it is asked before an edit or a further message,
+    at most every WATCH_EVERY seconds, counted from the answer's first message: this process's own closes and
+    takeovers stop the answer at once (`TicketLocks`), the database is for the others'. No timer: a parked or
+    queued answer costs nothing.
     """
 
     def __init__(
@@ -60,8 +61,9 @@ class ThreadSink:
         self.thread = thread
         self.scrub = scrub
         self.watch = watch
-        # The real clock, as the delivery's edit throttle uses: SimCord virtualises the loop's.
-        self._watched_at = time.perf_counter()
+        # When `watch` was last asked (or the answer's first message shown); the real clock, as the delivery's edit
+        # throttle uses: SimCord virtualises the loop's.
+        self._watched_at: float | None = None
         self.queue_notice: discord.Message | None = None
         self.messages: list[discord.Message] = []
         self.last_text: str | None = None  # what the newest message shows now
@@ -69,7 +71,12 @@ class ThreadSink:
 
     async def _still_wanted(self) -> None:
         """Raise AnswerCancelled if `watch` (when due) says the answer must stop."""
-        if self.watch is None or time.perf_counter() - self._watched_at < WATCH_EVERY:
+        if self.watch is None:
+            return
+        if self._watched_at is None:
+            self._watched_at = time.perf_counter()  # the first message: the stream starts now
+            return
+        if time.perf_counter() - self._watched_at < WATCH_EVERY:
             return
         reason = await self.watch()
         self._watched_at = time.perf_counter()
