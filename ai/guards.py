@@ -164,15 +164,32 @@ def _menu_steps(path: str) -> list[str]:
     return [step for step in steps if step]
 
 
+def _known_addresses(allowed: str) -> tuple[set[str], set[str]]:
+    """The links (bare: no scheme, no "www.") and e-mail addresses written in `allowed`; an address's domain
+    counts as a known link too."""
+    emails = {m.group(0).casefold() for m in _EMAIL.finditer(allowed)}
+    links = {_bare(m.group(0)) for m in _LINK.finditer(_EMAIL.sub(" ", allowed))}
+    links |= {_norm(m.group(0).rstrip(".,;:!?)")) for m in _SCHEME.finditer(allowed)}
+    return links | {e.rpartition("@")[2] for e in emails}, emails
+
+
+def _is_known_link(link: str, known: set[str]) -> bool:
+    """`link` is one of `known`, or a known link cut at a "/", "?" or "#" (its site, a parent page). Never a
+    part of one: "fallodyssey.com" or "support.starfallodyssey.co" are other sites than the notes'
+    "support.starfallodyssey.com", sites anyone can register to pass as ours."""
+    return link in known or any(k.startswith(link) and k[len(link)] in "/?#" for k in known if len(k) > len(link))
+
+
 def unknown_addresses(reply: str, allowed: str) -> list[str]:
     """Links (any scheme) and e-mail addresses in `reply` that `allowed` lacks."""
-    known = _norm(allowed)
-    known_bare = re.sub(r"https?://|www\.", "", known)
-    found = [m.group(0) for m in _EMAIL.finditer(reply) if m.group(0).casefold() not in known]
+    known_links, known_emails = _known_addresses(allowed)
+    found = [m.group(0) for m in _EMAIL.finditer(reply) if m.group(0).casefold() not in known_emails]
     for m in _LINK.finditer(_EMAIL.sub(" ", reply)):
-        if _bare(m.group(0)) not in known_bare:
+        if not _is_known_link(_bare(m.group(0)), known_links):
             found.append(m.group(0).rstrip(".,;:!?)"))
-    found += [m.group(0) for m in _SCHEME.finditer(reply) if _norm(m.group(0).rstrip(".,;:!?)")) not in known]
+    for m in _SCHEME.finditer(reply):
+        if not _is_known_link(_norm(m.group(0).rstrip(".,;:!?)")), known_links):
+            found.append(m.group(0))
     return found
 
 

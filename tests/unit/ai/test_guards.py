@@ -109,6 +109,29 @@ def test_a_link_longer_than_a_known_one_is_invented_and_a_prefix_is_not() -> Non
     assert invented_references("See https://support.example.com", allowed) == []
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://example.com/refund",  # the end of the notes' support.example.com/refund: anyone can register it
+        "https://port.example.com/refund",
+        "support.example.co",  # cut short inside the name: another site
+        "https://account.example.com/rese",
+        "elp@example.com",  # the end of help@example.com
+        "help@example.co",
+    ],
+)
+def test_a_part_of_a_known_link_or_address_is_another_site(link: str) -> None:
+    """A link is known when it is one the notes or the conversation wrote, or one cut at a "/" (its site), never
+    any run of characters inside one: the reply must not send users to a look-alike site as if it were ours."""
+    allowed = f"{REFUND.response}\n{PASSWORD.response}"
+    assert invented_references(f"See {link} for it.", allowed) == [link]
+    result = guard_reply(f"ANSWER: {REFUND.response} Or use {link} instead.", NOTES, ASK)
+    assert result.verdict is Verdict.FAILED and result.reasons == (f"invented: {link}",)
+    # Written by the user first ("they told me to use …"): not invented, but never passed on as ours.
+    said = guard_reply(f"ANSWER: {REFUND.response} Or use {link} instead.", NOTES, ASK, [f"they said use {link}"])
+    assert said.verdict is Verdict.UNSURE and said.reasons == (f"passes on what the user wrote: {link}",)
+
+
 # -- echo, declines --------------------------------------------------------------------------
 
 
