@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ai.guards import (
@@ -371,3 +373,29 @@ def test_stream_can_still_reject_what_it_showed_when_the_reply_ends_ungrounded()
     assert guard.tripped is None and REFUND.response.startswith(shown[-1][:40])
     result = guard.finish()
     assert result.verdict is Verdict.UNSURE and "in the notes" in result.reasons[0]
+
+
+def _streamed_seconds(conversation: list[str]) -> float:
+    started = time.perf_counter()
+    guard = StreamGuard(NOTES, ASK, conversation, instructions=RULES)
+    stream(guard, f"ANSWER: {REFUND.response} {REFUND.response}", size=4)
+    guard.finish()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize(
+    ("message", "count"),
+    [
+        (" ".join(["the store refund item purchase account password game skin bought yesterday"] * 25)[:2000], 16),
+        ("a." * 1000, 2),  # no word of it ends in a known top-level domain: each start tried every label to the end
+        ("a dot " * 333, 16),
+    ],
+    ids=["pasted log", "dotted", "spelled dots"],
+)
+def test_a_long_conversation_costs_the_streaming_guard_once_not_per_piece(message: str, count: int) -> None:
+    """The guard judges every streamed piece on the event loop: what it needs from the conversation (16 messages
+    of up to 2,000 characters, each a user's) is worked out once per reply. It was worked out again for each piece
+    (0.07 s each for 16 pasted logs, 1 s for each message of "a.a.a…"): seconds to minutes of a stalled bot."""
+    quiet = min(_streamed_seconds([]) for _ in range(3))
+    busy = _streamed_seconds([message] * count)
+    assert busy < 10 * quiet + 0.5, (busy, quiet)
