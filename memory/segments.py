@@ -52,11 +52,15 @@ _WH = r"how|hows|what|whats|why|where|wheres|when|which|who|any"
 _NEW_AFTER_ALSO = rf"(?:[,:]|\s+(?:{_WH}|{_AUXILIARY}|{_SUBJECT})\b)"
 # "and also" (or "but also") before a verb still splits: it adds a second request ("we want to invite 3 devs
 # and also make them all use 2fa"), where a bare "also" before the verb sits inside the first.
-_CLAUSE = re.compile(rf"[,;:]?\s+(?:and|plus|but|&)\s*,?\s+(?=(?:{_QUESTION_WORDS}|also)\b)", re.IGNORECASE)
+# Blanks are matched possessively (`\s++`, a run taken whole): a user's run of thousands of spaces was otherwise tried
+# from each of its spaces and split every way between the patterns' `\s` parts, seconds for one message.
+_CLAUSE = re.compile(
+    rf"[,;:]?(?<!\s)\s++(?:and|plus|but|&)(?:\s*+,)?\s++(?=(?:{_QUESTION_WORDS}|also)\b)", re.IGNORECASE
+)
 # After a comma or semicolon ("refund pls, also ...") "also" starts a new request whatever follows.
-_ALSO = re.compile(rf"[,;]\s*also[,:]?\s+(?=\w)|\s+also(?={_NEW_AFTER_ALSO})[,:]?\s+(?=\w)", re.IGNORECASE)
+_ALSO = re.compile(rf"[,;]\s*+also[,:]?\s++(?=\w)|(?<!\s)\s++also(?={_NEW_AFTER_ALSO})[,:]?\s++(?=\w)", re.IGNORECASE)
 _STARTS_AS_QUESTION = re.compile(
-    rf"^\W*(?:\d[.)]\s*)?(?:so|and|also|but|ok|okay|pls|please)?[,:]?\s*(?:{_QUESTION_WORDS})\b", re.I
+    rf"^\W*+(?:\d[.)]\s*+)?(?:so|and|also|but|ok|okay|pls|please)?[,:]?\s*+(?:{_QUESTION_WORDS})\b", re.I
 )
 # "So my actual question is: what does SF-2001 mean"
 _ASKS_AFTER_COLON = re.compile(rf":\s*(?:{_QUESTION_WORDS})\b", re.IGNORECASE)

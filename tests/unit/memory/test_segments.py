@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from memory import segments
 from memory.decision import Route, Thresholds
 from memory.segments import MAX_SEGMENTS, decide_each, find_per_question, sentences
@@ -166,3 +170,22 @@ async def test_decide_each_answers_each_confident_question_once(memory):
     assert [q.answered_above for q, _ in decided] == [False, False, True]  # ...and it covers that question
     down = decide_each(await find_per_question(memory, GUILD, text), llm_available=False, thresholds=loose)
     assert [d.route for _, d in down] == [Route.ANSWER, Route.ANSWER, Route.STAFF]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how" + " " * 8000 + "now?",  # every space started a clause search that ran to the end of the run
+        "refund pls and" + " " * 8000 + "z",  # after "and", two runs of spaces split every way
+        "~" + " " * 8000 + "how",  # before the first word, the same
+        "refund pls also" + "\n" * 8000 + "z",
+    ],
+    ids=["spaces", "after and", "leading", "after also"],
+)
+def test_a_long_run_of_blanks_is_split_in_linear_time(text):
+    """A message is split on the event loop, and paced messages are split joined together (five messages of 2,000
+    characters are one text of 10,000): blanks a user pads them with must not cost seconds (8,000 spaces: 2.7 s)."""
+    started = time.perf_counter()
+    sentences(text)
+    segments.segments(text)
+    assert time.perf_counter() - started < 0.25
