@@ -56,7 +56,7 @@ class GuardResult:
 
 # Tolerant: small models add bold, change case or put a space before the colon.
 _MARKER = re.compile(
-    rf"^\s*[*_`#>\s]*(?P<word>{ANSWER_MARKER}|{UNSURE_MARKER})\b[*_`\s]*:?[*_`]*[ \t]*\n?", re.IGNORECASE
+    rf"^[*_`#>\s]*+(?P<word>{ANSWER_MARKER}|{UNSURE_MARKER})\b[*_`\s]*:?[*_`]*[ \t]*\n?", re.IGNORECASE
 )
 
 
@@ -136,7 +136,7 @@ _SCHEME = re.compile(
 _SLASH = re.compile(r"(?<![\w/.:~-])/[a-z][a-z0-9_-]{1,}\b", re.IGNORECASE)
 _STEP = r"[^\W\d_][\w&'’ -]{0,30}"
 _MENU = re.compile(rf"{_STEP}(?:[ \t]*(?:→|->|=>|»|›|>)[ \t]*{_STEP})+(?=$|[\s.,;:!?)*_`])", re.MULTILINE)
-_ARROWS = re.compile(r"\s*(?:→|->|=>|»|›|>)\s*")
+_ARROWS = re.compile(r"(?<!\s)\s*+(?:→|->|=>|»|›|>)\s*+")  # from a run's first blank: linear in long runs
 _CODE = re.compile(r"```[^\n]*\n(.*?)(?:```|$)|`([^`\n]+)`", re.DOTALL)
 
 
@@ -229,8 +229,11 @@ _MARKUP = re.compile(
     r"</?\s*(?:knowledge|entry|notes?|user_message|staff_message|system|context|ticket_form|field)\b[^>]*>"
     # Chat-template tokens, also with the look-alike brackets ai/template_tokens.py gives the user's copies.
     r"|[<‹][|｜][^<>‹›|｜\s]{1,40}[|｜][>›]|[\[⟦]/?INST[\]⟧]|[<‹][<‹]/?SYS[>›][>›]|[<‹](?:start|end)_of_turn[>›]"
-    r"|\bentry id=|^\s*(?:[*_#>]\s*)*(?:Q|A|Question|Answer)\s*:|^\s*(?:[*_#>]\s*)*Note \d+\b"
-    r"|\breference notes\b|\(best match\)|\bbest match first\b|^\s*Message from\b|\bwrote:\s*$",
+    # A line's own markup only ([^\S\n]: blanks but no line break): with `\s`, every line of a reply of ">" lines
+    # tried every way to split the lines after it, and a streamed reply is checked again for each piece (41 s).
+    r"|\bentry id=|^[^\S\n]*+(?:[*_#>][^\S\n]*+)*+(?:Q|A|Question|Answer)\s*+:"
+    r"|^[^\S\n]*+(?:[*_#>][^\S\n]*+)*+Note \d+\b"
+    r"|\breference notes\b|\(best match\)|\bbest match first\b|^[^\S\n]*+Message from\b|\bwrote:\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 ECHO_RUN = 8  # words in a row copied from our instructions count as an echo of the prompt

@@ -399,3 +399,23 @@ def test_a_long_conversation_costs_the_streaming_guard_once_not_per_piece(messag
     quiet = min(_streamed_seconds([]) for _ in range(3))
     busy = _streamed_seconds([message] * count)
     assert busy < 10 * quiet + 0.5, (busy, quiet)
+
+
+@pytest.mark.parametrize("lines", [">\n", "*\n", "> \n"], ids=["quote", "bullet", "quote space"])
+def test_a_reply_of_many_markup_lines_is_judged_in_linear_time(lines: str) -> None:
+    """A small model that degenerates (or copies a user's message of ">" lines when asked to) writes a thousand
+    such lines: each streamed piece is checked for the prompt's markup, which tried every line against every line
+    after it (41 s of event loop for one reply of 1,000 ">" lines)."""
+    tail = lines * 500
+    same_length = f"ANSWER: {REFUND.response}" + f"\n{REFUND.response}" * (len(tail) // len(REFUND.response))
+    plain = min(_streamed_reply_seconds(same_length) for _ in range(2))
+    odd = _streamed_reply_seconds(f"ANSWER: {REFUND.response}{tail}more")
+    assert odd < 3 * plain + 0.5, (odd, plain)
+
+
+def _streamed_reply_seconds(reply: str) -> float:
+    started = time.perf_counter()
+    guard = StreamGuard(NOTES, ASK, instructions=RULES)
+    stream(guard, reply, size=4)
+    guard.finish()
+    return time.perf_counter() - started
