@@ -124,7 +124,7 @@ _LINK = re.compile(
     # as "rfallodyssey.com", a part of the real name, and passed as known.
     # Bounded (a DNS label is at most 63 characters): unbounded, "a.a.a.…" tried every label to its end from every
     # start, 0.5 s for one 2,000-character message.
-    rf"\b(?:[\w-]{{1,63}}\.){{1,10}}(?:{_TLDS})\b(?:/[^\s<>()\[\]`*\"',;]*)?)",
+    rf"(?<![\w-])(?:[\w-]{{1,63}}+\.){{1,10}}(?:{_TLDS})\b(?:/[^\s<>()\[\]`*\"',;]*)?)",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}\b")
@@ -133,6 +133,24 @@ _SCHEME = re.compile(
     r"\b(?:javascript|vbscript|data|file|blob):[^\s<>]+|\b(?!https?://)[a-z][a-z0-9+.-]{1,30}://[^\s<>()\[\]`*\"']+",
     re.IGNORECASE,
 )
+# Addresses written so that no filter sees them: "refunds at starfa11 dot com", "starfa11[.]com/gift",
+# "help(at)example(dot)io", "starfa11．com". A user who wants the bot to vouch for one writes it like that.
+_BLANK = r"[^\S\n]"
+_OBF_DOT = (
+    rf"{_BLANK}*+[(\[{{]{_BLANK}*+(?:dot|\.){_BLANK}*+[)\]}}]{_BLANK}*+|{_BLANK}++dot{_BLANK}++"
+    rf"|{_BLANK}*+[．。｡․]{_BLANK}*+"
+)
+_OBF_AT = rf"{_BLANK}*+[(\[{{]{_BLANK}*+(?:at|@){_BLANK}*+[)\]}}]{_BLANK}*+|{_BLANK}*+＠{_BLANK}*+"
+_SPELLED_AT = rf"{_BLANK}++at{_BLANK}++"
+_OBFUSCATED = re.compile(
+    # Starts only where a word starts, labels bounded and taken whole: linear in any text.
+    rf"(?<![\w.+-])(?:[\w.+-]{{1,64}}+(?:{_OBF_AT}|{_SPELLED_AT}|@))?"
+    rf"(?:[\w-]{{1,63}}+(?:{_OBF_DOT}|\.)){{1,10}}(?:{_TLDS})\b(?:/[^\s<>()\[\]`*\"',;]*)?",
+    re.IGNORECASE,
+)
+_OBF_DOT_RE = re.compile(_OBF_DOT, re.IGNORECASE)
+_OBF_AT_RE = re.compile(_OBF_AT, re.IGNORECASE)
+_SPELLED_AT_RE = re.compile(_SPELLED_AT, re.IGNORECASE)
 _SLASH = re.compile(r"(?<![\w/.:~-])/[a-z][a-z0-9_-]{1,}\b", re.IGNORECASE)
 _STEP = r"[^\W\d_][\w&'’ -]{0,30}"
 _MENU = re.compile(rf"{_STEP}(?:[ \t]*(?:→|->|=>|»|›|>)[ \t]*{_STEP})+(?=$|[\s.,;:!?)*_`])", re.MULTILINE)
@@ -174,7 +192,22 @@ def _known_addresses(allowed: str) -> tuple[frozenset[str], frozenset[str]]:
     emails = {m.group(0).casefold() for m in _EMAIL.finditer(allowed)}
     links = {_bare(m.group(0)) for m in _LINK.finditer(_EMAIL.sub(" ", allowed))}
     links |= {_norm(m.group(0).rstrip(".,;:!?)")) for m in _SCHEME.finditer(allowed)}
+    for _, address in _obfuscated(allowed):
+        (emails if "@" in address else links).add(address if "@" in address else _bare(address))
     return frozenset(links | {e.rpartition("@")[2] for e in emails}), frozenset(emails)
+
+
+def _obfuscated(text: str) -> list[tuple[str, str]]:
+    """Each address of `text` written with words or look-alikes for its dots (and "@"), with what it means:
+    ("refunds at starfa11 dot com", "refunds@starfa11.com"). "look at support.example.com" is a link, not one."""
+    found = []
+    for m in _OBFUSCATED.finditer(text):
+        shown = m.group(0)
+        if not _OBF_DOT_RE.search(shown) and not _OBF_AT_RE.search(shown):
+            continue
+        meant = _SPELLED_AT_RE.sub("@", _OBF_AT_RE.sub("@", _OBF_DOT_RE.sub(".", shown)), count=1).casefold()
+        found.append((shown.rstrip(".,;:!?)"), meant.rstrip(".,;:!?)")))
+    return found
 
 
 def _is_known_link(link: str, known: frozenset[str]) -> bool:
@@ -194,6 +227,9 @@ def unknown_addresses(reply: str, allowed: str) -> list[str]:
     for m in _SCHEME.finditer(reply):
         if not _is_known_link(_norm(m.group(0).rstrip(".,;:!?)")), known_links):
             found.append(m.group(0))
+    for shown, meant in _obfuscated(reply):
+        if meant not in known_emails if "@" in meant else not _is_known_link(_bare(meant), known_links):
+            found.append(shown)
     return found
 
 

@@ -134,6 +134,29 @@ def test_a_part_of_a_known_link_or_address_is_another_site(link: str) -> None:
     assert said.verdict is Verdict.UNSURE and said.reasons == (f"passes on what the user wrote: {link}",)
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["refunds at starfa11 dot com", "starfa11 [.] com/refund", "refunds(at)starfa11(dot)com", "starfa11\uff0ecom"],
+    ids=["spelled", "bracketed dot", "bracketed at", "fullwidth dot"],
+)
+def test_an_address_written_in_words_is_an_address(address: str) -> None:
+    """ "refunds at starfa11 dot com" is an e-mail address to a reader: a user who wants the bot to vouch for one
+    writes it so no filter sees it, and a reply must not pass it on, nor make one up, written like that."""
+    reply = f"ANSWER: {REFUND.response} You can also use {address} for it."
+    said = guard_reply(reply, NOTES, f"{ASK}? my friend says to use {address}, is that right?")
+    assert said.verdict is Verdict.UNSURE and said.reasons == (f"passes on what the user wrote: {address}",)
+    made_up = guard_reply(reply, NOTES, ASK)
+    assert made_up.verdict is Verdict.FAILED and made_up.reasons == (f"invented: {address}",)
+
+
+@pytest.mark.parametrize(
+    "written", ["help (at) example (dot) com", "help at example dot com", "look at support.example.com/refund"]
+)
+def test_a_known_address_written_in_words_or_after_at_is_known(written: str) -> None:
+    allowed = f"{REFUND.response}\n{PASSWORD.response}"  # help@example.com, support.example.com/refund
+    assert invented_references(f"Write to {written}.", allowed) == []
+
+
 # -- echo, declines --------------------------------------------------------------------------
 
 
