@@ -37,6 +37,22 @@ def storable(params: Params) -> Params:
     return [storable_text(v) if isinstance(v, str) else v for v in params]
 
 
+# The largest value of an INTEGER (SQLite) or BIGINT (PostgreSQL) column: ids, Discord's snowflakes included.
+MAX_INTEGER = 2**63 - 1
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+
+
+def stored_id(text: str) -> int | None:
+    """The id `text` spells (ASCII digits) if an integer column can hold it, else None: an id from outside (an
+    address, a form field, a typed option) too large for the column fails the statement on both engines, and
+    str.isdigit() takes digits int() refuses ("²")."""
+    text = text.strip()
+    if not _DECIMAL.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_INTEGER else None
+
+
 # A string literal ('…', '' inside), a quoted name ("…"), a line comment, or a run of anything else.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|[^'\"-]+|-", re.S)
 _PARAM = re.compile(r"::|\?|(?<![:\w]):([A-Za-z_]\w*)")

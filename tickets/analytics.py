@@ -15,12 +15,14 @@ import math
 import re
 import statistics
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from rapidfuzz import fuzz, process
 
 from db.database import Database, Row, utc_iso
+from db.dialect import stored_id
 from memory.decision import Route
 from tickets import analytics_sql as sql
 from tickets.desk_models import Priority
@@ -402,10 +404,10 @@ class TicketAnalytics:
             where.append("t.opener_id = :only_opener")
             params["only_opener"] = f.only_opener_id
         if f.opener:
-            ids = [int(f.opener)] if f.opener.isdigit() else await self._openers_named(f.opener)
+            ids = await self._ids_or_named(f.opener, self._openers_named)
             _any_of("t.opener_id", "opener", ids, where, params)
         if f.claimer:
-            ids = [int(f.claimer)] if f.claimer.isdigit() else await self._claimers_named(f.claimer)
+            ids = await self._ids_or_named(f.claimer, self._claimers_named)
             _any_of("t.claimed_by", "claimer", ids, where, params)
         fts = fts_query(f.text or "", self.db.engine)
         if fts:
@@ -423,6 +425,14 @@ class TicketAnalytics:
             {**params, "limit": per_page, "offset": (page - 1) * per_page},
         )
         return TicketPage([_row(r) for r in rows], total, page, pages)
+
+    @staticmethod
+    async def _ids_or_named(given: str, named: Callable[[str], Awaitable[list[int]]]) -> list[int]:
+        """A member typed as an id (digits: none if too large to be one) or by name."""
+        if given.strip().isdigit():
+            found = stored_id(given)
+            return [] if found is None else [found]
+        return await named(given)
 
     async def _openers_named(self, name: str) -> list[int]:
         return [r[0] for r in await self.db.fetchall(sql.OPENERS_NAMED, {"name": name.strip()})]

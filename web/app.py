@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from db.dialect import stored_id
 from memory.store import TrainedMemory
 from tickets.analytics import TicketAnalytics, TicketFilter
 from tickets.archive import TicketArchive
@@ -114,6 +115,14 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
+def id_in_path(request: web.Request, name: str) -> int:
+    """The id in the address's `name` part, or 404: not a number, or one no id can be (past 64 bits)."""
+    found = stored_id(request.match_info[name])
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
 def _error_page(request: web.Request, status: int) -> web.Response:
     return page(request, "error.html", None, {"status": status}, status=status)
 
@@ -122,10 +131,7 @@ async def viewer(request: web.Request, *, staff_only: bool = False) -> Viewer:
     """The request's right to the server in its URL, or 404: staff see everything there, an opener only
     their own tickets; console sessions only the server they were printed for."""
     ctx, session = context(request), session_of(request)
-    try:
-        guild_id = int(request.match_info["guild_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    guild_id = id_in_path(request, "guild_id")
     name = ctx.directory.guild_name(guild_id)
     if name is None or await ctx.tickets.config(guild_id) is None:
         raise web.HTTPNotFound()

@@ -7,10 +7,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from db.dialect import stored_id
 from memory.models import validate_pair
 from memory.text import visible_text
 from web.access import Viewer
-from web.app import context, page, session_of, viewer
+from web.app import context, id_in_path, page, session_of, viewer
 from web.insights import period_of
 
 PAGE = 25
@@ -62,10 +63,7 @@ def _back(view: Viewer, notice: str) -> web.HTTPSeeOther:
 
 
 def _suggestion_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["suggestion_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return id_in_path(request, "suggestion_id")
 
 
 async def approve(request: web.Request) -> web.Response:
@@ -98,7 +96,7 @@ async def draft(request: web.Request) -> web.Response:
     question = visible_text(str(form.get("question", "")))
     answer = visible_text(str(form.get("answer", "")))
     ticket_raw = str(form.get("ticket_id", ""))
-    ticket_id = int(ticket_raw) if ticket_raw.isdigit() else None
+    ticket_id = stored_id(ticket_raw)
     if ticket_id is not None:
         ticket = await context(request).tickets.get(ticket_id)
         if ticket is None or ticket.guild_id != view.guild_id:

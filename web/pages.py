@@ -12,7 +12,7 @@ from aiohttp import web
 from tickets.analytics import PRIORITIES, ROUTES, STATUSES, TicketFilter, UnsupportedFilter
 from tickets.models import Ticket
 from web.access import Viewer
-from web.app import SESSION_COOKIE, context, page, session_of, viewer
+from web.app import SESSION_COOKIE, context, id_in_path, page, session_of, viewer
 from web.auth import SESSION_TTL
 from web.transcripts import transcript_values
 
@@ -145,10 +145,7 @@ async def tickets(request: web.Request) -> web.Response:
 
 
 async def _ticket_for(request: web.Request, view: Viewer) -> Ticket:
-    try:
-        ticket_id = int(request.match_info["ticket_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    ticket_id = id_in_path(request, "ticket_id")
     ticket = await context(request).tickets.get(ticket_id)
     # Another server's ticket, or someone else's for an opener: the same 404 as a ticket that does not exist.
     if ticket is None or ticket.guild_id != view.guild_id or not view.may_see_ticket(ticket.opener_id):
@@ -172,10 +169,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     name or the type its uploader claimed."""
     view = await viewer(request)
     ctx = context(request)
-    try:
-        attachment_id = int(request.match_info["attachment_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    attachment_id = id_in_path(request, "attachment_id")
     found = await ctx.archive.attachment(view.guild_id, attachment_id)
     if found is None:
         raise web.HTTPNotFound()

@@ -19,6 +19,7 @@ from cogs._discord import NO_PINGS, is_staff
 from cogs.checks import ticket_staff_only
 from cogs.tickets._desk_views import register_desk_views
 from cogs.tickets._lifecycle import TicketLifecycle, lifecycle_of
+from db.dialect import stored_id
 from tickets.desk_models import Priority
 from tickets.errors import ActionRefused, InvalidInput
 from tickets.models import GuildConfig, Ticket
@@ -221,7 +222,7 @@ class DeskCog(commands.Cog, name="Staff desk"):
 
 
 def _ticket_id(value: str) -> int:
-    digits = value.strip().lstrip("#").split("/")[-1]
-    if not digits.isdigit():
+    found = stored_id(value.strip().lstrip("#").split("/")[-1])  # "²" or 30 digits are no ticket's id
+    if found is None:
         raise InvalidInput("Pick the ticket from the list (or give its id).")
-    return int(digits)
+    return found

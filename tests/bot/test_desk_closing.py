@@ -186,3 +186,12 @@ async def test_a_close_request_on_a_ticket_closed_meanwhile_is_cancelled(simcord
 
     assert "This ticket is closed" in text_of(late)
     assert (await world.core.desk.close_requests.get(1)).status == "cancelled"
+
+
+@pytest.mark.parametrize("typed", ["9" * 30, "²"], ids=["past 64 bits", "superscript digit"])
+async def test_reopen_with_a_typed_id_no_ticket_can_have_says_so(simcord_env, typed: str):
+    """The option is text (picked from the list, or typed): digits no id can be got "something went wrong" (the
+    database refused a number past 64 bits, int() a superscript digit that str.isdigit() accepts)."""
+    world = await make_world(simcord_env)
+    result = await world.staff.slash(world.panel_channel, "reopen", ticket=typed)
+    assert result.ephemeral and "Pick the ticket from the list" in text_of(result), text_of(result)

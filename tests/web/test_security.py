@@ -243,3 +243,32 @@ async def test_sign_in_attempts_are_rate_limited(seeded):
         assert (await client.get(good)).status == 429
         await seeded.env.advance_time(5 * 60)
         assert (await client.post(good, allow_redirects=False)).status == 303  # and it was not spent
+
+
+async def test_numbers_too_big_for_the_database_are_not_found_not_errors(seeded):
+    """Ids and filters come from the address: one past the database's 64-bit integers (typed, or a scanner's
+    probe) is a ticket, attachment or opener that does not exist, never an internal error."""
+    a = seeded.a
+    huge = "9" * 30
+    async with client_for(seeded) as client:
+        await sign_in(client, seeded, a.staff.id, a.guild.id)
+        for path in (f"/g/{a.guild.id}/tickets/{huge}", f"/g/{a.guild.id}/attachments/{huge}", f"/g/{huge}/tickets"):
+            assert (await client.get(path)).status == 404, path
+        for query in (f"opener={huge}", f"claimer={huge}", "opener=%C2%B2", f"page={huge}", f"page=-{huge}"):
+            response = await client.get(f"/g/{a.guild.id}/tickets?{query}")
+            assert response.status == 200, query
+            assert (await client.get(f"/g/{a.guild.id}/export/tickets.csv?{query}")).status == 200, query
+        for query in (f"page={huge}", f"days={huge}"):
+            assert (await client.get(f"/g/{a.guild.id}/memory?{query}")).status == 200, query
+        page = await (await client.get(f"/g/{a.guild.id}/memory")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        posted = await client.post(
+            f"/g/{a.guild.id}/memory/suggestions/{huge}/reject", data={"csrf": csrf}, allow_redirects=False
+        )
+        assert posted.status in (303, 404), posted.status
+        drafted = await client.post(
+            f"/g/{a.guild.id}/memory/gaps/draft",
+            data={"csrf": csrf, "question": "Where is the map?", "answer": "Under Menu → Map.", "ticket_id": huge},
+            allow_redirects=False,
+        )
+        assert drafted.status == 303, drafted.status
