@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import replace
 from datetime import datetime
 
@@ -74,10 +75,36 @@ def checked_emoji(emoji: str | None) -> str | None:
     if emoji is None or not emoji.strip():
         return None
     emoji = emoji.strip()
-    unicode_emoji = len(emoji) <= 10 and not re.search(r"[\sA-Za-z0-9<>:]", emoji)
-    if not (unicode_emoji or _CUSTOM_EMOJI.match(emoji)):
+    if not (_one_emoji(emoji) or _CUSTOM_EMOJI.match(emoji)):
         raise InvalidInput("The emoji must be one emoji character (like 💳) or one of this server's emojis.")
     return emoji
+
+
+_ZWJ = "\u200d"
+_KEYCAP = re.compile("[#*0-9]\ufe0f?\u20e3")
+
+
+def _one_emoji(text: str) -> bool:
+    """`text` is one Unicode emoji: one pictograph (a symbol, or a pair of regional indicators: a flag) with what
+    may follow it (skin tone, variation selector, tags of a subdivision flag) and pictographs joined to it by ZWJ,
+    or a keycap ("#️⃣"). The panel's menu and the forum tag take nothing else (Discord: 400 "Invalid emoji")."""
+    if _KEYCAP.fullmatch(text):
+        return True
+    if len(text) > 16:
+        return False
+    pictographs = regional = 0
+    previous = ""
+    for ch in text:
+        code = ord(ch)
+        if 0x1F1E6 <= code <= 0x1F1FF:  # regional indicators: two make a flag
+            regional += 1
+            pictographs += regional % 2
+        elif unicodedata.category(ch) == "So":
+            pictographs += previous != _ZWJ
+        elif not (ch in (_ZWJ, "\ufe0f") or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F):
+            return False
+        previous = ch
+    return pictographs == 1 and regional in (0, 2)
 
 
 def checked_description(description: str | None) -> str:

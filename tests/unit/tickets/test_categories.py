@@ -44,6 +44,25 @@ def test_emoji_are_one_emoji() -> None:
             checked_emoji(bad)
 
 
+@pytest.mark.parametrize(
+    "good",
+    ["💳", "❤️", "👍🏽", "👩‍💻", "🇩🇪", "#️⃣", "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", "☎"],
+)
+def test_every_kind_of_single_emoji_is_one(good: str) -> None:
+    assert checked_emoji(good) == good
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["!!", "→", "\u200b", "—", "💳💳", "🇩🇪🇫🇷", "#", "★★★", "\u202e", "%"],
+)
+def test_what_discord_refuses_as_an_emoji_is_refused_here(bad: str) -> None:
+    """The emoji goes on the panel's select menu and on the category's forum tag, where Discord refuses anything but
+    one emoji (400 "Invalid emoji"): stored, it broke every later panel update and /ticket_panel until cleared."""
+    with pytest.raises(InvalidInput):
+        checked_emoji(bad)
+
+
 def test_questions_have_discords_limits() -> None:
     question = checked_question("Order number", style=QuestionStyle.SHORT)
     assert question == FormQuestion("Order number", "", True, QuestionStyle.SHORT, 200)
