@@ -17,7 +17,7 @@ import discord
 from ai.untrusted import one_line, without_bidi
 from cogs._discord import NO_PINGS, is_staff, ping_users
 from cogs.tickets._locks import TicketLocks
-from cogs.tickets._places import place_of
+from cogs.tickets._places import hide_mentions, place_of
 from cogs.tickets._posts import notify_staff
 from cogs.tickets._titles import TitleKeeper
 from memory.text import visible_text
@@ -35,8 +35,9 @@ SUBJECT_MIN = 3
 
 
 def name_of(member: discord.abc.User) -> str:
-    """A member's name as text (bold-safe): never a mention."""
-    return discord.utils.escape_markdown(member.display_name)
+    """A member's name as text (bold-safe): never a mention, also when the name is written like one ("<@123>"):
+    in a private thread the bot's own mention would add that member."""
+    return hide_mentions(discord.utils.escape_markdown(member.display_name))
 
 
 class StaffActions:
@@ -171,7 +172,7 @@ class StaffActions:
         await place_of(updated).show_status(thread, config, updated)  # a private ticket's card carries the title
         retitled = await self._retitle(thread, updated, config)
         note = f" {retitled}" if retitled else ""
-        shown = discord.utils.escape_markdown(without_bidi(subject[:100]))
+        shown = hide_mentions(discord.utils.escape_markdown(without_bidi(subject[:100])))
         return f"✏️ This ticket is now called “{shown}”.{note}"
 
     async def set_priority(

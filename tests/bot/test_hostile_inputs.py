@@ -315,3 +315,26 @@ async def test_text_hidden_in_invisible_characters_never_reaches_the_model(simco
     assert REFUND_ASK in sent and "🙂" in sent, "the visible text is kept"
     hidden = [ch for ch in sent if 0xE0000 <= ord(ch) <= 0xE007F or 0xE0100 <= ord(ch) <= 0xE01EF]
     assert hidden == []
+
+
+async def test_names_and_titles_in_the_desks_messages_mention_nobody(simcord_env, fake_ollama: FakeOllama):
+    """Claims, releases, /add, /remove, /rename, /close_request and /reopen post who did what in the ticket: a
+    display name (or a title) written like a mention was posted as one, in a private thread too, where the bot's
+    own mention would add that member."""
+    world = await make_world(simcord_env, private=True)
+    bob, role = world.bob, world.staff_role
+    mentions = f"<@{bob.id}> <@!{bob.id}> <@&{role.id}>"
+    staff = world.guild.add_member(simcord_env.create_user("staff2"), nick=mentions, roles=[role])
+    carol = world.guild.add_member(simcord_env.create_user("carol"), nick=mentions)
+    await world.open_ticket(world.alice, "Printer", "It prints blank pages.")
+    [thread] = world.private_channel.threads
+    for command, options in [
+        ("claim", {}), ("add", {"member": carol}), ("remove", {"member": carol}),
+        ("rename", {"title": f"x {mentions}"}), ("unclaim", {}), ("close_request", {"reason": "done?"}), ("close", {}),
+    ]:  # fmt: skip
+        assert "went wrong" not in text_of(await staff.slash(thread, command, **options)), command
+    assert "Reopened" in text_of(await staff.slash(world.panel_channel, "reopen", ticket=str(thread.id)))
+    posted = [r.json for r in simcord_env.http_requests if r.path == f"/channels/{thread.id}/messages" and r.json]
+    assert len(posted) >= 8, "each step was said in the ticket"
+    texts = [str(p.get("content") or "") for p in posted]
+    assert [t for t in texts if re.search(rf"<@[!&]?({bob.id}|{role.id})>", t)] == []
