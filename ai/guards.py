@@ -133,6 +133,10 @@ _SCHEME = re.compile(
     r"\b(?:javascript|vbscript|data|file|blob):[^\s<>]+|\b(?!https?://)[a-z][a-z0-9+.-]{1,30}://[^\s<>()\[\]`*\"']+",
     re.IGNORECASE,
 )
+# Characters that show nothing: "starfa11-gift\u200b.com" reads as the address it spells, and is judged as it.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f]"
+)
 # Addresses written so that no filter sees them: "refunds at starfa11 dot com", "starfa11[.]com/gift",
 # "help(at)example(dot)io", "starfa11．com". A user who wants the bot to vouch for one writes it like that.
 _BLANK = r"[^\S\n]"
@@ -189,6 +193,7 @@ def _menu_steps(path: str) -> list[str]:
 def _known_addresses(allowed: str) -> tuple[frozenset[str], frozenset[str]]:
     """The links (bare: no scheme, no "www.") and e-mail addresses written in `allowed`; an address's domain
     counts as a known link too."""
+    allowed = _INVISIBLE.sub("", allowed)
     emails = {m.group(0).casefold() for m in _EMAIL.finditer(allowed)}
     links = {_bare(m.group(0)) for m in _LINK.finditer(_EMAIL.sub(" ", allowed))}
     links |= {_norm(m.group(0).rstrip(".,;:!?)")) for m in _SCHEME.finditer(allowed)}
@@ -219,6 +224,7 @@ def _is_known_link(link: str, known: frozenset[str]) -> bool:
 
 def unknown_addresses(reply: str, allowed: str) -> list[str]:
     """Links (any scheme) and e-mail addresses in `reply` that `allowed` lacks."""
+    reply = _INVISIBLE.sub("", reply)
     known_links, known_emails = _known_addresses(allowed)
     found = [m.group(0) for m in _EMAIL.finditer(reply) if m.group(0).casefold() not in known_emails]
     for m in _LINK.finditer(_EMAIL.sub(" ", reply)):

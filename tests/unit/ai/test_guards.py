@@ -150,6 +150,20 @@ def test_an_address_written_in_words_is_an_address(address: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "address",
+    ["starfa11-gift\u200b.com", "pay@evil\u200b.example", "starfa11\u00ad-gift.com", "https://evil\u2060.example"],
+    ids=["zero-width space", "in an e-mail address", "soft hyphen", "word joiner"],
+)
+def test_an_address_split_by_invisible_characters_is_that_address(address: str) -> None:
+    """Discord shows "starfa11-gift\u200b.com" as starfa11-gift.com: the guards judge the address a reader sees."""
+    seen = "".join(ch for ch in address if ch not in "\u200b\u00ad\u2060")
+    said = guard_reply(f"ANSWER: {REFUND.response} Yes, {address} is fine.", NOTES, f"{ASK}? is {address} legit?")
+    assert said.verdict is Verdict.UNSURE and said.reasons == (f"passes on what the user wrote: {seen}",)
+    made_up = guard_reply(f"ANSWER: {REFUND.response} Or use {address}.", NOTES, ASK)
+    assert made_up.verdict is Verdict.FAILED and made_up.reasons == (f"invented: {seen}",)
+
+
+@pytest.mark.parametrize(
     "written", ["help (at) example (dot) com", "help at example dot com", "look at support.example.com/refund"]
 )
 def test_a_known_address_written_in_words_or_after_at_is_known(written: str) -> None:
