@@ -117,6 +117,10 @@ def content_words(text: str) -> frozenset[str]:
 _TLDS = (
     "com|io|app|org|net|dev|gg|co|de|uk|eu|fr|me|tv|ai|us|info|xyz|ly|to|so|sh|cc|ca|au|jp|ru|nl|es|it|pl"
     "|br|in|ch|se|no|fi|be|at|cz|gov|edu|site|online|store|tech|cloud|page|link|live|games|help|support"
+    # What scam links in gaming and support servers end in ("steamcommunity.gift", "free-nitro.shop").
+    "|shop|gift|gifts|top|click|zip|mov|lol|icu|biz|cn|su|pw|fun|vip|win|buzz|cam|club|pro|life|world|today"
+    "|space|website|fyi|nz|kr|tw|hk|sg|tr|ua|mx|ar|cl|pt|gr|dk|hu|ro|sk|ie|il|za|ae|fm|ws|gl|lt|lv|ee|bz|cx|nu"
+    "|tk|ml|ga|cf|gq|pk|ke|bd|lk|th|vn|ph|kz"
 )
 _LINK = re.compile(
     rf"(?:\bhttps?://[^\s<>()\[\]`*\"']+|\bwww\.[^\s<>()\[\]`*\"']+|"

@@ -163,6 +163,12 @@ def test_an_address_split_by_invisible_characters_is_that_address(address: str) 
     assert made_up.verdict is Verdict.FAILED and made_up.reasons == (f"invented: {seen}",)
 
 
+@pytest.mark.parametrize("address", ["steamcommunity.gift", "free-nitro.shop", "starfall-refunds.top"])
+def test_addresses_at_the_top_level_domains_scams_use_are_addresses(address: str) -> None:
+    said = guard_reply(f"ANSWER: {REFUND.response} Yes, {address} is ours.", NOTES, f"{ASK}? is {address} legit?")
+    assert said.verdict is Verdict.UNSURE and said.reasons == (f"passes on what the user wrote: {address}",)
+
+
 @pytest.mark.parametrize(
     "written", ["help (at) example (dot) com", "help at example dot com", "look at support.example.com/refund"]
 )
