@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from ai.split import unmask_links
+from ai.untrusted import without_bidi
 from cogs._discord import NO_PINGS, reply_error
 from cogs.checks import require_staff
 from cogs.errors import refuse
@@ -71,7 +72,9 @@ class MemoryGroup(
         if entry is None:
             await reply_error(interaction, f"There is no entry #{entry_id}.")
             return
-        embed = discord.Embed(title=f"Entry #{entry.id} · {entry.category}", description=entry.response[:4096])
+        # An imported entry's category is any text of its file: an embed title holds 256 characters.
+        title = without_bidi(f"Entry #{entry.id} · {entry.category}")[:256]
+        embed = discord.Embed(title=title, description=entry.response[:4096])
         embed.add_field(name="Question", value=entry.query[:1024], inline=False)
         if entry.alternates:
             embed.add_field(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -383,3 +384,18 @@ async def test_editing_a_question_into_another_entrys_question_is_refused(simcor
     assert (await world.core.memory.get(world.guild.id, other)).query == "Where is my invoice?"
     ok = await world.staff.slash(world.panel_channel, "memory edit", entry_id=other, question="Where are my invoices?")
     assert "updated" in text_of(ok)
+
+
+async def test_an_imported_entry_with_a_long_category_can_be_shown(simcord_env, fake_ollama):
+    """An import file names any category (it is data, not one of the server's): one longer than an embed title
+    (256 characters) made /memory show fail with Discord's 400."""
+    world = await make_world(simcord_env)
+    category = "c" * 300
+    rows = json.dumps({"query": "Where is the map?", "response": "Under Menu → Map.", "category": category})
+    imported = await world.staff.slash(world.panel_channel, "memory import", file=("faq.jsonl", rows.encode()))
+    assert "1" in text_of(imported), text_of(imported)
+    shown = await world.staff.slash(world.panel_channel, "memory show", entry_id=1)
+    [embed] = shown.response.embeds
+    assert embed.description == "Under Menu → Map." and embed.title.startswith("Entry #1 · ccc")
+    listed = await world.staff.slash(world.panel_channel, "memory list")
+    assert "Where is the map?" in listed.response.embeds[0].description
