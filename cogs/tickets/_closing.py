@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot import TicketBot
 
 log = logging.getLogger(__name__)
+THREAD_DELETED = "thread deleted"
 
 
 class TicketCloser:
@@ -55,6 +56,20 @@ class TicketCloser:
                 closed = await self._close(thread, current, config, closer=closer, reason=reason)
                 self.locks.closed(ticket.id)
                 return closed
+
+    async def thread_deleted(self, thread_id: int) -> None:
+        """The ticket's thread is gone (a moderator deleted it): record the ticket as closed, stopping an answer
+        being written in it, so it no longer counts against its opener's open tickets nor waits for anyone.
+        Nothing is posted (there is nowhere to post it) and no transcript is made (its messages are gone)."""
+        with self.locks.closing(thread_id):
+            async with self.locks.ticket(thread_id):
+                ticket = await self.core.tickets.get(thread_id)
+                if ticket is None or ticket.is_closed:
+                    return
+                await self.core.tickets.closed(
+                    ticket, by=None, reason=THREAD_DELETED, summary="", now=discord.utils.utcnow()
+                )
+                self.locks.closed(thread_id)
 
     async def _close(
         self, thread: discord.Thread, ticket: Ticket, config: GuildConfig, *, closer: discord.abc.User | None,

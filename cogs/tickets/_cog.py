@@ -63,6 +63,13 @@ class TicketCog(commands.Cog, name=COG_NAME):
                     "Sorry, something went wrong on my side. Staff can still help here.", allowed_mentions=NO_PINGS
                 )
 
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        try:
+            await self.lifecycle.thread_deleted(payload.thread_id)
+        except Exception:
+            log.exception("Handling the deletion of thread %d failed", payload.thread_id)
+
     @app_commands.command(name="close")
     @app_commands.guild_only()
     @app_commands.describe(reason="Why the ticket is closed (shown in the closing message and the log)")

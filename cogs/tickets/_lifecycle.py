@@ -433,6 +433,10 @@ class TicketLifecycle:
         """Close a ticket (`TicketCloser.closed`); raises CloseError for the user."""
         return await self.closer.closed(thread, ticket, config, closer=closer, reason=reason, still_wanted=still_wanted)
 
+    async def thread_deleted(self, thread_id: int) -> None:
+        """A thread was deleted: if it was an open ticket, it is closed (`TicketCloser.thread_deleted`)."""
+        await self.closer.thread_deleted(thread_id)
+
     async def ai_switched(self, ticket: Ticket, *, enabled: bool) -> None:
         await self.core.tickets.ai_switched(ticket, enabled=enabled, now=discord.utils.utcnow())
         if not enabled:

@@ -81,3 +81,19 @@ async def test_direct_forum_post_is_a_ticket(simcord_env):
     assert ticket is not None and ticket.subject == "Direct question" and ticket.opener_id == world.alice.id
     assert world.bot_messages(thread), "the bot should answer the new post"
     assert "General" in {t.name for t in simcord_env.bot.get_channel(thread.id).applied_tags}
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["forum", "private"])
+@pytest.mark.bot_env(MAX_OPEN_TICKETS="1", TICKET_COOLDOWN_SECONDS="0", IDLE_WARN_HOURS="0")
+async def test_a_deleted_ticket_thread_closes_its_ticket(simcord_env, private):
+    """A moderator deleting a ticket's thread (spam, a mistake, a clean-up) left the ticket open in the database:
+    it kept the opener at the open-ticket limit, with no idle handling for ever, and the dashboard listed it open."""
+    world = await make_world(simcord_env, private=private)
+    await world.open_ticket(world.alice, "First one", "a")
+    [thread] = world.threads
+    simcord_env.backend.delete_channel(thread.id)
+    await simcord_env.settle()
+    ticket = await world.core.store.get_ticket(thread.id)
+    assert ticket.status == "closed" and ticket.close_reason == "thread deleted"
+    result = await world.open_ticket(world.alice, "Second one", "b")
+    assert "ticket is open" in text_of(result), text_of(result)
