@@ -87,6 +87,8 @@ class CloseRequester:
         if request.status is not CloseRequestStatus.PENDING:
             raise ActionRefused("This close request was answered already.")
         if not accept:
+            if self.locks.is_closing(ticket.id):  # "Close it" was pressed first and is closing the ticket
+                raise ActionRefused("This close request was answered already.")
             if not await desk.close_requests.settle(
                 request, CloseRequestStatus.DECLINED, by=by.id, now=discord.utils.utcnow()
             ):
@@ -96,14 +98,20 @@ class CloseRequester:
             await notify_staff(thread, config, f"{asker}: {name_of(by)} wants to keep {thread.mention} open.",
                                category=ticket.category)  # fmt: skip
             return f"👍 **{name_of(by)}** wants to keep this ticket open."
-        await _drop_buttons(message)  # before the close: an archived thread's messages can't be edited
-        try:
-            await self.closer.closed(thread, ticket, config, closer=by, reason=_reason(ACCEPTED, request))
-        except CloseError:
-            with contextlib.suppress(discord.HTTPException):
-                if message is not None:
-                    await message.edit(view=self.buttons(request.id))
-            raise
+        # Marked as closing from here, so that "Keep it open" pressed meanwhile is refused; and read again, in case
+        # that was pressed first (both buttons at once: one answer counts).
+        with self.locks.closing(ticket.id):
+            current = await desk.close_requests.get(request_id)
+            if current is None or current.status is not CloseRequestStatus.PENDING:
+                raise ActionRefused("This close request was answered already.")
+            await _drop_buttons(message)  # before the close: an archived thread's messages can't be edited
+            try:
+                await self.closer.closed(thread, ticket, config, closer=by, reason=_reason(ACCEPTED, request))
+            except CloseError:
+                with contextlib.suppress(discord.HTTPException):
+                    if message is not None:
+                        await message.edit(view=self.buttons(request.id))
+                raise
         await desk.close_requests.settle(request, CloseRequestStatus.ACCEPTED, by=by.id, now=discord.utils.utcnow())
         return None
 

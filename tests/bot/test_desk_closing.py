@@ -9,6 +9,7 @@ import pytest
 from app.settings import load_settings
 from bot import create_bot
 from tests.bot.desk import BOTH_MODES, card, open_ticket, tags
+from tests.bot.test_races import _press
 from tests.clock import advance
 from tests.sim import make_world, text_of
 from tickets.analytics import Period
@@ -195,3 +196,22 @@ async def test_reopen_with_a_typed_id_no_ticket_can_have_says_so(simcord_env, ty
     world = await make_world(simcord_env)
     result = await world.staff.slash(world.panel_channel, "reopen", ticket=typed)
     assert result.ephemeral and "Pick the ticket from the list" in text_of(result), text_of(result)
+
+
+@pytest.mark.parametrize("first", ["Close it", "Keep it open"])
+async def test_close_it_and_keep_it_open_pressed_at_once_count_once(simcord_env, first: str):
+    """A misclick corrected at once sends both answers: the ticket was closed and "wants to keep this ticket open"
+    was posted and sent to staff, both. One answer counts; the other is told the request was answered."""
+    world = await make_world(simcord_env)
+    thread = await open_ticket(world)
+    await world.staff.slash(thread, "close_request")
+    asked = world.bot_messages(thread)[-1]
+    second = "Keep it open" if first == "Close it" else "Close it"
+    _press(simcord_env, world.alice, asked, first)
+    _press(simcord_env, world.alice, asked, second)
+    await simcord_env.settle(timeout=10)
+    ticket = await world.core.store.get_ticket(thread.id)
+    kept = [m for m in world.bot_messages(thread) if "wants to keep this ticket open" in m.content]
+    told = [m for m in world.log_channel.history() if "wants to keep" in m.content]
+    assert (ticket.status == "closed") != bool(kept), (ticket.status, [m.content for m in kept])
+    assert len(kept) == len(told) <= 1
