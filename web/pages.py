@@ -74,14 +74,22 @@ async def guild_home(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/g/{view.guild_id}/{'analytics' if view.staff else 'tickets'}")
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def parse_day(value: str | None, problems: list[str], what: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         problems.append(f"{what} must be a date such as 2026-01-31.")
         return None
+    # A period ends the day after its last day: on date.max that is no date at all (an OverflowError).
+    if not FIRST_DAY <= day <= LAST_DAY:
+        problems.append(f"{what} must be a date between {FIRST_DAY} and {LAST_DAY}.")
+        return None
+    return day
 
 
 def ticket_filter(view: Viewer, query: Any, problems: list[str]) -> TicketFilter:
