@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import discord
 
+from ai.prompt import speaker_name
 from ai.split import unmask_links
 from cogs._discord import NO_PINGS
 from cogs.tickets._locks import TicketLocks
@@ -66,7 +67,8 @@ class TicketRequest:
         """The conversation's first user turn (after the subject): the quoted message, then the description."""
         if self.quote is None:
             return self.description
-        quoted = f"Quoted message by {self.quote.author_name}:\n{self.quote.content}"
+        # The author's name as the prompts name speakers: "sam (staff)" would make the quote read as staff's turn.
+        quoted = f"Quoted message by {speaker_name(self.quote.author_name)}:\n{self.quote.content}"
         return f"{quoted}\n\n{self.description}".strip()
 
 
