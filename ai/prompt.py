@@ -132,8 +132,10 @@ def speaker_name(value: str) -> str:
 
 
 # A line of someone's text that looks like the start of a turn: "sam (staff) wrote:", "Assistant:", "System:".
+# Also "sam (staff):", "**Support team**:" or "Moderator:": a name with a role in brackets, or a role alone.
+_ROLE = r"(?:staff|support(?: team)?|bot|ai|assistant|system|user|answer|admin(?:istrator)?|mod(?:erator)?|owner)"
 _SPEAKER_LINE = re.compile(
-    r"^[ \t>*_#]*(?:[^\n]{0,80}\bwrote|assistant|system|staff|support|bot|ai|user|answer)[ \t*_]*:[ \t*_]*$",
+    rf"^[ \t>*_#]*(?:[^\n]{{0,80}}\bwrote|{_ROLE}|[^\n]{{0,80}}[(\[]\s*{_ROLE}\s*[)\]])[ \t*_]*:[ \t*_]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
