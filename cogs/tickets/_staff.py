@@ -268,11 +268,18 @@ class StaffActions:
         notes = await self.desk.notes.of(ticket.id)
         title = without_bidi(f"📝 Staff notes: {ticket.subject}")[:256]
         embed = discord.Embed(title=title, colour=discord.Colour.gold())
-        lines = [
-            f"**{discord.utils.escape_markdown(n.author_name)}** · "
-            f"{discord.utils.format_dt(datetime.fromisoformat(n.created_at), 'R')}\n{n.content}"
-            for n in notes[-15:]
-        ]
+        # The newest notes that fit the embed (4,096 characters; a note holds up to 1,000), oldest first.
+        lines: list[str] = []
+        room = 4096
+        for n in reversed(notes[-15:]):
+            line = (
+                f"**{hide_mentions(discord.utils.escape_markdown(n.author_name))}** · "
+                f"{discord.utils.format_dt(datetime.fromisoformat(n.created_at), 'R')}\n{n.content}"
+            )
+            if len(line) + 2 > room:
+                break
+            lines.insert(0, line)
+            room -= len(line) + 2
         embed.description = ("\n\n".join(lines) or "No notes yet. `/note` adds one.")[:4096]
         embed.set_footer(text="Only staff see these: never the opener, never the assistant.")
         return embed

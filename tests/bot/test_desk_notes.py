@@ -48,3 +48,17 @@ async def test_notes_reach_staff_only(simcord_env, fake_ollama: FakeOllama, priv
     assert SECRET not in prompts, "never in a prompt: answers, classification, closing summary"
     assert any(r["messages"][0]["content"].startswith("You summarise") for r in fake_ollama.chat_requests())
     assert [n.content for n in await world.core.desk.notes.of(thread.id)] == [SECRET]
+
+
+async def test_notes_shows_the_newest_notes_when_they_do_not_all_fit(simcord_env):
+    """Notes hold up to 1,000 characters and /notes one embed of 4,096: five long notes were cut at the end, which
+    cut off the newest one, the note staff look for. The oldest ones give way instead."""
+    world = await make_world(simcord_env)
+    thread = await open_ticket(world)
+    for n in range(1, 6):
+        await world.staff.slash(thread, "note", text=f"note {n}: " + "details " * 120)
+    shown = await world.staff.slash(thread, "notes")
+    [embed] = shown.followups[-1].embeds if shown.followups else shown.response.embeds
+    newest = ("note 5: " + "details " * 120).strip()
+    assert newest in embed.description and len(embed.description) <= 4096, "the newest note is shown whole"
+    assert embed.description.index("note 4:") < embed.description.index("note 5:"), "oldest first, as before"
