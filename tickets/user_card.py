@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ai.split import unmask_links
 from tickets.care_models import PastTicket, TicketHistory
 from tickets.care_store import CareStore
 
@@ -27,11 +28,18 @@ def age_text(seconds: float) -> str:
     return f"{minutes} minute" + ("s" if minutes != 1 else "")
 
 
+REASON_SHOWN = 80
+
+
 def outcome_text(past: PastTicket) -> str:
     """'closed — solved, closed automatically · ★★★★☆ 4/5' / 'open (waiting_staff)'."""
     if past.status != "closed":
         return f"open ({past.status.replace('_', ' ')})"
-    text = f"closed — {past.close_reason or 'no reason'}"
+    # The reason is the closer's words (the opener's too, up to 300 characters): one short line of text on the card,
+    # so five of them fit its field, and a masked link in one shows where it goes.
+    reason = unmask_links(" ".join((past.close_reason or "no reason").split()))
+    reason = reason if len(reason) <= REASON_SHOWN else reason[: REASON_SHOWN - 1] + "…"
+    text = f"closed — {reason}"
     if past.stars:
         text += " · " + "★" * past.stars + "☆" * (5 - past.stars) + f" {past.stars}/5"
     return text

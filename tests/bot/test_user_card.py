@@ -103,3 +103,20 @@ async def test_without_a_log_channel_the_card_is_behind_a_staff_only_button(simc
     card = _card(shown.response)
     assert card["title"] == "👤 alice" and "Printer jam" in card["Latest tickets"]
     assert "closed — closed by staff" in card["Latest tickets"]
+
+
+@pytest.mark.bot_env(TICKET_COOLDOWN_SECONDS="0")
+async def test_earlier_close_reasons_are_shown_short_and_as_text(simcord_env):
+    """A close reason is the opener's words (up to 300 characters): five long ones cut the card's field at 1,024
+    characters, dropping the latest lines and their ratings, and a masked link in one was a link aimed at staff."""
+    world = await _world_with_staff_log(simcord_env, private=False)
+    masked = "[Staff guide](https://evil.example/login)"
+    for n in range(5):
+        await world.open_ticket(world.alice, f"Question {n}", "It prints blank pages.")
+        await world.alice.slash(world.threads[-1], "close", reason=f"{masked} " + "words " * 40)
+    await world.open_ticket(world.alice, "Another", "It prints blank pages.")
+    new = world.threads[-1]
+    notice = next(m for m in world.log_channel.history() if new.mention in m.content and "New **" in m.content)
+    latest = _card(notice)["Latest tickets"]
+    assert [f"**Question {n}**" in latest for n in range(5)] == [True] * 5, latest
+    assert "evil.example" in latest and "](" not in latest, latest
