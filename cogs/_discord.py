@@ -75,3 +75,27 @@ async def reply_error(interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
     else:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+def whole_lines(lines: list[str], limit: int = 4096, more: str = "… and {n} more") -> str:
+    """As many of `lines` as fit in `limit` characters (an embed's description holds 4,096), each whole, and a last
+    line saying how many were left out: a cut inside a line would leave half a mention or a reason's start."""
+    whole = "\n".join(lines)
+    if len(whole) <= limit:
+        return whole
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        rest = len(lines) - index - 1
+        room = limit - used - (len(more.format(n=rest)) + 1 if rest else 0)
+        if len(line) + (1 if kept else 0) > room:
+            left = len(lines) - index
+            note = more.format(n=left)
+            while kept and used + len(note) + 1 > limit:
+                used -= len(kept.pop()) + 1
+                left += 1
+                note = more.format(n=left)
+            return "\n".join([*kept, note])
+        used += len(line) + (1 if kept else 0)
+        kept.append(line)
+    return "\n".join(kept)

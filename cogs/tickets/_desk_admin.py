@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._discord import NO_PINGS, is_staff
+from cogs._discord import NO_PINGS, is_staff, whole_lines
 from cogs.checks import NotSetUp, NotStaff, require_staff
 from tickets.models import GuildConfig
 
@@ -69,7 +69,7 @@ class BlacklistGroup(app_commands.Group, name="blacklist", description="Members 
             f"<@{e.added_by}>" + (f" · {discord.utils.escape_markdown(e.reason)}" if e.reason else "")
             for e in entries
         ]
-        embed = discord.Embed(title="⛔ Blacklist", description="\n".join(lines)[:4096] or "Nobody is on it.")
+        embed = discord.Embed(title="⛔ Blacklist", description=whole_lines(lines) or "Nobody is on it.")
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 

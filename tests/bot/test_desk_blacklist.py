@@ -79,3 +79,16 @@ async def test_who_may_manage_the_blacklist(simcord_env):
     assert await world.core.desk.blacklist.entries(world.guild.id) == []
     empty = await world.staff.slash(world.panel_channel, "blacklist list")
     assert "Nobody is on it" in empty.response.embeds[0].description
+
+
+async def test_a_long_blacklist_lists_whole_entries_and_counts_the_rest(simcord_env):
+    world = await make_world(simcord_env)
+    members = [world.guild.add_member(simcord_env.create_user(f"spammer{i}")) for i in range(15)]
+    for member in members:
+        await world.staff.slash(world.panel_channel, "blacklist add", member=member, reason="r" * 300)
+    listed = await world.staff.slash(world.panel_channel, "blacklist list")
+    shown = listed.response.embeds[0].description
+    lines = shown.split("\n")
+    assert len(shown) <= 4096 and lines[-1].startswith("… and ") and lines[-1].endswith(" more")
+    assert all(line.endswith("r" * 300) for line in lines[:-1]), "every listed entry whole"
+    assert len(lines) - 1 + int(lines[-1].split()[2]) == 15, "the rest counted"
