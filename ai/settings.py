@@ -52,6 +52,9 @@ class LLMSettings:
     # Where embeddings are asked for (EMBED_BACKEND / EMBED_URL); None / empty = the chat servers.
     embed_backend: str | None = None
     embed_urls: tuple[str, ...] = ()
+    # "auto": the embedding model's cosines are mapped onto the scale the bars were chosen on (memory/scale.py);
+    # "native": taken as they are (EMBED_SCALE).
+    embed_scale: str = "auto"
 
     @property
     def chat_servers(self) -> tuple[ServerSpec, ...]:

@@ -20,6 +20,7 @@ from app.settings import Settings
 from db.copy import CopyRefused, TableCount, copy_database, describe, hide_passwords
 from db.postgres import is_postgres_url
 from memory.io import export_file, import_file
+from memory.scale import report as report_scale
 from tickets.answering import AnswerRequest, search_batch
 from web.auth import Auth
 
@@ -47,7 +48,11 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
     try:
         kind = "schema up to date" if settings.database_url else "WAL, schema up to date"
         print(f"✓ database {settings.describe_database()} ({kind})")
-        ok = print_model_check(await core.llm.status()) and ok
+        status = await core.llm.status()
+        ok = print_model_check(status) and ok
+        if status.embed_model:
+            scale = await core.memory.calibrate()
+            print(f"{'✓' if scale is not None and not scale.poor else '⚠'} {report_scale(status.embed_model, scale)}")
     finally:
         await core.close()
     return 0 if ok else 1

@@ -47,6 +47,8 @@ class LLMEmbedder:
     def __init__(self, client: LLMClient | ModelPool) -> None:
         self.client = client
         self.model = client.settings.embed_model or ""
+        # EMBED_SCALE=native: the model's cosines are used as they are, not mapped (memory/scale.py).
+        self.native_scale = client.settings.embed_scale == "native"
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         return await self.client.embed(texts)

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, str] = {
     "EMBED_BACKEND": "",  # LLM_BACKEND
     "EMBED_URL": "",  # the chat servers (LLM_URL), or EMBED_BACKEND's usual URL when that differs
     "EMBED_MODEL": "all-minilm",
+    "EMBED_SCALE": "auto",
     "LLM_API_KEY": "",
     "LLM_MAX_CONCURRENCY": "2",
     "LLM_SERVER_REQUESTS_PER_MINUTE": "30",
@@ -76,6 +77,8 @@ ALIASES: dict[str, str] = {
 SECRETS = ("DISCORD_TOKEN", "LLM_API_KEY")
 # Writing one of these as the embedding model turns embeddings off (keyword search only).
 EMBEDDINGS_OFF = ("none", "off", "-")
+# EMBED_SCALE: measure the embedding model's cosine scale and map it onto the bars' (memory/scale.py), or not.
+EMBED_SCALES = ("auto", "native")
 
 
 class ConfigError(Exception):
@@ -303,6 +306,7 @@ def load_settings(
         embed_urls=embed_urls,
         model=r.text("LLM_MODEL"),
         embed_model=None if embed_model.lower() in EMBEDDINGS_OFF else embed_model,
+        embed_scale=r.choice("EMBED_SCALE", EMBED_SCALES),
         api_key=r.text("LLM_API_KEY") or None,
         connect_timeout=r.number("LLM_CONNECT_TIMEOUT", lo=0.1, hi=120),
         first_token_timeout=r.number("LLM_FIRST_TOKEN_TIMEOUT", lo=1, hi=1800),

@@ -189,6 +189,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
                         entry = await memory.add(GUILD, t.question, t.answer, t.category, alternates, embed=False)
                         topic_of[entry.id] = t.id
                     await memory.reembed_stale(GUILD)
+                    await memory.calibrate()
                     pipeline = AnswerPipeline(
                         memory=memory, llm=client, thresholds=Thresholds(), max_context_length=6000,
                         history_messages=16, check_bar=args.check_bar,

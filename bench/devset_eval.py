@@ -3,6 +3,7 @@
     python -m bench.devset_eval                   # both dev sets, real all-MiniLM-L6-v2, default Thresholds()
     python -m bench.devset_eval --offline         # hashed n-gram vectors: quick smoke run, no model
     python -m bench.devset_eval --embed-url http://127.0.0.1:11435   # vectors over HTTP via the bot's client
+    python -m bench.devset_eval --embedder e5     # another model: multilingual-e5-small (or mpnet)
     python -m bench.devset_eval --lexical         # no embeddings (keyword search only, as when they are down)
     python -m bench.devset_eval --verbose         # also list every wrong direct / fallback answer
     python -m bench.devset_eval --no-things brightwave   # without the everyday-things veto (its cost)
@@ -33,7 +34,7 @@ from app.schema import open_app_database
 from bench import datasets, generate_phrasings
 from bench import devset as devsets
 from bench.devset import DevSet
-from bench.embedders import CachedMiniLM, hashed
+from bench.embedders import ENCODERS, CachedMiniLM, cached, hashed
 from bench.harness import FunctionEmbedder, _fast_writes
 from memory.decision import MAX_CONFIDENCE, Decision, Route, Thresholds, decide
 from memory.generated import PhrasingGenerator
@@ -97,6 +98,7 @@ async def ask_devset(
                     topic_of[entry.id] = t.id
             if embedder is not None:
                 await memory.reembed_stale(GUILD)
+                await memory.calibrate()  # the bot measures the model's scale at start-up (TrainedMemory.warm)
             if generated:
                 await add_generated(memory, devset, list(topic_of))
             messages = _messages(devset)
@@ -431,19 +433,26 @@ async def _main_async(args: argparse.Namespace) -> list[str]:
             return await run(args.names, embedder, decide_fn, args.verbose)
     if args.lexical:
         return await run(args.names, None, decide_fn, args.verbose)
-    fn = hashed if args.offline else CachedMiniLM()
+    if args.offline:
+        return await run(args.names, FunctionEmbedder("hashed", hashed, native_scale=True), decide_fn, args.verbose)
+    fn = cached(args.embedder)
     try:
-        embedder = FunctionEmbedder("hashed" if args.offline else "all-minilm", fn)
+        embedder = FunctionEmbedder(fn.model, fn, native_scale=args.native_scale)
         return await run(args.names, embedder, decide_fn, args.verbose)
     finally:
-        if isinstance(fn, CachedMiniLM):
-            fn.save()
+        fn.save()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", default=list(devsets.NAMES), help="dev sets (default: all)")
     parser.add_argument("--offline", action="store_true", help="hashed n-gram vectors instead of MiniLM")
+    parser.add_argument(
+        "--embedder", choices=sorted(ENCODERS), default="minilm", help="the real embedding model (bench/embedders.py)"
+    )
+    parser.add_argument(
+        "--native-scale", action="store_true", help="the model's cosines as they are (EMBED_SCALE=native), not mapped"
+    )
     parser.add_argument("--lexical", action="store_true", help="no embeddings: keyword search, as when they are down")
     parser.add_argument("--embed-url", help="get vectors over HTTP from this Ollama-compatible server")
     parser.add_argument("--no-things", action="store_true", help="without the everyday-things veto (memory/things.py)")

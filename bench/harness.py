@@ -25,9 +25,11 @@ MODES = ("lexical", "semantic", "hybrid")
 class FunctionEmbedder:
     """Embedder protocol over a plain function (used when no HTTP server is in the loop)."""
 
-    def __init__(self, model: str, fn: Callable[[list[str]], list[list[float]]]) -> None:
+    def __init__(self, model: str, fn: Callable[[list[str]], list[list[float]]], *, native_scale: bool = False) -> None:
         self.model = model
         self._fn = fn
+        # True: the model's cosines are used as they are, like EMBED_SCALE=native (memory/scale.py).
+        self.native_scale = native_scale
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         return self._fn(texts)
@@ -64,6 +66,7 @@ async def ask_all(
                     entry = await memory.add(GUILD, text[:300], answer, embed=False)
                     intents[entry.id] = intent
             await memory.reembed_stale(GUILD)
+            await memory.calibrate()  # as the bot does at start-up (TrainedMemory.warm)
             if mode == "semantic":
                 # Semantic-only: rank by the embedding cosine alone (lexical weight 0).
                 from memory import guild_index

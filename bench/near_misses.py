@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import devset as devsets
 from bench.devset_eval import ask_devset, decider, without_things
-from bench.embedders import CachedMiniLM, hashed
+from bench.embedders import ENCODERS, cached, hashed
 from bench.harness import FunctionEmbedder
 from memory.decision import Route, Thresholds, evidence
 
@@ -66,16 +66,25 @@ async def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--offline", action="store_true", help="hashed n-gram vectors instead of MiniLM")
+    parser.add_argument(
+        "--embedder", choices=sorted(ENCODERS), default="minilm", help="the real embedding model (bench/embedders.py)"
+    )
+    parser.add_argument(
+        "--native-scale", action="store_true", help="the model's cosines as they are (EMBED_SCALE=native), not mapped"
+    )
     parser.add_argument("--no-things", action="store_true", help="without the everyday-things veto (memory/things.py)")
     parser.add_argument("--file", type=Path, default=FRESH, help="groups of near misses per dev set (JSON)")
     args = parser.parse_args()
     raw = json.loads(args.file.read_text(encoding="utf-8"))
     groups = {k: v for k, v in raw.items() if isinstance(v, dict)}
-    fn = hashed if args.offline else CachedMiniLM()
-    embedder = FunctionEmbedder("hashed" if args.offline else "all-minilm", fn)
+    encoder = None if args.offline else cached(args.embedder)
+    if encoder is None:
+        embedder = FunctionEmbedder("hashed", hashed, native_scale=True)
+    else:
+        embedder = FunctionEmbedder(encoder.model, encoder, native_scale=args.native_scale)
     lines = asyncio.run(measure(embedder, groups, things=not args.no_things))
-    if isinstance(fn, CachedMiniLM):
-        fn.save()
+    if encoder is not None:
+        encoder.save()
     print("\n".join(lines))
 
 

@@ -91,6 +91,8 @@ class _embedder:
 class _ClientEmbedder:
     def __init__(self, client: LLMClient, model: str) -> None:
         self.client, self.model = client, model
+        # The offline stand-in's cosines are used as they are (memory/hashed_embedder.py); real models are mapped.
+        self.native_scale = model == "hashed-trigrams"
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         return await self.client.embed(texts)

@@ -13,6 +13,7 @@ from ai.pool import PoolStatus, ServerReport
 from cogs._discord import NO_PINGS
 from cogs.checks import staff_only
 from db.database import database_size
+from memory.scale import report as report_scale
 
 if TYPE_CHECKING:
     from bot import TicketBot
@@ -45,7 +46,9 @@ class StatusCog(commands.Cog):
             lines.append("answering from trained answers only")
         embed.add_field(name="Model servers" if several else "Model server", value=_field(lines), inline=False)
         if models.embed_model:
-            embed.add_field(name="Embeddings", value=_field(_embedding_lines(models)), inline=not models.embed)
+            scale = report_scale(models.embed_model, await core.memory.calibrate())
+            lines = [*_embedding_lines(models), scale]
+            embed.add_field(name="Embeddings", value=_field(lines), inline=not models.embed)
         embed.add_field(name="Queue", value=f"{models.queue} waiting", inline=True)
         embed.add_field(
             name="Database",

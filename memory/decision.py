@@ -276,6 +276,8 @@ def _doubt(top: Match, seen: Evidence, t: Thresholds) -> str | None:
         return f"message names {', '.join(top.unfamiliar)}, which no trained entry mentions"
     if top.other_things:
         return f"message is about {', '.join(top.other_things)}, which entry {top.entry.id} does not mention"
+    if top.weak_embeddings and top.semantic is not None:
+        return "the embedding model separates paraphrases poorly; saved answers are sent only through the model"
     if top.entry.confidence < t.min_confidence:
         return f"entry confidence {top.entry.confidence:.2f} below {t.min_confidence:.2f}"
     bar = _bar(top, seen, t.direct, t) if top.semantic is not None else t.lexical_direct
@@ -316,7 +318,9 @@ def _same_answer(a: Match, b: Match) -> bool:
 def _not_direct(top: Match | None, seen: Evidence | None, reason: str, llm_available: bool, t: Thresholds) -> Decision:
     if llm_available:
         return Decision(Route.LLM, top, reason)
-    elsewhere = top is not None and bool(top.foreign or top.ruled_out or top.unfamiliar or top.other_things)
+    elsewhere = top is not None and bool(
+        top.foreign or top.ruled_out or top.unfamiliar or top.other_things or (top.weak_embeddings and top.semantic)
+    )
     pointed_elsewhere = seen is not None and seen.answer_rival is not None
     if top is not None and seen is not None and not elsewhere and not pointed_elsewhere:
         bar = _bar(top, seen, t.fallback, t) if top.semantic is not None else t.lexical_fallback

@@ -14,6 +14,7 @@ import numpy as np
 from memory import familiar, scope, things
 from memory.lexical import LexicalIndex
 from memory.models import Entry, Match
+from memory.scale import CosineScale
 from memory.text import normalise
 from memory.vectors import VectorIndex
 
@@ -89,6 +90,18 @@ class GuildIndex:
         # entries name each one (memory/things.py).
         self._things: dict[int, frozenset[str]] = {}
         self._server_things: Counter[str] = Counter()
+        self._scale: CosineScale | None = None
+
+    def set_scale(self, scale: CosineScale | None) -> None:
+        """The embedding model's map onto the scale the bars were chosen on (memory/scale.py): every cosine of
+        the search (phrasings, answers, crowding) goes through it."""
+        if scale is self._scale:
+            return
+        self._scale = scale
+        mapped = None if scale is None or scale.identity else scale
+        self.vectors.scale = mapped
+        self.answers.scale = mapped
+        self._crowding_stale = True
 
     @property
     def phrasing_count(self) -> int:
@@ -240,9 +253,11 @@ class GuildIndex:
         ranked = sorted(best.values(), key=lambda m: (-m.score, m.entry.id))[:k]
         self._attach_scope(text, ranked)
         crowding = self.crowding() if query_vector is not None else None
+        weak = query_vector is not None and self._scale is not None and self._scale.poor
         for match in ranked:
             match.siblings = self._answer_count[self._answer_of[match.entry.id]] - 1
             match.crowding = crowding
+            match.weak_embeddings = weak
         return ranked
 
     def crowding(self) -> float | None:

@@ -45,6 +45,8 @@ class Match:
     entry; memory/things.py).
     `siblings` is how many other entries of the guild give the same answer; `crowding` how close the
     guild's questions with different answers are to each other (GuildIndex.crowding; None without vectors).
+    `weak_embeddings`: the embedding model barely tells paraphrases from unrelated questions (memory/scale.py),
+    so its scores cannot make a saved answer safe to send.
     """
 
     entry: Entry
@@ -60,6 +62,7 @@ class Match:
     other_things: tuple[str, ...] = ()
     siblings: int = 0
     crowding: float | None = None
+    weak_embeddings: bool = False
 
 
 @dataclass

@@ -26,6 +26,7 @@ from memory.guild_index import GuildIndex
 from memory.loading import Rows, build_index, freeze_long_lived, full_collections_paused, load_vectors
 from memory.models import MAX_QUERY_CHARS, Embedder, Entry, Match, Suggestion, validate_pair
 from memory.query_vectors import QueryVectors
+from memory.scale import Calibrations, CosineScale
 from memory.text import identity_key, normalise, visible_text
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ LOAD_ATTEMPTS = 3
 
 
 class TrainedMemory:
-    def __init__(self, db: Database, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, db: Database, embedder: Embedder | None = None, calibrations: Calibrations | None = None
+    ) -> None:
         self.db = db
         self.embedder = embedder
         self._indexes: dict[int, GuildIndex] = {}
@@ -53,6 +56,8 @@ class TrainedMemory:
         # Serialises writes, and each write's update of a loaded index in commit order.
         self._write = asyncio.Lock()
         self._query_vectors = QueryVectors(embedder) if embedder else None
+        # Each embedding model's cosines mapped onto the scale the decision's bars were chosen on.
+        self._calibrations = calibrations or (Calibrations(embedder) if embedder else None)
         # Per embedding model: every phrasing up to this id had a vector of it when last looked.
         self._embedded_upto: dict[str, int] = {}
 
@@ -296,15 +301,30 @@ class TrainedMemory:
             return [[] for _ in wanted]
         vectors: list[list[float] | None] = [None] * len(unique)
         if self._query_vectors is not None and (len(index.vectors) or len(index.answers)):
-            vectors = await self._query_vectors.get_many(unique)
+            # Cosines of a model whose scale is not measured yet would be read on the wrong scale: lexical
+            # search until it is (measured in the background, or by `warm` at start-up).
+            scale = self._calibrations.known() if self._calibrations is not None else None
+            if scale is not None:
+                vectors = await self._query_vectors.get_many(unique)
+            index.set_scale(scale)
         found = {text: index.rank(text, vector, k) for text, vector in zip(unique, vectors, strict=True)}
         return [found.get(t, []) if t else [] for t in wanted]
+
+    async def calibrate(self) -> CosineScale | None:
+        """The configured embedding model's map onto the reference scale (memory/scale.py), measured the first
+        time; None without an embedder or while it cannot answer."""
+        return await self._calibrations.get() if self._calibrations is not None else None
+
+    def embedding_scale(self) -> CosineScale | None:
+        """The map measured for the configured embedding model, if it has been (for /status and the check)."""
+        return self._calibrations.current() if self._calibrations is not None else None
 
     async def warm(self, guild_id: int) -> None:
         """Build the guild's index now instead of on its first question (e.g. in the background at
         start-up). Cheap once loaded; concurrent calls and searches share one load, and writes
-        meanwhile are not held up by it."""
+        meanwhile are not held up by it. The embedding model's scale is measured now too (once)."""
         await self._index(guild_id)
+        await self.calibrate()
 
     # -- feedback and suggestions ----------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,6 +42,9 @@ class VectorIndex:
         self._keys: list[int] = []
         self._slot_of: dict[int, int] = {}
         self.dim: int | None = None
+        # Maps this model's cosines onto the scale the bars were chosen on (memory/scale.py); monotone, so
+        # it changes scores and never the order. None: cosines as the model gives them.
+        self.scale: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -124,7 +127,8 @@ class VectorIndex:
     def search(
         self, query: Sequence[float] | np.ndarray, limit: int = 10, also: Sequence[int] = ()
     ) -> dict[int, float]:
-        """Best `limit` keys by cosine (clipped to 0..1); keys in `also` are scored too if present."""
+        """Best `limit` keys by cosine (on the reference scale when `scale` is set, clipped to 0..1); keys in
+        `also` are scored too if present."""
         vec = unit(query)
         if vec is None or not self._slot_of or len(vec) != self.dim:
             return {}
@@ -137,16 +141,12 @@ class VectorIndex:
             top = np.argpartition(-sims, depth - 1)[:depth]
         else:
             top = np.arange(size)
-        result = {}
-        for slot in sorted(top, key=lambda s: -sims[s]):
-            key = self._keys[slot]
-            if self._slot_of.get(key) == slot:
-                result[key] = max(0.0, float(sims[slot]))
-        for key in also:
-            found = self._slot_of.get(key)
-            if found is not None and key not in result:
-                result[key] = max(0.0, float(sims[found]))
-        return result
+        slots = [int(s) for s in sorted(top, key=lambda s: -sims[s]) if self._slot_of.get(self._keys[s]) == s]
+        taken = set(slots)
+        slots += [found for key in also if (found := self._slot_of.get(key)) is not None and found not in taken]
+        # Only the cosines returned are mapped: the order of the raw ones is the order of the mapped ones.
+        picked = sims[slots] if self.scale is None else self.scale(sims[slots])
+        return {self._keys[slot]: max(0.0, float(value)) for slot, value in zip(slots, picked, strict=True)}
 
     def scores(self, query: Sequence[float] | np.ndarray, keys: Sequence[int]) -> dict[int, float]:
         """Cosine for just these keys: a few row products instead of a pass over the matrix."""
@@ -155,6 +155,8 @@ class VectorIndex:
         if vec is None or not present or len(vec) != self.dim:
             return {}
         sims = self._matrix[[self._slot_of[k] for k in present]] @ vec
+        if self.scale is not None:
+            sims = self.scale(sims)
         return {k: max(0.0, float(s)) for k, s in zip(present, sims, strict=True)}
 
     def _compact(self) -> None:

@@ -49,6 +49,8 @@ def fast_settings(base_url: str, **overrides: Any) -> LLMSettings:
     values: dict[str, Any] = {
         "base_url": base_url,
         "embed_model": None,
+        # The fake's hashed vectors are used as they are: the tests were written on their cosines (memory/scale.py).
+        "embed_scale": "native",
         "server_requests_per_minute": 0,
         "connect_timeout": 1.0,
         "first_token_timeout": 1.0,

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 class DownEmbedder:
     """An embedder whose server is unreachable; counts how often it was asked."""
 
+    # The hashed embedder's server, down: its cosines would be used as they are (memory/hashed_embedder.py).
+    native_scale = True
+
     def __init__(self, model: str = "hashed-trigrams") -> None:
         self.model = model
         self.calls = 0
