@@ -126,8 +126,8 @@ class CosineScale:
     """A model's cosines mapped onto the reference scale: `__call__` maps an array of cosines."""
 
     model: str
-    xp: tuple[float, ...] = ()
-    fp: tuple[float, ...] = ()
+    xp: tuple[float, ...] = field(default=(), repr=False)
+    fp: tuple[float, ...] = field(default=(), repr=False)
     identity: bool = True
     poor: bool = False
     native: bool = False  # EMBED_SCALE=native: not measured, taken as it is

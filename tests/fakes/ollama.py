@@ -481,3 +481,20 @@ class FakeOllama(ThreadedFakeServer):
         if self.find_model(str(body.get("model", ""))) is None:
             return self.error(404, f'model "{body.get("model")}" not found, try pulling it first')
         return web.json_response({"embedding": self.embed_fn([str(body.get("prompt", ""))])[0]})
+
+
+def compressed_embed_fn(strength: float, dim: int = 64) -> Callable[[list[str]], list[list[float]]]:
+    """`default_embed_fn` with every vector pulled towards one fixed direction u (v' = normalise(v + strength * u)):
+    the same ranking, but every cosine squeezed towards 1, as models like multilingual-e5 give it (0.87 between
+    "how do i get a refund" and "how do i reset my password")."""
+    pull = [strength / math.sqrt(dim)] * dim
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        rows = []
+        for text in texts:
+            moved = [x + p for x, p in zip(hashed_embedding(text, dim), pull, strict=True)]
+            norm = math.sqrt(sum(x * x for x in moved)) or 1.0
+            rows.append([x / norm for x in moved])
+        return rows
+
+    return embed
