@@ -319,7 +319,11 @@ def _not_direct(top: Match | None, seen: Evidence | None, reason: str, llm_avail
     if llm_available:
         return Decision(Route.LLM, top, reason)
     elsewhere = top is not None and bool(
-        top.foreign or top.ruled_out or top.unfamiliar or top.other_things or (top.weak_embeddings and top.semantic)
+        top.foreign
+        or top.ruled_out
+        or top.unfamiliar
+        or top.other_things
+        or (top.weak_embeddings and top.semantic is not None)
     )
     pointed_elsewhere = seen is not None and seen.answer_rival is not None
     if top is not None and seen is not None and not elsewhere and not pointed_elsewhere:
