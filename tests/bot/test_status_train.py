@@ -26,6 +26,17 @@ async def test_status_with_ollama_up(simcord_env, fake_ollama):
     assert "reachable" in fields["Model server"] and "version 0.6.2" in fields["Model server"]
     assert "`llama3` ✅ pulled" in fields["Model server"]
     assert "1 trained entries" in fields["Database"] and "0 open tickets" in fields["Database"]
+    # The tests run the fake's hashed vectors as they are (EMBED_SCALE=native, tests/conftest.py).
+    assert "all-minilm: cosines used as the model gives them" in fields["Embeddings"]
+
+
+@pytest.mark.bot_env(EMBED_SCALE="auto")
+async def test_status_says_when_the_embedding_model_cannot_be_trusted_with_saved_answers(simcord_env, fake_ollama):
+    world = await make_world(simcord_env)
+    fields = _embed_fields(await world.staff.slash(world.panel_channel, "status"))
+    # Measured against all-MiniLM's reference set, the fake's hashed trigrams tell paraphrases apart poorly.
+    assert "all-minilm separates paraphrases poorly" in fields["Embeddings"]
+    assert "saved answers are sent only through the model" in fields["Embeddings"]
 
 
 async def test_status_with_ollama_down_and_model_missing(simcord_env, fake_ollama):

@@ -129,3 +129,13 @@ def test_check_fails_when_postgresql_is_unreachable(tmp_path, fake_ollama, close
 def test_a_database_url_that_is_not_postgresql_is_a_config_problem(tmp_path):
     proc = run_check(tmp_path, DATABASE_URL="mysql://db/bot")
     assert proc.returncode == 2 and "DATABASE_URL" in proc.stderr
+
+
+def test_check_reports_the_embedding_models_scale(tmp_path, fake_ollama):
+    # The fake's hashed trigrams, measured against all-MiniLM's reference set: spelling is not meaning.
+    proc = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, EMBED_SCALE="auto")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "⚠ all-minilm separates paraphrases poorly" in proc.stdout
+    assert "saved answers are sent only through the model" in proc.stdout
+    native = run_check(tmp_path, OLLAMA_URL=fake_ollama.url, EMBED_SCALE="native")
+    assert "✓ all-minilm: cosines used as the model gives them (EMBED_SCALE=native)" in native.stdout
