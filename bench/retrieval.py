@@ -2,6 +2,7 @@
 
     python -m bench.retrieval                 # real all-MiniLM-L6-v2 through a fake Ollama (bench/requirements.txt)
     python -m bench.retrieval --offline       # hashed n-gram embedder, no model: quick smoke run
+    python -m bench.retrieval --embedder e5 --no-speed   # another embedding model, its scale mapped (memory/scale.py)
     python -m bench.retrieval --sizes 1000    # fewer/other speed sizes; --data DIR for the datasets
 
 Quality: stored questions imported into a real TrainedMemory (SQLite file), test questions asked
@@ -32,7 +33,7 @@ from ai.factory import create_llm_client
 from app.settings import default_llm_settings
 from bench import datasets
 from bench.embed_server import EmbedServer
-from bench.embedders import CachedMiniLM, EmbedFn, hashed
+from bench.embedders import ENCODERS, CachedEncoder, EmbedFn, cached, hashed
 from bench.harness import MODES, ask_all, score
 from memory.decision import MAX_CONFIDENCE, Thresholds
 from memory.guild_index import GuildIndex
@@ -46,14 +47,15 @@ SPEED_QUERIES = 200
 REPEATS = 3
 
 
-async def quality(data_dir: Path, offline: bool) -> list[str]:
-    fn = hashed if offline else CachedMiniLM()
-    model = "hashed-trigrams" if offline else "all-minilm"
+async def quality(data_dir: Path, offline: bool, encoder: str = "minilm", native_scale: bool = False) -> list[str]:
+    """The public test splits in every search mode, with `encoder`'s embeddings (bench/embedders.py)."""
+    fn = hashed if offline else cached(encoder)
+    model = "hashed-trigrams" if offline else ENCODERS[encoder].model
     rows = ["| benchmark | mode | top-1 | recall@5 | direct precision | direct coverage | direct answers |"]
     rows.append("|---|---|---|---|---|---|---|")
     print("\n".join(rows), flush=True)
     try:
-        async with _embedder(fn, model) as embedder:
+        async with _embedder(fn, model, native_scale) as embedder:
             for name in datasets.NAMES:
                 bench = datasets.load(name, data_dir)
                 for mode in MODES:
@@ -65,7 +67,7 @@ async def quality(data_dir: Path, offline: bool) -> list[str]:
                     )
                     print(rows[-1], flush=True)
     finally:
-        if isinstance(fn, CachedMiniLM):
+        if isinstance(fn, CachedEncoder):
             fn.save()
     return rows
 
@@ -73,8 +75,8 @@ async def quality(data_dir: Path, offline: bool) -> list[str]:
 class _embedder:
     """The bot's own Ollama client against bench/embed_server.py serving `fn`."""
 
-    def __init__(self, fn: EmbedFn, model: str) -> None:
-        self.fn, self.model = fn, model
+    def __init__(self, fn: EmbedFn, model: str, native_scale: bool = False) -> None:
+        self.fn, self.model, self.native_scale = fn, model, native_scale
         self.stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> _ClientEmbedder:
@@ -82,7 +84,9 @@ class _embedder:
         session = await self.stack.enter_async_context(aiohttp.ClientSession())
         # The chat model is never asked for: the embedding model stands in for it in the probe.
         settings = default_llm_settings(base_url=server.url, model=self.model, embed_model=self.model)
-        return _ClientEmbedder(create_llm_client(settings, session), self.model)
+        embedder = _ClientEmbedder(create_llm_client(settings, session), self.model)
+        embedder.native_scale = embedder.native_scale or self.native_scale
+        return embedder
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stack.aclose()
@@ -167,6 +171,10 @@ def main() -> None:
     parser.add_argument("--offline", action="store_true", help="hashed n-gram embedder instead of MiniLM")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10_000, 100_000])
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--embedder", choices=sorted(ENCODERS), default="minilm", help="the real embedding model")
+    parser.add_argument(
+        "--native-scale", action="store_true", help="the model's cosines as they are (EMBED_SCALE=native), not mapped"
+    )
     parser.add_argument("--write", action="store_true", help=f"also write the tables to {RESULTS.name}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -174,14 +182,14 @@ def main() -> None:
     header = [
         "## Quality (test splits, 3 stored questions per intent)",
         "",
-        f"Embeddings: {'hashed n-grams (offline smoke run)' if args.offline else 'all-MiniLM-L6-v2 via fake Ollama'}."
+        f"Embeddings: {'hashed n-grams (offline smoke run)' if args.offline else args.embedder + ' via fake Ollama'}."
         f" Default thresholds (memory/decision.py): direct when score + {t.margin_weight} x margin +"
         f" {t.coverage_weight} x word coverage >= {t.direct} and no other product is named; lexical direct"
         f" {t.lexical_direct} (above {MAX_CONFIDENCE:.1f} = never).",
         "",
     ]
     print("\n".join(header))
-    tables = header + asyncio.run(quality(args.data, args.offline))
+    tables = header + asyncio.run(quality(args.data, args.offline, args.embedder, args.native_scale))
     if not args.no_speed:
         speed_header = ["", "## Speed (2-core shared machine, median of 3 runs, CLINC150 pool texts)", ""]
         print("\n".join(speed_header))
