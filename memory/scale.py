@@ -132,8 +132,9 @@ class CosineScale:
     poor: bool = False
     native: bool = False  # EMBED_SCALE=native: not measured, taken as it is
     separation: float = 1.0
-    # One pair to show admins what the map does: this model's median unrelated cosine -> the reference's.
+    # To show admins what the map does: this model's median unrelated cosine -> mapped, and its median paraphrase's.
     example: tuple[float, float] = (0.0, 0.0)
+    paraphrase: tuple[float, float] = (0.0, 0.0)
     _x: np.ndarray = field(init=False, repr=False, compare=False)
     _f: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -160,8 +161,11 @@ class CosineScale:
             )
         if self.identity:
             return f"{self.model}: cosine scale ≈ reference (all-MiniLM-L6-v2)"
-        before, after = self.example
-        return f"{self.model}: cosine scale calibrated to all-MiniLM's (unrelated questions {before:.2f} → {after:.2f})"
+        (same, same_to), (other, other_to) = self.paraphrase, self.example
+        return (
+            f"{self.model}: cosine scale calibrated to all-MiniLM's "
+            f"(paraphrases {same:.2f} → {same_to:.2f}, unrelated questions {other:.2f} → {other_to:.2f})"
+        )
 
 
 def report(model: str, scale: CosineScale | None) -> str:
@@ -202,6 +206,7 @@ def build(
     grid = np.linspace(max(0.0, x_arr[0]), 1.0, 201)
     drift = float(np.max(np.abs(np.interp(grid, x_arr, f_arr) - grid)))
     example = (profile.unrelated_median, float(np.interp(profile.unrelated_median, x_arr, f_arr)))
+    paraphrase = (profile.paraphrase_median, float(np.interp(profile.paraphrase_median, x_arr, f_arr)))
     identity = drift <= IDENTITY_TOLERANCE
     log.info(
         "Embedding model %s: paraphrase/unrelated separation %.3f, largest move of a cosine %.3f%s",
@@ -226,6 +231,7 @@ def build(
         poor=poor,
         separation=profile.separation,
         example=example,
+        paraphrase=paraphrase,
     )
 
 
