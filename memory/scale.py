@@ -253,9 +253,11 @@ class Calibrations:
 
     def current(self) -> CosineScale | None:
         """The configured model's map, if it has been measured."""
+        model = self._embedder.model
         if getattr(self._embedder, "native_scale", False):
-            return CosineScale(self._embedder.model, native=True)
-        return self._known.get(self._embedder.model)
+            # One object per model: a new one on each search would look like a new scale to every index.
+            return self._known.setdefault(f"native:{model}", CosineScale(model, native=True))
+        return self._known.get(model)
 
     def known(self) -> CosineScale | None:
         """The configured model's map if measured; else None, and the measurement starts in the background (a

@@ -120,8 +120,10 @@ async def test_search_does_not_wait_for_the_measurement() -> None:
 async def test_a_declared_native_scale_is_not_measured() -> None:
     embedder = _Embedder()
     embedder.native_scale = True  # type: ignore[attr-defined]
-    found = await scale.Calibrations(embedder).get()
+    calibrations = scale.Calibrations(embedder)
+    found = await calibrations.get()
     assert found is not None and found.native and found.identity and embedder.requests == 0
+    assert calibrations.known() is found  # the same object every time: indexes keep their crowding
     assert "EMBED_SCALE=native" in found.describe()
 
 
