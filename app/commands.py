@@ -120,6 +120,7 @@ class PrintSink(MessageSink):
 async def ask(settings: Settings, args: argparse.Namespace) -> int:
     core = await open_core(settings)
     try:
+        await core.memory.warm(args.guild)  # the embedding model's scale, measured before the one question
         sink = PrintSink()
         request = AnswerRequest(
             guild_id=args.guild, question=args.message, history=[], user_name="admin", category="general",
@@ -180,6 +181,7 @@ async def search(settings: Settings, args: argparse.Namespace) -> int:
         queries.append(query)
     core = await open_core(settings)
     try:
+        await core.memory.warm(args.guild)
         llm_up = (await core.llm.server_status()).reachable
         for row in await search_batch(core.pipeline, args.guild, queries, llm_available=llm_up, k=args.k):
             print_json(row)

@@ -259,13 +259,26 @@ class Calibrations:
             return self._known.setdefault(f"native:{model}", CosineScale(model, native=True))
         return self._known.get(model)
 
-    def known(self) -> CosineScale | None:
-        """The configured model's map if measured; else None, and the measurement starts in the background (a
-        search never waits for it: a slow embedding server must not hold up the first question)."""
+    async def ready(self, wait: float) -> CosineScale | None:
+        """The configured model's map; if it is not measured yet, the measurement starts and is waited for up to
+        `wait` seconds. A slow embedding server must not hold up a question: after that the search is lexical
+        and the measurement goes on in the background."""
         found = self.current()
-        if found is None and (self._task is None or self._task.done()):
-            self._task = asyncio.create_task(self.get())
-        return found
+        if found is not None:
+            return found
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._measure_logged())
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._task), wait)
+        except TimeoutError:
+            return None
+
+    async def _measure_logged(self) -> CosineScale | None:
+        try:
+            return await self.get()
+        except Exception:  # a search must not fail because of it; the next one tries again
+            log.exception("Measuring the scale of embedding model %s failed", self._embedder.model)
+            return None
 
     async def get(self) -> CosineScale | None:
         """The configured model's map, measured now if it is not yet (None while the model cannot answer)."""

@@ -37,6 +37,9 @@ MAX_SEARCH_CHARS = 1000
 # Feedback moves confidence towards 1 on "solved" and shrinks it on "talk to staff".
 CONFIDENCE_GAIN = 0.25
 CONFIDENCE_LOSS = 0.7
+# Seconds a search waits for the embedding model's scale to be measured (the first search after a start when
+# `warm` has not done it; memory/scale.py); then it is lexical while the measurement goes on.
+CALIBRATION_WAIT = 3.0
 # Loads of an index retried while writes keep landing mid-load; then one load holds writes back.
 LOAD_ATTEMPTS = 3
 
@@ -302,8 +305,8 @@ class TrainedMemory:
         vectors: list[list[float] | None] = [None] * len(unique)
         if self._query_vectors is not None and (len(index.vectors) or len(index.answers)):
             # Cosines of a model whose scale is not measured yet would be read on the wrong scale: lexical
-            # search until it is (measured in the background, or by `warm` at start-up).
-            scale = self._calibrations.known() if self._calibrations is not None else None
+            # search until it is (measured by `warm` at start-up, or now).
+            scale = await self._calibrations.ready(CALIBRATION_WAIT) if self._calibrations is not None else None
             if scale is not None:
                 vectors = await self._query_vectors.get_many(unique)
             index.set_scale(scale)

@@ -59,6 +59,7 @@ def cli_env(tmp_path: Path, ollama_url: str) -> dict[str, str]:
             "LLM_CHUNK_TIMEOUT": "2",
             "LLM_TOTAL_TIMEOUT": "5",
             "ANSWER_CHECKS": "false",  # free-form scripted replies (the checks: test_ask_with_answer_checks_*)
+            "EMBED_SCALE": "native",  # the fake's hashed vectors as they are, like the bot tests (tests/conftest.py)
         }
     )
     return env

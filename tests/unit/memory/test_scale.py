@@ -108,13 +108,19 @@ async def test_one_request_per_model_retried_after_a_failure_and_again_after_a_s
     assert second is not None and second.model == "bge-m3" and embedder.requests == 3
 
 
-async def test_search_does_not_wait_for_the_measurement() -> None:
-    embedder = _Embedder()
+class _SlowEmbedder(_Embedder):
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        await asyncio.sleep(0.5)
+        return await super().embed(texts)
+
+
+async def test_a_search_waits_a_little_for_the_measurement_and_then_goes_on_without_it() -> None:
+    embedder = _SlowEmbedder()
     calibrations = scale.Calibrations(embedder)
-    assert calibrations.known() is None  # started in the background
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert calibrations.known() is not None and embedder.requests == 1
+    assert await calibrations.ready(0.05) is None  # not waited for: the search is lexical this time
+    found = await calibrations.ready(2.0)  # the same measurement, still running, waited for
+    assert found is not None and embedder.requests == 1
+    assert await calibrations.ready(0.0) is found
 
 
 async def test_a_declared_native_scale_is_not_measured() -> None:
@@ -123,7 +129,7 @@ async def test_a_declared_native_scale_is_not_measured() -> None:
     calibrations = scale.Calibrations(embedder)
     found = await calibrations.get()
     assert found is not None and found.native and found.identity and embedder.requests == 0
-    assert calibrations.known() is found  # the same object every time: indexes keep their crowding
+    assert await calibrations.ready(0.0) is found  # the same object every time: indexes keep their crowding
     assert "EMBED_SCALE=native" in found.describe()
 
 
