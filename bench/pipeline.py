@@ -254,6 +254,8 @@ def _bot_env(db_path: Path, llm_url: str) -> dict[str, str]:
         "LLM_URL": llm_url,
         "LLM_MODEL": "llama3",
         "LLM_EMBED_MODEL": "all-minilm",
+        # The fake model's hashed vectors stand in for all-minilm: used as they are (memory/scale.py).
+        "EMBED_SCALE": "native",
         "LLM_MAX_CONCURRENCY": "2",
         "LLM_SERVER_REQUESTS_PER_MINUTE": "0",
         "USER_ANSWERS_PER_MINUTE": "0",

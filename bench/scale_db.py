@@ -77,6 +77,8 @@ async def _worker(url_or_path: str, index: int, tickets: int, rounds: int) -> di
             "LLM_MAX_CONCURRENCY": "16", "LLM_SERVER_REQUESTS_PER_MINUTE": "0", "USER_ANSWERS_PER_MINUTE": "0",
             "MAX_OPEN_TICKETS": "100", "TICKET_COOLDOWN_SECONDS": "0", "ANSWER_CHECKS": "false",
             "GENERATE_PHRASINGS": "false",
+            # The instant fake model's hashed vectors stand in for all-minilm: used as they are (memory/scale.py).
+            "EMBED_SCALE": "native",
         }  # fmt: skip
         core = await open_core(load_settings(env, dotenv=False))
         try:
