@@ -91,3 +91,18 @@ class ErrorHandler(commands.Cog):
 
 async def setup(bot: TicketBot) -> None:
     await bot.add_cog(ErrorHandler(bot))
+
+
+class ReportsErrors:
+    """Mixin for a `discord.ui.DynamicItem` (put it first): its `callback` runs `_pressed` and reports what goes
+    wrong, since discord.py swallows the errors of dynamic items silently: a UserError as a short refusal, anything
+    else logged with its traceback and told briefly (`on_ui_error`)."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._pressed(interaction)
+        except Exception as exc:
+            await on_ui_error(self, interaction, exc, self)
+
+    async def _pressed(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError

@@ -12,15 +12,14 @@ import discord
 from discord.ext import commands
 
 from cogs._discord import NO_PINGS, reply_error
-from cogs.errors import on_ui_error, refuse
+from cogs.errors import ReportsErrors
 from cogs.tickets._lifecycle import lifecycle_of
-from tickets.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
 class _CloseRequestButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:closereq:(?:close|keep):\d+"
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:closereq:(?:close|keep):\d+"
 ):
     action = ""
     label, emoji, style = "", "", discord.ButtonStyle.secondary
@@ -35,14 +34,6 @@ class _CloseRequestButton(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._pressed(interaction)
-        except UserError as refused:
-            await refuse(interaction, refused)
-        except Exception as exc:  # discord.py swallows errors of dynamic items silently: report them here
-            await on_ui_error(self, interaction, exc, self)
 
     async def _pressed(self, interaction: discord.Interaction) -> None:
         thread = interaction.channel

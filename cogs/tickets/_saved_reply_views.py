@@ -9,7 +9,7 @@ from typing import Any, Self
 import discord
 
 from cogs._discord import NO_PINGS, access_to, bot_of, reply_error
-from cogs.errors import on_ui_error, refuse
+from cogs.errors import ReportsErrors, refuse
 from cogs.tickets._lifecycle import lifecycle_of
 from cogs.tickets._saved_replies import STAFF_ONLY
 from tickets.errors import ActionRefused
@@ -17,7 +17,7 @@ from tickets.suggested_replies import SuggestedReply
 
 
 class SavedReplyButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:saved:(?P<id>\d+):(?P<entry>\d+)"
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:saved:(?P<id>\d+):(?P<entry>\d+)"
 ):
     """One saved answer offered with a hand-off; custom_id `ticket:saved:<ticket id>:<entry id>`."""
 
@@ -36,12 +36,6 @@ class SavedReplyButton(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["id"]), int(match["entry"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._pressed(interaction)
-        except Exception as exc:
-            await on_ui_error(self, interaction, exc, self)
 
     async def _pressed(self, interaction: discord.Interaction) -> None:
         core = bot_of(interaction).core

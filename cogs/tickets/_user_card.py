@@ -13,7 +13,7 @@ import discord
 
 from ai.untrusted import without_bidi
 from cogs._discord import access_to, bot_of, reply_error
-from cogs.errors import on_ui_error
+from cogs.errors import ReportsErrors
 from tickets.models import Ticket
 from tickets.user_card import UserCard, age_text, outcome_text
 
@@ -57,7 +57,9 @@ async def card_for(core: Core, member: discord.Member, ticket: Ticket) -> UserCa
     )  # fmt: skip
 
 
-class UserCardButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:usercard:(?P<id>\d+)"):
+class UserCardButton(
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ticket:usercard:(?P<id>\d+)"
+):
     """Shows the opener's card privately to staff for the ticket's category; anyone else is refused."""
 
     def __init__(self, ticket_id: int) -> None:
@@ -74,12 +76,6 @@ class UserCardButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._pressed(interaction)
-        except Exception as exc:
-            await on_ui_error(self, interaction, exc, self)
 
     async def _pressed(self, interaction: discord.Interaction) -> None:
         core = bot_of(interaction).core

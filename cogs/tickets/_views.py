@@ -12,7 +12,7 @@ import discord
 from discord.ext import commands
 
 from cogs._discord import NO_PINGS, access_to, reply_error
-from cogs.errors import on_ui_error, refuse
+from cogs.errors import ReportsErrors, on_ui_error, refuse
 from cogs.tickets._lifecycle import lifecycle_of
 from cogs.tickets._opening import QuotedMessage, TicketRequest, blacklist_gate
 from memory.text import visible_text
@@ -191,7 +191,9 @@ async def show_ticket_form(
 _ID = r"(?P<id>\d+)(?::(?P<route>\d+))?"
 
 
-class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:(?:solved|staff):{_ID}"):
+class _TicketButton(
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ticket:(?:solved|staff):{_ID}"
+):
     """Shared behaviour of the per-ticket buttons; the subclasses are the ones registered.
 
     custom_id `ticket:<action>:<ticket id>:<answer id>`; buttons posted before answers carried their
@@ -232,12 +234,6 @@ class _TicketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
             await reply_error(interaction, "Only the person who opened this ticket (or staff) can use these buttons.")
             return False
         return True
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._pressed(interaction)
-        except Exception as exc:
-            await on_ui_error(self, interaction, exc, self)
 
     async def _pressed(self, interaction: discord.Interaction) -> None:
         thread = interaction.channel
